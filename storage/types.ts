@@ -1,0 +1,47 @@
+/**
+ * Data types shared by storage, cluster and actors: metrics, records, hits.
+ * Pure definitions and tiny pure helpers only.
+ */
+
+/** Distance metrics. */
+export const METRICS = ['cosine', 'l2', 'dot'] as const;
+
+/**
+ * `cosine` and `dot` score by similarity (higher is better); `l2` scores by
+ * Euclidean distance (lower is better).
+ */
+export type Metric = (typeof METRICS)[number];
+
+/** JSON-compatible metadata attached to a record. */
+export type Metadata = Record<string, unknown>;
+
+/** One search result. `score` is a similarity for cosine/dot, a distance for l2. */
+export interface Hit {
+  readonly id: string;
+  readonly score: number;
+  readonly metadata: Metadata | null;
+}
+
+/** A stored record as returned by `get`. */
+export interface StoredRecord {
+  readonly id: string;
+  readonly vector: Float32Array;
+  readonly metadata: Metadata | null;
+}
+
+/** True when higher scores are better under `metric`. */
+export function higherIsBetter(metric: Metric): boolean {
+  return metric !== 'l2';
+}
+
+/**
+ * Orders hits best first under `metric`; equal scores are ordered by id
+ * (code-unit order) so that results are deterministic across shards and runs.
+ */
+export function hitComparator(metric: Metric): (a: Hit, b: Hit) => number {
+  const sign = higherIsBetter(metric) ? -1 : 1;
+  return (a, b) => {
+    if (a.score !== b.score) return sign * (a.score - b.score);
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  };
+}
