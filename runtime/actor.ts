@@ -17,6 +17,7 @@ export type Address = string;
 /** Messages are plain data tagged by `type`. */
 export interface Message {
   readonly type: string;
+  readonly [field: string]: unknown;
 }
 
 /** Objects whose ownership moves to the receiver (their buffers become unusable to the sender). */

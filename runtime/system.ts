@@ -75,6 +75,8 @@ export class ActorSystem {
   private readonly actors = new Map<Address, ActorRecord>();
   private readonly groups = new Map<string, GroupState>();
   private readonly waiters = new Map<string, Waiter>();
+  /** Every station's directory, mirrored, so a new worker starts with all of it. */
+  private readonly directory = new Map<Address, number>();
   private readonly maxWorkers: number;
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
@@ -248,6 +250,7 @@ export class ActorSystem {
     worker.on('message', (envelope: Envelope) => this.fromWorker(slot, envelope));
     worker.on('error', (error) => this.log.error('worker-error', { station: id, error: error.message, stack: error.stack }));
     worker.on('exit', (code) => this.workerExited(slot, code));
+    if (this.directory.size > 0) this.post(slot, { k: 'dir', entries: [...this.directory] });
     return slot;
   }
 
@@ -262,6 +265,10 @@ export class ActorSystem {
   }
 
   private broadcastDirectory(entries: (readonly [Address, number | null])[]): void {
+    for (const [address, station] of entries) {
+      if (station === null) this.directory.delete(address);
+      else this.directory.set(address, station);
+    }
     const envelope: ControlEnvelope = { k: 'dir', entries };
     for (const slot of this.workers.values()) if (!slot.terminating) this.post(slot, envelope);
     this.station.receive(envelope);

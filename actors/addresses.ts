@@ -1,0 +1,27 @@
+/**
+ * Actor names. Every actor of a Shoal instance has a stable address derived
+ * from its role, so a restarted actor is found under the same name.
+ */
+
+/** The supervisor: the one actor the host client talks to. */
+export const SUPERVISOR_ADDRESS = 'supervisor';
+
+/** The WAL writer of one shard. */
+export function walAddress(collectionId: string, shard: number): string {
+  return `wal/${collectionId}/${shard}`;
+}
+
+/** The engine (write tier and indexes) of one shard. */
+export function engineAddress(collectionId: string, shard: number): string {
+  return `engine/${collectionId}/${shard}`;
+}
+
+/** The shard actor that coordinates one shard's WAL writer and engines. */
+export function shardAddress(collectionId: string, shard: number): string {
+  return `shard/${collectionId}/${shard}`;
+}
+
+/** The supervision group of one shard: WAL writer, engine and shard, restarted rest_for_one. */
+export function shardGroupName(collectionId: string, shard: number): string {
+  return `shard-group/${collectionId}/${shard}`;
+}

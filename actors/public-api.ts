@@ -1,0 +1,127 @@
+/**
+ * The public types of Shoal: options, records, results and the request
+ * messages of which every method of `Shoal` is sugar.
+ */
+import type { Filter } from '../storage/filter.js';
+import type { Metadata, Metric } from '../storage/types.js';
+import type { SyncMode } from '../storage/wal/wal.js';
+import type { CollectionStats, SearchResult, ShoalStats } from './supervisor-protocol.js';
+
+export type { CollectionStats, Filter, Metadata, Metric, SearchResult, ShoalStats, SyncMode };
+
+/** Options of `Shoal.open`. Only `dataDir` is required. */
+export interface OpenOptions {
+  /** Where the data lives; created if missing. */
+  readonly dataDir: string;
+  /** Most worker threads; beyond it actors share threads. Default: 8 per core, at least 8. */
+  readonly maxWorkers?: number;
+  /** Deadline of every request that does not give its own `timeoutMs`. Default 30,000 ms. */
+  readonly requestTimeoutMs?: number;
+  /** A shard group restarted more than this many times within `restartWindowMs` stops. Default 5. */
+  readonly maxRestarts?: number;
+  /** Default 60,000 ms. */
+  readonly restartWindowMs?: number;
+  /** Enables `injectFault` (for chaos tests). Default false. */
+  readonly faultInjection?: boolean;
+}
+
+/** Options of `createCollection`. */
+export interface CreateCollectionOptions {
+  /** 1 to 64 characters: letters, digits, `_` and `-`, starting with a letter or digit. */
+  readonly name: string;
+  /** Vector length, 1 to 65,536. */
+  readonly dimension: number;
+  readonly metric: Metric;
+  /** Shards (each with its own WAL writer, engine and shard actor), 1 to 256. Default 2. */
+  readonly shards?: number;
+  /** When a write is acknowledged; see the README. Default `batch`. */
+  readonly syncMode?: SyncMode;
+}
+
+/** A collection as the catalogue records it. */
+export interface CollectionInfo {
+  readonly name: string;
+  readonly id: string;
+  readonly dimension: number;
+  readonly metric: Metric;
+  readonly shards: number;
+  readonly syncMode: SyncMode;
+}
+
+/** A vector as callers may pass it: any array-like of numbers (number[], Float32Array, Float64Array, ...). */
+export type VectorInput = ArrayLike<number>;
+
+/** A record to upsert. */
+export interface UpsertRecord {
+  /** 1 to 512 characters. An existing id is replaced. */
+  readonly id: string;
+  readonly vector: VectorInput;
+  /** A JSON object, at most 64 KiB as JSON. */
+  readonly metadata?: Metadata | null;
+}
+
+/** A stored record, as `get` returns it. */
+export interface RecordResult {
+  readonly id: string;
+  readonly vector: Float32Array;
+  readonly metadata: Metadata | null;
+}
+
+/** One search hit. `score` is the similarity for cosine and dot (higher is better), the Euclidean distance for l2 (lower is better). */
+export interface SearchHit {
+  readonly id: string;
+  readonly score: number;
+  readonly metadata: Metadata | null;
+}
+
+/** Options of `search`. */
+export interface SearchOptions {
+  readonly vector: VectorInput;
+  /** 1 to 10,000. */
+  readonly k: number;
+  readonly filter?: Filter;
+  /** Return what the shards that answered in time found, instead of failing (see `SearchResult.partial`). */
+  readonly allowPartial?: boolean;
+  readonly timeoutMs?: number;
+}
+
+/** What a write reports: the number of records written durably. */
+export interface WriteResult {
+  readonly count: number;
+}
+
+/** A fault to inject (only when opened with `faultInjection: true`). */
+export interface FaultSpec {
+  /** `kill-worker` terminates the actor's worker thread; `crash` makes the actor throw. */
+  readonly kind: 'kill-worker' | 'crash';
+  readonly actor: 'wal' | 'engine' | 'shard' | 'supervisor';
+  readonly collection?: string;
+  readonly shard?: number;
+}
+
+interface Timed {
+  readonly timeoutMs?: number;
+}
+
+/** Every request, as plain data. `Shoal.request` takes these. */
+export type ShoalRequest =
+  | ({ readonly type: 'create-collection' } & CreateCollectionOptions & Timed)
+  | ({ readonly type: 'drop-collection'; readonly name: string } & Timed)
+  | ({ readonly type: 'list-collections' } & Timed)
+  | ({ readonly type: 'upsert'; readonly collection: string; readonly records: readonly UpsertRecord[] } & Timed)
+  | ({ readonly type: 'delete'; readonly collection: string; readonly ids: readonly string[] } & Timed)
+  | ({ readonly type: 'get'; readonly collection: string; readonly ids: readonly string[] } & Timed)
+  | ({ readonly type: 'search'; readonly collection: string } & SearchOptions)
+  | ({ readonly type: 'stats' } & Timed);
+
+/** The answer to each request type. */
+export interface ShoalResults {
+  'create-collection': CollectionInfo;
+  'drop-collection': null;
+  'list-collections': CollectionInfo[];
+  upsert: WriteResult;
+  delete: WriteResult;
+  get: RecordResult[];
+  search: SearchResult;
+  stats: ShoalStats;
+}

@@ -1,0 +1,205 @@
+/**
+ * The host client: what `import { Shoal } from 'shoal'` gives. It lives in
+ * the caller's thread and stays thin: it validates and packs requests, posts
+ * them to the supervisor actor (in its own worker) and rebuilds the answers.
+ * Routing, merging, distance work and file I/O all happen in workers.
+ */
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Message } from '../runtime/actor.js';
+import { ShoalError, invalidArgument } from '../runtime/errors.js';
+import { ActorSystem } from '../runtime/system.js';
+import { batchTransfer } from '../storage/record-batch.js';
+import type { RecordBatch } from '../storage/record-batch.js';
+import { SUPERVISOR_ADDRESS, engineAddress, shardAddress, walAddress } from './addresses.js';
+import type {
+  CollectionInfo,
+  CreateCollectionOptions,
+  FaultSpec,
+  OpenOptions,
+  RecordResult,
+  SearchHit,
+  SearchOptions,
+  ShoalRequest,
+  ShoalResults,
+  ShoalStats,
+  UpsertRecord,
+  WriteResult,
+} from './public-api.js';
+import type { SupervisorArgs } from './supervisor-actor.js';
+import type { PingResult } from './supervisor-protocol.js';
+import { checkSearch, collectionName, createCollectionMessage, integerIn, packDelete, packUpsert, recordIds, timeoutOf } from './validation.js';
+
+const SUPERVISOR_MODULE = new URL(`./supervisor-actor${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+const OPEN_TIMEOUT_MS = 300_000;
+
+/** An open Shoal database. Every method is sugar over `request`. */
+export class Shoal {
+  private closing: Promise<void> | null = null;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  private constructor(
+    private readonly system: ActorSystem,
+    private readonly requestTimeoutMs: number,
+    private readonly faultInjection: boolean,
+  ) {}
+
+  /** Opens (or creates) the database in `options.dataDir`, recovering every collection from its WAL. */
+  static async open(options: OpenOptions): Promise<Shoal> {
+    if (typeof options !== 'object' || options === null) throw invalidArgument('options', 'must be an object with dataDir');
+    if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) throw invalidArgument('dataDir', 'must be a non-empty path');
+    const dataDir = resolve(options.dataDir);
+    const requestTimeoutMs = timeoutOf(options.requestTimeoutMs, 30_000);
+    const maxWorkers = options.maxWorkers === undefined ? undefined : integerIn(options.maxWorkers, 'maxWorkers', 1, 1024);
+    const supervisorArgs: SupervisorArgs = {
+      dataDir,
+      maxRestarts: integerIn(options.maxRestarts ?? 5, 'maxRestarts', 0, 1000),
+      withinMs: integerIn(options.restartWindowMs ?? 60_000, 'restartWindowMs', 1, 86_400_000),
+    };
+    await mkdir(dataDir, { recursive: true });
+    const system = new ActorSystem(maxWorkers === undefined ? {} : { maxWorkers });
+    try {
+      await system.startGroup({
+        name: 'root',
+        strategy: 'one_for_one',
+        maxRestarts: supervisorArgs.maxRestarts,
+        withinMs: supervisorArgs.withinMs,
+        children: [{ address: SUPERVISOR_ADDRESS, module: SUPERVISOR_MODULE, factory: 'createSupervisor', args: supervisorArgs }],
+      });
+      const ping = await system.ask<PingResult>(SUPERVISOR_ADDRESS, { type: 'ping' }, { timeoutMs: OPEN_TIMEOUT_MS });
+      if (ping.bootFailure !== null) throw ShoalError.fromData(ping.bootFailure);
+    } catch (error) {
+      await system.shutdown();
+      throw error;
+    }
+    return new Shoal(system, requestTimeoutMs, options.faultInjection === true);
+  }
+
+  /** Creates a collection. Rejects with COLLECTION_EXISTS if the name is taken. */
+  createCollection(options: CreateCollectionOptions): Promise<CollectionInfo> {
+    return this.request({ type: 'create-collection', ...options });
+  }
+
+  /** The collections, in creation order. */
+  listCollections(): Promise<CollectionInfo[]> {
+    return this.request({ type: 'list-collections' });
+  }
+
+  /** Drops a collection and deletes its files. */
+  async dropCollection(name: string): Promise<void> {
+    await this.request({ type: 'drop-collection', name });
+  }
+
+  /** Inserts or replaces records; resolves once they are durable under the collection's sync mode. */
+  upsert(collection: string, records: readonly UpsertRecord[]): Promise<WriteResult> {
+    return this.request({ type: 'upsert', collection, records });
+  }
+
+  /** The stored records of those ids that exist, in the order asked. */
+  get(collection: string, ids: readonly string[]): Promise<RecordResult[]> {
+    return this.request({ type: 'get', collection, ids });
+  }
+
+  /** Deletes records; unknown ids are not an error. Durable when it resolves, like upsert. */
+  delete(collection: string, ids: readonly string[]): Promise<WriteResult> {
+    return this.request({ type: 'delete', collection, ids });
+  }
+
+  /** The k nearest records, best first. */
+  async search(collection: string, options: SearchOptions): Promise<SearchHit[]> {
+    return (await this.request({ type: 'search', collection, ...options })).hits;
+  }
+
+  /** Counts and sizes per collection, and where the actors run. */
+  stats(): Promise<ShoalStats> {
+    return this.request({ type: 'stats' });
+  }
+
+  /** Sends one request; every other method is sugar over this. */
+  request<T extends ShoalRequest['type']>(message: Extract<ShoalRequest, { type: T }>): Promise<ShoalResults[T]> {
+    if (this.closing !== null) return Promise.reject(new ShoalError('CLOSED', 'this Shoal instance is closed'));
+    let pending: Promise<ShoalResults[T]>;
+    try {
+      pending = this.dispatch(message as ShoalRequest) as Promise<ShoalResults[T]>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.inFlight.add(pending);
+    const forget = (): void => void this.inFlight.delete(pending);
+    pending.then(forget, forget);
+    return pending;
+  }
+
+  /** Injects a fault into a running actor; only when opened with `faultInjection: true`. */
+  async injectFault(fault: FaultSpec): Promise<void> {
+    if (!this.faultInjection) throw invalidArgument('injectFault', 'open Shoal with faultInjection: true to inject faults');
+    const address = await this.addressOf(fault);
+    if (fault.kind === 'kill-worker') await this.system.killWorkerOf(address);
+    else await this.system.crashActor(address);
+  }
+
+  /** Waits for requests in flight, stops every actor in order (closing WALs) and ends the worker threads. Idempotent. */
+  close(): Promise<void> {
+    if (this.closing === null) {
+      this.closing = (async () => {
+        await Promise.allSettled([...this.inFlight]);
+        await this.system.shutdown();
+      })();
+    }
+    return this.closing;
+  }
+
+  private dispatch(message: ShoalRequest): Promise<unknown> {
+    if (typeof message !== 'object' || message === null) throw invalidArgument('request', 'must be an object with a type');
+    const timeoutMs = timeoutOf(message.timeoutMs, this.requestTimeoutMs);
+    switch (message.type) {
+      case 'create-collection': {
+        const { type: _type, timeoutMs: _timeout, ...options } = message;
+        return this.ask(createCollectionMessage(options), timeoutMs);
+      }
+      case 'drop-collection':
+        return this.ask({ type: 'drop-collection', name: collectionName(message.name) }, timeoutMs);
+      case 'list-collections':
+        return this.ask({ type: 'list-collections' }, timeoutMs);
+      case 'upsert':
+        return this.write(collectionName(message.collection, 'collection'), packUpsert(message.records), timeoutMs);
+      case 'delete': {
+        const ids = recordIds(message.ids);
+        if (ids.length === 0) return Promise.resolve({ count: 0 });
+        return this.write(collectionName(message.collection, 'collection'), packDelete(ids), timeoutMs);
+      }
+      case 'get': {
+        const ids = recordIds(message.ids);
+        return this.ask({ type: 'get', collection: collectionName(message.collection, 'collection'), ids }, timeoutMs);
+      }
+      case 'search': {
+        const checked = checkSearch(message);
+        const request = { type: 'search', collection: collectionName(message.collection, 'collection'), ...checked };
+        return this.ask(request, timeoutMs, [checked.vector.buffer as ArrayBuffer]);
+      }
+      case 'stats':
+        return this.ask({ type: 'stats' }, timeoutMs);
+      default:
+        throw invalidArgument('type', `unknown request type ${JSON.stringify((message as { type?: unknown }).type)}`);
+    }
+  }
+
+  private async write(collection: string, batch: RecordBatch, timeoutMs: number): Promise<WriteResult> {
+    const result = await this.ask<{ records: number }>({ type: 'write', collection, batch }, timeoutMs, batchTransfer(batch));
+    return { count: result.records };
+  }
+
+  private ask<T>(message: Message, timeoutMs: number, transfer: ArrayBuffer[] = []): Promise<T> {
+    return this.system.ask<T>(SUPERVISOR_ADDRESS, message, { timeoutMs, transfer });
+  }
+
+  private async addressOf(fault: FaultSpec): Promise<string> {
+    if (fault.actor === 'supervisor') return SUPERVISOR_ADDRESS;
+    const collections = await this.listCollections();
+    const entry = collections.find((each) => each.name === fault.collection);
+    if (entry === undefined) throw new ShoalError('COLLECTION_NOT_FOUND', `no collection named ${String(fault.collection)}`);
+    const shard = integerIn(fault.shard ?? 0, 'shard', 0, entry.shards - 1);
+    const addressOf = { wal: walAddress, engine: engineAddress, shard: shardAddress }[fault.actor];
+    return addressOf(entry.id, shard);
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * The supervisor actor: the host client's only peer. It keeps the catalogue,
+ * starts one supervision group per shard (WAL writer → engine → shard,
+ * restarted rest_for_one), routes writes by `fnv1a32(id) mod shards`, and
+ * answers searches by scatter-gather: every shard in parallel, merged top-k.
+ * Asks to a shard that is restarting are retried until the request's
+ * deadline; a shard whose group gave up answers UNAVAILABLE.
+ */
+import { join } from 'node:path';
+import type { Actor, ActorContext, ActorSpec, GroupFailedMessage, GroupSpec, Message, Responder, SystemDescription, TransferList } from '../runtime/actor.js';
+import { remainingMs } from '../runtime/deadline.js';
+import { ShoalError, toShoalError } from '../runtime/errors.js';
+import type { ErrorData } from '../runtime/errors.js';
+import { mergeTopK } from '../cluster/merge.js';
+import { partitionByShard } from '../cluster/routing.js';
+import { readCatalogue, writeCatalogue } from '../storage/catalogue.js';
+import type { CollectionEntry } from '../storage/catalogue.js';
+import { batchTransfer, selectRows } from '../storage/record-batch.js';
+import type { RecordBatch } from '../storage/record-batch.js';
+import type { Hit, StoredRecord } from '../storage/types.js';
+import { engineAddress, shardAddress, shardGroupName, walAddress } from './addresses.js';
+import type { EngineArgs } from './engine-actor.js';
+import type { ShardArgs, ShardStats, WriteResult } from './shard-actor.js';
+import type { CollectionStats, CreateCollectionMessage, SearchResult, ShoalStats, SupervisorMessage } from './supervisor-protocol.js';
+import type { WalWriterArgs } from './wal-writer-actor.js';
+
+/** Arguments of the supervisor. */
+export interface SupervisorArgs {
+  readonly dataDir: string;
+  /** Restart intensity of each shard group. */
+  readonly maxRestarts: number;
+  readonly withinMs: number;
+}
+
+const MODULES = {
+  wal: new URL(`./wal-writer-actor${extension()}`, import.meta.url).href,
+  engine: new URL(`./engine-actor${extension()}`, import.meta.url).href,
+  shard: new URL(`./shard-actor${extension()}`, import.meta.url).href,
+};
+const SYSTEM_TIMEOUT_MS = 120_000;
+const RETRY_BACKOFF_MS_MAX = 500;
+
+function extension(): string {
+  return import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+}
+
+/** Creates the supervisor. */
+export function createSupervisor(args: SupervisorArgs): Actor {
+  const cataloguePath = join(args.dataDir, 'catalogue.json');
+  const collections = new Map<string, CollectionEntry>();
+  const broken = new Map<string, ErrorData>();
+  const failedGroups = new Map<string, ErrorData>();
+  let bootFailure: ErrorData | null = null;
+
+  const shardGroup = (entry: CollectionEntry, shard: number): GroupSpec => {
+    const wal = walAddress(entry.id, shard);
+    const engine = engineAddress(entry.id, shard);
+    const walArgs: WalWriterArgs = { dir: join(args.dataDir, 'wal', entry.id, String(shard)), dimension: entry.dimension, syncMode: entry.syncMode };
+    const engineArgs: EngineArgs = { dimension: entry.dimension, metric: entry.metric, wal };
+    const shardArgs: ShardArgs = { wal, engine };
+    const children: ActorSpec[] = [
+      { address: wal, module: MODULES.wal, factory: 'createWalWriter', args: walArgs },
+      { address: engine, module: MODULES.engine, factory: 'createEngine', args: engineArgs },
+      { address: shardAddress(entry.id, shard), module: MODULES.shard, factory: 'createShard', args: shardArgs },
+    ];
+    return { name: shardGroupName(entry.id, shard), strategy: 'rest_for_one', maxRestarts: args.maxRestarts, withinMs: args.withinMs, children, owner: 'supervisor' };
+  };
+
+  const startCollection = async (entry: CollectionEntry, ctx: ActorContext, running: ReadonlySet<string>): Promise<void> => {
+    for (let shard = 0; shard < entry.shards; shard++) {
+      const group = shardGroup(entry, shard);
+      if (running.has(group.name)) continue;
+      await ctx.system({ type: 'start-group', group }, SYSTEM_TIMEOUT_MS);
+    }
+  };
+
+  const stopCollection = async (entry: CollectionEntry, ctx: ActorContext): Promise<void> => {
+    for (let shard = 0; shard < entry.shards; shard++) {
+      const name = shardGroupName(entry.id, shard);
+      await ctx.system({ type: 'stop-group', name }, SYSTEM_TIMEOUT_MS);
+      failedGroups.delete(name);
+    }
+  };
+
+  const boot = async (ctx: ActorContext): Promise<void> => {
+    try {
+      await openCollections(ctx);
+    } catch (error) {
+      bootFailure = toShoalError(error).toData();
+      ctx.log.error('boot-failed', { code: bootFailure.code, error: bootFailure.message });
+    }
+  };
+
+  const openCollections = async (ctx: ActorContext): Promise<void> => {
+    const described = await ctx.system<SystemDescription>({ type: 'describe' }, SYSTEM_TIMEOUT_MS);
+    const running = new Set(described.groups.map((group) => group.name));
+    for (const entry of await readCatalogue(ctx.fs, cataloguePath)) {
+      collections.set(entry.name, entry);
+      try {
+        await startCollection(entry, ctx, running);
+      } catch (error) {
+        const failure = toShoalError(error);
+        broken.set(entry.name, failure.toData());
+        ctx.log.error('collection-failed-to-open', { collection: entry.name, code: failure.code, error: failure.message });
+      }
+    }
+  };
+
+  const create = async (message: CreateCollectionMessage, ctx: ActorContext): Promise<CollectionEntry> => {
+    if (collections.has(message.name)) throw new ShoalError('COLLECTION_EXISTS', `collection ${message.name} already exists`, { collection: message.name });
+    const suffix = ctx.random.int(0x1_0000_0000).toString(16).padStart(8, '0');
+    const entry: CollectionEntry = { id: `${message.name}-${suffix}`, name: message.name, dimension: message.dimension, metric: message.metric, shards: message.shards, syncMode: message.syncMode };
+    collections.set(entry.name, entry);
+    try {
+      await writeCatalogue(ctx.fs, cataloguePath, [...collections.values()]);
+      await startCollection(entry, ctx, new Set());
+    } catch (error) {
+      collections.delete(entry.name);
+      await stopCollection(entry, ctx).catch(() => undefined);
+      await writeCatalogue(ctx.fs, cataloguePath, [...collections.values()]).catch(() => undefined);
+      await ctx.fs.rm(join(args.dataDir, 'wal', entry.id)).catch(() => undefined);
+      throw error;
+    }
+    return entry;
+  };
+
+  const drop = async (name: string, ctx: ActorContext): Promise<void> => {
+    const entry = lookup(name, false);
+    await stopCollection(entry, ctx);
+    collections.delete(name);
+    broken.delete(name);
+    await writeCatalogue(ctx.fs, cataloguePath, [...collections.values()]);
+    await ctx.fs.rm(join(args.dataDir, 'wal', entry.id));
+  };
+
+  /** The collection called `name`, or COLLECTION_NOT_FOUND; a collection that failed to open answers with its error. */
+  const lookup = (name: string, mustBeOpen = true): CollectionEntry => {
+    const entry = collections.get(name);
+    if (entry === undefined) throw new ShoalError('COLLECTION_NOT_FOUND', `no collection named ${name}`, { collection: name });
+    const failure = broken.get(name);
+    if (mustBeOpen && failure !== undefined) throw new ShoalError(failure.code, `collection ${name} failed to open: ${failure.message}`, { collection: name, ...failure.details });
+    return entry;
+  };
+
+  /** Asks a shard, retrying while it restarts, until `deadline`. `build` makes a fresh message per attempt (buffers move). */
+  const askShard = async <T>(ctx: ActorContext, entry: CollectionEntry, shard: number, build: () => { message: Message; transfer: TransferList }, deadline: number): Promise<T> => {
+    const group = shardGroupName(entry.id, shard);
+    for (let attempt = 0; ; attempt++) {
+      const failure = failedGroups.get(group);
+      if (failure !== undefined) throw new ShoalError('UNAVAILABLE', `shard ${shard} of ${entry.name} stopped after repeated crashes: ${failure.message}`, { collection: entry.name, shard });
+      const { message, transfer } = build();
+      const margin = Math.min(50, (deadline - ctx.clock.now()) / 10);
+      try {
+        return await ctx.ask<T>(shardAddress(entry.id, shard), message, { timeoutMs: remainingMs(deadline, ctx.clock, margin), transfer });
+      } catch (error) {
+        const backoffMs = Math.min(RETRY_BACKOFF_MS_MAX, 25 * 2 ** attempt);
+        if (!(error instanceof ShoalError) || error.code !== 'UNAVAILABLE' || ctx.clock.now() + backoffMs >= deadline) throw error;
+        await new Promise<void>((resolve) => ctx.clock.setTimer(backoffMs, resolve));
+      }
+    }
+  };
+
+  const write = async (collection: string, batch: RecordBatch, ctx: ActorContext, deadline: number): Promise<{ records: number }> => {
+    const entry = lookup(collection);
+    if (batch.vectors.length > 0 && batch.dimension !== entry.dimension) {
+      throw new ShoalError('DIMENSION_MISMATCH', `collection ${collection} has dimension ${entry.dimension}, the vectors have ${batch.dimension}`, { expected: entry.dimension, actual: batch.dimension });
+    }
+    const parts = partitionByShard(batch.ids, entry.shards);
+    const writes = parts.map((rows, shard) => {
+      if (rows.length === 0) return Promise.resolve(null);
+      return askShard<WriteResult>(ctx, entry, shard, () => {
+        const part = selectRows(batch, rows);
+        return { message: { type: 'write', batch: part }, transfer: batchTransfer(part) };
+      }, deadline);
+    });
+    await Promise.all(writes);
+    return { records: batch.ids.length };
+  };
+
+  const search = async (message: Extract<SupervisorMessage, { type: 'search' }>, ctx: ActorContext, deadline: number): Promise<SearchResult> => {
+    const entry = lookup(message.collection);
+    if (message.vector.length !== entry.dimension) {
+      throw new ShoalError('DIMENSION_MISMATCH', `collection ${entry.name} has dimension ${entry.dimension}, the query has ${message.vector.length}`, { expected: entry.dimension, actual: message.vector.length });
+    }
+    const answers = await Promise.allSettled(
+      Array.from({ length: entry.shards }, (_, shard) =>
+        askShard<Hit[]>(ctx, entry, shard, () => {
+          const vector = new Float32Array(message.vector);
+          return { message: { type: 'search', vector, k: message.k, filter: message.filter }, transfer: [vector.buffer] };
+        }, deadline),
+      ),
+    );
+    const lists = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value] : []));
+    const firstFailure = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
+    if (firstFailure !== undefined && (!message.allowPartial || lists.length === 0)) throw toShoalError(firstFailure.reason);
+    return { hits: mergeTopK(lists, message.k, entry.metric), partial: lists.length < entry.shards, shardsAnswered: lists.length, shardsTotal: entry.shards };
+  };
+
+  const get = async (collection: string, ids: readonly string[], ctx: ActorContext, deadline: number): Promise<StoredRecord[]> => {
+    const entry = lookup(collection);
+    const parts = partitionByShard(ids, entry.shards);
+    const found = await Promise.all(
+      parts.map((rows, shard) => (rows.length === 0 ? Promise.resolve([]) : askShard<StoredRecord[]>(ctx, entry, shard, () => ({ message: { type: 'get', ids: rows.map((row) => ids[row]) }, transfer: [] }), deadline))),
+    );
+    const byId = new Map(found.flat().map((record) => [record.id, record]));
+    const ordered: StoredRecord[] = [];
+    for (const id of new Set(ids)) {
+      const record = byId.get(id);
+      if (record !== undefined) ordered.push(record);
+    }
+    return ordered;
+  };
+
+  const collectionStats = async (entry: CollectionEntry, ctx: ActorContext, deadline: number): Promise<CollectionStats> => {
+    const base = { name: entry.name, id: entry.id, dimension: entry.dimension, metric: entry.metric, shards: entry.shards, syncMode: entry.syncMode };
+    const failure = broken.get(entry.name);
+    if (failure !== undefined) return { ...base, records: 0, memoryBytes: 0, walBytes: 0, walSegments: 0, walTruncatedBytes: 0, searches: 0, error: failure };
+    const shards = await Promise.all(Array.from({ length: entry.shards }, (_, shard) => askShard<ShardStats>(ctx, entry, shard, () => ({ message: { type: 'stats' }, transfer: [] }), deadline)));
+    const sum = (pick: (stats: ShardStats) => number): number => shards.reduce((total, stats) => total + pick(stats), 0);
+    return {
+      ...base,
+      records: sum((stats) => stats.engine.rows),
+      memoryBytes: sum((stats) => stats.engine.memoryBytes),
+      walBytes: sum((stats) => stats.wal.bytes),
+      walSegments: sum((stats) => stats.wal.segments),
+      walTruncatedBytes: sum((stats) => stats.wal.recovery.truncatedBytes),
+      searches: sum((stats) => stats.engine.searches),
+      error: null,
+    };
+  };
+
+  const stats = async (ctx: ActorContext, deadline: number): Promise<ShoalStats> => {
+    const system = await ctx.system<SystemDescription>({ type: 'describe' }, remainingMs(deadline, ctx.clock));
+    const perCollection = await Promise.all([...collections.values()].map((entry) => collectionStats(entry, ctx, deadline)));
+    return {
+      collections: perCollection,
+      actors: system.actors,
+      workers: system.workers,
+      restarts: system.actors.reduce((total, actor) => total + actor.restarts, 0),
+      failedShards: [...failedGroups.keys()],
+    };
+  };
+
+  const answer = <T>(work: Promise<T>, responder: Responder | null): void => {
+    work.then((value) => responder?.ok(value), (error: unknown) => responder?.fail(error));
+  };
+
+  return {
+    start(ctx: ActorContext) {
+      // Starting shard groups asks the system, which is still starting this actor: boot as the first message instead.
+      ctx.tell(ctx.self, { type: 'boot' });
+    },
+    receive(raw: Message, ctx: ActorContext, responder: Responder | null) {
+      const message = raw as SupervisorMessage | GroupFailedMessage;
+      const deadline = responder?.deadline ?? ctx.clock.now() + 30_000;
+      if (bootFailure !== null && message.type !== 'ping') throw ShoalError.fromData(bootFailure);
+      switch (message.type) {
+        case 'boot':
+          return boot(ctx);
+        case 'ping':
+          return responder?.ok({ collections: collections.size, broken: Object.fromEntries(broken), bootFailure });
+        case 'create-collection':
+          return create(message, ctx).then((entry) => responder?.ok(entry));
+        case 'drop-collection':
+          return drop(message.name, ctx).then(() => responder?.ok(null));
+        case 'list-collections':
+          return responder?.ok([...collections.values()]);
+        case 'write':
+          return answer(write(message.collection, message.batch, ctx, deadline), responder);
+        case 'search':
+          return answer(search(message, ctx, deadline), responder);
+        case 'get':
+          return answer(get(message.collection, message.ids, ctx, deadline), responder);
+        case 'stats':
+          return answer(stats(ctx, deadline), responder);
+        case 'group-failed':
+          failedGroups.set(message.group, message.error);
+          ctx.log.error('shard-group-failed', { group: message.group, error: message.error.message });
+          return undefined;
+        default:
+          throw new ShoalError('INVALID_ARGUMENT', `supervisor cannot handle ${(raw as Message).type}`);
+      }
+    },
+  };
+}

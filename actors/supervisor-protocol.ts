@@ -1,0 +1,79 @@
+/**
+ * The messages the supervisor answers and the shapes of its answers. The host
+ * client validates and packs public requests into these before posting them.
+ */
+import type { ErrorData } from '../runtime/errors.js';
+import type { RecordBatch } from '../storage/record-batch.js';
+import type { Hit, Metric } from '../storage/types.js';
+import type { SyncMode } from '../storage/wal/wal.js';
+
+/** Creates a collection; answered with its catalogue entry. */
+export type CreateCollectionMessage = {
+  readonly type: 'create-collection';
+  readonly name: string;
+  readonly dimension: number;
+  readonly metric: Metric;
+  readonly shards: number;
+  readonly syncMode: SyncMode;
+};
+
+/** Every message the supervisor answers. */
+export type SupervisorMessage =
+  | { readonly type: 'boot' }
+  | { readonly type: 'ping' }
+  | CreateCollectionMessage
+  | { readonly type: 'drop-collection'; readonly name: string }
+  | { readonly type: 'list-collections' }
+  | { readonly type: 'write'; readonly collection: string; readonly batch: RecordBatch }
+  | { readonly type: 'search'; readonly collection: string; readonly vector: Float32Array; readonly k: number; readonly filter: unknown; readonly allowPartial: boolean }
+  | { readonly type: 'get'; readonly collection: string; readonly ids: readonly string[] }
+  | { readonly type: 'stats' };
+
+/** The answer to `ping`: whether the supervisor booted, and which collections failed to open. */
+export interface PingResult {
+  readonly collections: number;
+  readonly broken: Record<string, ErrorData>;
+  readonly bootFailure: ErrorData | null;
+}
+
+/** The answer to a search: hits best first, and whether every shard answered. */
+export interface SearchResult {
+  readonly hits: Hit[];
+  /** True when some shards did not answer in time (only with `allowPartial`). */
+  readonly partial: boolean;
+  readonly shardsAnswered: number;
+  readonly shardsTotal: number;
+}
+
+/** Statistics of one collection. */
+export interface CollectionStats {
+  readonly name: string;
+  readonly id: string;
+  readonly dimension: number;
+  readonly metric: Metric;
+  readonly shards: number;
+  readonly syncMode: SyncMode;
+  /** Live records (upserted and not deleted). */
+  readonly records: number;
+  readonly memoryBytes: number;
+  readonly walBytes: number;
+  readonly walSegments: number;
+  /** Bytes of torn WAL tail cut away at the last open. */
+  readonly walTruncatedBytes: number;
+  readonly searches: number;
+  /** Why the collection could not be opened, or null. */
+  readonly error: ErrorData | null;
+}
+
+/** Statistics of a whole Shoal instance. */
+export interface ShoalStats {
+  readonly collections: CollectionStats[];
+  /** Every actor, the worker thread it runs in, and how often it was restarted. */
+  readonly actors: readonly { readonly address: string; readonly threadId: number; readonly restarts: number }[];
+  /** Worker threads running. */
+  readonly workers: number;
+  /** Actor restarts since open. */
+  readonly restarts: number;
+  /** Shard groups that exceeded their restart intensity and stopped. */
+  readonly failedShards: string[];
+}

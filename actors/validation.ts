@@ -1,0 +1,161 @@
+/**
+ * Validation at the public boundary: every option and record is checked once,
+ * here, with errors that name the field and the allowed range, and records
+ * are packed into one columnar batch (one copy of the caller's vectors, so
+ * the caller's arrays stay usable). A rejected batch writes nothing.
+ */
+import { ShoalError, invalidArgument } from '../runtime/errors.js';
+import { compileFilter } from '../storage/filter.js';
+import { OP_DELETE, OP_UPSERT } from '../storage/record-batch.js';
+import type { RecordBatch } from '../storage/record-batch.js';
+import { METRICS } from '../storage/types.js';
+import type { SyncMode } from '../storage/wal/wal.js';
+import type { CreateCollectionOptions, SearchOptions, UpsertRecord, VectorInput } from './public-api.js';
+import type { CreateCollectionMessage } from './supervisor-protocol.js';
+
+/** Limits of one request. */
+export const LIMITS = {
+  recordsPerBatchMax: 10_000,
+  idLengthMax: 512,
+  metadataBytesMax: 64 * 1024,
+  dimensionMax: 65_536,
+  shardsMax: 256,
+  kMax: 10_000,
+  timeoutMsMax: 3_600_000,
+} as const;
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const SYNC_MODES: readonly SyncMode[] = ['always', 'batch', 'never'];
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** Checks an integer option against an inclusive range. */
+export function integerIn(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidArgument(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** A collection name, checked. */
+export function collectionName(value: unknown, field = 'name'): string {
+  if (typeof value !== 'string' || !NAME_PATTERN.test(value)) {
+    throw invalidArgument(field, `must be 1 to 64 letters, digits, '_' or '-', starting with a letter or digit, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Validates `createCollection` options and fills in defaults. */
+export function createCollectionMessage(options: CreateCollectionOptions): CreateCollectionMessage {
+  if (!isPlainObject(options)) throw invalidArgument('options', 'must be an object');
+  const metric = options.metric;
+  if (!(METRICS as readonly unknown[]).includes(metric)) throw invalidArgument('metric', `must be one of ${METRICS.join(', ')}, got ${JSON.stringify(metric)}`);
+  const syncMode = options.syncMode ?? 'batch';
+  if (!SYNC_MODES.includes(syncMode)) throw invalidArgument('syncMode', `must be one of ${SYNC_MODES.join(', ')}, got ${JSON.stringify(syncMode)}`);
+  return {
+    type: 'create-collection',
+    name: collectionName(options.name),
+    dimension: integerIn(options.dimension, 'dimension', 1, LIMITS.dimensionMax),
+    metric,
+    shards: integerIn(options.shards ?? 2, 'shards', 1, LIMITS.shardsMax),
+    syncMode,
+  };
+}
+
+/** An id, checked. */
+function recordId(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > LIMITS.idLengthMax) {
+    throw invalidArgument(field, `must be a non-empty string of at most ${LIMITS.idLengthMax} characters, got ${typeof value === 'string' ? `a string of length ${value.length}` : typeof value}`);
+  }
+  return value;
+}
+
+/** A list of ids, checked (empty is allowed). */
+export function recordIds(value: unknown, field = 'ids'): string[] {
+  if (!Array.isArray(value)) throw invalidArgument(field, 'must be an array of ids');
+  if (value.length > LIMITS.recordsPerBatchMax) throw invalidArgument(field, `holds ${value.length} ids, at most ${LIMITS.recordsPerBatchMax} are allowed per call`);
+  return value.map((id, index) => recordId(id, `${field}[${index}]`));
+}
+
+function isVectorInput(value: unknown): value is VectorInput {
+  return (ArrayBuffer.isView(value) && !(value instanceof DataView)) || Array.isArray(value);
+}
+
+/** Copies a vector into `target` at `offset`, rejecting non-numbers and values that are not finite as float32. */
+function copyVector(vector: unknown, target: Float32Array, offset: number, dimension: number, field: string): void {
+  if (!isVectorInput(vector)) throw invalidArgument(field, 'must be an array or typed array of numbers');
+  if (vector.length !== dimension) {
+    throw new ShoalError('DIMENSION_MISMATCH', `${field} has ${vector.length} values, expected ${dimension}`, { field, expected: dimension, actual: vector.length });
+  }
+  for (let i = 0; i < dimension; i++) {
+    const value = vector[i];
+    if (typeof value !== 'number') throw invalidArgument(`${field}[${i}]`, `must be a number, got ${typeof value}`);
+    target[offset + i] = value;
+    if (!Number.isFinite(target[offset + i])) throw invalidArgument(`${field}[${i}]`, `must be a finite float32, got ${value}`);
+  }
+}
+
+function metadataText(value: unknown, field: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (!isPlainObject(value)) throw invalidArgument(field, 'must be a plain JSON object or null');
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw invalidArgument(field, `is not serialisable as JSON: ${(error as Error).message}`);
+  }
+  if (text.length > LIMITS.metadataBytesMax) throw invalidArgument(field, `is ${text.length} bytes as JSON, at most ${LIMITS.metadataBytesMax} are allowed`);
+  return text;
+}
+
+/** Validates and packs records into one upsert batch; throws before anything is written. */
+export function packUpsert(records: unknown): RecordBatch {
+  if (!Array.isArray(records) || records.length === 0) throw invalidArgument('records', 'must be a non-empty array');
+  if (records.length > LIMITS.recordsPerBatchMax) throw invalidArgument('records', `holds ${records.length} records, at most ${LIMITS.recordsPerBatchMax} are allowed per call`);
+  const first = (records[0] as Partial<UpsertRecord> | undefined)?.vector;
+  if (!isVectorInput(first) || first.length === 0) throw invalidArgument('records[0].vector', 'must be a non-empty array or typed array of numbers');
+  const dimension = first.length;
+  const vectors = new Float32Array(records.length * dimension);
+  const ids: string[] = [];
+  const metadata: (string | null)[] = [];
+  records.forEach((record: unknown, row) => {
+    const field = `records[${row}]`;
+    if (!isPlainObject(record)) throw invalidArgument(field, 'must be an object with id, vector and optional metadata');
+    ids.push(recordId(record['id'], `${field}.id`));
+    copyVector(record['vector'], vectors, row * dimension, dimension, `${field}.vector`);
+    metadata.push(metadataText(record['metadata'], `${field}.metadata`));
+  });
+  return { dimension, ops: new Uint8Array(records.length).fill(OP_UPSERT), ids, vectors, metadata, lsns: null };
+}
+
+/** Packs ids into one delete batch. */
+export function packDelete(ids: readonly string[]): RecordBatch {
+  return { dimension: 0, ops: new Uint8Array(ids.length).fill(OP_DELETE), ids, vectors: new Float32Array(0), metadata: ids.map(() => null), lsns: null };
+}
+
+/** A validated search: the query packed into a Float32Array of its own. */
+export interface CheckedSearch {
+  readonly vector: Float32Array;
+  readonly k: number;
+  readonly filter: unknown;
+  readonly allowPartial: boolean;
+}
+
+/** Validates search options (the filter too, so a bad filter fails here, not in a worker). */
+export function checkSearch(options: SearchOptions): CheckedSearch {
+  if (!isPlainObject(options)) throw invalidArgument('options', 'must be an object with vector and k');
+  if (!isVectorInput(options.vector) || options.vector.length === 0) throw invalidArgument('vector', 'must be a non-empty array or typed array of numbers');
+  const vector = new Float32Array(options.vector.length);
+  copyVector(options.vector, vector, 0, vector.length, 'vector');
+  compileFilter(options.filter);
+  return { vector, k: integerIn(options.k, 'k', 1, LIMITS.kMax), filter: options.filter ?? null, allowPartial: options.allowPartial === true };
+}
+
+/** A request's deadline in ms: its own `timeoutMs` or the default. */
+export function timeoutOf(value: unknown, fallbackMs: number): number {
+  return value === undefined ? fallbackMs : integerIn(value, 'timeoutMs', 1, LIMITS.timeoutMsMax);
+}

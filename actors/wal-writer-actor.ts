@@ -1,0 +1,115 @@
+/**
+ * The WAL writer actor of one shard: owns the shard's write-ahead log.
+ * `append` answers only once the WAL says the batch is durable under the
+ * collection's sync mode (group commit: appends that arrive during an fsync
+ * share the next one) and hands the batch's buffers back with its LSNs.
+ * `read` serves replay pages to the engine, after in-flight appends settle.
+ */
+import type { Actor, ActorContext, Message, Responder } from '../runtime/actor.js';
+import { ShoalError } from '../runtime/errors.js';
+import { OP_DELETE, OP_UPSERT, batchTransfer, rowVector, withLsns } from '../storage/record-batch.js';
+import type { RecordBatch } from '../storage/record-batch.js';
+import { Wal } from '../storage/wal/wal.js';
+import type { SyncMode, WalEntry, WalRecord, WalStats } from '../storage/wal/wal.js';
+
+/** Arguments of a WAL writer. */
+export interface WalWriterArgs {
+  readonly dir: string;
+  readonly dimension: number;
+  readonly syncMode: SyncMode;
+}
+
+/** Messages a WAL writer answers. */
+export type WalWriterMessage =
+  | { readonly type: 'append'; readonly batch: RecordBatch }
+  | { readonly type: 'read'; readonly fromLsn: number; readonly maxRecords: number }
+  | { readonly type: 'stats' };
+
+/** The answer to `append`: the batch back (buffers transferred) with its LSNs assigned. */
+export interface AppendResult {
+  readonly firstLsn: number;
+  readonly lastLsn: number;
+  readonly batch: RecordBatch;
+}
+
+/** The answer to `read`: records with LSN >= fromLsn as one batch; `done` when the log has no more. */
+export interface ReplayPage {
+  readonly batch: RecordBatch;
+  readonly done: boolean;
+}
+
+/** Creates the WAL writer actor of one shard. */
+export function createWalWriter(args: WalWriterArgs): Actor {
+  let wal: Wal | null = null;
+  const inFlight = new Set<Promise<unknown>>();
+
+  const append = (batch: RecordBatch, responder: Responder | null): void => {
+    const entries: WalEntry[] = batch.ids.map((id, row) => ({
+      op: batch.ops[row] === OP_DELETE ? 'delete' : 'upsert',
+      id,
+      vector: rowVector(batch, row),
+      metadata: batch.metadata[row] ?? null,
+    }));
+    const appended = (wal as Wal).append(entries);
+    inFlight.add(appended);
+    appended.then(
+      ({ firstLsn, lastLsn }) => {
+        inFlight.delete(appended);
+        const result: AppendResult = { firstLsn, lastLsn, batch: withLsns(batch, firstLsn) };
+        responder?.ok(result, batchTransfer(result.batch));
+      },
+      (error: unknown) => {
+        inFlight.delete(appended);
+        responder?.fail(error);
+      },
+    );
+  };
+
+  const read = async (fromLsn: number, maxRecords: number, responder: Responder | null): Promise<void> => {
+    await Promise.allSettled([...inFlight]);
+    const records = await (wal as Wal).read(fromLsn, maxRecords);
+    const page: ReplayPage = { batch: packRecords(records, args.dimension), done: records.length < maxRecords };
+    responder?.ok(page, batchTransfer(page.batch));
+  };
+
+  return {
+    async start(ctx: ActorContext) {
+      wal = await Wal.open(ctx.fs, args.dir, { syncMode: args.syncMode });
+      const recovery = wal.stats().recovery;
+      if (recovery.truncatedBytes > 0) ctx.log.warn('wal-torn-tail-truncated', { ...recovery });
+    },
+    receive(raw: Message, _ctx: ActorContext, responder: Responder | null) {
+      const message = raw as WalWriterMessage;
+      switch (message.type) {
+        case 'append':
+          return append(message.batch, responder);
+        case 'read':
+          return read(message.fromLsn, message.maxRecords, responder);
+        case 'stats':
+          return responder?.ok((wal as Wal).stats() satisfies WalStats);
+        default:
+          throw new ShoalError('INVALID_ARGUMENT', `WAL writer cannot handle ${(raw as Message).type}`);
+      }
+    },
+    async stop() {
+      await wal?.close();
+    },
+  };
+}
+
+/** Packs WAL records into one columnar batch for transfer. */
+function packRecords(records: readonly WalRecord[], dimension: number): RecordBatch {
+  const vectors = new Float32Array(records.length * dimension);
+  const ops = new Uint8Array(records.length);
+  const lsns = new Float64Array(records.length);
+  records.forEach((record, row) => {
+    ops[row] = record.op === 'delete' ? OP_DELETE : OP_UPSERT;
+    lsns[row] = record.lsn;
+    if (record.vector === null) return;
+    if (record.vector.length !== dimension) {
+      throw new ShoalError('CORRUPTION', `WAL record ${record.lsn} (${record.id}) has ${record.vector.length} values, the collection has dimension ${dimension}`, { lsn: record.lsn });
+    }
+    vectors.set(record.vector, row * dimension);
+  });
+  return { dimension, ops, ids: records.map((record) => record.id), vectors, metadata: records.map((record) => record.metadata), lsns };
+}

@@ -1,0 +1,28 @@
+/**
+ * Shoal: an embedded, actor-model vector database for Node.js.
+ * The public entry: the host client and its types, nothing else.
+ */
+export { Shoal } from './actors/shoal.js';
+export { ShoalError, ERROR_CODES } from './runtime/errors.js';
+export type { ErrorCode, ErrorData } from './runtime/errors.js';
+export type {
+  CollectionInfo,
+  CollectionStats,
+  CreateCollectionOptions,
+  FaultSpec,
+  Filter,
+  Metadata,
+  Metric,
+  OpenOptions,
+  RecordResult,
+  SearchHit,
+  SearchOptions,
+  SearchResult,
+  ShoalRequest,
+  ShoalResults,
+  ShoalStats,
+  SyncMode,
+  UpsertRecord,
+  VectorInput,
+  WriteResult,
+} from './actors/public-api.js';

@@ -1,0 +1,177 @@
+/**
+ * The WAL's record types and the versioned Avro schema of a frame payload (one
+ * batch of records), with (de)serialisation through avsc. Owns the bytes
+ * inside a frame, not the frame around them (`frame.ts`) nor files (`wal.ts`).
+ *
+ * Compatibility: every payload starts with its schema version (an Avro int).
+ * A later release adds a new schema under a new version and keeps the old
+ * one in `BATCH_TYPES`, so segments written by this release stay readable.
+ * Vectors are stored as raw little-endian float32 bytes (Float32Array memory).
+ */
+import avro from 'avsc';
+import { ShoalError } from '../../runtime/errors.js';
+
+/** What a record does to its id. */
+export type WalOp = 'upsert' | 'delete';
+
+/** One change as handed to `Wal.append`. `metadata` is JSON text. */
+export interface WalEntry {
+  readonly op: WalOp;
+  readonly id: string;
+  readonly vector: Float32Array | null;
+  readonly metadata: string | null;
+}
+
+/** A change with the log sequence number the WAL assigned to it. */
+export interface WalRecord extends WalEntry {
+  readonly lsn: number;
+}
+
+/** The version written by this release into every payload. */
+export const WAL_SCHEMA_VERSION = 1;
+
+/** Version 1 of the batch schema. Never edit it: add a version 2 instead. */
+export const WAL_BATCH_SCHEMA_V1 = {
+  type: 'record',
+  name: 'WalBatch',
+  namespace: 'shoal.wal',
+  fields: [
+    { name: 'version', type: 'int' },
+    {
+      name: 'records',
+      type: {
+        type: 'array',
+        items: {
+          type: 'record',
+          name: 'WalRecord',
+          fields: [
+            { name: 'lsn', type: 'long' },
+            { name: 'op', type: { type: 'enum', name: 'WalOp', symbols: ['upsert', 'delete'] } },
+            { name: 'id', type: 'string' },
+            { name: 'vector', type: ['null', 'bytes'] },
+            { name: 'metadata', type: ['null', 'string'] },
+          ],
+        },
+      },
+    },
+  ],
+} as const;
+
+/** The readers for every schema version this release understands. */
+const BATCH_TYPES: ReadonlyMap<number, avro.Type> = new Map([
+  [1, avro.Type.forSchema(structuredClone(WAL_BATCH_SCHEMA_V1) as unknown as avro.Schema)],
+]);
+
+/** What a payload's first bytes say, read without decoding the records. */
+export interface BatchSummary {
+  readonly version: number;
+  readonly firstLsn: number;
+  readonly recordCount: number;
+}
+
+interface AvroRecord {
+  lsn: number;
+  op: WalOp;
+  id: string;
+  vector: Buffer | null;
+  metadata: string | null;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function assertLittleEndian(): void {
+  // Vectors are stored as the memory of a Float32Array; on a big-endian host
+  // that memory would not be the little-endian format the files promise.
+  if (!LITTLE_ENDIAN) throw new ShoalError('INTERNAL', 'the WAL codec requires a little-endian host');
+}
+
+/** Bytes one entry contributes to `recordBytesMax`: UTF-8 id + vector bytes + UTF-8 metadata. */
+export function entryBytes(entry: WalEntry): number {
+  const vectorBytes = entry.vector === null ? 0 : entry.vector.byteLength;
+  const metadataBytes = entry.metadata === null ? 0 : Buffer.byteLength(entry.metadata, 'utf8');
+  return Buffer.byteLength(entry.id, 'utf8') + vectorBytes + metadataBytes;
+}
+
+/** Encodes a non-empty batch with the current schema version; the result shares no memory with the inputs. */
+export function encodeBatch(records: readonly WalRecord[]): Uint8Array {
+  assertLittleEndian();
+  const type = BATCH_TYPES.get(WAL_SCHEMA_VERSION);
+  if (type === undefined) throw new ShoalError('INTERNAL', `no schema for WAL version ${WAL_SCHEMA_VERSION}`);
+  const avroRecords: AvroRecord[] = records.map((record) => ({
+    lsn: record.lsn,
+    op: record.op,
+    id: record.id,
+    vector: record.vector === null ? null : Buffer.from(record.vector.buffer, record.vector.byteOffset, record.vector.byteLength),
+    metadata: record.metadata,
+  }));
+  return type.toBuffer({ version: WAL_SCHEMA_VERSION, records: avroRecords });
+}
+
+/**
+ * Decodes a payload of any known version. Vectors are copied into fresh,
+ * aligned Float32Arrays, so the result does not alias `payload`. Throws
+ * CORRUPTION when the bytes do not decode or the LSNs are not contiguous.
+ */
+export function decodeBatch(payload: Uint8Array): WalRecord[] {
+  assertLittleEndian();
+  const summary = peekBatchSummary(payload);
+  const type = BATCH_TYPES.get(summary.version);
+  if (type === undefined) throw corrupt(`unknown WAL schema version ${summary.version}`);
+  let decoded: { version: number; records: AvroRecord[] };
+  try {
+    decoded = type.fromBuffer(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+  } catch (error) {
+    throw corrupt(`payload does not decode: ${(error as Error).message}`);
+  }
+  const records = decoded.records.map((record, index) => {
+    if (record.lsn !== summary.firstLsn + index) throw corrupt(`LSN ${record.lsn} at position ${index} breaks the sequence`);
+    return { lsn: record.lsn, op: record.op, id: record.id, vector: copyVector(record.vector), metadata: record.metadata };
+  });
+  if (records.length !== summary.recordCount) throw corrupt('record count does not match the array header');
+  return records;
+}
+
+function copyVector(bytes: Buffer | null): Float32Array | null {
+  if (bytes === null) return null;
+  if (bytes.byteLength % Float32Array.BYTES_PER_ELEMENT !== 0) throw corrupt(`vector of ${bytes.byteLength} bytes is not float32`);
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+/**
+ * Reads a payload's version, first LSN and record count from its first bytes
+ * (Avro zig-zag varints), without decoding any record. This is what lets
+ * recovery check LSN continuity and `read` skip frames cheaply. Throws
+ * CORRUPTION for an unknown version, an empty batch or a malformed header.
+ */
+export function peekBatchSummary(payload: Uint8Array): BatchSummary {
+  const version = readVarLong(payload, 0);
+  if (!BATCH_TYPES.has(version.value)) throw corrupt(`unknown WAL schema version ${version.value}`);
+  // Version 1: the array's first block count follows; avsc writes one block
+  // holding every item (a negative count means a byte size follows it).
+  const count = readVarLong(payload, version.position);
+  if (count.value === 0) throw corrupt('empty batch');
+  const lsnPosition = count.value < 0 ? readVarLong(payload, count.position).position : count.position;
+  const lsn = readVarLong(payload, lsnPosition);
+  if (lsn.value < 1) throw corrupt(`LSN ${lsn.value} is below 1`);
+  return { version: version.value, firstLsn: lsn.value, recordCount: Math.abs(count.value) };
+}
+
+/** Reads one Avro zig-zag varint (int or long) exactly for magnitudes below 2^52. */
+function readVarLong(bytes: Uint8Array, start: number): { value: number; position: number } {
+  let unsigned = 0;
+  let scale = 1;
+  for (let position = start; position < bytes.length && position < start + 10; position += 1) {
+    const byte = bytes[position] ?? 0;
+    unsigned += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) {
+      const value = unsigned % 2 === 0 ? unsigned / 2 : -(unsigned + 1) / 2;
+      return { value, position: position + 1 };
+    }
+    scale *= 128;
+  }
+  throw corrupt(`malformed varint at payload byte ${start}`);
+}
+
+function corrupt(problem: string): ShoalError {
+  return new ShoalError('CORRUPTION', `WAL batch: ${problem}`);
+}

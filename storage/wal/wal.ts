@@ -1,0 +1,656 @@
+/**
+ * The write-ahead log: a folder of segment files `<firstLsn>.wal` (LSN
+ * zero-padded to 20 digits), each a sequence of frames (`frame.ts`) holding
+ * Avro batches (`record-codec.ts`). Owns LSN assignment, group commit, segment
+ * rotation, crash recovery on open and replay (`read`). A plain class with no
+ * actors; the WAL writer actor drives it. All I/O goes through `FileSystem`.
+ *
+ * Durability: an `append` resolves only after the fdatasync that covers its
+ * frame (`always`, `batch`), or after the write alone (`never`: unsafe, a
+ * crash can lose acknowledged records). A write or sync error puts the WAL in
+ * a failed state for good: it never retries a sync on the same file, because
+ * after a failed fsync the kernel may have dropped the dirty pages and a
+ * second fsync can report success for data that is gone.
+ */
+import { dirname, join } from 'node:path';
+import { ShoalError, invalidArgument } from '../../runtime/errors.js';
+import { errnoCode } from '../../runtime/fs.js';
+import type { FileHandle, FileSystem } from '../../runtime/fs.js';
+import { removeTempFiles } from '../atomic-file.js';
+import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, encodeFrame, parseFrameAt, scanFrames } from './frame.js';
+import type { ScannedFrame } from './frame.js';
+import { decodeBatch, encodeBatch, entryBytes, peekBatchSummary } from './record-codec.js';
+import type { BatchSummary, WalEntry, WalRecord } from './record-codec.js';
+
+export type { WalEntry, WalOp, WalRecord } from './record-codec.js';
+
+/** `always`: one write+fdatasync per append. `batch` (default): group commit. `never`: no fdatasync (unsafe). */
+export type SyncMode = 'always' | 'batch' | 'never';
+
+/** Tuning and limits; every field is optional and validated by `Wal.open`. */
+export interface WalOptions {
+  syncMode?: SyncMode;
+  segmentBytesMax?: number;
+  groupBytesMax?: number;
+  groupRecordsMax?: number;
+  recordBytesMax?: number;
+  batchRecordsMax?: number;
+}
+
+/** What `Wal.open` found and repaired. `truncated*` describe a torn tail cut from the last segment. */
+export interface WalRecovery {
+  segments: number;
+  records: number;
+  firstLsn: number;
+  lastLsn: number;
+  truncatedBytes: number;
+  truncatedSegment: string | null;
+  truncatedAtOffset: number | null;
+}
+
+/** Counters since open, plus the recovery report. */
+export interface WalStats {
+  syncMode: SyncMode;
+  segments: number;
+  bytes: number;
+  firstLsn: number;
+  lastLsn: number;
+  appends: number;
+  records: number;
+  syncs: number;
+  failed: boolean;
+  recovery: WalRecovery;
+}
+
+type WalSettings = Required<WalOptions>;
+
+interface IntegerRange {
+  readonly fallback: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+const MEBIBYTE = 1024 * 1024;
+const SYNC_MODES: readonly SyncMode[] = ['always', 'batch', 'never'];
+const SEGMENT_BYTES: IntegerRange = { fallback: 64 * MEBIBYTE, min: 1, max: 1024 * MEBIBYTE };
+const GROUP_BYTES: IntegerRange = { fallback: 8 * MEBIBYTE, min: 1, max: 1024 * MEBIBYTE };
+const GROUP_RECORDS: IntegerRange = { fallback: 10_000, min: 1, max: 1_000_000 };
+const RECORD_BYTES: IntegerRange = { fallback: MEBIBYTE, min: 1, max: 256 * MEBIBYTE };
+const BATCH_RECORDS: IntegerRange = { fallback: 10_000, min: 1, max: 1_000_000 };
+const READ_CHUNK_BYTES = 8 * MEBIBYTE;
+const SEGMENT_NAME = /^(\d{20})\.wal$/;
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** One segment as the WAL tracks it; `readableBytes` ends on a frame boundary that `read` may see. */
+interface SegmentState {
+  readonly name: string;
+  readonly firstLsn: number;
+  bytes: number;
+  readableBytes: number;
+}
+
+interface ActiveSegment {
+  readonly state: SegmentState;
+  readonly handle: FileHandle;
+  durableBytes: number;
+}
+
+interface PendingAppend {
+  readonly frame: Uint8Array;
+  readonly lastLsn: number;
+  readonly records: number;
+  readonly resolve: () => void;
+  readonly reject: (error: ShoalError) => void;
+}
+
+interface Truncation {
+  readonly segment: string;
+  readonly offset: number;
+  readonly bytes: number;
+}
+
+/** The file name of the segment whose first record has `firstLsn`. */
+export function segmentFileName(firstLsn: number): string {
+  return `${String(firstLsn).padStart(20, '0')}.wal`;
+}
+
+/** The first LSN encoded in a segment file name, or null when `name` is not a segment. */
+export function segmentFirstLsn(name: string): number | null {
+  const match = SEGMENT_NAME.exec(name);
+  if (match === null || match[1] === undefined) return null;
+  const lsn = Number(match[1]);
+  return Number.isSafeInteger(lsn) && lsn >= 1 ? lsn : null;
+}
+
+/** An append-only, checksummed, segmented log of upserts and deletes with contiguous LSNs from 1. */
+export class Wal {
+  private readonly queue: PendingAppend[] = [];
+  private writing = false;
+  private idle: Promise<void> = Promise.resolve();
+  private failure: ShoalError | null = null;
+  private closing: Promise<void> | null = null;
+  private nextLsn: number;
+  private writtenLsn: number;
+  private durableLsn: number;
+  private appendCount = 0;
+  private recordCount = 0;
+  private syncCount = 0;
+
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly dir: string,
+    private readonly settings: WalSettings,
+    private readonly segments: SegmentState[],
+    private active: ActiveSegment,
+    private readonly recoveryReport: WalRecovery,
+  ) {
+    this.nextLsn = recoveryReport.lastLsn + 1;
+    this.writtenLsn = recoveryReport.lastLsn;
+    this.durableLsn = recoveryReport.lastLsn;
+  }
+
+  /** Creates `dir` if needed, removes temp files, recovers (truncating a torn tail) and returns a WAL ready to append; rejects CORRUPTION, STORAGE_FAILED or INVALID_ARGUMENT. */
+  static async open(fs: FileSystem, dir: string, options: WalOptions = {}): Promise<Wal> {
+    const settings = resolveOptions(options);
+    await io(`creating WAL folder ${dir}`, () => fs.mkdir(dir));
+    await removeTempFiles(fs, dir);
+    const names = await io(`listing WAL folder ${dir}`, () => fs.readdir(dir));
+    const recovered = await recoverSegments(fs, dir, names.filter((name) => segmentFirstLsn(name) !== null).sort());
+    const { segments } = recovered;
+    let last = segments[segments.length - 1];
+    if (last === undefined) {
+      last = await createFirstSegment(fs, dir, recovered.recovery.lastLsn + 1);
+      segments.push(last);
+    }
+    const lastName = last.name;
+    const handle = await io(`opening segment ${lastName}`, () => fs.open(join(dir, lastName), 'r+'));
+    const active: ActiveSegment = { state: last, handle, durableBytes: last.bytes };
+    return new Wal(fs, dir, settings, segments, active, recovered.recovery);
+  }
+
+  /**
+   * Appends one batch as one frame. LSNs are assigned now, in call order, and
+   * the entries are copied before this returns. Resolves, in LSN order, once
+   * the frame is durable per the sync mode. Rejects INVALID_ARGUMENT (nothing
+   * written, no LSN used), STORAGE_FAILED or CLOSED.
+   */
+  async append(entries: readonly WalEntry[]): Promise<{ firstLsn: number; lastLsn: number }> {
+    this.assertWritable();
+    const firstLsn = this.nextLsn;
+    const frame = encodeAppend(entries, firstLsn, this.settings);
+    const lastLsn = firstLsn + entries.length - 1;
+    this.nextLsn = lastLsn + 1;
+    await new Promise<void>((resolve, reject) => {
+      this.queue.push({ frame, lastLsn, records: entries.length, resolve, reject });
+      this.kick();
+    });
+    return { firstLsn, lastLsn };
+  }
+
+  /**
+   * Records with `lsn >= fromLsn`, in LSN order, at most `maxRecords`, read
+   * from the segment files. Sees only verified frames whose write completed
+   * (after a failure: only frames that were made durable). Works during
+   * appends and after a failure; rejects CLOSED after `close`.
+   */
+  async read(fromLsn: number, maxRecords: number): Promise<WalRecord[]> {
+    if (this.closing !== null) throw new ShoalError('CLOSED', 'the WAL is closed');
+    if (!Number.isSafeInteger(fromLsn) || fromLsn < 0) throw invalidArgument('fromLsn', 'must be an integer >= 0');
+    if (!Number.isSafeInteger(maxRecords) || maxRecords < 0) throw invalidArgument('maxRecords', 'must be an integer >= 0');
+    const segments = this.segments.map((segment) => ({ ...segment }));
+    let start = 0;
+    segments.forEach((segment, index) => {
+      if (segment.firstLsn <= fromLsn) start = index;
+    });
+    const records: WalRecord[] = [];
+    for (const segment of segments.slice(start)) {
+      if (records.length >= maxRecords) break;
+      await readSegment(this.fs, this.dir, segment, { fromLsn, maxRecords }, records);
+    }
+    return records;
+  }
+
+  /** The highest LSN assigned and written (0 when empty); after a failure, the highest made durable. */
+  get lastLsn(): number {
+    return this.writtenLsn;
+  }
+
+  /** What `open` found and repaired (a copy; the same as `stats().recovery`). */
+  get recovery(): WalRecovery {
+    return { ...this.recoveryReport };
+  }
+
+  /** A snapshot of counters and state. */
+  stats(): WalStats {
+    const first = this.segments[0];
+    const hasRecords = first !== undefined && this.writtenLsn >= first.firstLsn;
+    return {
+      syncMode: this.settings.syncMode,
+      segments: this.segments.length,
+      bytes: this.segments.reduce((sum, segment) => sum + segment.bytes, 0),
+      firstLsn: hasRecords ? first.firstLsn : 0,
+      lastLsn: this.writtenLsn,
+      appends: this.appendCount,
+      records: this.recordCount,
+      syncs: this.syncCount,
+      failed: this.failure !== null,
+      recovery: this.recovery,
+    };
+  }
+
+  /** Refuses new appends (CLOSED), waits until every accepted append has settled, then closes the file. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.idle;
+    try {
+      await this.active.handle.close();
+    } catch (error) {
+      if (this.failure === null) throw storageFailed('close', this.active.state.name, error);
+    }
+  }
+
+  private assertWritable(): void {
+    if (this.closing !== null) throw new ShoalError('CLOSED', 'the WAL is closed');
+    if (this.failure !== null) throw new ShoalError('STORAGE_FAILED', this.failure.message, this.failure.details);
+  }
+
+  private kick(): void {
+    if (this.writing) return;
+    this.writing = true;
+    this.idle = this.drain();
+  }
+
+  /** The single writer loop: one group at a time, so at most one write+sync is in flight. */
+  private async drain(): Promise<void> {
+    // Yield once so that appends issued in the same tick join the first group.
+    await Promise.resolve();
+    try {
+      while (this.queue.length > 0 && this.failure === null) {
+        const group = this.takeGroup();
+        try {
+          await this.writeGroup(group);
+        } catch (error) {
+          this.fail(error, group);
+        }
+      }
+    } finally {
+      // Cleared in the same synchronous step as the empty-queue check, so an
+      // append pushed after this point always starts a new loop.
+      this.writing = false;
+    }
+  }
+
+  /** Takes the next group off the queue: at least one frame, then within the byte, record and segment bounds. */
+  private takeGroup(): PendingAppend[] {
+    const { syncMode, groupBytesMax, groupRecordsMax, segmentBytesMax } = this.settings;
+    const segmentBytes = this.active.state.bytes >= segmentBytesMax ? 0 : this.active.state.bytes;
+    let bytes = 0;
+    let records = 0;
+    let count = 0;
+    for (const pending of this.queue) {
+      const full =
+        syncMode === 'always' ||
+        bytes + pending.frame.byteLength > groupBytesMax ||
+        records + pending.records > groupRecordsMax ||
+        segmentBytes + bytes >= segmentBytesMax;
+      if (count > 0 && full) break;
+      bytes += pending.frame.byteLength;
+      records += pending.records;
+      count += 1;
+    }
+    return this.queue.splice(0, count);
+  }
+
+  private async writeGroup(group: PendingAppend[]): Promise<void> {
+    const last = group[group.length - 1];
+    if (last === undefined) return;
+    if (this.active.state.bytes >= this.settings.segmentBytesMax) await this.rotate(this.writtenLsn + 1);
+    const { state, handle } = this.active;
+    const data = concatFrames(group);
+    await attempt('write', state.name, () => handle.write(data, state.bytes));
+    state.bytes += data.byteLength;
+    state.readableBytes = state.bytes;
+    this.writtenLsn = last.lastLsn;
+    if (this.settings.syncMode !== 'never') {
+      await attempt('datasync', state.name, () => handle.datasync());
+      this.syncCount += 1;
+    }
+    this.active.durableBytes = state.bytes;
+    this.durableLsn = last.lastLsn;
+    this.appendCount += group.length;
+    for (const pending of group) {
+      this.recordCount += pending.records;
+      pending.resolve();
+    }
+  }
+
+  /** Starts segment `firstLsn`. The previous segment is durable first, so only the last segment can have a torn tail. */
+  private async rotate(firstLsn: number): Promise<void> {
+    const previous = this.active;
+    if (this.settings.syncMode === 'never') {
+      await attempt('datasync', previous.state.name, () => previous.handle.datasync());
+      this.syncCount += 1;
+    }
+    await attempt('close', previous.state.name, () => previous.handle.close());
+    const name = segmentFileName(firstLsn);
+    const handle = await attempt('create', name, () => this.fs.open(join(this.dir, name), 'wx'));
+    const state: SegmentState = { name, firstLsn, bytes: 0, readableBytes: 0 };
+    this.active = { state, handle, durableBytes: 0 };
+    this.segments.push(state);
+    await attempt('folder sync', name, () => this.fs.fsyncDir(this.dir));
+  }
+
+  /** Enters the failed state for good and rejects the group and everything queued behind it. */
+  private fail(error: unknown, group: PendingAppend[]): void {
+    const failure = error instanceof ShoalError ? error : storageFailed('write', this.active.state.name, error);
+    this.failure = failure;
+    this.active.state.readableBytes = Math.min(this.active.state.readableBytes, this.active.durableBytes);
+    this.writtenLsn = this.durableLsn;
+    for (const pending of [...group, ...this.queue.splice(0)]) {
+      pending.reject(new ShoalError('STORAGE_FAILED', failure.message, failure.details));
+    }
+  }
+}
+
+function resolveOptions(options: WalOptions): WalSettings {
+  const syncMode = options.syncMode ?? 'batch';
+  if (!SYNC_MODES.includes(syncMode)) {
+    throw invalidArgument('syncMode', `must be one of ${SYNC_MODES.join(', ')}, got ${String(syncMode)}`);
+  }
+  return {
+    syncMode,
+    segmentBytesMax: integerOption('segmentBytesMax', options.segmentBytesMax, SEGMENT_BYTES),
+    groupBytesMax: integerOption('groupBytesMax', options.groupBytesMax, GROUP_BYTES),
+    groupRecordsMax: integerOption('groupRecordsMax', options.groupRecordsMax, GROUP_RECORDS),
+    recordBytesMax: integerOption('recordBytesMax', options.recordBytesMax, RECORD_BYTES),
+    batchRecordsMax: integerOption('batchRecordsMax', options.batchRecordsMax, BATCH_RECORDS),
+  };
+}
+
+function integerOption(name: string, value: number | undefined, range: IntegerRange): number {
+  if (value === undefined) return range.fallback;
+  if (!Number.isSafeInteger(value) || value < range.min || value > range.max) {
+    throw invalidArgument(name, `must be an integer in ${range.min}..${range.max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Validates a batch against the limits and encodes it as one frame with LSNs from `firstLsn`; throws INVALID_ARGUMENT. */
+function encodeAppend(entries: readonly WalEntry[], firstLsn: number, settings: WalSettings): Uint8Array {
+  if (!Array.isArray(entries)) throw invalidArgument('entries', 'must be an array');
+  if (entries.length === 0) throw invalidArgument('entries', 'must not be empty');
+  if (entries.length > settings.batchRecordsMax) {
+    throw invalidArgument('batchRecordsMax', `a batch of ${entries.length} records is over the limit of ${settings.batchRecordsMax}`, {
+      records: entries.length,
+      limit: settings.batchRecordsMax,
+    });
+  }
+  let batchBytes = 0;
+  entries.forEach((entry, index) => {
+    batchBytes += validateEntry(entry, index, settings.recordBytesMax);
+  });
+  const payloadTooLarge = (bytes: number): ShoalError =>
+    invalidArgument('frame payload', `a batch of ${bytes} bytes is over the frame limit of ${FRAME_PAYLOAD_BYTES_MAX} bytes`, {
+      bytes,
+      limit: FRAME_PAYLOAD_BYTES_MAX,
+    });
+  if (batchBytes > FRAME_PAYLOAD_BYTES_MAX) throw payloadTooLarge(batchBytes);
+  const payload = encodeBatch(entries.map((entry, index) => ({ ...entry, lsn: firstLsn + index })));
+  if (payload.byteLength > FRAME_PAYLOAD_BYTES_MAX) throw payloadTooLarge(payload.byteLength);
+  return encodeFrame(payload);
+}
+
+/** Checks one entry's shape and size; returns its bytes as counted by `recordBytesMax`. */
+function validateEntry(entry: WalEntry, index: number, recordBytesMax: number): number {
+  const field = `entries[${index}]`;
+  if (typeof entry !== 'object' || entry === null) throw invalidArgument(field, 'must be an object');
+  if (entry.op !== 'upsert' && entry.op !== 'delete') throw invalidArgument(`${field}.op`, 'must be upsert or delete');
+  if (typeof entry.id !== 'string') throw invalidArgument(`${field}.id`, 'must be a string');
+  // A lone surrogate cannot be encoded as UTF-8; it would come back as U+FFFD, a different id.
+  if (LONE_SURROGATE.test(entry.id)) throw invalidArgument(`${field}.id`, 'must be well-formed UTF-16 (no lone surrogates)');
+  if (entry.vector !== null && !(entry.vector instanceof Float32Array)) {
+    throw invalidArgument(`${field}.vector`, 'must be a Float32Array or null');
+  }
+  if (entry.metadata !== null && typeof entry.metadata !== 'string') {
+    throw invalidArgument(`${field}.metadata`, 'must be JSON text or null');
+  }
+  if (entry.metadata !== null && LONE_SURROGATE.test(entry.metadata)) {
+    throw invalidArgument(`${field}.metadata`, 'must be well-formed UTF-16 (no lone surrogates)');
+  }
+  const bytes = entryBytes(entry);
+  if (bytes > recordBytesMax) {
+    throw invalidArgument('recordBytesMax', `${field} is ${bytes} bytes (id + vector + metadata), over the limit of ${recordBytesMax}`, {
+      index,
+      bytes,
+      limit: recordBytesMax,
+    });
+  }
+  return bytes;
+}
+
+function concatFrames(group: readonly PendingAppend[]): Uint8Array {
+  const only = group[0];
+  if (group.length === 1 && only !== undefined) return only.frame;
+  const data = new Uint8Array(group.reduce((sum, pending) => sum + pending.frame.byteLength, 0));
+  let offset = 0;
+  for (const pending of group) {
+    data.set(pending.frame, offset);
+    offset += pending.frame.byteLength;
+  }
+  return data;
+}
+
+// ---------------------------------------------------------------- recovery
+
+/**
+ * Scans every segment in LSN order. Damage in the last segment with no valid
+ * frame after it is a torn tail (an append that never completed, so never
+ * acknowledged): it is cut off. Any other damage, or an LSN gap or regression
+ * within or between segments, is CORRUPTION and nothing is modified.
+ */
+async function recoverSegments(fs: FileSystem, dir: string, names: readonly string[]): Promise<{ segments: SegmentState[]; recovery: WalRecovery }> {
+  const segments: SegmentState[] = [];
+  let expectedLsn: number | null = null;
+  let truncation: Truncation | null = null;
+  for (const [index, name] of names.entries()) {
+    const result = await recoverSegment(fs, dir, name, index === names.length - 1, expectedLsn);
+    segments.push(result.segment);
+    expectedLsn = result.nextLsn;
+    truncation = result.truncation ?? truncation;
+  }
+  const firstLsn = segments[0]?.firstLsn ?? 1;
+  const lastLsn = (expectedLsn ?? 1) - 1;
+  const records = lastLsn - firstLsn + 1;
+  const recovery: WalRecovery = {
+    segments: segments.length,
+    records,
+    firstLsn: records > 0 ? firstLsn : 0,
+    lastLsn,
+    truncatedBytes: truncation?.bytes ?? 0,
+    truncatedSegment: truncation?.segment ?? null,
+    truncatedAtOffset: truncation?.offset ?? null,
+  };
+  return { segments, recovery };
+}
+
+async function recoverSegment(
+  fs: FileSystem,
+  dir: string,
+  name: string,
+  isLast: boolean,
+  expectedLsn: number | null,
+): Promise<{ segment: SegmentState; nextLsn: number; truncation: Truncation | null }> {
+  const firstLsn = segmentFirstLsn(name) ?? 0;
+  if (expectedLsn !== null && firstLsn !== expectedLsn) {
+    throw corruption(name, 0, `segment starts at LSN ${firstLsn} but the previous segment ends at LSN ${expectedLsn - 1}`);
+  }
+  const path = join(dir, name);
+  const bytes = await io(`reading segment ${name}`, () => fs.readFile(path));
+  const scan = scanFrames(bytes);
+  if (scan.damage !== null && (scan.damage.kind === 'corrupt' || !isLast)) {
+    throw corruption(name, scan.damage.offset, scan.damage.reason);
+  }
+  const nextLsn = checkFrameLsns(name, firstLsn, scan.frames);
+  let truncation: Truncation | null = null;
+  if (scan.damage !== null) {
+    await truncateSegment(fs, path, scan.validBytes);
+    truncation = { segment: name, offset: scan.validBytes, bytes: bytes.byteLength - scan.validBytes };
+  }
+  const segment: SegmentState = { name, firstLsn, bytes: scan.validBytes, readableBytes: scan.validBytes };
+  return { segment, nextLsn, truncation };
+}
+
+/** Checks that the frames' LSNs continue from `firstLsn` without gaps; returns the LSN after the last. */
+function checkFrameLsns(name: string, firstLsn: number, frames: readonly ScannedFrame[]): number {
+  let nextLsn = firstLsn;
+  for (const frame of frames) {
+    const summary = summarise(name, frame.offset, frame.payload);
+    if (summary.firstLsn !== nextLsn) {
+      throw corruption(name, frame.offset, `frame starts at LSN ${summary.firstLsn}, expected ${nextLsn}`);
+    }
+    nextLsn += summary.recordCount;
+  }
+  return nextLsn;
+}
+
+async function truncateSegment(fs: FileSystem, path: string, length: number): Promise<void> {
+  const handle = await io(`opening ${path} to cut its torn tail`, () => fs.open(path, 'r+'));
+  try {
+    await io(`cutting the torn tail of ${path}`, () => handle.truncate(length));
+    await io(`syncing ${path}`, () => handle.datasync());
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Creates the first segment of a new WAL and makes it, and the WAL folder itself, durable. */
+async function createFirstSegment(fs: FileSystem, dir: string, firstLsn: number): Promise<SegmentState> {
+  const name = segmentFileName(firstLsn);
+  const handle = await io(`creating segment ${name}`, () => fs.open(join(dir, name), 'wx'));
+  await io(`closing segment ${name}`, () => handle.close());
+  await io(`syncing WAL folder ${dir}`, () => fs.fsyncDir(dir));
+  await io(`syncing the parent of ${dir}`, () => fs.fsyncDir(dirname(dir)));
+  return { name, firstLsn, bytes: 0, readableBytes: 0 };
+}
+
+// ---------------------------------------------------------------- replay
+
+interface ReadRange {
+  readonly fromLsn: number;
+  readonly maxRecords: number;
+}
+
+/** Appends to `out` the records of one segment's readable bytes that fall in `range`, reading in large chunks. */
+async function readSegment(fs: FileSystem, dir: string, segment: SegmentState, range: ReadRange, out: WalRecord[]): Promise<void> {
+  if (segment.readableBytes === 0) return;
+  const handle = await io(`opening segment ${segment.name}`, () => fs.open(join(dir, segment.name), 'r'));
+  try {
+    let buffer = new Uint8Array(Math.min(READ_CHUNK_BYTES, segment.readableBytes));
+    let position = 0;
+    while (position < segment.readableBytes && out.length < range.maxRecords) {
+      const chunk = buffer.subarray(0, Math.min(buffer.byteLength, segment.readableBytes - position));
+      await readFully(handle, chunk, position, segment.name);
+      const consumed = consumeFrames(chunk, position, segment.name, range, out);
+      position += consumed.bytes;
+      if (consumed.bytes > 0 || out.length >= range.maxRecords) continue;
+      // The next frame is larger than the buffer, or the readable range ends inside a frame.
+      if (chunk.byteLength === segment.readableBytes - position) {
+        throw corruption(segment.name, position, 'the written range ends inside a frame');
+      }
+      buffer = new Uint8Array(Math.max(consumed.frameBytes, buffer.byteLength * 2));
+    }
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** Decodes the complete frames at the start of `chunk`; returns the bytes consumed and the size of the first incomplete frame. */
+function consumeFrames(chunk: Uint8Array, chunkOffset: number, name: string, range: ReadRange, out: WalRecord[]): { bytes: number; frameBytes: number } {
+  let offset = 0;
+  while (offset < chunk.byteLength && out.length < range.maxRecords) {
+    const parsed = parseFrameAt(chunk, offset);
+    if (parsed.kind === 'incomplete') return { bytes: offset, frameBytes: parsed.frameBytes ?? FRAME_HEADER_BYTES };
+    if (parsed.kind === 'invalid') throw corruption(name, chunkOffset + offset, parsed.reason);
+    collectRecords(parsed.payload, name, chunkOffset + offset, range, out);
+    offset = parsed.end;
+  }
+  return { bytes: offset, frameBytes: 0 };
+}
+
+function collectRecords(payload: Uint8Array, name: string, offset: number, range: ReadRange, out: WalRecord[]): void {
+  const summary = summarise(name, offset, payload);
+  if (summary.firstLsn + summary.recordCount <= range.fromLsn) return;
+  let records: WalRecord[];
+  try {
+    records = decodeBatch(payload);
+  } catch (error) {
+    throw corruption(name, offset, (error as Error).message);
+  }
+  for (const record of records) {
+    if (record.lsn < range.fromLsn) continue;
+    if (out.length >= range.maxRecords) return;
+    const previous = out[out.length - 1];
+    if (previous !== undefined && record.lsn !== previous.lsn + 1) {
+      throw corruption(name, offset, `LSN ${record.lsn} follows LSN ${previous.lsn}`);
+    }
+    out.push(record);
+  }
+}
+
+async function readFully(handle: FileHandle, chunk: Uint8Array, position: number, name: string): Promise<void> {
+  let filled = 0;
+  while (filled < chunk.byteLength) {
+    const count = await io(`reading segment ${name}`, () => handle.read(chunk, filled, chunk.byteLength - filled, position + filled));
+    if (count === 0) throw corruption(name, position + filled, 'the file is shorter than its written size');
+    filled += count;
+  }
+}
+
+// ---------------------------------------------------------------- errors
+
+function summarise(name: string, offset: number, payload: Uint8Array): BatchSummary {
+  try {
+    return peekBatchSummary(payload);
+  } catch (error) {
+    throw corruption(name, offset, (error as Error).message);
+  }
+}
+
+function corruption(segment: string, offset: number, problem: string): ShoalError {
+  return new ShoalError('CORRUPTION', `WAL segment ${segment} is corrupt at byte offset ${offset}: ${problem}`, { segment, offset });
+}
+
+function storageFailed(operation: string, segment: string, error: unknown): ShoalError {
+  const cause = errnoCode(error) ?? 'UNKNOWN';
+  const message = error instanceof Error ? error.message : String(error);
+  return new ShoalError('STORAGE_FAILED', `WAL ${operation} on segment ${segment} failed (${cause}): ${message}`, {
+    cause,
+    operation,
+    segment,
+  });
+}
+
+/** Runs one I/O step of the writer; any error becomes STORAGE_FAILED naming the step, segment and cause. */
+async function attempt<T>(operation: string, segment: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw storageFailed(operation, segment, error);
+  }
+}
+
+/** Runs one I/O step outside the writer (open, recovery, read); errors other than ShoalError become STORAGE_FAILED. */
+async function io<T>(action: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof ShoalError) throw error;
+    const cause = errnoCode(error) ?? 'UNKNOWN';
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ShoalError('STORAGE_FAILED', `${action} failed (${cause}): ${message}`, { cause });
+  }
+}
