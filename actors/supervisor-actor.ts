@@ -51,6 +51,8 @@ export function createSupervisor(args: SupervisorArgs): Actor {
   const broken = new Map<string, ErrorData>();
   const failedGroups = new Map<string, ErrorData>();
   let bootFailure: ErrorData | null = null;
+  /** Searches answered per collection since this supervisor started. */
+  const searchCounts = new Map<string, number>();
 
   const shardGroup = (entry: CollectionEntry, shard: number): GroupSpec => {
     const wal = walAddress(entry.id, shard);
@@ -66,20 +68,18 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     return { name: shardGroupName(entry.id, shard), strategy: 'rest_for_one', maxRestarts: args.maxRestarts, withinMs: args.withinMs, children, owner: 'supervisor' };
   };
 
+  /** Starts every shard group of a collection concurrently; rejects with the first failure once all have settled. */
   const startCollection = async (entry: CollectionEntry, ctx: ActorContext, running: ReadonlySet<string>): Promise<void> => {
-    for (let shard = 0; shard < entry.shards; shard++) {
-      const group = shardGroup(entry, shard);
-      if (running.has(group.name)) continue;
-      await ctx.system({ type: 'start-group', group }, SYSTEM_TIMEOUT_MS);
-    }
+    const groups = Array.from({ length: entry.shards }, (_, shard) => shardGroup(entry, shard)).filter((group) => !running.has(group.name));
+    const started = await Promise.allSettled(groups.map((group) => ctx.system({ type: 'start-group', group }, SYSTEM_TIMEOUT_MS)));
+    const failure = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failure !== undefined) throw toShoalError(failure.reason);
   };
 
   const stopCollection = async (entry: CollectionEntry, ctx: ActorContext): Promise<void> => {
-    for (let shard = 0; shard < entry.shards; shard++) {
-      const name = shardGroupName(entry.id, shard);
-      await ctx.system({ type: 'stop-group', name }, SYSTEM_TIMEOUT_MS);
-      failedGroups.delete(name);
-    }
+    const names = Array.from({ length: entry.shards }, (_, shard) => shardGroupName(entry.id, shard));
+    await Promise.all(names.map((name) => ctx.system({ type: 'stop-group', name }, SYSTEM_TIMEOUT_MS)));
+    for (const name of names) failedGroups.delete(name);
   };
 
   const boot = async (ctx: ActorContext): Promise<void> => {
@@ -94,16 +94,17 @@ export function createSupervisor(args: SupervisorArgs): Actor {
   const openCollections = async (ctx: ActorContext): Promise<void> => {
     const described = await ctx.system<SystemDescription>({ type: 'describe' }, SYSTEM_TIMEOUT_MS);
     const running = new Set(described.groups.map((group) => group.name));
-    for (const entry of await readCatalogue(ctx.fs, cataloguePath)) {
-      collections.set(entry.name, entry);
-      try {
-        await startCollection(entry, ctx, running);
-      } catch (error) {
-        const failure = toShoalError(error);
-        broken.set(entry.name, failure.toData());
-        ctx.log.error('collection-failed-to-open', { collection: entry.name, code: failure.code, error: failure.message });
-      }
-    }
+    const entries = await readCatalogue(ctx.fs, cataloguePath);
+    for (const entry of entries) collections.set(entry.name, entry);
+    await Promise.all(
+      entries.map((entry) =>
+        startCollection(entry, ctx, running).catch((error: unknown) => {
+          const failure = toShoalError(error);
+          broken.set(entry.name, failure.toData());
+          ctx.log.error('collection-failed-to-open', { collection: entry.name, code: failure.code, error: failure.message });
+        }),
+      ),
+    );
   };
 
   const create = async (message: CreateCollectionMessage, ctx: ActorContext): Promise<CollectionEntry> => {
@@ -190,6 +191,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
         }, deadline),
       ),
     );
+    searchCounts.set(entry.name, (searchCounts.get(entry.name) ?? 0) + 1);
     const lists = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value] : []));
     const firstFailure = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
     if (firstFailure !== undefined && (!message.allowPartial || lists.length === 0)) throw toShoalError(firstFailure.reason);
@@ -224,7 +226,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
       walBytes: sum((stats) => stats.wal.bytes),
       walSegments: sum((stats) => stats.wal.segments),
       walTruncatedBytes: sum((stats) => stats.wal.recovery.truncatedBytes),
-      searches: sum((stats) => stats.engine.searches),
+      searches: searchCounts.get(entry.name) ?? 0,
       error: null,
     };
   };

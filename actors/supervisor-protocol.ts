@@ -60,6 +60,7 @@ export interface CollectionStats {
   readonly walSegments: number;
   /** Bytes of torn WAL tail cut away at the last open. */
   readonly walTruncatedBytes: number;
+  /** Searches answered since open (each one asks every shard). */
   readonly searches: number;
   /** Why the collection could not be opened, or null. */
   readonly error: ErrorData | null;

@@ -81,7 +81,8 @@ export class ActorSystem {
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
   private readonly log = createLogger('system');
-  private serial: Promise<unknown> = Promise.resolve();
+  /** Supervision operations of one group run one at a time; different groups proceed concurrently. */
+  private readonly groupQueues = new Map<string, Promise<unknown>>();
   private nextStationId = 1;
   private closed = false;
 
@@ -124,12 +125,12 @@ export class ActorSystem {
 
   /** Starts a group's children in order; rejects (and starts nothing) if any child fails to start. */
   startGroup(spec: GroupSpec): Promise<void> {
-    return this.serialized(() => this.doStartGroup(spec));
+    return this.serialized(spec.name, () => this.doStartGroup(spec));
   }
 
   /** Stops a group's children in reverse order, running each actor's `stop`. */
   stopGroup(name: string): Promise<void> {
-    return this.serialized(() => this.doStopGroup(name));
+    return this.serialized(name, () => this.doStopGroup(name));
   }
 
   /** Where every actor runs, and how often it was restarted. */
@@ -143,16 +144,18 @@ export class ActorSystem {
 
   /** Stops every group (newest first) and every worker. */
   async shutdown(): Promise<void> {
-    await this.serialized(async () => {
-      this.closed = true;
-      for (const name of [...this.groups.keys()].reverse()) await this.doStopGroup(name);
-    });
+    this.closed = true;
+    await Promise.all([...this.groups.keys()].map((name) => this.serialized(name, () => this.doStopGroup(name))));
     await Promise.all([...this.workers.values()].map((slot) => this.terminate(slot)));
   }
 
-  private serialized<T>(operation: () => Promise<T>): Promise<T> {
-    const result = this.serial.then(operation);
-    this.serial = result.catch(() => undefined);
+  private serialized<T>(group: string, operation: () => Promise<T>): Promise<T> {
+    const result = (this.groupQueues.get(group) ?? Promise.resolve()).then(operation);
+    const settled = result.catch(() => undefined);
+    this.groupQueues.set(group, settled);
+    void settled.then(() => {
+      if (this.groupQueues.get(group) === settled) this.groupQueues.delete(group);
+    });
     return result;
   }
 
@@ -300,9 +303,11 @@ export class ActorSystem {
       case 'stopped':
         this.waiters.get(`${envelope.address}#${envelope.incarnation}`)?.resolve(envelope);
         return;
-      case 'crashed':
-        void this.serialized(() => this.restart(envelope.address, envelope.incarnation, envelope.error));
+      case 'crashed': {
+        const group = this.actors.get(envelope.address)?.group;
+        if (group !== undefined) void this.serialized(group, () => this.restart(envelope.address, envelope.incarnation, envelope.error));
         return;
+      }
       case 'connect':
         this.connect(slot, envelope.peer);
         return;
@@ -335,10 +340,12 @@ export class ActorSystem {
     if (intentional || this.closed) return;
     this.log.warn('worker-exited', { station: slot.id, code, actors: [...slot.actors] });
     const error: ErrorData = { code: 'UNAVAILABLE', message: `worker thread exited with code ${code}` };
-    const crashed = [...slot.actors].map((address) => [address, this.actors.get(address)?.incarnation ?? -1] as const);
-    void this.serialized(async () => {
-      for (const [address, incarnation] of crashed) await this.restart(address, incarnation, error);
-    });
+    for (const address of slot.actors) {
+      const record = this.actors.get(address);
+      if (record === undefined) continue;
+      const incarnation = record.incarnation;
+      void this.serialized(record.group, () => this.restart(address, incarnation, error));
+    }
   }
 
   /** Applies the group's strategy after `address` crashed, or escalates when the intensity is exceeded. */
