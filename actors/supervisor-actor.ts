@@ -214,10 +214,12 @@ export function createSupervisor(args: SupervisorArgs): Actor {
   };
 
   const collectionStats = async (entry: CollectionEntry, ctx: ActorContext, deadline: number): Promise<CollectionStats> => {
-    const base = { name: entry.name, id: entry.id, dimension: entry.dimension, metric: entry.metric, shards: entry.shards, syncMode: entry.syncMode };
+    const base = { name: entry.name, id: entry.id, dimension: entry.dimension, metric: entry.metric, shards: entry.shards, syncMode: entry.syncMode, searches: searchCounts.get(entry.name) ?? 0 };
     const failure = broken.get(entry.name);
-    if (failure !== undefined) return { ...base, records: 0, memoryBytes: 0, walBytes: 0, walSegments: 0, walTruncatedBytes: 0, searches: 0, error: failure };
-    const shards = await Promise.all(Array.from({ length: entry.shards }, (_, shard) => askShard<ShardStats>(ctx, entry, shard, () => ({ message: { type: 'stats' }, transfer: [] }), deadline)));
+    const answers = failure !== undefined ? [] : await Promise.allSettled(
+      Array.from({ length: entry.shards }, (_, shard) => askShard<ShardStats>(ctx, entry, shard, () => ({ message: { type: 'stats' }, transfer: [] }), deadline)),
+    );
+    const shards = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value] : []));
     const sum = (pick: (stats: ShardStats) => number): number => shards.reduce((total, stats) => total + pick(stats), 0);
     return {
       ...base,
@@ -226,8 +228,8 @@ export function createSupervisor(args: SupervisorArgs): Actor {
       walBytes: sum((stats) => stats.wal.bytes),
       walSegments: sum((stats) => stats.wal.segments),
       walTruncatedBytes: sum((stats) => stats.wal.recovery.truncatedBytes),
-      searches: searchCounts.get(entry.name) ?? 0,
-      error: null,
+      unavailableShards: entry.shards - shards.length,
+      error: failure ?? null,
     };
   };
 

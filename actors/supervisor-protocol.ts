@@ -62,6 +62,8 @@ export interface CollectionStats {
   readonly walTruncatedBytes: number;
   /** Searches answered since open (each one asks every shard). */
   readonly searches: number;
+  /** Shards that did not answer (stopped after repeated crashes, or too slow); the sums above leave them out. */
+  readonly unavailableShards: number;
   /** Why the collection could not be opened, or null. */
   readonly error: ErrorData | null;
 }
