@@ -9,6 +9,7 @@
  * the median over rounds, so drift on a noisy machine hits all of them alike.
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
+import type { TransferListItem } from 'node:worker_threads';
 import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
 import { formatNumber, formatRatio, formatTable, heading, median, significant } from './harness.js';
 
@@ -19,7 +20,7 @@ type Encoding = (typeof ENCODINGS)[number];
 
 const DESCRIPTIONS: Record<MessageKind, string> = {
   search: 'search: 384-d query, k=10, filter → 10 hits',
-  upsert: 'upsert: batch of 100 × 384-d (150 KiB) → {records, firstLsn, lastLsn}',
+  upsert: 'upsert: 100 × 384-d batch (150 KiB) → {records, firstLsn, lastLsn}',
   ping: 'ping → {ok: true}',
 };
 
@@ -78,11 +79,11 @@ class Driven {
   }
 
   /** Posts a command and waits for the worker's one answer. */
-  command<T>(value: unknown, transfer: readonly Transferable[] = []): Promise<T> {
+  command<T>(value: unknown, transfer: readonly TransferListItem[] = []): Promise<T> {
     if (this.pending !== null) throw new Error('a command is already in flight');
     return new Promise<T>((resolve, reject) => {
       this.pending = { resolve: resolve as (value: unknown) => void, reject };
-      this.worker.postMessage(value, transfer as Transferable[]);
+      this.worker.postMessage(value, [...transfer]);
     });
   }
 }
