@@ -25,7 +25,7 @@ export const LIMITS = {
 } as const;
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const SYNC_MODES: readonly SyncMode[] = ['always', 'batch', 'never'];
+const SYNC_MODES: readonly SyncMode[] = ['always', 'batch', 'periodic', 'never'];
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;

@@ -4,6 +4,8 @@
  * collection's sync mode (group commit: appends that arrive during an fsync
  * share the next one) and hands the batch's buffers back with its LSNs.
  * `read` serves replay pages to the engine, after in-flight appends settle.
+ * `checkpoint` deletes the segments below an LSN that the engine holds
+ * durably elsewhere; it and `read` hold the mailbox, so they never overlap.
  */
 import type { Actor, ActorContext, Message, Responder } from '../runtime/actor.js';
 import { ShoalError } from '../runtime/errors.js';
@@ -17,12 +19,15 @@ export interface WalWriterArgs {
   readonly dir: string;
   readonly dimension: number;
   readonly syncMode: SyncMode;
+  /** `periodic` mode: the longest an acknowledged write waits for its fdatasync. */
+  readonly syncIntervalMs?: number;
 }
 
 /** Messages a WAL writer answers. */
 export type WalWriterMessage =
   | { readonly type: 'append'; readonly batch: RecordBatch }
   | { readonly type: 'read'; readonly fromLsn: number; readonly maxRecords: number }
+  | { readonly type: 'checkpoint'; readonly lsn: number }
   | { readonly type: 'stats' };
 
 /** The answer to `append`: the batch back (buffers transferred) with its LSNs assigned. */
@@ -74,7 +79,8 @@ export function createWalWriter(args: WalWriterArgs): Actor {
 
   return {
     async start(ctx: ActorContext) {
-      wal = await Wal.open(ctx.fs, args.dir, { syncMode: args.syncMode });
+      const options = { syncMode: args.syncMode, clock: ctx.clock, ...(args.syncIntervalMs === undefined ? {} : { syncIntervalMs: args.syncIntervalMs }) };
+      wal = await Wal.open(ctx.fs, args.dir, options);
       const recovery = wal.stats().recovery;
       if (recovery.truncatedBytes > 0) ctx.log.warn('wal-torn-tail-truncated', { ...recovery });
     },
@@ -85,6 +91,8 @@ export function createWalWriter(args: WalWriterArgs): Actor {
           return append(message.batch, responder);
         case 'read':
           return read(message.fromLsn, message.maxRecords, responder);
+        case 'checkpoint':
+          return (wal as Wal).checkpoint(message.lsn).then((removed) => responder?.ok({ removed }));
         case 'stats':
           return responder?.ok((wal as Wal).stats() satisfies WalStats);
         default:

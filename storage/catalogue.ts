@@ -12,7 +12,7 @@ import type { SyncMode } from './wal/wal.js';
 
 /** The catalogue format written by this release. */
 const CATALOGUE_VERSION = 1;
-const SYNC_MODES: readonly string[] = ['always', 'batch', 'never'];
+const SYNC_MODES: readonly string[] = ['always', 'batch', 'periodic', 'never'];
 
 /** One collection as the catalogue records it. */
 export interface CollectionEntry {

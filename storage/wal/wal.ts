@@ -6,8 +6,9 @@
  * actors; the WAL writer actor drives it. All I/O goes through `FileSystem`.
  *
  * Durability: an `append` resolves only after the fdatasync that covers its
- * frame (`always`, `batch`), or after the write alone (`never`: unsafe, a
- * crash can lose acknowledged records). A write or sync error puts the WAL in
+ * frame (`always`, `batch`), or after the write alone (`periodic`: an
+ * fdatasync follows within `syncIntervalMs`, so a power failure can lose up
+ * to that window; `never`: unsafe, no fdatasync at all). A write or sync error puts the WAL in
  * a failed state for good: it never retries a sync on the same file, because
  * after a failed fsync the kernel may have dropped the dirty pages and a
  * second fsync can report success for data that is gone.
@@ -15,6 +16,7 @@
 import { dirname, join } from 'node:path';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { errnoCode } from '../../runtime/fs.js';
+import type { Clock, Timer } from '../../runtime/clock.js';
 import type { FileHandle, FileSystem } from '../../runtime/fs.js';
 import { removeTempFiles } from '../atomic-file.js';
 import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, encodeFrame, parseFrameAt, scanFrames } from './frame.js';
@@ -24,8 +26,12 @@ import type { BatchSummary, WalEntry, WalRecord } from './record-codec.js';
 
 export type { WalEntry, WalOp, WalRecord } from './record-codec.js';
 
-/** `always`: one write+fdatasync per append. `batch` (default): group commit. `never`: no fdatasync (unsafe). */
-export type SyncMode = 'always' | 'batch' | 'never';
+/**
+ * `always`: one write+fdatasync per append. `batch` (default): group commit.
+ * `periodic`: acknowledged after the write, fdatasync every `syncIntervalMs`.
+ * `never`: no fdatasync (unsafe).
+ */
+export type SyncMode = 'always' | 'batch' | 'periodic' | 'never';
 
 /** Tuning and limits; every field is optional and validated by `Wal.open`. */
 export interface WalOptions {
@@ -35,6 +41,10 @@ export interface WalOptions {
   groupRecordsMax?: number;
   recordBytesMax?: number;
   batchRecordsMax?: number;
+  /** `periodic` mode: the longest an acknowledged append waits for its fdatasync. Default 200 ms. */
+  syncIntervalMs?: number;
+  /** Timers for `periodic` mode (the actor's `ctx.clock`); required in that mode. */
+  clock?: Clock;
 }
 
 /** What `Wal.open` found and repaired. `truncated*` describe a torn tail cut from the last segment. */
@@ -58,11 +68,15 @@ export interface WalStats {
   appends: number;
   records: number;
   syncs: number;
+  /** Highest LSN covered by an fdatasync (equals lastLsn except in `periodic` and `never` modes). */
+  durableLsn: number;
+  /** Segments deleted by checkpoints since open. */
+  checkpointedSegments: number;
   failed: boolean;
   recovery: WalRecovery;
 }
 
-type WalSettings = Required<WalOptions>;
+type WalSettings = Required<Omit<WalOptions, 'clock'>> & { readonly clock: Clock | null };
 
 interface IntegerRange {
   readonly fallback: number;
@@ -71,7 +85,8 @@ interface IntegerRange {
 }
 
 const MEBIBYTE = 1024 * 1024;
-const SYNC_MODES: readonly SyncMode[] = ['always', 'batch', 'never'];
+const SYNC_MODES: readonly SyncMode[] = ['always', 'batch', 'periodic', 'never'];
+const SYNC_INTERVAL_MS: IntegerRange = { fallback: 200, min: 1, max: 60_000 };
 const SEGMENT_BYTES: IntegerRange = { fallback: 64 * MEBIBYTE, min: 1, max: 1024 * MEBIBYTE };
 const GROUP_BYTES: IntegerRange = { fallback: 8 * MEBIBYTE, min: 1, max: 1024 * MEBIBYTE };
 const GROUP_RECORDS: IntegerRange = { fallback: 10_000, min: 1, max: 1_000_000 };
@@ -135,6 +150,11 @@ export class Wal {
   private appendCount = 0;
   private recordCount = 0;
   private syncCount = 0;
+  private checkpointedSegments = 0;
+  /** `periodic` mode: bytes written since the last fdatasync, the pending timer, and whether a sync is due. */
+  private unsynced = false;
+  private syncTimer: Timer | null = null;
+  private syncDue = false;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -233,6 +253,8 @@ export class Wal {
       appends: this.appendCount,
       records: this.recordCount,
       syncs: this.syncCount,
+      durableLsn: this.durableLsn,
+      checkpointedSegments: this.checkpointedSegments,
       failed: this.failure !== null,
       recovery: this.recovery,
     };
@@ -244,7 +266,36 @@ export class Wal {
     return this.closing;
   }
 
+  /**
+   * Deletes the closed segments whose every record has an LSN <= `lsn` (the
+   * caller guarantees those records are durable elsewhere, e.g. in engine
+   * segment files); never the segment being written. Resolves with the number
+   * deleted. The caller must not run `read` concurrently (the WAL writer
+   * actor serialises them). Rejects STORAGE_FAILED if a delete fails; the log
+   * itself stays writable.
+   */
+  async checkpoint(lsn: number): Promise<number> {
+    if (this.closing !== null) throw new ShoalError('CLOSED', 'the WAL is closed');
+    if (!Number.isSafeInteger(lsn) || lsn < 0) throw invalidArgument('lsn', 'must be an integer >= 0');
+    let count = 0;
+    while (count < this.segments.length - 1 && (this.segments[count + 1] as SegmentState).firstLsn - 1 <= lsn) count++;
+    if (count === 0) return 0;
+    const removed = this.segments.splice(0, count);
+    this.checkpointedSegments += count;
+    try {
+      for (const segment of removed) await this.fs.unlink(join(this.dir, segment.name));
+      await this.fs.fsyncDir(this.dir);
+    } catch (error) {
+      throw storageFailed('checkpoint delete', removed[0]?.name ?? '', error);
+    }
+    return count;
+  }
+
   private async shutdown(): Promise<void> {
+    this.syncTimer?.cancel();
+    this.syncTimer = null;
+    this.syncDue = this.unsynced;
+    if (this.syncDue) this.kick();
     await this.idle;
     try {
       await this.active.handle.close();
@@ -269,7 +320,11 @@ export class Wal {
     // Yield once so that appends issued in the same tick join the first group.
     await Promise.resolve();
     try {
-      while (this.queue.length > 0 && this.failure === null) {
+      while ((this.queue.length > 0 || this.syncDue) && this.failure === null) {
+        if (this.syncDue) {
+          await this.periodicSync();
+          continue;
+        }
         const group = this.takeGroup();
         try {
           await this.writeGroup(group);
@@ -315,12 +370,18 @@ export class Wal {
     state.bytes += data.byteLength;
     state.readableBytes = state.bytes;
     this.writtenLsn = last.lastLsn;
-    if (this.settings.syncMode !== 'never') {
+    const syncNow = this.settings.syncMode === 'always' || this.settings.syncMode === 'batch';
+    if (syncNow) {
       await attempt('datasync', state.name, () => handle.datasync());
       this.syncCount += 1;
+      this.active.durableBytes = state.bytes;
+      this.durableLsn = last.lastLsn;
+    } else if (this.settings.syncMode === 'periodic') {
+      this.scheduleSync();
+    } else {
+      this.active.durableBytes = state.bytes;
+      this.durableLsn = last.lastLsn;
     }
-    this.active.durableBytes = state.bytes;
-    this.durableLsn = last.lastLsn;
     this.appendCount += group.length;
     for (const pending of group) {
       this.recordCount += pending.records;
@@ -328,12 +389,45 @@ export class Wal {
     }
   }
 
+  /** `periodic` mode: marks written data unsynced and arms the timer that will sync it. */
+  private scheduleSync(): void {
+    this.unsynced = true;
+    if (this.syncTimer !== null) return;
+    const clock = this.settings.clock as Clock;
+    this.syncTimer = clock.setTimer(this.settings.syncIntervalMs, () => {
+      this.syncTimer = null;
+      this.syncDue = true;
+      this.kick();
+    });
+  }
+
+  /** `periodic` mode: one fdatasync covering everything written so far, run inside the writer loop. */
+  private async periodicSync(): Promise<void> {
+    this.syncDue = false;
+    if (!this.unsynced) return;
+    const { state, handle } = this.active;
+    const coveredBytes = state.bytes;
+    const coveredLsn = this.writtenLsn;
+    this.unsynced = false;
+    try {
+      await attempt('datasync', state.name, () => handle.datasync());
+    } catch (error) {
+      this.fail(error, []);
+      return;
+    }
+    this.syncCount += 1;
+    this.active.durableBytes = coveredBytes;
+    this.durableLsn = coveredLsn;
+  }
+
   /** Starts segment `firstLsn`. The previous segment is durable first, so only the last segment can have a torn tail. */
   private async rotate(firstLsn: number): Promise<void> {
     const previous = this.active;
-    if (this.settings.syncMode === 'never') {
+    if (this.settings.syncMode === 'never' || this.settings.syncMode === 'periodic') {
       await attempt('datasync', previous.state.name, () => previous.handle.datasync());
       this.syncCount += 1;
+      previous.durableBytes = previous.state.bytes;
+      this.durableLsn = this.writtenLsn;
     }
     await attempt('close', previous.state.name, () => previous.handle.close());
     const name = segmentFileName(firstLsn);
@@ -361,8 +455,11 @@ function resolveOptions(options: WalOptions): WalSettings {
   if (!SYNC_MODES.includes(syncMode)) {
     throw invalidArgument('syncMode', `must be one of ${SYNC_MODES.join(', ')}, got ${String(syncMode)}`);
   }
+  if (syncMode === 'periodic' && options.clock === undefined) throw invalidArgument('clock', 'is required in periodic sync mode');
   return {
     syncMode,
+    syncIntervalMs: integerOption('syncIntervalMs', options.syncIntervalMs, SYNC_INTERVAL_MS),
+    clock: options.clock ?? null,
     segmentBytesMax: integerOption('segmentBytesMax', options.segmentBytesMax, SEGMENT_BYTES),
     groupBytesMax: integerOption('groupBytesMax', options.groupBytesMax, GROUP_BYTES),
     groupRecordsMax: integerOption('groupRecordsMax', options.groupRecordsMax, GROUP_RECORDS),
