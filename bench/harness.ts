@@ -3,6 +3,11 @@
  * statistics and the printed table. Benchmarks report ratios against a
  * baseline measured in the same run and never assert timings.
  */
+import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { SeededRandom as RuntimeSeededRandom } from '../runtime/random.js';
+
+const CHUNK_BYTES = 1024 * 1024;
+const BANDWIDTH_FILE_BYTES_MAX = 2 * 1024 * 1024 * 1024;
 
 /** Options of one benchmark run. */
 export interface BenchOptions {
@@ -22,33 +27,13 @@ export interface BenchOutcome {
   readonly ok: boolean;
 }
 
-/** A seeded pseudo-random source (mulberry32): the same seed gives the same numbers on every run. */
-export class SeededRandom {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  }
-
+/** The runtime's seeded generator, plus seeded vectors: the same seed gives the same numbers on every run. */
+export class SeededRandom extends RuntimeSeededRandom {
   /** A vector of `dimension` floats, each uniform in [-1, 1). */
   vector(dimension: number): Float32Array {
     const vector = new Float32Array(dimension);
     for (let i = 0; i < dimension; i++) vector[i] = this.next() * 2 - 1;
     return vector;
-  }
-
-  /** An integer in [0, bound). */
-  int(bound: number): number {
-    return Math.floor(this.next() * bound);
   }
 }
 
@@ -112,3 +97,44 @@ export function heading(title: string): void {
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** write+fdatasync of `bytes` at the end of a fresh file, repeated for `durationMs`; syncs per second. */
+export function rawAppends(path: string, bytes: Buffer, durationMs: number): number {
+  const fd = openSync(path, 'w');
+  try {
+    let syncs = 0;
+    const start = performance.now();
+    let now = start;
+    while (now - start < durationMs) {
+      writeSync(fd, bytes);
+      fdatasyncSync(fd);
+      syncs++;
+      now = performance.now();
+    }
+    return (syncs * 1000) / (now - start);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Sequential write+fdatasync of 1 MiB chunks for `durationMs` (at most 2 GiB); MB/s. */
+export function rawBandwidth(path: string, durationMs: number, random: SeededRandom): number {
+  const chunk = Buffer.alloc(CHUNK_BYTES);
+  for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE(random.int(0x1_0000_0000), i);
+  const fd = openSync(path, 'w');
+  try {
+    let written = 0;
+    const start = performance.now();
+    let now = start;
+    while (now - start < durationMs && written < BANDWIDTH_FILE_BYTES_MAX) {
+      writeSync(fd, chunk);
+      fdatasyncSync(fd);
+      written += chunk.length;
+      now = performance.now();
+    }
+    return written / 1e6 / ((now - start) / 1000);
+  } finally {
+    closeSync(fd);
+  }
+}
+

@@ -9,20 +9,23 @@ import { cpus } from 'node:os';
 import { runCodecBench } from './codec.js';
 import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
 import { runSearchBench } from './search.js';
+import { runWalBench } from './wal.js';
 import { runWriteBench } from './write.js';
 
 const BENCHES: Record<string, (options: BenchOptions) => Promise<BenchOutcome>> = {
   codec: runCodecBench,
   write: runWriteBench,
   search: runSearchBench,
+  wal: runWalBench,
 };
 
 const USAGE = `usage: npm run bench [-- [--quick] [${Object.keys(BENCHES).join('|')} ...]]
   codec   one ask round trip between worker threads: structured clone vs msgpackr
   write   acknowledged upserts/s through Shoal vs raw write+fdatasync
   search  searches/s through Shoal vs the same exact search in-process
+  wal     WAL appends/s per sync mode and writer count vs raw fdatasync; replay speed
   --quick a much shorter run (rough figures)
-With no name, runs all three in sequence.`;
+With no name, runs them all in sequence.`;
 
 function usage(problem: string | null): never {
   if (problem !== null) process.stderr.write(`${problem}\n`);

@@ -6,21 +6,19 @@
  * acknowledgement waits for an fdatasync, so "records/s ÷ raw syncs/s" above
  * 1× means group commit shares syncs between records.
  */
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Shoal } from '../index.js';
 import type { UpsertRecord } from '../index.js';
 import type { BenchOptions, BenchOutcome, Figures, LatencySummary } from './harness.js';
-import { SeededRandom, formatNumber, formatRatio, formatTable, heading, latencySummary, significant } from './harness.js';
+import { SeededRandom, formatNumber, formatRatio, formatTable, heading, latencySummary, rawAppends, rawBandwidth, significant } from './harness.js';
 
 const DIMENSION = 128;
 const COLLECTION = 'bench';
 const VECTOR_POOL_SIZE = 1024;
 const CONCURRENT_WRITERS = 64;
 const BATCH_RECORDS = 100;
-const CHUNK_BYTES = 1024 * 1024;
-const BANDWIDTH_FILE_BYTES_MAX = 2 * 1024 * 1024 * 1024;
 const LANGS = ['en', 'de', 'fr', 'es'] as const;
 
 interface Plan {
@@ -75,46 +73,6 @@ interface Measured {
   readonly records: number;
   readonly elapsedMs: number;
   readonly latency: LatencySummary;
-}
-
-/** write+fdatasync of `bytes` at the end of a fresh file, repeated for `durationMs`; syncs per second. */
-function rawAppends(path: string, bytes: Buffer, durationMs: number): number {
-  const fd = openSync(path, 'w');
-  try {
-    let syncs = 0;
-    const start = performance.now();
-    let now = start;
-    while (now - start < durationMs) {
-      writeSync(fd, bytes);
-      fdatasyncSync(fd);
-      syncs++;
-      now = performance.now();
-    }
-    return (syncs * 1000) / (now - start);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Sequential write+fdatasync of 1 MiB chunks for `durationMs` (at most 2 GiB); MB/s. */
-function rawBandwidth(path: string, durationMs: number, random: SeededRandom): number {
-  const chunk = Buffer.alloc(CHUNK_BYTES);
-  for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE(random.int(0x1_0000_0000), i);
-  const fd = openSync(path, 'w');
-  try {
-    let written = 0;
-    const start = performance.now();
-    let now = start;
-    while (now - start < durationMs && written < BANDWIDTH_FILE_BYTES_MAX) {
-      writeSync(fd, chunk);
-      fdatasyncSync(fd);
-      written += chunk.length;
-      now = performance.now();
-    }
-    return written / 1e6 / ((now - start) / 1000);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** `writers` loops, each awaiting one upsert of `recordsPerCall` records at a time, until `durationMs` has passed. */

@@ -1,9 +1,9 @@
 // Proves durability against kill -9: a child process upserts batches and prints each acknowledged one; the test SIGKILLs it at a random moment, reopens the data directory and finds every acknowledged record, vector for vector, three times over the same directory.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Shoal } from '../../index.js';
 import { SeededRandom } from '../../runtime/random.js';
+import { runUntilKilled } from '../fixtures/child-process.js';
 import { temporaryDirectory, vectorForId } from '../fixtures/vectors.js';
 
 const WRITER = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
@@ -12,31 +12,15 @@ const BATCH_SIZE = 25;
 const ROUNDS = 3;
 
 /** Runs the writer until `killAfterMs` after its first acknowledgement, SIGKILLs it, and returns the acknowledged batches. */
-function runAndKill(dataDir: string, firstBatch: number, killAfterMs: number): Promise<number[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dataDir, String(firstBatch)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const acknowledged: number[] = [];
-    let buffered = '';
-    let stderr = '';
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.startsWith('ACK ')) acknowledged.push(Number(line.slice(4)));
-        if (line.startsWith('ACK ') && timer === undefined) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const watchdog = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code, signal) => {
-      clearTimeout(watchdog);
-      if (signal !== 'SIGKILL') reject(new Error(`writer exited with ${code ?? signal} before the kill: ${stderr.slice(-2000)}`));
-      else resolve(acknowledged);
-    });
+async function runAndKill(dataDir: string, firstBatch: number, killAfterMs: number): Promise<number[]> {
+  const acknowledged: number[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  await runUntilKilled(WRITER, [dataDir, String(firstBatch)], (line, kill) => {
+    if (!line.startsWith('ACK ')) return;
+    acknowledged.push(Number(line.slice(4)));
+    timer ??= setTimeout(kill, killAfterMs);
   });
+  return acknowledged;
 }
 
 describe('crash safety (SIGKILL)', () => {

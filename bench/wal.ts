@@ -1,0 +1,120 @@
+/**
+ * The WAL benchmark: acknowledged appends/s and MB/s of the `Wal` class for
+ * 600-byte records with 1, 8 and 64 concurrent writers under each sync mode,
+ * next to raw baselines measured in the same run (a loop of write+fdatasync
+ * of the same bytes; sequential write+fdatasync in 1 MiB chunks), and the
+ * replay speed on open of a large WAL. Targets (from the WAL issue):
+ * `always` ≥ 0.8× the raw fdatasync rate; `batch` with 64 writers ≥ 0.5× the
+ * raw sequential bandwidth; replay ≥ 100k records/s.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../runtime/clock.js';
+import { nodeFileSystem } from '../runtime/fs.js';
+import { Wal } from '../storage/wal/wal.js';
+import type { SyncMode, WalEntry } from '../storage/wal/wal.js';
+import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
+import { SeededRandom, formatNumber, formatRatio, formatTable, heading, rawAppends, rawBandwidth, significant } from './harness.js';
+
+const VECTOR_FLOATS = 150; // 600 bytes of vector per record
+const MODES: readonly SyncMode[] = ['always', 'batch', 'periodic', 'never'];
+const WRITERS = [1, 8, 64] as const;
+
+interface Plan {
+  readonly phaseMs: number;
+  readonly replayRecords: number;
+}
+
+const PLANS: Record<'full' | 'quick', Plan> = {
+  full: { phaseMs: 1500, replayRecords: 1_000_000 },
+  quick: { phaseMs: 250, replayRecords: 50_000 },
+};
+
+function entryFor(index: number, vectors: readonly Float32Array[]): WalEntry {
+  return { op: 'upsert', id: `r${index}`, vector: vectors[index % vectors.length] as Float32Array, metadata: null };
+}
+
+/** `writers` loops each appending one 600-byte record at a time for `durationMs`; acknowledged records per second. */
+async function appendRate(dir: string, mode: SyncMode, writers: number, durationMs: number, vectors: readonly Float32Array[]): Promise<{ perSecond: number; syncs: number; records: number }> {
+  const wal = await Wal.open(nodeFileSystem, dir, { syncMode: mode, clock: systemClock, segmentBytesMax: 256 * 1024 * 1024 });
+  let records = 0;
+  const start = performance.now();
+  const end = start + durationMs;
+  const writer = async (): Promise<void> => {
+    while (performance.now() < end) {
+      await wal.append([entryFor(records, vectors)]);
+      records++;
+    }
+  };
+  await Promise.all(Array.from({ length: writers }, writer));
+  const elapsedMs = performance.now() - start;
+  const syncs = wal.stats().syncs;
+  await wal.close();
+  return { perSecond: (records * 1000) / elapsedMs, syncs, records };
+}
+
+/** Writes `count` records (never mode, batches of 1,000), then measures opening the WAL and reading it all back. */
+async function replayRate(dir: string, count: number, vectors: readonly Float32Array[]): Promise<{ recordsPerSecond: number; openMs: number; readMs: number }> {
+  const writer = await Wal.open(nodeFileSystem, dir, { syncMode: 'never', groupRecordsMax: 100_000 });
+  for (let start = 0; start < count; start += 1_000) {
+    await writer.append(Array.from({ length: Math.min(1_000, count - start) }, (_, i) => entryFor(start + i, vectors)));
+  }
+  await writer.close();
+  const opened = performance.now();
+  const wal = await Wal.open(nodeFileSystem, dir, { syncMode: 'batch' });
+  const openMs = performance.now() - opened;
+  let read = 0;
+  const reading = performance.now();
+  for (let from = 1; from <= wal.lastLsn; ) {
+    const page = await wal.read(from, 8_192);
+    read += page.length;
+    from = (page[page.length - 1]?.lsn ?? wal.lastLsn) + 1;
+  }
+  const readMs = performance.now() - reading;
+  await wal.close();
+  if (read !== count) throw new Error(`replay read ${read} records, wrote ${count}`);
+  return { recordsPerSecond: (count * 1000) / (openMs + readMs), openMs, readMs };
+}
+
+/** Runs the WAL benchmark and prints its table. */
+export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> {
+  const plan = options.quick ? PLANS.quick : PLANS.full;
+  const random = new SeededRandom(600);
+  const vectors = Array.from({ length: 256 }, () => random.vector(VECTOR_FLOATS));
+  const root = mkdtempSync(join(tmpdir(), 'shoal-bench-wal-'));
+  heading(`wal: acknowledged appends of 600-byte records vs raw write+fdatasync (${plan.phaseMs} ms per workload)`);
+  try {
+    const recordBytes = Buffer.from((vectors[0] as Float32Array).buffer);
+    const rawSyncs = rawAppends(join(root, 'raw-appends'), recordBytes, plan.phaseMs);
+    const rawMegabytes = rawBandwidth(join(root, 'raw-bandwidth'), plan.phaseMs, random);
+    rmSync(join(root, 'raw-bandwidth'), { force: true });
+    const rows: string[][] = [
+      ['raw write+fdatasync of one record', formatNumber(rawSyncs), '1.00×', formatNumber((rawSyncs * 600) / 1e6, 2), '', ''],
+      ['raw write+fdatasync of 1 MiB chunks', '', '', formatNumber(rawMegabytes, 1), '1.00×', ''],
+    ];
+    const figures: Record<string, Figures | number> = { rawSyncsPerSecond: significant(rawSyncs), rawMegabytesPerSecond: significant(rawMegabytes) };
+    let run = 0;
+    for (const mode of MODES) {
+      for (const writers of WRITERS) {
+        const dir = join(root, `run-${run++}`);
+        const measured = await appendRate(dir, mode, writers, plan.phaseMs, vectors);
+        rmSync(dir, { recursive: true, force: true });
+        const megabytes = (measured.perSecond * 600) / 1e6;
+        const perSync = measured.syncs === 0 ? '—' : formatNumber(measured.records / measured.syncs, 1);
+        rows.push([`${mode}, ${writers} writer${writers === 1 ? '' : 's'}`, formatNumber(measured.perSecond), formatRatio(measured.perSecond / rawSyncs), formatNumber(megabytes, 2), formatRatio(megabytes / rawMegabytes), perSync]);
+        figures[`${mode}${writers}`] = { appendsPerSecond: significant(measured.perSecond), ratioToRawSyncs: significant(measured.perSecond / rawSyncs, 3), megabytesPerSecond: significant(megabytes), ratioToRawBandwidth: significant(megabytes / rawMegabytes, 3) };
+      }
+    }
+    process.stdout.write(`${formatTable(['workload', 'appends/s', '÷ raw syncs/s', 'MB/s', '÷ raw MB/s', 'records per fdatasync'], rows)}\n`);
+    const replay = await replayRate(join(root, 'replay'), plan.replayRecords, vectors);
+    process.stdout.write(`replay on open: ${formatNumber(plan.replayRecords)} records in ${formatNumber(replay.openMs + replay.readMs)} ms (open ${formatNumber(replay.openMs)} ms, read ${formatNumber(replay.readMs)} ms) = ${formatNumber(replay.recordsPerSecond)} records/s (target ≥ 100,000)\n`);
+    const always = figures['always1'] as Figures;
+    const batch = figures['batch64'] as Figures;
+    process.stdout.write(`targets: always, 1 writer ÷ raw fdatasync = ${formatRatio(always['ratioToRawSyncs'] as number)} (≥ 0.8×); batch, 64 writers ÷ raw bandwidth = ${formatRatio(batch['ratioToRawBandwidth'] as number)} (≥ 0.5×)\n`);
+    figures['replayRecordsPerSecond'] = significant(replay.recordsPerSecond);
+    return { figures: figures as Figures, ok: true };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
