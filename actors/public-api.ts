@@ -2,12 +2,25 @@
  * The public types of Shoal: options, records, results and the request
  * messages of which every method of `Shoal` is sugar.
  */
+import type { StorageStats } from '../storage/discovery.js';
 import type { Filter } from '../storage/filter.js';
+import type { Placement, PlacementStrategy, StorageComponent } from '../storage/placement.js';
 import type { Metadata, Metric } from '../storage/types.js';
 import type { SyncMode } from '../storage/wal/wal.js';
 import type { CollectionStats, SearchResult, ShoalStats } from './supervisor-protocol.js';
 
-export type { CollectionStats, Filter, Metadata, Metric, SearchResult, ShoalStats, SyncMode };
+export type { CollectionStats, Filter, Metadata, Metric, Placement, PlacementStrategy, SearchResult, ShoalStats, StorageComponent, StorageStats, SyncMode };
+
+/** The storage of one component: where its collections may go, and how one is picked. */
+export interface ComponentStorageOptions {
+  /** Storage URLs (`file:///mnt/a/shoal`, ...), 1 to 64, no duplicates. Default: the single URL of `dataDir`. */
+  readonly urls?: readonly string[];
+  /** `round-robin` (default: collection n goes to URL n mod urls) or `hash` (by a stable hash of the collection id). */
+  readonly strategy?: PlacementStrategy;
+}
+
+/** Storage URLs per component (`wal`, `viper`, `lsm`, `index`, `metadata`); a component left out lives under `dataDir`. */
+export type StorageOptions = { readonly [C in StorageComponent]?: ComponentStorageOptions };
 
 /** Options of `Shoal.open`. Only `dataDir` is required. */
 export interface OpenOptions {
@@ -23,6 +36,8 @@ export interface OpenOptions {
   readonly restartWindowMs?: number;
   /** Enables `injectFault` (for chaos tests). Default false. */
   readonly faultInjection?: boolean;
+  /** Where each component's files go; see the README (Storage placement). Default: everything under `dataDir`. */
+  readonly storage?: StorageOptions;
 }
 
 /** Options of `createCollection`. */
@@ -46,6 +61,8 @@ export interface CollectionInfo {
   readonly metric: Metric;
   readonly shards: number;
   readonly syncMode: SyncMode;
+  /** The storage URL of each component, assigned at creation and never changed. */
+  readonly placement: Placement;
 }
 
 /** A vector as callers may pass it: any array-like of numbers (number[], Float32Array, Float64Array, ...). */

@@ -28,7 +28,7 @@ import type {
 } from './public-api.js';
 import type { SupervisorArgs } from './supervisor-actor.js';
 import type { PingResult } from './supervisor-protocol.js';
-import { checkSearch, collectionName, createCollectionMessage, integerIn, packDelete, packUpsert, recordIds, timeoutOf } from './validation.js';
+import { checkSearch, collectionName, createCollectionMessage, integerIn, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
 
 const SUPERVISOR_MODULE = new URL(`./supervisor-actor${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
 const OPEN_TIMEOUT_MS = 300_000;
@@ -44,7 +44,12 @@ export class Shoal {
     private readonly faultInjection: boolean,
   ) {}
 
-  /** Opens (or creates) the database in `options.dataDir`, recovering every collection from its WAL. */
+  /**
+   * Opens (or creates) the database in `options.dataDir`, recovering every
+   * collection from its WAL. Rejects with INVALID_ARGUMENT for a bad option,
+   * an unsupported storage URL, a storage URL folder that does not exist, or
+   * a storage URL removed while collections are still placed there.
+   */
   static async open(options: OpenOptions): Promise<Shoal> {
     if (typeof options !== 'object' || options === null) throw invalidArgument('options', 'must be an object with dataDir');
     if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) throw invalidArgument('dataDir', 'must be a non-empty path');
@@ -53,6 +58,7 @@ export class Shoal {
     const maxWorkers = options.maxWorkers === undefined ? undefined : integerIn(options.maxWorkers, 'maxWorkers', 1, 1024);
     const supervisorArgs: SupervisorArgs = {
       dataDir,
+      storage: storageConfig(options.storage, dataDir),
       maxRestarts: integerIn(options.maxRestarts ?? 5, 'maxRestarts', 0, 1000),
       withinMs: integerIn(options.restartWindowMs ?? 60_000, 'restartWindowMs', 1, 86_400_000),
     };

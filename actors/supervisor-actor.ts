@@ -4,17 +4,24 @@
  * restarted rest_for_one), routes writes by `fnv1a32(id) mod shards`, and
  * answers searches by scatter-gather: every shard in parallel, merged top-k.
  * Asks to a shard that is restarting are retried until the request's
- * deadline; a shard whose group gave up answers UNAVAILABLE.
+ * deadline; a shard whose group gave up answers UNAVAILABLE. It also runs
+ * storage placement: assigns each new collection a URL per component,
+ * records it in the catalogue, and at boot compares what the storage URLs
+ * hold (discovery) with what the catalogue records.
  */
 import { join } from 'node:path';
 import type { Actor, ActorContext, ActorSpec, GroupFailedMessage, GroupSpec, Message, Responder, SystemDescription, TransferList } from '../runtime/actor.js';
 import { remainingMs } from '../runtime/deadline.js';
 import { ShoalError, toShoalError } from '../runtime/errors.js';
 import type { ErrorData } from '../runtime/errors.js';
+import { errnoCode } from '../runtime/fs.js';
 import { mergeTopK } from '../cluster/merge.js';
 import { partitionByShard } from '../cluster/routing.js';
 import { readCatalogue, writeCatalogue } from '../storage/catalogue.js';
 import type { CollectionEntry } from '../storage/catalogue.js';
+import { compareWithCatalogue, discoverStorage, missingFolderError, missingRoots, storageStats } from '../storage/discovery.js';
+import { PlacementService, STORAGE_COMPONENTS, collectionDir, dataDirUrl, findRemovedUrls, removedUrlsError, shardDirs, storageRootPath } from '../storage/placement.js';
+import type { EngineStorageDirs, StorageConfig } from '../storage/placement.js';
 import { batchTransfer, selectRows } from '../storage/record-batch.js';
 import type { RecordBatch } from '../storage/record-batch.js';
 import type { Hit, StoredRecord } from '../storage/types.js';
@@ -27,6 +34,8 @@ import type { WalWriterArgs } from './wal-writer-actor.js';
 /** Arguments of the supervisor. */
 export interface SupervisorArgs {
   readonly dataDir: string;
+  /** Storage URLs per component, validated and normalised. */
+  readonly storage: StorageConfig;
   /** Restart intensity of each shard group. */
   readonly maxRestarts: number;
   readonly withinMs: number;
@@ -53,12 +62,17 @@ export function createSupervisor(args: SupervisorArgs): Actor {
   let bootFailure: ErrorData | null = null;
   /** Searches answered per collection since this supervisor started. */
   const searchCounts = new Map<string, number>();
+  /** Assigns placements; replaced at boot with the catalogue's counters. */
+  let placements = new PlacementService(args.storage);
+  /** Ids of collections being created or dropped: their folders and entries may disagree for a moment. */
+  const settling = new Set<string>();
 
   const shardGroup = (entry: CollectionEntry, shard: number): GroupSpec => {
     const wal = walAddress(entry.id, shard);
     const engine = engineAddress(entry.id, shard);
-    const walArgs: WalWriterArgs = { dir: join(args.dataDir, 'wal', entry.id, String(shard)), dimension: entry.dimension, syncMode: entry.syncMode };
-    const engineArgs: EngineArgs = { dimension: entry.dimension, metric: entry.metric, wal };
+    const { walDir, ...engineDirs } = shardDirs(entry.placement, entry.id, shard);
+    const walArgs: WalWriterArgs = { dir: walDir, dimension: entry.dimension, syncMode: entry.syncMode };
+    const engineArgs: EngineArgs & EngineStorageDirs = { dimension: entry.dimension, metric: entry.metric, wal, ...engineDirs };
     const shardArgs: ShardArgs = { wal, engine };
     const children: ActorSpec[] = [
       { address: wal, module: MODULES.wal, factory: 'createWalWriter', args: walArgs },
@@ -94,8 +108,10 @@ export function createSupervisor(args: SupervisorArgs): Actor {
   const openCollections = async (ctx: ActorContext): Promise<void> => {
     const described = await ctx.system<SystemDescription>({ type: 'describe' }, SYSTEM_TIMEOUT_MS);
     const running = new Set(described.groups.map((group) => group.name));
-    const entries = await readCatalogue(ctx.fs, cataloguePath);
-    for (const entry of entries) collections.set(entry.name, entry);
+    const catalogue = await readCatalogue(ctx.fs, cataloguePath, dataDirUrl(args.dataDir));
+    const entries = await checkStorage(catalogue.collections, ctx);
+    placements = new PlacementService(args.storage, catalogue.counters);
+    for (const entry of catalogue.collections) collections.set(entry.name, entry);
     await Promise.all(
       entries.map((entry) =>
         startCollection(entry, ctx, running).catch((error: unknown) => {
@@ -107,20 +123,71 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     );
   };
 
+  /**
+   * Refuses a configuration that lost a URL holding collections, or whose
+   * roots are missing; compares discovery with the catalogue, reports unknown
+   * folders and marks collections whose WAL folder is gone as broken. Answers
+   * the entries that may be started.
+   */
+  const checkStorage = async (entries: readonly CollectionEntry[], ctx: ActorContext): Promise<CollectionEntry[]> => {
+    const removed = findRemovedUrls(entries, args.storage);
+    if (removed.length > 0) throw removedUrlsError(removed);
+    const absent = await missingRoots(ctx.fs, args.storage);
+    if (absent.length > 0) {
+      const list = absent.map((root) => `storage.${root.component}: ${root.url}`).join(', ');
+      throw new ShoalError('INVALID_ARGUMENT', `storage URL folders do not exist (${list}); create them (or mount the disk) first: Shoal never creates a storage root`, { missing: absent });
+    }
+    const report = compareWithCatalogue(await discoverStorage(ctx.fs, args.storage), entries);
+    for (const folder of report.unknown) ctx.log.warn('storage-unknown-folder', { ...folder, note: 'no collection is placed here: not loaded' });
+    for (const missing of report.missing) {
+      const failure = missingFolderError(missing);
+      broken.set(missing.collection, failure.toData());
+      ctx.log.error('collection-folder-missing', { collection: missing.collection, error: failure.message });
+    }
+    return entries.filter((entry) => !broken.has(entry.name));
+  };
+
+  const saveCatalogue = (ctx: ActorContext): Promise<void> => writeCatalogue(ctx.fs, cataloguePath, { collections: [...collections.values()], counters: placements.snapshot() });
+
+  /** Creates the collection's WAL folder durably, before the catalogue records it: a recorded collection always has one. */
+  const prepareFolders = async (entry: CollectionEntry, ctx: ActorContext): Promise<void> => {
+    const root = storageRootPath(entry.placement.wal);
+    const folder = collectionDir(entry.placement, 'wal', entry.id);
+    try {
+      await ctx.fs.mkdir(folder);
+      await ctx.fs.fsyncDir(join(root, 'wal'));
+      await ctx.fs.fsyncDir(root);
+    } catch (error) {
+      const cause = errnoCode(error) ?? 'UNKNOWN';
+      throw new ShoalError('STORAGE_FAILED', `creating ${folder} failed (${cause}): ${(error as Error).message}`, { cause, path: folder });
+    }
+  };
+
+  /** Deletes every component folder of a collection. */
+  const removeFolders = async (entry: CollectionEntry, ctx: ActorContext): Promise<void> => {
+    for (const component of STORAGE_COMPONENTS) await ctx.fs.rm(collectionDir(entry.placement, component, entry.id));
+  };
+
   const create = async (message: CreateCollectionMessage, ctx: ActorContext): Promise<CollectionEntry> => {
     if (collections.has(message.name)) throw new ShoalError('COLLECTION_EXISTS', `collection ${message.name} already exists`, { collection: message.name });
     const suffix = ctx.random.int(0x1_0000_0000).toString(16).padStart(8, '0');
-    const entry: CollectionEntry = { id: `${message.name}-${suffix}`, name: message.name, dimension: message.dimension, metric: message.metric, shards: message.shards, syncMode: message.syncMode };
+    const id = `${message.name}-${suffix}`;
+    const { name, dimension, metric, shards, syncMode } = message;
+    const entry: CollectionEntry = { id, name, dimension, metric, shards, syncMode, placement: placements.assign(id) };
     collections.set(entry.name, entry);
+    settling.add(id);
     try {
-      await writeCatalogue(ctx.fs, cataloguePath, [...collections.values()]);
+      await prepareFolders(entry, ctx);
+      await saveCatalogue(ctx);
       await startCollection(entry, ctx, new Set());
     } catch (error) {
       collections.delete(entry.name);
       await stopCollection(entry, ctx).catch(() => undefined);
-      await writeCatalogue(ctx.fs, cataloguePath, [...collections.values()]).catch(() => undefined);
-      await ctx.fs.rm(join(args.dataDir, 'wal', entry.id)).catch(() => undefined);
+      await saveCatalogue(ctx).catch(() => undefined);
+      await removeFolders(entry, ctx).catch(() => undefined);
       throw error;
+    } finally {
+      settling.delete(id);
     }
     return entry;
   };
@@ -128,10 +195,15 @@ export function createSupervisor(args: SupervisorArgs): Actor {
   const drop = async (name: string, ctx: ActorContext): Promise<void> => {
     const entry = lookup(name, false);
     await stopCollection(entry, ctx);
-    collections.delete(name);
-    broken.delete(name);
-    await writeCatalogue(ctx.fs, cataloguePath, [...collections.values()]);
-    await ctx.fs.rm(join(args.dataDir, 'wal', entry.id));
+    settling.add(entry.id);
+    try {
+      collections.delete(name);
+      broken.delete(name);
+      await saveCatalogue(ctx);
+      await removeFolders(entry, ctx);
+    } finally {
+      settling.delete(entry.id);
+    }
   };
 
   /** The collection called `name`, or COLLECTION_NOT_FOUND; a collection that failed to open answers with its error. */
@@ -236,12 +308,16 @@ export function createSupervisor(args: SupervisorArgs): Actor {
   const stats = async (ctx: ActorContext, deadline: number): Promise<ShoalStats> => {
     const system = await ctx.system<SystemDescription>({ type: 'describe' }, remainingMs(deadline, ctx.clock));
     const perCollection = await Promise.all([...collections.values()].map((entry) => collectionStats(entry, ctx, deadline)));
+    // Snapshot the collections after the walk: a folder found then belongs to a collection recorded now or still settling.
+    const found = await discoverStorage(ctx.fs, args.storage);
+    const storage = storageStats(found, [...collections.values()], args.storage, settling);
     return {
       collections: perCollection,
       actors: system.actors,
       workers: system.workers,
       restarts: system.actors.reduce((total, actor) => total + actor.restarts, 0),
       failedShards: [...failedGroups.keys()],
+      storage,
     };
   };
 

@@ -3,6 +3,7 @@
  * client validates and packs public requests into these before posting them.
  */
 import type { ErrorData } from '../runtime/errors.js';
+import type { StorageStats } from '../storage/discovery.js';
 import type { RecordBatch } from '../storage/record-batch.js';
 import type { Hit, Metric } from '../storage/types.js';
 import type { SyncMode } from '../storage/wal/wal.js';
@@ -64,7 +65,7 @@ export interface CollectionStats {
   readonly searches: number;
   /** Shards that did not answer (stopped after repeated crashes, or too slow); the sums above leave them out. */
   readonly unavailableShards: number;
-  /** Why the collection could not be opened, or null. */
+  /** Why the collection could not be opened (CORRUPTION when its WAL folder is missing), or null. */
   readonly error: ErrorData | null;
 }
 
@@ -79,4 +80,6 @@ export interface ShoalStats {
   readonly restarts: number;
   /** Shard groups that exceeded their restart intensity and stopped. */
   readonly failedShards: string[];
+  /** Per component and URL: the collections placed there, their files and bytes; and folders no collection is placed at. */
+  readonly storage: StorageStats;
 }

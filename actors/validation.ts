@@ -8,6 +8,8 @@ import { ShoalError, invalidArgument } from '../runtime/errors.js';
 import { compileFilter } from '../storage/filter.js';
 import { OP_DELETE, OP_UPSERT } from '../storage/record-batch.js';
 import type { RecordBatch } from '../storage/record-batch.js';
+import { PLACEMENT_STRATEGIES, STORAGE_COMPONENTS, URLS_PER_COMPONENT_MAX, defaultStorageConfig, isStorageComponent, normaliseStorageUrl } from '../storage/placement.js';
+import type { ComponentStorage, PlacementStrategy, StorageConfig } from '../storage/placement.js';
 import { METRICS } from '../storage/types.js';
 import type { SyncMode } from '../storage/wal/wal.js';
 import type { CreateCollectionOptions, SearchOptions, UpsertRecord, VectorInput } from './public-api.js';
@@ -153,6 +155,48 @@ export function checkSearch(options: SearchOptions): CheckedSearch {
   copyVector(options.vector, vector, 0, vector.length, 'vector');
   compileFilter(options.filter);
   return { vector, k: integerIn(options.k, 'k', 1, LIMITS.kMax), filter: options.filter ?? null, allowPartial: options.allowPartial === true };
+}
+
+/**
+ * Validates the `storage` option of `Shoal.open` and fills in defaults: a
+ * component left out, or given without `urls`, uses the single URL of
+ * `dataDir` (an absolute path); the strategy defaults to round-robin. Errors
+ * name the option (`storage.wal.urls[1]: ...`).
+ */
+export function storageConfig(value: unknown, dataDir: string): StorageConfig {
+  const defaults = defaultStorageConfig(dataDir);
+  if (value === undefined) return defaults;
+  if (!isPlainObject(value)) throw invalidArgument('storage', `must be an object with keys among ${STORAGE_COMPONENTS.join(', ')}`);
+  for (const key of Object.keys(value)) {
+    if (!isStorageComponent(key)) throw invalidArgument(`storage.${key}`, `is not a storage component; use ${STORAGE_COMPONENTS.join(', ')}`);
+  }
+  const component = (name: (typeof STORAGE_COMPONENTS)[number]): ComponentStorage => componentStorage(value[name], `storage.${name}`, defaults[name]);
+  return { wal: component('wal'), viper: component('viper'), lsm: component('lsm'), index: component('index'), metadata: component('metadata') };
+}
+
+function componentStorage(value: unknown, field: string, fallback: ComponentStorage): ComponentStorage {
+  if (value === undefined) return fallback;
+  if (!isPlainObject(value)) throw invalidArgument(field, 'must be an object { urls, strategy? }');
+  for (const key of Object.keys(value)) {
+    if (key !== 'urls' && key !== 'strategy') throw invalidArgument(`${field}.${key}`, 'is not an option; use urls and strategy');
+  }
+  const strategy = value['strategy'] ?? 'round-robin';
+  if (!(PLACEMENT_STRATEGIES as readonly unknown[]).includes(strategy)) {
+    throw invalidArgument(`${field}.strategy`, `must be one of ${PLACEMENT_STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`);
+  }
+  const rawUrls = value['urls'];
+  if (rawUrls === undefined) return { urls: fallback.urls, strategy: strategy as PlacementStrategy };
+  if (!Array.isArray(rawUrls) || rawUrls.length === 0 || rawUrls.length > URLS_PER_COMPONENT_MAX) {
+    throw invalidArgument(`${field}.urls`, `must be an array of 1 to ${URLS_PER_COMPONENT_MAX} storage URLs`);
+  }
+  const urls: string[] = [];
+  rawUrls.forEach((raw: unknown, index) => {
+    const url = normaliseStorageUrl(raw, `${field}.urls[${index}]`);
+    const first = urls.indexOf(url);
+    if (first !== -1) throw invalidArgument(`${field}.urls[${index}]`, `duplicates ${field}.urls[${first}] (${url})`);
+    urls.push(url);
+  });
+  return { urls, strategy: strategy as PlacementStrategy };
 }
 
 /** A request's deadline in ms: its own `timeoutMs` or the default. */
