@@ -11,6 +11,7 @@ import type { Actor, ActorContext, Message, Responder } from '../runtime/actor.j
 import { ShoalError } from '../runtime/errors.js';
 import { OP_DELETE, OP_UPSERT, batchTransfer, rowVector, withLsns } from '../storage/record-batch.js';
 import type { RecordBatch } from '../storage/record-batch.js';
+import { confineRenames } from '../storage/storage-backend.js';
 import { Wal } from '../storage/wal/wal.js';
 import type { SyncMode, WalEntry, WalRecord, WalStats } from '../storage/wal/wal.js';
 
@@ -80,7 +81,8 @@ export function createWalWriter(args: WalWriterArgs): Actor {
   return {
     async start(ctx: ActorContext) {
       const options = { syncMode: args.syncMode, clock: ctx.clock, ...(args.syncIntervalMs === undefined ? {} : { syncIntervalMs: args.syncIntervalMs }) };
-      wal = await Wal.open(ctx.fs, args.dir, options);
+      // Every rename of the WAL stays inside its own folder (same device), and this asserts it.
+      wal = await Wal.open(confineRenames(ctx.fs, args.dir), args.dir, options);
       const recovery = wal.stats().recovery;
       if (recovery.truncatedBytes > 0) ctx.log.warn('wal-torn-tail-truncated', { ...recovery });
     },
