@@ -80,7 +80,8 @@ export function createWalWriter(args: WalWriterArgs): Actor {
 
   return {
     async start(ctx: ActorContext) {
-      const options = { syncMode: args.syncMode, clock: ctx.clock, ...(args.syncIntervalMs === undefined ? {} : { syncIntervalMs: args.syncIntervalMs }) };
+      // The WAL writer owns its thread, so it writes and syncs with blocking calls; appends that arrive meanwhile wait in the mailbox and form the next group.
+      const options = { syncMode: args.syncMode, clock: ctx.clock, blockingIo: true, nextTurn: ctx.nextTurn, ...(args.syncIntervalMs === undefined ? {} : { syncIntervalMs: args.syncIntervalMs }) };
       // Every rename of the WAL stays inside its own folder (same device), and this asserts it.
       wal = await Wal.open(confineRenames(ctx.fs, args.dir), args.dir, options);
       const recovery = wal.stats().recovery;

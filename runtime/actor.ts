@@ -57,6 +57,8 @@ export interface ActorContext {
   ask<T>(to: Address, message: Message, options: AskOptions): Promise<T>;
   /** Delivers the outcome of `promise` to this actor as the message `toMessage(outcome)`, in mailbox order. */
   pipeToSelf<T>(promise: Promise<T>, toMessage: (outcome: Outcome<T>) => Message): void;
+  /** Resolves after the events pending now (incoming messages, I/O completions) have been handled. */
+  nextTurn(): Promise<void>;
   /** Asks the actor system (start or stop a supervision group, ...). */
   system<T>(request: SystemRequest, timeoutMs: number): Promise<T>;
 }

@@ -8,7 +8,7 @@
  * (`ENOENT`, `EEXIST`, `EIO`, `ENOSPC`, ...), whichever implementation is used.
  */
 import * as fsp from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, fdatasyncSync, writeSync } from 'node:fs';
 
 /** Open modes: `r` read, `r+` read/write existing, `a` append (create), `w` truncate (create), `wx` create new. */
 export type OpenFlags = 'r' | 'r+' | 'a' | 'w' | 'wx';
@@ -28,6 +28,14 @@ export interface FileHandle {
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** Makes written data durable (fdatasync). */
   datasync(): Promise<void>;
+  /**
+   * Optional blocking variants of `write` (at a position) and `datasync`, for a
+   * thread that owns the file and may block (the WAL writer): the same
+   * contract without a thread-pool round trip. Implementations that cannot
+   * block (the simulator) leave them out.
+   */
+  writeSync?(data: Uint8Array, position: number): void;
+  datasyncSync?(): void;
   /** Makes written data and metadata durable (fsync). */
   sync(): Promise<void>;
   /** Cuts the file to `length` bytes. */
@@ -76,6 +84,19 @@ class NodeFileHandle implements FileHandle {
 
   datasync(): Promise<void> {
     return this.handle.datasync();
+  }
+
+  writeSync(data: Uint8Array, position: number): void {
+    let written = 0;
+    while (written < data.byteLength) {
+      const count = writeSync(this.handle.fd, data, written, data.byteLength - written, position + written);
+      if (count <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+      written += count;
+    }
+  }
+
+  datasyncSync(): void {
+    fdatasyncSync(this.handle.fd);
   }
 
   sync(): Promise<void> {

@@ -349,6 +349,7 @@ export class Station {
           (error: unknown) => cell?.enqueue(toMessage({ ok: false, error: toShoalError(error) }), null),
         );
       },
+      nextTurn: () => new Promise<void>((resolve) => options.schedule(resolve)),
       system: (request, timeoutMs) => station.ask(SYSTEM_ADDRESS, request, { timeoutMs }),
     };
     cell = new ActorCell(address, actor, ctx, {
