@@ -109,11 +109,17 @@ export interface WriteResult {
 
 /** A fault to inject (only when opened with `faultInjection: true`). */
 export interface FaultSpec {
-  /** `kill-worker` terminates the actor's worker thread; `crash` makes the actor throw. */
-  readonly kind: 'kill-worker' | 'crash';
+  /**
+   * `kill-worker` terminates the actor's worker thread; `crash` makes the actor
+   * throw; `io-error` (WAL writers only) makes every later `operation` on the
+   * shard's WAL files fail with errno `code` (default EIO), as a failing disk would.
+   */
+  readonly kind: 'kill-worker' | 'crash' | 'io-error';
   readonly actor: 'wal' | 'engine' | 'shard' | 'supervisor';
   readonly collection?: string;
   readonly shard?: number;
+  readonly operation?: 'write' | 'datasync';
+  readonly code?: string;
 }
 
 interface Timed {

@@ -141,7 +141,12 @@ export class Shoal {
     if (!this.faultInjection) throw invalidArgument('injectFault', 'open Shoal with faultInjection: true to inject faults');
     const address = await this.addressOf(fault);
     if (fault.kind === 'kill-worker') await this.system.killWorkerOf(address);
-    else await this.system.crashActor(address);
+    else if (fault.kind === 'crash') await this.system.crashActor(address);
+    else if (fault.kind === 'io-error' && fault.actor === 'wal') {
+      const operation = fault.operation ?? 'write';
+      if (operation !== 'write' && operation !== 'datasync') throw invalidArgument('operation', 'must be write or datasync');
+      await this.system.ask(address, { type: 'inject-io-error', operation, code: fault.code ?? 'EIO' }, { timeoutMs: this.requestTimeoutMs });
+    } else throw invalidArgument('kind', `cannot inject ${String(fault.kind)} into ${String(fault.actor)}`);
   }
 
   /** Waits for requests in flight, stops every actor in order (closing WALs) and ends the worker threads. Idempotent. */

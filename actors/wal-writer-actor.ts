@@ -9,6 +9,8 @@
  */
 import type { Actor, ActorContext, Message, Responder } from '../runtime/actor.js';
 import { ShoalError } from '../runtime/errors.js';
+import { FaultyFileSystem } from '../runtime/faulty-fs.js';
+import type { FaultyOperation } from '../runtime/faulty-fs.js';
 import { OP_DELETE, OP_UPSERT, batchTransfer, rowVector, withLsns } from '../storage/record-batch.js';
 import type { RecordBatch } from '../storage/record-batch.js';
 import { confineRenames } from '../storage/storage-backend.js';
@@ -29,6 +31,8 @@ export type WalWriterMessage =
   | { readonly type: 'append'; readonly batch: RecordBatch }
   | { readonly type: 'read'; readonly fromLsn: number; readonly maxRecords: number }
   | { readonly type: 'checkpoint'; readonly lsn: number }
+  /** Fault injection: from now on every `operation` on the WAL's files fails with errno `code`. */
+  | { readonly type: 'inject-io-error'; readonly operation: FaultyOperation; readonly code: string }
   | { readonly type: 'stats' };
 
 /** The answer to `append`: the batch back (buffers transferred) with its LSNs assigned. */
@@ -47,6 +51,7 @@ export interface ReplayPage {
 /** Creates the WAL writer actor of one shard. */
 export function createWalWriter(args: WalWriterArgs): Actor {
   let wal: Wal | null = null;
+  let files: FaultyFileSystem | null = null;
   const inFlight = new Set<Promise<unknown>>();
 
   const append = (batch: RecordBatch, responder: Responder | null): void => {
@@ -83,7 +88,8 @@ export function createWalWriter(args: WalWriterArgs): Actor {
       // The WAL writer owns its thread, so it writes and syncs with blocking calls; appends that arrive meanwhile wait in the mailbox and form the next group.
       const options = { syncMode: args.syncMode, clock: ctx.clock, blockingIo: true, nextTurn: ctx.nextTurn, ...(args.syncIntervalMs === undefined ? {} : { syncIntervalMs: args.syncIntervalMs }) };
       // Every rename of the WAL stays inside its own folder (same device), and this asserts it.
-      wal = await Wal.open(confineRenames(ctx.fs, args.dir), args.dir, options);
+      files = new FaultyFileSystem(ctx.fs);
+      wal = await Wal.open(confineRenames(files, args.dir), args.dir, options);
       const recovery = wal.stats().recovery;
       if (recovery.truncatedBytes > 0) ctx.log.warn('wal-torn-tail-truncated', { ...recovery });
     },
@@ -94,6 +100,9 @@ export function createWalWriter(args: WalWriterArgs): Actor {
           return append(message.batch, responder);
         case 'read':
           return read(message.fromLsn, message.maxRecords, responder);
+        case 'inject-io-error':
+          files?.arm(message.operation, message.code);
+          return responder?.ok(null);
         case 'checkpoint':
           return (wal as Wal).checkpoint(message.lsn).then((removed) => responder?.ok({ removed }));
         case 'stats':
