@@ -51,6 +51,8 @@ export interface CreateCollectionOptions {
   readonly shards?: number;
   /** When a write is acknowledged; see the README. Default `batch`. */
   readonly syncMode?: SyncMode;
+  /** With `syncMode: 'periodic'`: the longest an acknowledged write waits for its fdatasync, 1 to 60,000 ms. Default 200. */
+  readonly syncIntervalMs?: number;
 }
 
 /** A collection as the catalogue records it. */

@@ -71,7 +71,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     const wal = walAddress(entry.id, shard);
     const engine = engineAddress(entry.id, shard);
     const { walDir, ...engineDirs } = shardDirs(entry.placement, entry.id, shard);
-    const walArgs: WalWriterArgs = { dir: walDir, dimension: entry.dimension, syncMode: entry.syncMode };
+    const walArgs: WalWriterArgs = { dir: walDir, dimension: entry.dimension, syncMode: entry.syncMode, ...(entry.syncIntervalMs === undefined ? {} : { syncIntervalMs: entry.syncIntervalMs }) };
     const engineArgs: EngineArgs & EngineStorageDirs = { dimension: entry.dimension, metric: entry.metric, wal, ...engineDirs };
     const shardArgs: ShardArgs = { wal, engine };
     const children: ActorSpec[] = [
@@ -172,8 +172,9 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     if (collections.has(message.name)) throw new ShoalError('COLLECTION_EXISTS', `collection ${message.name} already exists`, { collection: message.name });
     const suffix = ctx.random.int(0x1_0000_0000).toString(16).padStart(8, '0');
     const id = `${message.name}-${suffix}`;
-    const { name, dimension, metric, shards, syncMode } = message;
-    const entry: CollectionEntry = { id, name, dimension, metric, shards, syncMode, placement: placements.assign(id) };
+    const { name, dimension, metric, shards, syncMode, syncIntervalMs } = message;
+    const interval = syncIntervalMs === undefined ? {} : { syncIntervalMs };
+    const entry: CollectionEntry = { id, name, dimension, metric, shards, syncMode, ...interval, placement: placements.assign(id) };
     collections.set(entry.name, entry);
     settling.add(id);
     try {

@@ -16,6 +16,7 @@ export type CreateCollectionMessage = {
   readonly metric: Metric;
   readonly shards: number;
   readonly syncMode: SyncMode;
+  readonly syncIntervalMs?: number;
 };
 
 /** Every message the supervisor answers. */

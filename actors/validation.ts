@@ -65,7 +65,14 @@ export function createCollectionMessage(options: CreateCollectionOptions): Creat
     metric,
     shards: integerIn(options.shards ?? 2, 'shards', 1, LIMITS.shardsMax),
     syncMode,
+    ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: syncInterval(options.syncIntervalMs, syncMode) }),
   };
+}
+
+/** `syncIntervalMs`, checked: 1 to 60,000 ms, and only with the `periodic` sync mode. */
+function syncInterval(value: unknown, syncMode: SyncMode): number {
+  if (syncMode !== 'periodic') throw invalidArgument('syncIntervalMs', `applies only to syncMode 'periodic', not '${syncMode}'`);
+  return integerIn(value, 'syncIntervalMs', 1, 60_000);
 }
 
 /** An id, checked. */

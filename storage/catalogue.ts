@@ -32,6 +32,8 @@ export interface CollectionEntry {
   readonly metric: Metric;
   readonly shards: number;
   readonly syncMode: SyncMode;
+  /** `periodic` mode: the longest an acknowledged write waits for its fdatasync (absent: the WAL's default, 200 ms). */
+  readonly syncIntervalMs?: number;
   /** The storage URL of each component (normalised `file:` URLs). */
   readonly placement: Placement;
 }
@@ -101,6 +103,7 @@ function checkEntry(raw: unknown, where: string): CollectionEntry {
     (METRICS as readonly unknown[]).includes(entry.metric) &&
     Number.isInteger(entry.shards) &&
     SYNC_MODES.includes(entry.syncMode as string) &&
+    (entry.syncIntervalMs === undefined || Number.isInteger(entry.syncIntervalMs)) &&
     isPlacement(entry.placement);
   if (!valid) throw new ShoalError('CORRUPTION', `${where} is not a valid collection entry`, { entry: raw });
   return raw as CollectionEntry;

@@ -71,6 +71,8 @@ describe('bad input', () => {
     await expectCode(db.createCollection({ name: 'x', dimension: 3, metric: 'hamming' as never }), 'INVALID_ARGUMENT', 'metric');
     await expectCode(db.createCollection({ name: 'x', dimension: 3, metric: 'l2', shards: 0 }), 'INVALID_ARGUMENT', 'shards');
     await expectCode(db.createCollection({ name: 'x', dimension: 3, metric: 'l2', syncMode: 'sometimes' as never }), 'INVALID_ARGUMENT', 'syncMode');
+    await expectCode(db.createCollection({ name: 'x', dimension: 3, metric: 'l2', syncMode: 'batch', syncIntervalMs: 50 }), 'INVALID_ARGUMENT', 'syncIntervalMs');
+    await expectCode(db.createCollection({ name: 'x', dimension: 3, metric: 'l2', syncMode: 'periodic', syncIntervalMs: 0 }), 'INVALID_ARGUMENT', 'syncIntervalMs');
     await expectCode(db.request({ type: 'frobnicate' } as never), 'INVALID_ARGUMENT', 'frobnicate');
   });
 
