@@ -10,6 +10,7 @@ import { BoundedHeap } from '../runtime/bounded-heap.js';
 import { ShoalError, invalidArgument } from '../runtime/errors.js';
 import { norm, scoreOf } from './distance.js';
 import type { Hit, Metadata, Metric } from './types.js';
+import type { SegmentRows } from './viper/segment-rows.js';
 import { METRICS, hitComparator } from './types.js';
 
 /** A live record as returned by `Memtable.get`; `vector` is a copy owned by the caller. */
@@ -153,7 +154,12 @@ export class Memtable {
    * than `k` hits when fewer rows match. Hit metadata is the stored object
    * (read-only for the caller).
    */
-  search(query: Float32Array, k: number, predicate: ((metadata: Metadata | null) => boolean) | null): Hit[] {
+  search(
+    query: Float32Array,
+    k: number,
+    predicate: ((metadata: Metadata | null) => boolean) | null,
+    isLive: ((id: string, lsn: number) => boolean) | null = null,
+  ): Hit[] {
     if (query.length !== this.dimension) {
       throw new ShoalError('DIMENSION_MISMATCH', `query: expected ${this.dimension} dimensions, got ${query.length}`, {
         expected: this.dimension,
@@ -170,6 +176,7 @@ export class Memtable {
     for (let row = 0; row < size; row++) {
       const metadata = this.metadatas[row] ?? null;
       if (predicate !== null && !predicate(metadata)) continue;
+      if (isLive !== null && !isLive(this.ids[row] ?? '', this.lsns[row] ?? 0)) continue;
       const rowNorm = this.norms[row] ?? 0;
       candidate.score = scoreOf(this.metric, query, queryNorm, this.vectors, row * this.dimension, rowNorm, this.dimension);
       candidate.id = this.ids[row] ?? '';
@@ -177,6 +184,40 @@ export class Memtable {
       heap.push({ id: candidate.id, score: candidate.score, metadata });
     }
     return heap.sorted();
+  }
+
+  /** The LSN of the newest change to `id` held here (an upsert or a delete), or undefined. */
+  lsnOf(id: string): number | undefined {
+    const lsn = this.lastLsnOf(id);
+    return lsn < 0 ? undefined : lsn;
+  }
+
+  /** Calls `visit` for every live row and every tombstone (no copies). */
+  forEachEntry(visit: (id: string, lsn: number, deleted: boolean) => void): void {
+    this.ids.forEach((id, row) => visit(id, this.lsns[row] ?? 0, false));
+    for (const [id, lsn] of this.tombstones) visit(id, lsn, true);
+  }
+
+  /** Every live row and every tombstone as segment columns (a tombstone has a zero vector and null metadata). */
+  exportRows(): SegmentRows {
+    const live = this.ids.length;
+    const count = live + this.tombstones.size;
+    const vectors = new Float32Array(count * this.dimension);
+    vectors.set(this.vectors.subarray(0, live * this.dimension));
+    const lsns = new Float64Array(count);
+    lsns.set(this.lsns.subarray(0, live));
+    const deleted = new Uint8Array(count);
+    const ids = [...this.ids];
+    const metadata: (string | null)[] = this.metadatas.map((value) => (value === null ? null : JSON.stringify(value)));
+    let row = live;
+    for (const [id, lsn] of this.tombstones) {
+      ids.push(id);
+      metadata.push(null);
+      lsns[row] = lsn;
+      deleted[row] = 1;
+      row++;
+    }
+    return { dimension: this.dimension, ids, vectors, metadata, lsns, deleted };
   }
 
   private lastLsnOf(id: string): number {

@@ -200,3 +200,36 @@ describe('Memtable edges', () => {
     expect(memtable.bytes).toBeLessThan(empty + 2000);
   });
 });
+
+describe('Memtable for flushes and tiers', () => {
+  it('exports live rows and tombstones as segment columns, and reports each id\'s newest LSN', () => {
+    const table = new Memtable(2, 'l2');
+    table.upsert(1, 'a', new Float32Array([1, 2]), { tag: 'x' });
+    table.upsert(2, 'b', new Float32Array([3, 4]), null);
+    table.delete(3, 'b');
+    table.delete(4, 'ghost');
+    expect(table.lsnOf('a')).toBe(1);
+    expect(table.lsnOf('b')).toBe(3);
+    expect(table.lsnOf('ghost')).toBe(4);
+    expect(table.lsnOf('never')).toBeUndefined();
+    const rows = table.exportRows();
+    const byId = new Map(rows.ids.map((id, row) => [id, row]));
+    expect([...byId.keys()].sort()).toEqual(['a', 'b', 'ghost']);
+    const a = byId.get('a') as number;
+    expect([...rows.vectors.subarray(a * 2, a * 2 + 2)]).toEqual([1, 2]);
+    expect(rows.metadata[a]).toBe('{"tag":"x"}');
+    expect(rows.deleted[a]).toBe(0);
+    const b = byId.get('b') as number;
+    expect(rows.deleted[b]).toBe(1);
+    expect(rows.lsns[b]).toBe(3);
+    expect(rows.metadata[b]).toBeNull();
+  });
+
+  it('skips rows that a newer tier supersedes', () => {
+    const table = new Memtable(2, 'l2');
+    table.upsert(1, 'a', new Float32Array([0, 0]), null);
+    table.upsert(2, 'b', new Float32Array([1, 0]), null);
+    const hits = table.search(new Float32Array([0, 0]), 5, null, (id) => id !== 'a');
+    expect(hits.map((hit) => hit.id)).toEqual(['b']);
+  });
+});

@@ -1,0 +1,231 @@
+/**
+ * The tiers of one shard, as a plain class: the active memtable (newest), at
+ * most one frozen memtable being flushed, and immutable segments (newest
+ * last). Owns applying batches, the newest-version-wins rule across tiers
+ * (a row is hidden when a newer tier holds a newer LSN for its id, upsert or
+ * tombstone), search and get across tiers, and the swaps that a flush or a
+ * compaction make. No I/O: the engine actor builds and loads segments and
+ * hands them in.
+ */
+import { BoundedHeap } from '../runtime/bounded-heap.js';
+import type { FilterPredicate } from './filter.js';
+import { Memtable } from './memtable.js';
+import { OP_UPSERT, batchRows, rowVector } from './record-batch.js';
+import type { RecordBatch } from './record-batch.js';
+import type { Hit, Metadata, Metric, StoredRecord } from './types.js';
+import { hitComparator } from './types.js';
+import type { Segment } from './viper/segment.js';
+
+/** How a search runs over the segments. */
+export interface TierSearchOptions {
+  /** Scan every row exactly (recall 1.0) instead of using HNSW indexes. */
+  readonly exact?: boolean;
+  /** HNSW candidate-list size for indexed segments. */
+  readonly ef?: number;
+}
+
+/** Where a shard's rows are, per tier. */
+export interface ShardStoreStats {
+  /** Live records: ids whose newest version is an upsert. */
+  readonly records: number;
+  readonly memtableRows: number;
+  readonly frozenRows: number;
+  readonly segments: number;
+  readonly indexedSegments: number;
+  readonly segmentRows: number;
+  /** Highest LSN applied to any tier. */
+  readonly maxLsn: number;
+}
+
+/** Something that knows the newest LSN it holds for an id (an upsert or a tombstone). */
+interface Tier {
+  lsnOf(id: string): number | undefined;
+}
+
+/** The tiers of one shard. */
+export class ShardStore {
+  private active: Memtable;
+  private frozenTable: Memtable | null = null;
+  private segmentList: Segment[] = [];
+  private readonly compare: (a: Hit, b: Hit) => number;
+  private cachedRecords: number | null = null;
+
+  constructor(private readonly dimension: number, private readonly metric: Metric) {
+    this.active = new Memtable(dimension, metric);
+    this.compare = hitComparator(metric);
+  }
+
+  /** The active memtable (read-only use: size and bytes for flush decisions). */
+  get memtable(): Memtable {
+    return this.active;
+  }
+
+  /** The memtable being flushed, if any. */
+  get frozen(): Memtable | null {
+    return this.frozenTable;
+  }
+
+  /** The segments, oldest first. */
+  get segments(): readonly Segment[] {
+    return this.segmentList;
+  }
+
+  /** Applies a batch carrying LSNs to the active memtable; returns the rows that changed something. */
+  apply(batch: RecordBatch): number {
+    const lsns = batch.lsns;
+    if (lsns === null) throw new Error('a batch must carry LSNs (it comes through the WAL)');
+    let applied = 0;
+    for (let row = 0; row < batchRows(batch); row++) {
+      const id = batch.ids[row] as string;
+      const lsn = lsns[row] as number;
+      if (lsn <= this.olderTiersLsnOf(id)) continue;
+      if (batch.ops[row] === OP_UPSERT) {
+        const text = batch.metadata[row] ?? null;
+        const metadata = text === null ? null : (JSON.parse(text) as Metadata);
+        if (this.active.upsert(lsn, id, rowVector(batch, row) as Float32Array, metadata)) applied++;
+      } else if (this.active.delete(lsn, id)) {
+        applied++;
+      }
+    }
+    if (applied > 0) this.cachedRecords = null;
+    return applied;
+  }
+
+  /** Moves the active memtable to the frozen slot (there must be none) and starts a new one; returns the frozen table. */
+  freeze(): Memtable {
+    if (this.frozenTable !== null) throw new Error('a memtable is already being flushed');
+    this.frozenTable = this.active;
+    this.active = new Memtable(this.dimension, this.metric);
+    return this.frozenTable;
+  }
+
+  /** The frozen memtable became `segment` (holding exactly its rows): swap it in. */
+  flushed(segment: Segment): void {
+    if (this.frozenTable === null) throw new Error('no memtable is being flushed');
+    this.segmentList = [...this.segmentList, segment];
+    this.frozenTable = null;
+    this.cachedRecords = null;
+  }
+
+  /** A flush failed: fold the frozen rows back under the active memtable's newer ones, so nothing is lost. */
+  unfreeze(): void {
+    const frozen = this.frozenTable;
+    if (frozen === null) return;
+    this.frozenTable = null;
+    const rows = frozen.exportRows();
+    for (let row = 0; row < rows.ids.length; row++) {
+      const id = rows.ids[row] as string;
+      const lsn = rows.lsns[row] as number;
+      if (rows.deleted[row] === 1) this.active.delete(lsn, id);
+      else {
+        const text = rows.metadata[row] ?? null;
+        const vector = rows.vectors.subarray(row * this.dimension, (row + 1) * this.dimension);
+        this.active.upsert(lsn, id, vector, text === null ? null : (JSON.parse(text) as Metadata));
+      }
+    }
+  }
+
+  /** Replaces the adjacent segments `inputs` (a compaction's) with `output` (null: they merged to nothing). */
+  compacted(inputs: readonly Segment[], output: Segment | null): void {
+    const first = this.segmentList.indexOf(inputs[0] as Segment);
+    const adjacent = first >= 0 && inputs.every((segment, offset) => this.segmentList[first + offset] === segment);
+    if (!adjacent) throw new Error('compaction inputs must be adjacent segments of this shard');
+    const replacement = output === null ? [] : [output];
+    this.segmentList = [...this.segmentList.slice(0, first), ...replacement, ...this.segmentList.slice(first + inputs.length)];
+    this.cachedRecords = null;
+  }
+
+  /** Installs segments loaded at start (oldest first), before any replay. */
+  load(segments: readonly Segment[]): void {
+    this.segmentList = [...segments];
+    this.cachedRecords = null;
+  }
+
+  /** The k best live records across every tier, best first, ties by id. */
+  search(query: Float32Array, k: number, predicate: FilterPredicate | null, options: TierSearchOptions = {}): Hit[] {
+    const heap = new BoundedHeap<Hit>(k, this.compare);
+    const newer: Tier[] = [];
+    for (const hit of this.active.search(query, k, predicate)) heap.push(hit);
+    newer.push(this.active);
+    if (this.frozenTable !== null) {
+      for (const hit of this.frozenTable.search(query, k, predicate, liveAgainst([...newer]))) heap.push(hit);
+      newer.push(this.frozenTable);
+    }
+    for (let index = this.segmentList.length - 1; index >= 0; index--) {
+      const segment = this.segmentList[index] as Segment;
+      const isLive = liveAgainst([...newer]);
+      for (const hit of segment.search(query, { k, predicate, isLive, ...options })) heap.push(hit);
+      newer.push(segment);
+    }
+    return heap.sorted();
+  }
+
+  /** The newest version of `id`, or undefined when it does not exist or its newest version is a delete. */
+  get(id: string): StoredRecord | undefined {
+    for (const table of this.frozenTable === null ? [this.active] : [this.active, this.frozenTable]) {
+      if (table.lsnOf(id) === undefined) continue;
+      const record = table.get(id);
+      return record === undefined ? undefined : { id, vector: record.vector, metadata: record.metadata };
+    }
+    for (let index = this.segmentList.length - 1; index >= 0; index--) {
+      const found = (this.segmentList[index] as Segment).get(id);
+      if (found === undefined) continue;
+      return found.kind === 'live' ? { id, vector: found.vector, metadata: found.metadata } : undefined;
+    }
+    return undefined;
+  }
+
+  /** Counts per tier; `records` is exact (computed once per change, O(rows)). */
+  stats(): ShardStoreStats {
+    const segmentRows = this.segmentList.reduce((sum, segment) => sum + segment.rows, 0);
+    return {
+      records: this.countRecords(),
+      memtableRows: this.active.size,
+      frozenRows: this.frozenTable?.size ?? 0,
+      segments: this.segmentList.length,
+      indexedSegments: this.segmentList.filter((segment) => segment.indexed).length,
+      segmentRows,
+      maxLsn: Math.max(this.active.maxLsn, this.frozenTable?.maxLsn ?? 0, ...this.segmentList.map((segment) => segment.manifest.maxLsn)),
+    };
+  }
+
+  /** The newest LSN held for `id` below the active memtable (frozen and segments), or 0. */
+  private olderTiersLsnOf(id: string): number {
+    const frozen = this.frozenTable?.lsnOf(id);
+    if (frozen !== undefined) return frozen;
+    for (let index = this.segmentList.length - 1; index >= 0; index--) {
+      const lsn = (this.segmentList[index] as Segment).lsnOf(id);
+      if (lsn !== undefined) return lsn;
+    }
+    return 0;
+  }
+
+  private countRecords(): number {
+    if (this.cachedRecords !== null) return this.cachedRecords;
+    const seen = new Set<string>();
+    let records = 0;
+    const visit = (id: string, deleted: boolean): void => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      if (!deleted) records++;
+    };
+    const tables = this.frozenTable === null ? [this.active] : [this.active, this.frozenTable];
+    for (const table of tables) table.forEachEntry((id, _lsn, deleted) => visit(id, deleted));
+    for (let index = this.segmentList.length - 1; index >= 0; index--) {
+      (this.segmentList[index] as Segment).forEachRow((id, _lsn, deleted) => visit(id, deleted));
+    }
+    this.cachedRecords = records;
+    return records;
+  }
+}
+
+/** A row of an older tier is live unless a newer tier holds a newer LSN for its id. */
+function liveAgainst(newer: readonly Tier[]): (id: string, lsn: number) => boolean {
+  return (id, lsn) => {
+    for (const tier of newer) {
+      const newest = tier.lsnOf(id);
+      if (newest !== undefined && newest > lsn) return false;
+    }
+    return true;
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The segment build pool: a lazily created piscina pool whose worker threads
+ * run `buildSegment`, so the thread that asks (a shard or engine, itself
+ * possibly a worker thread) keeps answering searches while Parquet encoding,
+ * the HNSW build and the fsyncs happen elsewhere. Idle threads exit after a
+ * timeout. Builds write through the real filesystem (`nodeFileSystem`).
+ */
+
+import { Piscina } from 'piscina';
+import { ShoalError, invalidArgument } from '../../runtime/errors.js';
+import type { BuildReply, BuildTask } from './build-worker.js';
+import type { SegmentManifest } from './manifest.js';
+import type { SegmentBuildOptions } from './segment-builder.js';
+import { segmentRowsTransfer } from './segment-rows.js';
+import type { SegmentRows } from './segment-rows.js';
+
+/** Pool sizing; omitted fields take the defaults. */
+export interface SegmentBuildPoolOptions {
+  /** Build threads (default 1, at most 16). */
+  readonly maxThreads?: number;
+  /** An idle thread exits after this long (default 10,000 ms). */
+  readonly idleTimeoutMs?: number;
+  /** Builds allowed to wait for a thread (default 16); beyond it `build` rejects with UNAVAILABLE. */
+  readonly queueLengthMax?: number;
+}
+
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_ENTRY = new URL(FROM_SOURCE ? './build-worker.ts' : './build-worker.js', import.meta.url).href;
+// From source the worker starts through the .mjs bootstrap (it registers tsx);
+// compiled, piscina loads build-worker.js itself.
+const WORKER_FILE = FROM_SOURCE ? new URL('./build-worker-bootstrap.mjs', import.meta.url).href : WORKER_ENTRY;
+
+/** Builds segments in worker threads. */
+export class SegmentBuildPool {
+  private pool: Piscina<BuildTask, BuildReply> | null = null;
+  private closed = false;
+  private readonly maxThreads: number;
+  private readonly idleTimeoutMs: number;
+  private readonly queueLengthMax: number;
+
+  /** Validates the options; threads start only with the first build. */
+  constructor(options: SegmentBuildPoolOptions = {}) {
+    this.maxThreads = requireInteger('maxThreads', options.maxThreads ?? 1, 1, 16);
+    this.idleTimeoutMs = requireInteger('idleTimeoutMs', options.idleTimeoutMs ?? 10_000, 0, 3_600_000);
+    this.queueLengthMax = requireInteger('queueLengthMax', options.queueLengthMax ?? 16, 0, 10_000);
+  }
+
+  /**
+   * Builds segment `name` in `dir` off this thread (see `buildSegment`) and
+   * resolves with its manifest once it is durable. Takes ownership of the
+   * rows: buffers that a column spans entirely are transferred, so the
+   * caller's typed arrays are empty afterwards. Rejects with the build's
+   * ShoalError, UNAVAILABLE when the queue is full, CLOSED after `close`.
+   */
+  async build(dir: string, name: string, rows: SegmentRows, options: SegmentBuildOptions): Promise<SegmentManifest> {
+    if (this.closed) throw new ShoalError('CLOSED', 'the segment build pool is closed');
+    const pool = this.start();
+    const task: BuildTask = { dir, name, rows, options };
+    let reply: BuildReply;
+    try {
+      reply = await pool.run(task, { transferList: segmentRowsTransfer(rows) });
+    } catch (error) {
+      throw this.poolError(error);
+    }
+    if (reply.kind === 'failed') throw ShoalError.fromData(reply.error);
+    return reply.manifest;
+  }
+
+  /** Stops the threads; builds not yet finished reject with CLOSED. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const pool = this.pool;
+    this.pool = null;
+    if (pool !== null) await pool.destroy();
+  }
+
+  private start(): Piscina<BuildTask, BuildReply> {
+    if (this.pool === null) {
+      this.pool = new Piscina<BuildTask, BuildReply>({
+        filename: WORKER_FILE,
+        workerData: { entry: WORKER_ENTRY, useTsx: FROM_SOURCE },
+        minThreads: 0,
+        maxThreads: this.maxThreads,
+        idleTimeout: this.idleTimeoutMs,
+        maxQueue: this.queueLengthMax,
+      });
+    }
+    return this.pool;
+  }
+
+  private poolError(error: unknown): ShoalError {
+    const message = error instanceof Error ? error.message : String(error);
+    if (this.closed) return new ShoalError('CLOSED', `the segment build pool closed during a build: ${message}`);
+    if (/queue is at limit/i.test(message)) return new ShoalError('UNAVAILABLE', `segment build queue is full (${this.queueLengthMax} waiting)`);
+    return new ShoalError('INTERNAL', `segment build thread failed: ${message}`);
+  }
+}
+
+function requireInteger(field: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalidArgument(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
