@@ -1,25 +1,46 @@
 /**
- * The engine actor of one shard: holds the shard's write tier (a memtable)
- * and answers exact searches and gets. On start it replays the shard's WAL
- * from its writer, page by page; afterwards it applies the batches the shard
- * forwards once the WAL has made them durable. Applying is idempotent: a row
- * whose LSN is not newer than what the engine has for that id is ignored.
+ * The engine actor of one shard: the shard's tiers (a ShardStore: active
+ * memtable, a frozen memtable being flushed, immutable VIPER segments) and
+ * the I/O that moves data between them. On start it loads the segment set,
+ * deletes leftovers of crashed builds, opens the segments and replays only
+ * the WAL above the checkpoint. A memtable past the flush threshold is frozen
+ * and built into a segment (Parquet + HNSW) in a piscina thread while this
+ * actor keeps answering; the finished segment is swapped in, the segment set
+ * is made durable, and only then is the WAL checkpointed. Size-tiered
+ * compaction merges adjacent segments the same way. Every completion comes
+ * back as a message, so state changes only inside `receive`.
  */
-import type { Actor, ActorContext, Message, Responder } from '../runtime/actor.js';
+import type { Actor, ActorContext, Message, Outcome, Responder } from '../runtime/actor.js';
 import { ShoalError } from '../runtime/errors.js';
+import type { FileSystem } from '../runtime/fs.js';
 import { compileFilter } from '../storage/filter.js';
-import { Memtable } from '../storage/memtable.js';
-import { OP_UPSERT, batchRows, rowVector } from '../storage/record-batch.js';
+import { batchRows } from '../storage/record-batch.js';
 import type { RecordBatch } from '../storage/record-batch.js';
-import type { Hit, Metadata, Metric, StoredRecord } from '../storage/types.js';
+import { ShardStore } from '../storage/shard-store.js';
+import type { ShardStoreStats } from '../storage/shard-store.js';
+import { confineRenames } from '../storage/storage-backend.js';
+import type { EngineSettings, Metric, StoredRecord } from '../storage/types.js';
+import { SegmentBuildPool } from '../storage/viper/build-pool.js';
+import { mergeRows } from '../storage/viper/compaction.js';
+import { planCompaction } from '../storage/viper/compaction-plan.js';
+import { Segment } from '../storage/viper/segment.js';
+import type { SegmentBuildOptions } from '../storage/viper/segment-builder.js';
+import type { SegmentRows } from '../storage/viper/segment-rows.js';
+import { listSegments, removeSegment } from '../storage/viper/segment-files.js';
+import { EMPTY_SEGMENT_SET, readSegmentSet, segmentName, writeSegmentSet } from '../storage/viper/segment-set.js';
+import type { SegmentSet } from '../storage/viper/segment-set.js';
+import { LatencyWindow } from './latency-window.js';
 import type { ReplayPage } from './wal-writer-actor.js';
 
 /** Arguments of an engine. */
 export interface EngineArgs {
   readonly dimension: number;
   readonly metric: Metric;
-  /** The address of this shard's WAL writer, replayed on start. */
+  /** The address of this shard's WAL writer, replayed on start and checkpointed after flushes. */
   readonly wal: string;
+  /** This shard's segment folder; without one the engine keeps everything in memory (no flushes). */
+  readonly viperDir?: string;
+  readonly settings?: EngineSettings;
   /** Records asked of the WAL writer per replay page. */
   readonly replayPageRecords?: number;
 }
@@ -27,89 +48,225 @@ export interface EngineArgs {
 /** Messages an engine answers. */
 export type EngineMessage =
   | { readonly type: 'apply'; readonly batch: RecordBatch }
-  | { readonly type: 'search'; readonly vector: Float32Array; readonly k: number; readonly filter: unknown }
+  | { readonly type: 'search'; readonly vector: Float32Array; readonly k: number; readonly filter: unknown; readonly exact?: boolean; readonly ef?: number }
   | { readonly type: 'get'; readonly ids: readonly string[] }
   | { readonly type: 'stats' };
 
 /** What an engine reports in stats. */
-export interface EngineStats {
+export interface EngineStats extends ShardStoreStats {
   readonly rows: number;
   readonly memoryBytes: number;
-  readonly maxLsn: number;
+  readonly segmentBytes: number;
+  readonly checkpointLsn: number;
   readonly replayedRecords: number;
   readonly searches: number;
   readonly applied: number;
+  readonly flushes: number;
+  readonly compactions: number;
+  readonly buildFailures: number;
+  readonly buildMsTotal: number;
+  readonly searchP50Ms: number;
+  readonly searchP99Ms: number;
 }
 
+type Internal =
+  | { readonly type: 'flushed'; readonly outcome: Outcome<Segment>; readonly maxLsn: number }
+  | { readonly type: 'compacted'; readonly outcome: Outcome<Segment | null>; readonly inputs: readonly Segment[] }
+  | { readonly type: 'retry-builds' };
+
 const REPLAY_TIMEOUT_MS = 120_000;
+const BUILD_RETRY_MS = 5_000;
+const DEFAULT_FLUSH_ROWS = 20_000;
+const DEFAULT_EF = 128;
 
 /** Creates the engine actor of one shard. */
 export function createEngine(args: EngineArgs): Actor {
-  const memtable = new Memtable(args.dimension, args.metric);
-  const counters = { replayedRecords: 0, searches: 0, applied: 0 };
+  const store = new ShardStore(args.dimension, args.metric);
+  const counters = { replayedRecords: 0, searches: 0, applied: 0, flushes: 0, compactions: 0, buildFailures: 0, buildMsTotal: 0 };
+  const latency = new LatencyWindow(1_024);
+  const settings = args.settings ?? {};
+  const flushThresholdRows = settings.flushThresholdRows ?? DEFAULT_FLUSH_ROWS;
+  const defaultEf = settings.hnsw?.ef ?? DEFAULT_EF;
+  const buildOptions: SegmentBuildOptions = {
+    metric: args.metric,
+    indexThresholdRows: { auto: 1_000, lsm: Number.MAX_SAFE_INTEGER, viper: 1 }[settings.engine ?? 'auto'],
+    ...(settings.hnsw?.m === undefined ? {} : { M: settings.hnsw.m }),
+    ...(settings.hnsw?.efConstruction === undefined ? {} : { efConstruction: settings.hnsw.efConstruction }),
+  };
+  let fs: FileSystem | null = null;
+  let pool: SegmentBuildPool | null = null;
+  let set: SegmentSet = EMPTY_SEGMENT_SET;
+  let building: 'flush' | 'compaction' | null = null;
+  let buildsPausedUntil = 0;
+  let setWrites: Promise<void> = Promise.resolve();
 
-  const apply = (batch: RecordBatch): number => {
-    const lsns = batch.lsns;
-    if (lsns === null) throw new Error('engine got a batch without LSNs: it must come through the WAL');
-    let applied = 0;
-    for (let row = 0; row < batchRows(batch); row++) {
-      const id = batch.ids[row] as string;
-      const lsn = lsns[row] as number;
-      if (batch.ops[row] === OP_UPSERT) {
-        const text = batch.metadata[row] ?? null;
-        const metadata = text === null ? null : (JSON.parse(text) as Metadata);
-        if (memtable.upsert(lsn, id, rowVector(batch, row) as Float32Array, metadata)) applied++;
-      } else if (memtable.delete(lsn, id)) {
-        applied++;
-      }
-    }
-    return applied;
+  const dir = (): string => args.viperDir as string;
+
+  /** Makes the current segment list durable, in call order; then runs `after`. */
+  const saveSet = (ctx: ActorContext, after: () => Promise<unknown>): void => {
+    set = { ...set, segments: store.segments.map((segment) => segment.manifest.name) };
+    const snapshot = set;
+    setWrites = setWrites
+      .then(() => writeSegmentSet(fs as FileSystem, dir(), snapshot))
+      .then(after)
+      .then(
+        () => undefined,
+        (error: unknown) => ctx.log.error('segment-set-write-failed', { error: (error as Error).message }),
+      );
   };
 
-  const search = (vector: Float32Array, k: number, filter: unknown): Hit[] => {
+  const build = (name: string, rows: SegmentRows, started: number, ctx: ActorContext): Promise<Segment> => {
+    pool ??= new SegmentBuildPool({ maxThreads: 1 });
+    return pool.build(dir(), name, rows, buildOptions).then(async (manifest) => {
+      counters.buildMsTotal += manifest.buildMs;
+      ctx.log.info('segment-built', { name, rows: manifest.rows, buildMs: manifest.buildMs, totalMs: Math.round(ctx.clock.now() - started) });
+      return Segment.open(fs as FileSystem, dir(), name);
+    });
+  };
+
+  const nextName = (): string => {
+    const name = segmentName(set.nextSegment);
+    set = { ...set, nextSegment: set.nextSegment + 1 };
+    return name;
+  };
+
+  /** Starts a flush or a compaction when one is due and nothing is building. */
+  const maybeBuild = (ctx: ActorContext): void => {
+    if (args.viperDir === undefined || building !== null || ctx.clock.now() < buildsPausedUntil) return;
+    if (store.memtable.size >= flushThresholdRows) return startFlush(ctx);
+    const plan = planCompaction(store.segments.map((segment) => segment.rows), flushThresholdRows);
+    if (plan !== null) startCompaction(plan.from, plan.count, plan.dropTombstones, ctx);
+  };
+
+  const startFlush = (ctx: ActorContext): void => {
+    building = 'flush';
+    const frozen = store.freeze();
+    const maxLsn = frozen.maxLsn;
+    const done = build(nextName(), frozen.exportRows(), ctx.clock.now(), ctx);
+    ctx.pipeToSelf(done, (outcome): Internal => ({ type: 'flushed', outcome, maxLsn }));
+  };
+
+  const startCompaction = (from: number, count: number, dropTombstones: boolean, ctx: ActorContext): void => {
+    building = 'compaction';
+    const inputs = store.segments.slice(from, from + count);
+    const merged = mergeRows(inputs.map((segment) => segment.toRows()), { dropTombstones });
+    const done = merged.ids.length === 0 ? Promise.resolve(null) : build(nextName(), merged, ctx.clock.now(), ctx);
+    ctx.pipeToSelf(done, (outcome): Internal => ({ type: 'compacted', outcome, inputs }));
+  };
+
+  const buildFailed = (what: string, error: ShoalError, ctx: ActorContext): void => {
+    counters.buildFailures++;
+    buildsPausedUntil = ctx.clock.now() + BUILD_RETRY_MS;
+    ctx.log.error(`${what}-failed`, { code: error.code, error: error.message, retryInMs: BUILD_RETRY_MS });
+    ctx.clock.setTimer(BUILD_RETRY_MS, () => ctx.tell(ctx.self, { type: 'retry-builds' }));
+  };
+
+  const flushed = (message: Extract<Internal, { type: 'flushed' }>, ctx: ActorContext): void => {
+    building = null;
+    if (!message.outcome.ok) {
+      store.unfreeze();
+      return buildFailed('flush', message.outcome.error, ctx);
+    }
+    store.flushed(message.outcome.value);
+    counters.flushes++;
+    set = { ...set, checkpointLsn: message.maxLsn };
+    // The WAL below the checkpoint may go only once the segment set naming the new segment is durable.
+    saveSet(ctx, () => ctx.ask(args.wal, { type: 'checkpoint', lsn: message.maxLsn }, { timeoutMs: 60_000 }));
+    maybeBuild(ctx);
+  };
+
+  const compacted = (message: Extract<Internal, { type: 'compacted' }>, ctx: ActorContext): void => {
+    building = null;
+    if (!message.outcome.ok) return buildFailed('compaction', message.outcome.error, ctx);
+    store.compacted(message.inputs, message.outcome.value);
+    counters.compactions++;
+    // The inputs' files go only once the set without them is durable.
+    saveSet(ctx, () => Promise.all(message.inputs.map((segment) => removeSegment(fs as FileSystem, dir(), segment.manifest.name))));
+    maybeBuild(ctx);
+  };
+
+  const search = (message: Extract<EngineMessage, { type: 'search' }>, ctx: ActorContext): unknown => {
+    const started = ctx.clock.now();
     counters.searches++;
-    return memtable.search(vector, k, compileFilter(filter));
+    const hits = store.search(message.vector, message.k, compileFilter(message.filter), { exact: message.exact === true, ef: message.ef ?? defaultEf });
+    latency.record(ctx.clock.now() - started);
+    return hits;
   };
 
-  const get = (ids: readonly string[]): StoredRecord[] => {
-    const found: StoredRecord[] = [];
-    for (const id of ids) {
-      const record = memtable.get(id);
-      if (record !== undefined) found.push({ id: record.id, vector: record.vector, metadata: record.metadata });
-    }
-    return found;
-  };
+  const get = (ids: readonly string[]): StoredRecord[] => ids.flatMap((id) => store.get(id) ?? []);
 
-  const stats = (): EngineStats => ({ rows: memtable.size, memoryBytes: memtable.bytes, maxLsn: memtable.maxLsn, ...counters });
+  const stats = (): EngineStats => {
+    const tiers = store.stats();
+    const segmentBytes = store.segments.reduce((sum, segment) => sum + segment.manifest.files.parquet.bytes + (segment.manifest.files.index?.bytes ?? 0), 0);
+    const memoryBytes = store.memtable.bytes + (store.frozen?.bytes ?? 0);
+    return { ...tiers, rows: tiers.records, memoryBytes, segmentBytes, checkpointLsn: set.checkpointLsn, ...counters, searchP50Ms: latency.quantile(0.5), searchP99Ms: latency.quantile(0.99) };
+  };
 
   return {
     async start(ctx: ActorContext) {
-      const maxRecords = args.replayPageRecords ?? 8_192;
-      for (let fromLsn = 1; ; ) {
-        const page = await ctx.ask<ReplayPage>(args.wal, { type: 'read', fromLsn, maxRecords }, { timeoutMs: REPLAY_TIMEOUT_MS });
-        apply(page.batch);
-        counters.replayedRecords += batchRows(page.batch);
-        const lsns = page.batch.lsns;
-        if (page.done || lsns === null || lsns.length === 0) break;
-        fromLsn = (lsns[lsns.length - 1] as number) + 1;
+      if (args.viperDir !== undefined) {
+        fs = confineRenames(ctx.fs, args.viperDir);
+        await ctx.fs.mkdir(args.viperDir);
+        set = await readSegmentSet(fs, args.viperDir);
+        store.load(await openSegments(fs, args.viperDir, set));
       }
-      ctx.log.info('engine-replayed', { records: counters.replayedRecords, rows: memtable.size });
+      await replay(ctx, set.checkpointLsn + 1, args, (batch) => {
+        store.apply(batch);
+        counters.replayedRecords += batchRows(batch);
+      });
+      if (set.checkpointLsn > 0) ctx.tell(args.wal, { type: 'checkpoint', lsn: set.checkpointLsn });
+      ctx.log.info('engine-started', { segments: store.segments.length, replayed: counters.replayedRecords, checkpointLsn: set.checkpointLsn });
+      maybeBuild(ctx);
     },
-    receive(raw: Message, _ctx: ActorContext, responder: Responder | null) {
-      const message = raw as EngineMessage;
+    receive(raw: Message, ctx: ActorContext, responder: Responder | null) {
+      const message = raw as EngineMessage | Internal;
       switch (message.type) {
         case 'apply':
-          counters.applied += apply(message.batch);
+          counters.applied += store.apply(message.batch);
+          maybeBuild(ctx);
           return responder?.ok(null);
         case 'search':
-          return responder?.ok(search(message.vector, message.k, message.filter));
+          return responder?.ok(search(message, ctx));
         case 'get':
           return responder?.ok(get(message.ids));
         case 'stats':
           return responder?.ok(stats());
+        case 'flushed':
+          return flushed(message, ctx);
+        case 'compacted':
+          return compacted(message, ctx);
+        case 'retry-builds':
+          return maybeBuild(ctx);
         default:
           throw new ShoalError('INVALID_ARGUMENT', `engine cannot handle ${(raw as Message).type}`);
       }
     },
+    async stop() {
+      await setWrites;
+      await pool?.close();
+    },
   };
+}
+
+/** Opens the segments the set lists; deletes committed segments it does not list (leftovers of crashed flushes or compactions). */
+async function openSegments(fs: FileSystem, dir: string, set: SegmentSet): Promise<Segment[]> {
+  const committed = new Set(await listSegments(fs, dir));
+  for (const name of committed) if (!set.segments.includes(name)) await removeSegment(fs, dir, name);
+  const missing = set.segments.filter((name) => !committed.has(name));
+  if (missing.length > 0) throw new ShoalError('CORRUPTION', `segment set in ${dir} lists segments that are not there: ${missing.join(', ')}`, { dir, missing });
+  const segments: Segment[] = [];
+  for (const name of set.segments) segments.push(await Segment.open(fs, dir, name));
+  return segments;
+}
+
+/** Feeds the WAL above `fromLsn` to `apply`, page by page. */
+async function replay(ctx: ActorContext, fromLsn: number, args: EngineArgs, apply: (batch: RecordBatch) => void): Promise<void> {
+  const maxRecords = args.replayPageRecords ?? 8_192;
+  for (let from = fromLsn; ; ) {
+    const page = await ctx.ask<ReplayPage>(args.wal, { type: 'read', fromLsn: from, maxRecords }, { timeoutMs: REPLAY_TIMEOUT_MS });
+    apply(page.batch);
+    const lsns = page.batch.lsns;
+    if (page.done || lsns === null || lsns.length === 0) return;
+    from = (lsns[lsns.length - 1] as number) + 1;
+  }
 }

@@ -5,10 +5,11 @@
 import type { StorageStats } from '../storage/discovery.js';
 import type { Filter } from '../storage/filter.js';
 import type { Placement, PlacementStrategy, StorageComponent } from '../storage/placement.js';
-import type { Metadata, Metric } from '../storage/types.js';
+import type { EnginePolicy, EngineSettings, HnswOptions, Metadata, Metric } from '../storage/types.js';
 import type { SyncMode } from '../storage/wal/wal.js';
 import type { CollectionStats, SearchResult, ShoalStats } from './supervisor-protocol.js';
 
+export type { EnginePolicy, EngineSettings, HnswOptions };
 export type { CollectionStats, Filter, Metadata, Metric, Placement, PlacementStrategy, SearchResult, ShoalStats, StorageComponent, StorageStats, SyncMode };
 
 /** The storage of one component: where its collections may go, and how one is picked. */
@@ -41,7 +42,7 @@ export interface OpenOptions {
 }
 
 /** Options of `createCollection`. */
-export interface CreateCollectionOptions {
+export interface CreateCollectionOptions extends EngineSettings {
   /** 1 to 64 characters: letters, digits, `_` and `-`, starting with a letter or digit. */
   readonly name: string;
   /** Vector length, 1 to 65,536. */
@@ -99,6 +100,10 @@ export interface SearchOptions {
   /** 1 to 10,000. */
   readonly k: number;
   readonly filter?: Filter;
+  /** Scan every row exactly instead of using the HNSW indexes (recall 1.0, slower on large collections). */
+  readonly exact?: boolean;
+  /** HNSW candidate-list size for this search, 1 to 10,000 (default: the collection's, 128). Higher is slower and more accurate. */
+  readonly ef?: number;
   /** Return what the shards that answered in time found, instead of failing (see `SearchResult.partial`). */
   readonly allowPartial?: boolean;
   readonly timeoutMs?: number;

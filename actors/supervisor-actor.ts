@@ -72,7 +72,8 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     const engine = engineAddress(entry.id, shard);
     const { walDir, ...engineDirs } = shardDirs(entry.placement, entry.id, shard);
     const walArgs: WalWriterArgs = { dir: walDir, dimension: entry.dimension, syncMode: entry.syncMode, ...(entry.syncIntervalMs === undefined ? {} : { syncIntervalMs: entry.syncIntervalMs }) };
-    const engineArgs: EngineArgs & EngineStorageDirs = { dimension: entry.dimension, metric: entry.metric, wal, ...engineDirs };
+    const settings = { ...(entry.engine === undefined ? {} : { engine: entry.engine }), ...(entry.flushThresholdRows === undefined ? {} : { flushThresholdRows: entry.flushThresholdRows }), ...(entry.hnsw === undefined ? {} : { hnsw: entry.hnsw }) };
+    const engineArgs: EngineArgs & EngineStorageDirs = { dimension: entry.dimension, metric: entry.metric, wal, settings, ...engineDirs };
     const shardArgs: ShardArgs = { wal, engine };
     const children: ActorSpec[] = [
       { address: wal, module: MODULES.wal, factory: 'createWalWriter', args: walArgs },
@@ -172,9 +173,8 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     if (collections.has(message.name)) throw new ShoalError('COLLECTION_EXISTS', `collection ${message.name} already exists`, { collection: message.name });
     const suffix = ctx.random.int(0x1_0000_0000).toString(16).padStart(8, '0');
     const id = `${message.name}-${suffix}`;
-    const { name, dimension, metric, shards, syncMode, syncIntervalMs } = message;
-    const interval = syncIntervalMs === undefined ? {} : { syncIntervalMs };
-    const entry: CollectionEntry = { id, name, dimension, metric, shards, syncMode, ...interval, placement: placements.assign(id) };
+    const { type: _type, ...fields } = message;
+    const entry: CollectionEntry = { id, ...fields, placement: placements.assign(id) };
     collections.set(entry.name, entry);
     settling.add(id);
     try {
@@ -260,7 +260,8 @@ export function createSupervisor(args: SupervisorArgs): Actor {
       Array.from({ length: entry.shards }, (_, shard) =>
         askShard<Hit[]>(ctx, entry, shard, () => {
           const vector = new Float32Array(message.vector);
-          return { message: { type: 'search', vector, k: message.k, filter: message.filter }, transfer: [vector.buffer] };
+          const search = { type: 'search', vector, k: message.k, filter: message.filter, exact: message.exact, ...(message.ef === undefined ? {} : { ef: message.ef }) };
+          return { message: search, transfer: [vector.buffer] };
         }, deadline),
       ),
     );
@@ -294,6 +295,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     );
     const shards = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value] : []));
     const sum = (pick: (stats: ShardStats) => number): number => shards.reduce((total, stats) => total + pick(stats), 0);
+    const worst = (pick: (stats: ShardStats) => number): number => shards.reduce((most, stats) => Math.max(most, pick(stats)), 0);
     return {
       ...base,
       records: sum((stats) => stats.engine.rows),
@@ -301,6 +303,17 @@ export function createSupervisor(args: SupervisorArgs): Actor {
       walBytes: sum((stats) => stats.wal.bytes),
       walSegments: sum((stats) => stats.wal.segments),
       walTruncatedBytes: sum((stats) => stats.wal.recovery.truncatedBytes),
+      searchP50Ms: worst((stats) => stats.engine.searchP50Ms),
+      searchP99Ms: worst((stats) => stats.engine.searchP99Ms),
+      replayedRecords: sum((stats) => stats.engine.replayedRecords),
+      memtableRows: sum((stats) => stats.engine.memtableRows + stats.engine.frozenRows),
+      segments: sum((stats) => stats.engine.segments),
+      indexedSegments: sum((stats) => stats.engine.indexedSegments),
+      segmentBytes: sum((stats) => stats.engine.segmentBytes),
+      flushes: sum((stats) => stats.engine.flushes),
+      compactions: sum((stats) => stats.engine.compactions),
+      buildFailures: sum((stats) => stats.engine.buildFailures),
+      buildMsTotal: sum((stats) => stats.engine.buildMsTotal),
       unavailableShards: entry.shards - shards.length,
       error: failure ?? null,
     };

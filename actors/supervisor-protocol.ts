@@ -5,11 +5,11 @@
 import type { ErrorData } from '../runtime/errors.js';
 import type { StorageStats } from '../storage/discovery.js';
 import type { RecordBatch } from '../storage/record-batch.js';
-import type { Hit, Metric } from '../storage/types.js';
+import type { EngineSettings, Hit, Metric } from '../storage/types.js';
 import type { SyncMode } from '../storage/wal/wal.js';
 
 /** Creates a collection; answered with its catalogue entry. */
-export type CreateCollectionMessage = {
+export type CreateCollectionMessage = EngineSettings & {
   readonly type: 'create-collection';
   readonly name: string;
   readonly dimension: number;
@@ -27,7 +27,16 @@ export type SupervisorMessage =
   | { readonly type: 'drop-collection'; readonly name: string }
   | { readonly type: 'list-collections' }
   | { readonly type: 'write'; readonly collection: string; readonly batch: RecordBatch }
-  | { readonly type: 'search'; readonly collection: string; readonly vector: Float32Array; readonly k: number; readonly filter: unknown; readonly allowPartial: boolean }
+  | {
+      readonly type: 'search';
+      readonly collection: string;
+      readonly vector: Float32Array;
+      readonly k: number;
+      readonly filter: unknown;
+      readonly allowPartial: boolean;
+      readonly exact: boolean;
+      readonly ef?: number;
+    }
   | { readonly type: 'get'; readonly collection: string; readonly ids: readonly string[] }
   | { readonly type: 'stats' };
 
@@ -64,6 +73,22 @@ export interface CollectionStats {
   readonly walTruncatedBytes: number;
   /** Searches answered since open (each one asks every shard). */
   readonly searches: number;
+  /** Engine latency of a shard's search, over each shard's last 1,024 searches: the worst shard's p50 and p99. */
+  readonly searchP50Ms: number;
+  readonly searchP99Ms: number;
+  /** WAL records replayed into memory at the last open (only those above each shard's checkpoint). */
+  readonly replayedRecords: number;
+  /** Rows in the shards' memtables (not yet in segments). */
+  readonly memtableRows: number;
+  /** Immutable segments, how many have an HNSW index, and their bytes on disk. */
+  readonly segments: number;
+  readonly indexedSegments: number;
+  readonly segmentBytes: number;
+  /** Memtable flushes and compactions since open, failed builds, and the milliseconds spent building segments. */
+  readonly flushes: number;
+  readonly compactions: number;
+  readonly buildFailures: number;
+  readonly buildMsTotal: number;
   /** Shards that did not answer (stopped after repeated crashes, or too slow); the sums above leave them out. */
   readonly unavailableShards: number;
   /** Why the collection could not be opened (CORRUPTION when its WAL folder is missing), or null. */

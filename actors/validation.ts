@@ -11,6 +11,7 @@ import type { RecordBatch } from '../storage/record-batch.js';
 import { PLACEMENT_STRATEGIES, STORAGE_COMPONENTS, URLS_PER_COMPONENT_MAX, defaultStorageConfig, isStorageComponent, normaliseStorageUrl } from '../storage/placement.js';
 import type { ComponentStorage, PlacementStrategy, StorageConfig } from '../storage/placement.js';
 import { METRICS } from '../storage/types.js';
+import type { EnginePolicy, EngineSettings, HnswOptions } from '../storage/types.js';
 import type { SyncMode } from '../storage/wal/wal.js';
 import type { CreateCollectionOptions, SearchOptions, UpsertRecord, VectorInput } from './public-api.js';
 import type { CreateCollectionMessage } from './supervisor-protocol.js';
@@ -66,7 +67,30 @@ export function createCollectionMessage(options: CreateCollectionOptions): Creat
     shards: integerIn(options.shards ?? 2, 'shards', 1, LIMITS.shardsMax),
     syncMode,
     ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: syncInterval(options.syncIntervalMs, syncMode) }),
+    ...engineSettings(options),
   };
+}
+
+const ENGINE_POLICIES: readonly EnginePolicy[] = ['auto', 'lsm', 'viper'];
+
+/** The engine settings of a collection, checked; absent fields stay absent (the engine's defaults apply). */
+function engineSettings(options: EngineSettings): EngineSettings {
+  const settings: { engine?: EnginePolicy; flushThresholdRows?: number; hnsw?: HnswOptions } = {};
+  if (options.engine !== undefined) {
+    if (!ENGINE_POLICIES.includes(options.engine)) throw invalidArgument('engine', `must be one of ${ENGINE_POLICIES.join(', ')}, got ${JSON.stringify(options.engine)}`);
+    settings.engine = options.engine;
+  }
+  if (options.flushThresholdRows !== undefined) settings.flushThresholdRows = integerIn(options.flushThresholdRows, 'flushThresholdRows', 100, 10_000_000);
+  if (options.hnsw !== undefined) {
+    if (!isPlainObject(options.hnsw)) throw invalidArgument('hnsw', 'must be an object with m, efConstruction and ef');
+    const { m, efConstruction, ef } = options.hnsw;
+    settings.hnsw = {
+      ...(m === undefined ? {} : { m: integerIn(m, 'hnsw.m', 2, 100) }),
+      ...(efConstruction === undefined ? {} : { efConstruction: integerIn(efConstruction, 'hnsw.efConstruction', 1, 4_096) }),
+      ...(ef === undefined ? {} : { ef: integerIn(ef, 'hnsw.ef', 1, LIMITS.kMax) }),
+    };
+  }
+  return settings;
 }
 
 /** `syncIntervalMs`, checked: 1 to 60,000 ms, and only with the `periodic` sync mode. */
@@ -152,6 +176,8 @@ export interface CheckedSearch {
   readonly k: number;
   readonly filter: unknown;
   readonly allowPartial: boolean;
+  readonly exact: boolean;
+  readonly ef?: number;
 }
 
 /** Validates search options (the filter too, so a bad filter fails here, not in a worker). */
@@ -161,7 +187,15 @@ export function checkSearch(options: SearchOptions): CheckedSearch {
   const vector = new Float32Array(options.vector.length);
   copyVector(options.vector, vector, 0, vector.length, 'vector');
   compileFilter(options.filter);
-  return { vector, k: integerIn(options.k, 'k', 1, LIMITS.kMax), filter: options.filter ?? null, allowPartial: options.allowPartial === true };
+  if (options.exact !== undefined && typeof options.exact !== 'boolean') throw invalidArgument('exact', 'must be true or false');
+  return {
+    vector,
+    k: integerIn(options.k, 'k', 1, LIMITS.kMax),
+    filter: options.filter ?? null,
+    allowPartial: options.allowPartial === true,
+    exact: options.exact === true,
+    ...(options.ef === undefined ? {} : { ef: integerIn(options.ef, 'ef', 1, LIMITS.kMax) }),
+  };
 }
 
 /**

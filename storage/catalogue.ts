@@ -10,7 +10,7 @@ import { ShoalError } from '../runtime/errors.js';
 import type { FileSystem } from '../runtime/fs.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { METRICS } from './types.js';
-import type { Metric } from './types.js';
+import type { EngineSettings, Metric } from './types.js';
 import { STORAGE_COMPONENTS, uniformPlacement, zeroCounters } from './placement.js';
 import type { Placement, PlacementCounters } from './placement.js';
 import type { SyncMode } from './wal/wal.js';
@@ -24,7 +24,7 @@ const SYNC_MODES: readonly string[] = ['always', 'batch', 'periodic', 'never'];
 const FOLDER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
 /** One collection as the catalogue records it. */
-export interface CollectionEntry {
+export interface CollectionEntry extends EngineSettings {
   /** Stable folder name: the collection name plus a random suffix, so a re-created name never meets old files. */
   readonly id: string;
   readonly name: string;
@@ -104,6 +104,9 @@ function checkEntry(raw: unknown, where: string): CollectionEntry {
     Number.isInteger(entry.shards) &&
     SYNC_MODES.includes(entry.syncMode as string) &&
     (entry.syncIntervalMs === undefined || Number.isInteger(entry.syncIntervalMs)) &&
+    (entry.engine === undefined || ['auto', 'lsm', 'viper'].includes(entry.engine as string)) &&
+    (entry.flushThresholdRows === undefined || Number.isInteger(entry.flushThresholdRows)) &&
+    (entry.hnsw === undefined || (typeof entry.hnsw === 'object' && entry.hnsw !== null)) &&
     isPlacement(entry.placement);
   if (!valid) throw new ShoalError('CORRUPTION', `${where} is not a valid collection entry`, { entry: raw });
   return raw as CollectionEntry;

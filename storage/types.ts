@@ -12,6 +12,27 @@ export const METRICS = ['cosine', 'l2', 'dot'] as const;
  */
 export type Metric = (typeof METRICS)[number];
 
+/** Which tiers a collection uses: `auto` (write tier, then HNSW-indexed segments), `lsm` (no indexes: every search exact), `viper` (index every segment). */
+export type EnginePolicy = 'auto' | 'lsm' | 'viper';
+
+/** HNSW parameters of a collection. */
+export interface HnswOptions {
+  /** Graph degree (default 16). */
+  readonly m?: number;
+  /** Build candidate-list size (default 200). */
+  readonly efConstruction?: number;
+  /** Default search candidate-list size (default 128). */
+  readonly ef?: number;
+}
+
+/** How a collection stores and indexes its rows; every field optional. */
+export type EngineSettings = {
+  readonly engine?: EnginePolicy;
+  /** Rows in a shard's memtable that trigger a flush into a segment (default 20,000). */
+  readonly flushThresholdRows?: number;
+  readonly hnsw?: HnswOptions;
+};
+
 /** JSON-compatible metadata attached to a record. */
 export type Metadata = Record<string, unknown>;
 
