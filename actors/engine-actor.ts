@@ -26,8 +26,8 @@ import { planCompaction } from '../storage/viper/compaction-plan.js';
 import { Segment } from '../storage/viper/segment.js';
 import type { SegmentBuildOptions } from '../storage/viper/segment-builder.js';
 import type { SegmentRows } from '../storage/viper/segment-rows.js';
-import { listSegments, removeSegment } from '../storage/viper/segment-files.js';
-import { EMPTY_SEGMENT_SET, readSegmentSet, segmentName, writeSegmentSet } from '../storage/viper/segment-set.js';
+import { removeSegment } from '../storage/viper/segment-files.js';
+import { EMPTY_SEGMENT_SET, openSegmentSet, readSegmentSet, segmentName, writeSegmentSet } from '../storage/viper/segment-set.js';
 import type { SegmentSet } from '../storage/viper/segment-set.js';
 import { LatencyWindow } from './latency-window.js';
 import type { ReplayPage } from './wal-writer-actor.js';
@@ -208,7 +208,7 @@ export function createEngine(args: EngineArgs): Actor {
         fs = confineRenames(ctx.fs, args.viperDir);
         await ctx.fs.mkdir(args.viperDir);
         set = await readSegmentSet(fs, args.viperDir);
-        store.load(await openSegments(fs, args.viperDir, set));
+        store.load(await openSegmentSet(fs, args.viperDir, set));
       }
       await replay(ctx, set.checkpointLsn + 1, args, (batch) => {
         store.apply(batch);
@@ -246,17 +246,6 @@ export function createEngine(args: EngineArgs): Actor {
       await pool?.close();
     },
   };
-}
-
-/** Opens the segments the set lists; deletes committed segments it does not list (leftovers of crashed flushes or compactions). */
-async function openSegments(fs: FileSystem, dir: string, set: SegmentSet): Promise<Segment[]> {
-  const committed = new Set(await listSegments(fs, dir));
-  for (const name of committed) if (!set.segments.includes(name)) await removeSegment(fs, dir, name);
-  const missing = set.segments.filter((name) => !committed.has(name));
-  if (missing.length > 0) throw new ShoalError('CORRUPTION', `segment set in ${dir} lists segments that are not there: ${missing.join(', ')}`, { dir, missing });
-  const segments: Segment[] = [];
-  for (const name of set.segments) segments.push(await Segment.open(fs, dir, name));
-  return segments;
 }
 
 /** Feeds the WAL above `fromLsn` to `apply`, page by page. */

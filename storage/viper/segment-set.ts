@@ -11,6 +11,8 @@ import { ShoalError } from '../../runtime/errors.js';
 import type { FileSystem } from '../../runtime/fs.js';
 import { writeFileAtomic } from '../atomic-file.js';
 import { validateSegmentName } from './manifest.js';
+import { Segment } from './segment.js';
+import { listSegments, removeSegment } from './segment-files.js';
 
 /** The file name of the segment set inside a shard's segment folder. */
 export const SEGMENT_SET_FILE = 'segments.json';
@@ -61,4 +63,23 @@ export async function readSegmentSet(fs: FileSystem, dir: string): Promise<Segme
 export async function writeSegmentSet(fs: FileSystem, dir: string, set: SegmentSet): Promise<void> {
   const text = JSON.stringify({ version: SEGMENT_SET_VERSION, ...set });
   await writeFileAtomic(fs, join(dir, SEGMENT_SET_FILE), new TextEncoder().encode(text));
+}
+
+/**
+ * Opens the segments `set` lists (oldest first). Whatever a crash left
+ * behind is resolved here, for every step of a flush or compaction: data
+ * files without a manifest (a build that never committed) and committed
+ * segments the set does not list (a flush or compaction whose set was never
+ * written) are deleted; inputs of a compaction whose new set is durable are
+ * simply not listed, so they are deleted too. A listed segment that is not
+ * committed is CORRUPTION: the set is written only after its segments are.
+ */
+export async function openSegmentSet(fs: FileSystem, dir: string, set: SegmentSet): Promise<Segment[]> {
+  const committed = new Set(await listSegments(fs, dir));
+  for (const name of committed) if (!set.segments.includes(name)) await removeSegment(fs, dir, name);
+  const missing = set.segments.filter((name) => !committed.has(name));
+  if (missing.length > 0) throw new ShoalError('CORRUPTION', `segment set in ${dir} lists segments that are not there: ${missing.join(', ')}`, { dir, missing });
+  const segments: Segment[] = [];
+  for (const name of set.segments) segments.push(await Segment.open(fs, dir, name));
+  return segments;
 }
