@@ -19,12 +19,12 @@ async function collectionStats(db: Shoal): Promise<CollectionStats> {
 }
 
 /** Waits until background flushes and compactions have caught up (nothing over the flush threshold, no changes between polls). */
-async function settled(db: Shoal): Promise<CollectionStats> {
+async function settled(db: Shoal, flushRows = FLUSH_ROWS): Promise<CollectionStats> {
   let previous = '';
   for (let attempt = 0; attempt < 600; attempt++) {
     const stats = await collectionStats(db);
     const shape = `${stats.segments}/${stats.flushes}/${stats.compactions}/${stats.memtableRows}`;
-    if (shape === previous && stats.memtableRows < FLUSH_ROWS * stats.shards) return stats;
+    if (shape === previous && stats.memtableRows < flushRows * stats.shards) return stats;
     previous = shape;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -136,4 +136,32 @@ describe('storage engines through the public API', () => {
     expect(after.replayedRecords).toBeLessThan(FLUSH_ROWS * after.shards + 1);
     await check();
   }, 240_000);
+});
+
+describe('engine policies', () => {
+  for (const [engine, indexed] of [['lsm', false], ['viper', true]] as const) {
+    it(`${engine}: ${indexed ? 'indexes every segment' : 'never builds an index'} and still answers exactly`, async () => {
+      const directory = await temporaryDirectory(`policy-${engine}`);
+      const db = await Shoal.open({ dataDir: directory.path });
+      try {
+        await db.createCollection({ name: 'tiers', dimension: 16, metric: 'l2', shards: 1, engine, flushThresholdRows: 300 });
+        const vectors = clusteredVectors(900, 16, 10, 3);
+        for (let start = 0; start < vectors.length; start += 450) {
+          await db.upsert('tiers', vectors.slice(start, start + 450).map((vector, i) => ({ id: `p${start + i}`, vector })));
+          await settled(db, 300);
+        }
+        const stats = await collectionStats(db);
+        expect(stats.segments).toBeGreaterThanOrEqual(1);
+        expect(stats.indexedSegments > 0).toBe(indexed);
+        const rows = vectors.map((vector, i) => ({ id: `p${i}`, vector }));
+        for (const query of vectors.slice(0, 5)) {
+          const expected = bruteForce('l2', rows, query, 5).map((hit) => hit.id);
+          expect((await db.search('tiers', { vector: query, k: 5, exact: true })).map((hit) => hit.id)).toEqual(expected);
+        }
+      } finally {
+        await db.close();
+        await directory.remove();
+      }
+    }, 120_000);
+  }
 });
