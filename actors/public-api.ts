@@ -2,6 +2,7 @@
  * The public types of Shoal: options, records, results and the request
  * messages of which every method of `Shoal` is sugar.
  */
+import type { CollectionEntry } from '../storage/catalogue.js';
 import type { StorageStats } from '../storage/discovery.js';
 import type { Filter } from '../storage/filter.js';
 import type { Placement, PlacementStrategy, StorageComponent } from '../storage/placement.js';
@@ -57,16 +58,7 @@ export interface CreateCollectionOptions extends EngineSettings {
 }
 
 /** A collection as the catalogue records it. */
-export interface CollectionInfo {
-  readonly name: string;
-  readonly id: string;
-  readonly dimension: number;
-  readonly metric: Metric;
-  readonly shards: number;
-  readonly syncMode: SyncMode;
-  /** The storage URL of each component, assigned at creation and never changed. */
-  readonly placement: Placement;
-}
+export type CollectionInfo = CollectionEntry;
 
 /** A vector as callers may pass it: any array-like of numbers (number[], Float32Array, Float64Array, ...). */
 export type VectorInput = ArrayLike<number>;

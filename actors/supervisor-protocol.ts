@@ -4,20 +4,13 @@
  */
 import type { ErrorData } from '../runtime/errors.js';
 import type { StorageStats } from '../storage/discovery.js';
+import type { CollectionEntry } from '../storage/catalogue.js';
 import type { RecordBatch } from '../storage/record-batch.js';
-import type { EngineSettings, Hit, Metric } from '../storage/types.js';
-import type { SyncMode } from '../storage/wal/wal.js';
+import type { Hit } from '../storage/types.js';
+import type { CheckedSearch } from './validation.js';
 
 /** Creates a collection; answered with its catalogue entry. */
-export type CreateCollectionMessage = EngineSettings & {
-  readonly type: 'create-collection';
-  readonly name: string;
-  readonly dimension: number;
-  readonly metric: Metric;
-  readonly shards: number;
-  readonly syncMode: SyncMode;
-  readonly syncIntervalMs?: number;
-};
+export type CreateCollectionMessage = { readonly type: 'create-collection' } & Omit<CollectionEntry, 'id' | 'placement'>;
 
 /** Every message the supervisor answers. */
 export type SupervisorMessage =
@@ -27,16 +20,7 @@ export type SupervisorMessage =
   | { readonly type: 'drop-collection'; readonly name: string }
   | { readonly type: 'list-collections' }
   | { readonly type: 'write'; readonly collection: string; readonly batch: RecordBatch }
-  | {
-      readonly type: 'search';
-      readonly collection: string;
-      readonly vector: Float32Array;
-      readonly k: number;
-      readonly filter: unknown;
-      readonly allowPartial: boolean;
-      readonly exact: boolean;
-      readonly ef?: number;
-    }
+  | ({ readonly type: 'search'; readonly collection: string } & CheckedSearch)
   | { readonly type: 'get'; readonly collection: string; readonly ids: readonly string[] }
   | { readonly type: 'stats' };
 
@@ -57,13 +41,7 @@ export interface SearchResult {
 }
 
 /** Statistics of one collection. */
-export interface CollectionStats {
-  readonly name: string;
-  readonly id: string;
-  readonly dimension: number;
-  readonly metric: Metric;
-  readonly shards: number;
-  readonly syncMode: SyncMode;
+export interface CollectionStats extends Pick<CollectionEntry, 'name' | 'id' | 'dimension' | 'metric' | 'shards' | 'syncMode'> {
   /** Live records (upserted and not deleted). */
   readonly records: number;
   readonly memoryBytes: number;
