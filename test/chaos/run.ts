@@ -4,6 +4,8 @@
  * line; exits non-zero on any violation, printing the seed that reproduces it.
  *
  *   wal [--kills 200] [--seed 1]   SIGKILL a WAL appender K times; check every acknowledged LSN
+ *   sim [--seed 1] [--runs 20] [--io-faults 0] [--drops 0] [--trace]
+ *                                  seeded simulations of a whole Shoal node (see sim-run.ts)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runWalCrashCampaign } from './wal-campaign.js';
 
-const USAGE = 'usage: npm run chaos -- wal [--kills N] [--seed S]';
+const USAGE = 'usage: npm run chaos -- wal [--kills N] [--seed S]\n       npm run chaos -- sim [--seed S] [--runs N] [--io-faults F] [--drops P] [--trace]';
+
+if (process.argv[2] === 'sim') {
+  // The simulation campaign parses the rest of the command line itself.
+  process.argv.splice(2, 1);
+  await import('./sim-run.js');
+  process.exit(process.exitCode ?? 0);
+}
 
 async function walCampaign(kills: number, seed: number): Promise<boolean> {
   const dir = await mkdtemp(join(tmpdir(), 'shoal-chaos-wal-'));
