@@ -5,9 +5,10 @@
  * Routing, merging, distance work and file I/O all happen in workers.
  */
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Message } from '../runtime/actor.js';
 import { ShoalError, invalidArgument } from '../runtime/errors.js';
+import { nodeFileSystem } from '../runtime/fs.js';
 import { ActorSystem } from '../runtime/system.js';
 import { batchTransfer } from '../storage/record-batch.js';
 import type { RecordBatch } from '../storage/record-batch.js';
@@ -62,7 +63,7 @@ export class Shoal {
       maxRestarts: integerIn(options.maxRestarts ?? 5, 'maxRestarts', 0, 1000),
       withinMs: integerIn(options.restartWindowMs ?? 60_000, 'restartWindowMs', 1, 86_400_000),
     };
-    await mkdir(dataDir, { recursive: true });
+    await createDurably(dataDir);
     const system = new ActorSystem(maxWorkers === undefined ? {} : { maxWorkers });
     try {
       await system.startGroup({
@@ -212,5 +213,19 @@ export class Shoal {
     const shard = integerIn(fault.shard ?? 0, 'shard', 0, entry.shards - 1);
     const addressOf = { wal: walAddress, engine: engineAddress, shard: shardAddress }[fault.actor];
     return addressOf(entry.id, shard);
+  }
+}
+
+/** Creates `dataDir` (and missing parents) and makes each new entry durable, so a power failure right after the first open cannot lose the folder. */
+async function createDurably(dataDir: string): Promise<void> {
+  const first = await mkdir(dataDir, { recursive: true });
+  if (first === undefined) return;
+  try {
+    for (let folder = dataDir; folder.length >= first.length; folder = dirname(folder)) {
+      await nodeFileSystem.fsyncDir(dirname(folder));
+      if (folder === first) break;
+    }
+  } catch (error) {
+    throw new ShoalError('STORAGE_FAILED', `making the new data directory ${dataDir} durable failed: ${(error as Error).message}`, { dataDir });
   }
 }
