@@ -183,6 +183,7 @@ export class Wal {
     const settings = resolveOptions(options);
     await io(`creating WAL folder ${dir}`, () => fs.mkdir(dir));
     await removeTempFiles(fs, dir);
+    await undoUnsyncedAfterFailure(fs, dir);
     const names = await io(`listing WAL folder ${dir}`, () => fs.readdir(dir));
     const recovered = await recoverSegments(fs, dir, names.filter((name) => segmentFirstLsn(name) !== null).sort());
     const { segments } = recovered;
@@ -341,6 +342,7 @@ export class Wal {
           await this.writeGroup(group);
         } catch (error) {
           this.fail(error, group);
+          await this.recordFailure();
         }
       }
     } finally {
@@ -434,6 +436,7 @@ export class Wal {
       await attempt('datasync', state.name, () => this.datasync(handle));
     } catch (error) {
       this.fail(error, []);
+      await this.recordFailure();
       return;
     }
     this.syncCount += 1;
@@ -459,6 +462,15 @@ export class Wal {
     await attempt('folder sync', name, () => this.fs.fsyncDir(this.dir));
   }
 
+  /** Best effort: leaves the failure marker so a reopen in this boot does not trust unsynced frames. */
+  private async recordFailure(): Promise<void> {
+    try {
+      await writeFailureMarker(this.fs, this.dir, this.active.state.name, this.active.durableBytes);
+    } catch {
+      // The disk is failing; the marker is a safeguard, and the failure itself is already reported.
+    }
+  }
+
   /** Enters the failed state for good and rejects the group and everything queued behind it. */
   private fail(error: unknown, group: PendingAppend[]): void {
     const failure = error instanceof ShoalError ? error : storageFailed('write', this.active.state.name, error);
@@ -469,6 +481,46 @@ export class Wal {
       pending.reject(new ShoalError('STORAGE_FAILED', failure.message, failure.details));
     }
   }
+}
+
+/** The marker a failed WAL leaves: the segment and the byte offset up to which it was last made durable. */
+const FAILURE_MARKER = 'failed-at.json';
+
+/**
+ * After a failed write or fdatasync, the frames past the last durable offset
+ * may still be readable from the page cache although the disk never got
+ * them (Linux marks the pages clean after a failed fsync). A WAL reopened in
+ * the same boot (an actor or process restart) would trust them and append
+ * after them; a later power loss would then leave a hole in the log. So the
+ * failing WAL records its last durable offset here, without fsync: the
+ * marker matters exactly as long as the page cache that holds those frames.
+ */
+async function writeFailureMarker(fs: FileSystem, dir: string, segment: string, durableBytes: number): Promise<void> {
+  const handle = await fs.open(join(dir, FAILURE_MARKER), 'w');
+  try {
+    await handle.write(new TextEncoder().encode(JSON.stringify({ segment, durableBytes })), 0);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** On open: cuts the segment a failed WAL left back to its last durable offset (those frames were never acknowledged), durably, then drops the marker. */
+async function undoUnsyncedAfterFailure(fs: FileSystem, dir: string): Promise<void> {
+  const path = join(dir, FAILURE_MARKER);
+  if ((await io(`checking ${path}`, () => fs.stat(path))) === null) return;
+  let marker: { segment?: unknown; durableBytes?: unknown };
+  try {
+    marker = JSON.parse(new TextDecoder().decode(await fs.readFile(path))) as typeof marker;
+  } catch {
+    marker = {};
+  }
+  if (typeof marker.segment === 'string' && segmentFirstLsn(marker.segment) !== null && Number.isSafeInteger(marker.durableBytes)) {
+    const segmentPath = join(dir, marker.segment);
+    const stat = await io(`checking ${segmentPath}`, () => fs.stat(segmentPath));
+    if (stat !== null && stat.size > (marker.durableBytes as number)) await truncateSegment(fs, segmentPath, marker.durableBytes as number);
+  }
+  await io(`removing ${path}`, () => fs.unlink(path));
+  await io(`syncing WAL folder ${dir}`, () => fs.fsyncDir(dir));
 }
 
 function resolveOptions(options: WalOptions): WalSettings {

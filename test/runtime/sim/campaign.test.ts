@@ -1,4 +1,4 @@
-// Proves the simulated chaos campaign end to end: concurrent clients against a whole Shoal node with actor crashes, killed threads and node crashes keep every invariant (acknowledged writes survive, acknowledged deletes stay deleted, reads are linearizable per id, exact search agrees with the model) over several seeds; one seed reproduces a campaign bit for bit; and the checkers do catch a broken delivery guarantee (lost messages).
+// Proves the simulated chaos campaign end to end: concurrent clients against a whole Shoal node with actor crashes, killed threads, node crashes and disk errors keep every invariant (acknowledged writes survive, acknowledged deletes stay deleted, reads are linearizable per id, exact search agrees with the model) over several seeds; one seed reproduces a campaign bit for bit; and the checkers do catch a broken delivery guarantee (lost messages).
 import { describe, expect, it } from 'vitest';
 import { runSimCampaign } from '../../chaos/sim-campaign.js';
 
@@ -12,6 +12,15 @@ describe('simulated chaos campaign', () => {
     }
   });
 
+  it('keeps every invariant when fdatasync and writes fail (EIO, ENOSPC) before crashes', async () => {
+    // Seed 109 lost acknowledged records before a failed WAL learned not to trust its unsynced frames on reopen.
+    for (const seed of [105, 109, 113]) {
+      const report = await runSimCampaign({ seed, ioFaults: 2 });
+      expect(report.violations, `seed ${seed}: reproduce with npx tsx test/chaos/sim-run.ts --seed ${seed} --runs 1 --io-faults 2 --trace`).toEqual([]);
+      expect(report.faults['io']).toBe(2);
+    }
+  });
+
   it('reproduces a campaign exactly from its seed', async () => {
     const first = await runSimCampaign({ seed: 21, actorFaults: 4, nodeCrashes: 2 });
     const second = await runSimCampaign({ seed: 21, actorFaults: 4, nodeCrashes: 2 });
@@ -21,8 +30,12 @@ describe('simulated chaos campaign', () => {
   });
 
   it('catches the violations that lost messages cause (the actors rely on reliable delivery)', async () => {
-    const report = await runSimCampaign({ seed: 4, network: { dropProbability: 0.05 } });
-    expect(report.violations.length).toBeGreaterThan(0);
-    expect(report.violations.join('\n')).toMatch(/a read of id-\d+ returned|holds/);
+    // Within a bounded number of seeds, some campaign must report a violation: a checker that cannot fail is a defect.
+    let violations: string[] = [];
+    for (let seed = 1; seed <= 20 && violations.length === 0; seed++) {
+      violations = [...(await runSimCampaign({ seed, network: { dropProbability: 0.05 } })).violations];
+    }
+    expect(violations.length).toBeGreaterThan(0);
+    expect(violations.join('\n')).toMatch(/a read of id-\d+ returned|holds/);
   });
 });
