@@ -24,6 +24,7 @@ import { SegmentBuildPool } from '../storage/viper/build-pool.js';
 import { mergeRows } from '../storage/viper/compaction.js';
 import { planCompaction } from '../storage/viper/compaction-plan.js';
 import { Segment } from '../storage/viper/segment.js';
+import { buildSegment } from '../storage/viper/segment-builder.js';
 import type { SegmentBuildOptions } from '../storage/viper/segment-builder.js';
 import type { SegmentRows } from '../storage/viper/segment-rows.js';
 import { removeSegment } from '../storage/viper/segment-files.js';
@@ -43,6 +44,13 @@ export interface EngineArgs {
   readonly settings?: EngineSettings;
   /** Records asked of the WAL writer per replay page. */
   readonly replayPageRecords?: number;
+  /**
+   * Build segments in this actor's own thread, through `ctx.fs` and `ctx.clock`,
+   * instead of in a piscina thread: for the deterministic simulator (with the
+   * `lsm` policy, since HNSW index files need a real disk). Blocks the engine
+   * while it builds.
+   */
+  readonly buildInThread?: boolean;
 }
 
 /** Messages an engine answers. */
@@ -116,8 +124,10 @@ export function createEngine(args: EngineArgs): Actor {
   };
 
   const build = (name: string, rows: SegmentRows, started: number, ctx: ActorContext): Promise<Segment> => {
-    pool ??= new SegmentBuildPool({ maxThreads: 1 });
-    return pool.build(dir(), name, rows, buildOptions).then(async (manifest) => {
+    const built = args.buildInThread === true
+      ? buildSegment(fs as FileSystem, dir(), name, rows, { ...buildOptions, now: () => ctx.clock.now() })
+      : (pool ??= new SegmentBuildPool({ maxThreads: 1 })).build(dir(), name, rows, buildOptions);
+    return built.then(async (manifest) => {
       counters.buildMsTotal += manifest.buildMs;
       ctx.log.info('segment-built', { name, rows: manifest.rows, buildMs: manifest.buildMs, totalMs: Math.round(ctx.clock.now() - started) });
       return Segment.open(fs as FileSystem, dir(), name);

@@ -33,6 +33,8 @@ export interface SegmentBuildOptions {
   readonly M?: number;
   /** HNSW build candidate-list size (default 200). */
   readonly efConstruction?: number;
+  /** Milliseconds for the manifest's `buildMs` (default `performance.now`; the simulator passes its clock). Not for pool builds: functions do not cross threads. */
+  readonly now?: () => number;
 }
 
 /**
@@ -51,7 +53,8 @@ export async function buildSegment(
   rows: SegmentRows,
   options: SegmentBuildOptions,
 ): Promise<SegmentManifest> {
-  const startedMs = performance.now();
+  const now = options.now ?? (() => performance.now());
+  const startedMs = now();
   validateSegmentName(name);
   const settings = resolveOptions(options);
   validateSegmentRows(rows);
@@ -80,7 +83,7 @@ export async function buildSegment(
     maxLsn,
     files: { parquet, index },
     hnsw: { M: settings.M, efConstruction: settings.efConstruction },
-    buildMs: Math.round(performance.now() - startedMs),
+    buildMs: Math.round(now() - startedMs),
   };
   await writeManifest(fs, dir, manifest);
   return manifest;

@@ -9,7 +9,7 @@
  * One difference on purpose: collections are created with flushes off
  * (`flushThresholdRows` at its maximum, set on the engine specs), because the
  * engine builds segments in a piscina pool on the real filesystem, which
- * cannot run inside the simulator. See `SIM_ENGINE_ARGS`.
+ * cannot run inside the simulator. See `SIM_ENGINE_SETTINGS`.
  */
 import { posix } from 'node:path';
 import type { ActorSpec, Message } from '../../runtime/actor.js';
@@ -49,17 +49,18 @@ export interface SimShoalOptions {
 }
 
 /**
- * Engine arguments the simulator forces: no flushes (and so no compactions),
- * since segment builds run in a piscina thread on the real filesystem. To be
- * replaced by an in-thread build through `ctx.fs` once the engine offers one.
+ * Engine settings the simulator forces: segments are built in the engine's
+ * own thread through the simulated filesystem (`buildInThread`), with the
+ * `lsm` policy (no HNSW index files: hnswlib writes those to a real disk),
+ * and a small flush threshold so that flushes and compactions happen often.
  */
-export const SIM_ENGINE_ARGS = { flushThresholdRows: Number.MAX_SAFE_INTEGER } as const;
+export const SIM_ENGINE_SETTINGS = { engine: 'lsm', flushThresholdRows: 5 } as const;
 
-/** Rewrites engine specs with `SIM_ENGINE_ARGS`; pass as `SimSystemOptions.specTransform`. */
+/** Rewrites engine specs with `SIM_ENGINE_SETTINGS` and in-thread builds; pass as `SimSystemOptions.specTransform`. */
 export function simSpecTransform(spec: ActorSpec): ActorSpec {
   if (!spec.address.startsWith('engine/')) return spec;
   const args = spec.args as { settings?: Record<string, unknown> };
-  return { ...spec, args: { ...args, settings: { ...args.settings, ...SIM_ENGINE_ARGS } } };
+  return { ...spec, args: { ...args, buildInThread: true, settings: { ...args.settings, ...SIM_ENGINE_SETTINGS } } };
 }
 
 /** A Shoal instance inside a simulated node. Every method runs the simulation until it settles. */
