@@ -71,6 +71,8 @@ export interface EngineStats extends ShardStoreStats {
   readonly applied: number;
   readonly flushes: number;
   readonly compactions: number;
+  /** 1 while a flush or compaction is building, else 0. */
+  readonly buildsRunning: number;
   readonly buildFailures: number;
   readonly buildMsTotal: number;
   readonly searchP50Ms: number;
@@ -209,7 +211,7 @@ export function createEngine(args: EngineArgs): Actor {
     const tiers = store.stats();
     const segmentBytes = store.segments.reduce((sum, segment) => sum + segment.manifest.files.parquet.bytes + (segment.manifest.files.index?.bytes ?? 0), 0);
     const memoryBytes = store.memtable.bytes + (store.frozen?.bytes ?? 0);
-    return { ...tiers, rows: tiers.records, memoryBytes, segmentBytes, checkpointLsn: set.checkpointLsn, ...counters, searchP50Ms: latency.quantile(0.5), searchP99Ms: latency.quantile(0.99) };
+    return { ...tiers, rows: tiers.records, memoryBytes, segmentBytes, checkpointLsn: set.checkpointLsn, ...counters, buildsRunning: building === null ? 0 : 1, searchP50Ms: latency.quantile(0.5), searchP99Ms: latency.quantile(0.99) };
   };
 
   return {

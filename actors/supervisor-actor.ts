@@ -312,6 +312,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
       segmentBytes: sum((stats) => stats.engine.segmentBytes),
       flushes: sum((stats) => stats.engine.flushes),
       compactions: sum((stats) => stats.engine.compactions),
+      buildsRunning: sum((stats) => stats.engine.buildsRunning),
       buildFailures: sum((stats) => stats.engine.buildFailures),
       buildMsTotal: sum((stats) => stats.engine.buildMsTotal),
       unavailableShards: entry.shards - shards.length,

@@ -65,6 +65,8 @@ export interface CollectionStats extends Pick<CollectionEntry, 'name' | 'id' | '
   /** Memtable flushes and compactions since open, failed builds, and the milliseconds spent building segments. */
   readonly flushes: number;
   readonly compactions: number;
+  /** Flushes and compactions building right now (at most one per shard). */
+  readonly buildsRunning: number;
   readonly buildFailures: number;
   readonly buildMsTotal: number;
   /** Shards that did not answer (stopped after repeated crashes, or too slow); the sums above leave them out. */

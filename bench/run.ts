@@ -6,6 +6,7 @@
  * Exits 2 on bad arguments, 1 when a correctness check inside a benchmark failed.
  */
 import { cpus } from 'node:os';
+import { runAnnBench } from './ann.js';
 import { runCodecBench } from './codec.js';
 import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
 import { runSearchBench } from './search.js';
@@ -16,6 +17,7 @@ const BENCHES: Record<string, (options: BenchOptions) => Promise<BenchOutcome>> 
   codec: runCodecBench,
   write: runWriteBench,
   search: runSearchBench,
+  ann: runAnnBench,
   wal: runWalBench,
 };
 
@@ -23,6 +25,7 @@ const USAGE = `usage: npm run bench [-- [--quick] [${Object.keys(BENCHES).join('
   codec   one ask round trip between worker threads: structured clone vs msgpackr
   write   acknowledged upserts/s through Shoal vs raw write+fdatasync
   search  searches/s through Shoal vs the same exact search in-process
+  ann     HNSW recall@10, QPS and build rate: Shoal vs raw hnswlib-node vs exact (the engine issue's "search" bench)
   wal     WAL appends/s per sync mode and writer count vs raw fdatasync; replay speed
   --quick a much shorter run (rough figures)
 With no name, runs them all in sequence.`;

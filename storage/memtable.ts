@@ -186,6 +186,11 @@ export class Memtable {
     return heap.sorted();
   }
 
+  /** True when nothing was ever applied here (no row, no tombstone). */
+  get empty(): boolean {
+    return this.highestLsn === 0;
+  }
+
   /** The LSN of the newest change to `id` held here (an upsert or a delete), or undefined. */
   lsnOf(id: string): number | undefined {
     const lsn = this.lastLsnOf(id);

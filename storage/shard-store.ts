@@ -40,6 +40,8 @@ export interface ShardStoreStats {
 /** Something that knows the newest LSN it holds for an id (an upsert or a tombstone). */
 interface Tier {
   lsnOf(id: string): number | undefined;
+  /** True when the tier holds nothing, not even a tombstone. */
+  readonly empty: boolean;
 }
 
 /** The tiers of one shard. */
@@ -219,8 +221,9 @@ export class ShardStore {
   }
 }
 
-/** A row of an older tier is live unless a newer tier holds a newer LSN for its id. */
-function liveAgainst(newer: readonly Tier[]): (id: string, lsn: number) => boolean {
+/** A row of an older tier is live unless a newer tier holds a newer LSN for its id; null (no check) when every newer tier is empty. */
+function liveAgainst(newer: readonly Tier[]): ((id: string, lsn: number) => boolean) | null {
+  if (newer.every((tier) => tier.empty)) return null;
   return (id, lsn) => {
     for (const tier of newer) {
       const newest = tier.lsnOf(id);

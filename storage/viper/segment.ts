@@ -105,6 +105,11 @@ export class Segment {
     return this.data.ids.length;
   }
 
+  /** True when the segment has no rows at all (a compaction never commits one, but the tier contract asks). */
+  get empty(): boolean {
+    return this.data.ids.length === 0;
+  }
+
   /** True when the segment has an HNSW index (else every search is exact). */
   get indexed(): boolean {
     return this.index !== null;
@@ -171,7 +176,7 @@ export class Segment {
     const plan = options.strategy === undefined ? planned : forcedPlan(planned, options.strategy, options.k, this.manifest.liveRows);
     const { k, ef } = validateSearch(options);
     const test = this.rowTest(options);
-    if (plan.strategy === 'exact' || this.index === null) return this.exactScan(query, k, test);
+    if (plan.strategy === 'exact' || this.index === null) return this.exactScan(query, k, options);
     const point = Array.from(query);
     let hits: Hit[];
     if (plan.strategy === 'hnsw') {
@@ -182,7 +187,7 @@ export class Segment {
     } else {
       hits = this.indexSearch(query, point, k, ef, test, null);
     }
-    if (hits.length < k && plan.estimatedMatches > hits.length) return this.exactScan(query, k, test);
+    if (hits.length < k && plan.estimatedMatches > hits.length) return this.exactScan(query, k, options);
     return hits;
   }
 
@@ -199,18 +204,22 @@ export class Segment {
   }
 
   // Exact top-k over every row passing `test`.
-  private exactScan(query: Float32Array, k: number, test: RowTest): Hit[] {
+  // Exact top-k: tombstone and filter first, then the score, and the newer-tier check only for rows that would enter the heap.
+  private exactScan(query: Float32Array, k: number, options: SegmentSearchOptions): Hit[] {
     const count = this.data.ids.length;
     if (count === 0) return [];
     const heap = new BoundedHeap<Hit>(Math.min(k, count), this.compare);
     const queryNorm = norm(query, 0, this.data.dimension);
+    const { predicate, isLive } = options;
+    const { deleted, ids, lsns } = this.data;
     // One scratch candidate for the O(1) rejection test; a Hit is allocated only when kept.
     const candidate: MutableHit = { id: '', score: 0, metadata: null };
     for (let row = 0; row < count; row++) {
-      if (!test(row)) continue;
+      if (deleted[row] !== 0 || (predicate !== null && !predicate(this.metadataOf(row)))) continue;
       candidate.score = this.scoreRow(query, queryNorm, row);
-      candidate.id = this.data.ids[row] as string;
+      candidate.id = ids[row] as string;
       if (!heap.accepts(candidate)) continue;
+      if (isLive !== null && !isLive(candidate.id, lsns[row] as number)) continue;
       heap.push({ id: candidate.id, score: candidate.score, metadata: this.metadataOf(row) });
     }
     return heap.sorted();

@@ -24,7 +24,7 @@ async function settled(db: Shoal, flushRows = FLUSH_ROWS): Promise<CollectionSta
   for (let attempt = 0; attempt < 600; attempt++) {
     const stats = await collectionStats(db);
     const shape = `${stats.segments}/${stats.flushes}/${stats.compactions}/${stats.memtableRows}`;
-    if (shape === previous && stats.memtableRows < flushRows * stats.shards) return stats;
+    if (shape === previous && stats.buildsRunning === 0 && stats.memtableRows < flushRows * stats.shards) return stats;
     previous = shape;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
