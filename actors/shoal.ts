@@ -4,7 +4,6 @@
  * them to the supervisor actor (in its own worker) and rebuilds the answers.
  * Routing, merging, distance work and file I/O all happen in workers.
  */
-import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Message } from '../runtime/actor.js';
 import { ShoalError, invalidArgument } from '../runtime/errors.js';
@@ -218,14 +217,13 @@ export class Shoal {
 
 /** Creates `dataDir` (and missing parents) and makes each new entry durable, so a power failure right after the first open cannot lose the folder. */
 async function createDurably(dataDir: string): Promise<void> {
-  const first = await mkdir(dataDir, { recursive: true });
-  if (first === undefined) return;
+  const missing: string[] = [];
+  for (let folder = dataDir; (await nodeFileSystem.stat(folder)) === null && dirname(folder) !== folder; folder = dirname(folder)) missing.push(folder);
+  if (missing.length === 0) return;
   try {
-    for (let folder = dataDir; folder.length >= first.length; folder = dirname(folder)) {
-      await nodeFileSystem.fsyncDir(dirname(folder));
-      if (folder === first) break;
-    }
+    await nodeFileSystem.mkdir(dataDir);
+    for (const folder of missing) await nodeFileSystem.fsyncDir(dirname(folder));
   } catch (error) {
-    throw new ShoalError('STORAGE_FAILED', `making the new data directory ${dataDir} durable failed: ${(error as Error).message}`, { dataDir });
+    throw new ShoalError('STORAGE_FAILED', `creating the data directory ${dataDir} durably failed: ${(error as Error).message}`, { dataDir });
   }
 }
