@@ -10,6 +10,7 @@
  *   deleted), and exact searches agree with a model of that state.
  * One seed reproduces a run exactly, trace included.
  */
+import type { ActorSpec } from '../../runtime/actor.js';
 import type { Metric } from '../../storage/types.js';
 import { ShoalError } from '../../runtime/errors.js';
 import { RELIABLE_NETWORK } from '../../runtime/sim/network.js';
@@ -37,6 +38,20 @@ export interface SimCampaignOptions {
   readonly ioFaults?: number;
   readonly network?: Partial<NetworkOptions>;
   readonly traceEcho?: (line: string) => void;
+  /**
+   * A deliberately broken component, to prove the checkers can fail:
+   * `wal-ack-before-fsync` makes every WAL writer acknowledge appends after the write, before any fdatasync.
+   */
+  readonly mutation?: 'wal-ack-before-fsync';
+}
+
+/** The spec rewrite of a campaign: the simulator's engine settings, plus the requested mutation. */
+function campaignSpecTransform(mutation: SimCampaignOptions['mutation']): (spec: ActorSpec) => ActorSpec {
+  return (spec) => {
+    const rewritten = simSpecTransform(spec);
+    if (mutation !== 'wal-ack-before-fsync' || !spec.address.startsWith('wal/')) return rewritten;
+    return { ...rewritten, args: { ...(rewritten.args as Record<string, unknown>), syncMode: 'never' } };
+  };
 }
 
 /** What a campaign found. */
@@ -63,7 +78,7 @@ interface Campaign {
   readonly sim: SimSystem;
   readonly shoal: SimShoal;
   readonly history: History;
-  readonly options: Required<Omit<SimCampaignOptions, 'network' | 'traceEcho'>>;
+  readonly options: Required<Omit<SimCampaignOptions, 'network' | 'traceEcho' | 'mutation'>>;
   /** The faulty network of the run; set-up and checkpoints use a reliable one. */
   readonly network: NetworkOptions;
   readonly violations: string[];
@@ -95,7 +110,7 @@ function withDefaults(options: SimCampaignOptions): Campaign['options'] {
 export async function runSimCampaign(options: SimCampaignOptions): Promise<SimCampaignReport> {
   const realStart = performance.now();
   const settings = withDefaults(options);
-  const sim = new SimSystem({ seed: settings.seed, fs: { directories: ['/data'] }, specTransform: simSpecTransform, logLevel: 'warn', ...(options.traceEcho === undefined ? {} : { traceEcho: options.traceEcho }) });
+  const sim = new SimSystem({ seed: settings.seed, fs: { directories: ['/data'] }, specTransform: campaignSpecTransform(options.mutation), logLevel: 'warn', ...(options.traceEcho === undefined ? {} : { traceEcho: options.traceEcho }) });
   // The campaign checks durability, not escalation: a restart budget above the faults it injects keeps
   // shard groups from (correctly) giving up, which the supervision tests cover on their own.
   const shoal = await SimShoal.open(sim, { dataDir: '/data', requestTimeoutMs: REQUEST_TIMEOUT_MS, maxRestarts: 1_000 });

@@ -21,6 +21,16 @@ describe('simulated chaos campaign', () => {
     }
   });
 
+  it('catches a WAL that acknowledges before fdatasync within a bounded number of seeds', async () => {
+    let violations: string[] = [];
+    let seed = 1;
+    for (; seed <= 20 && violations.length === 0; seed++) {
+      violations = [...(await runSimCampaign({ seed, mutation: 'wal-ack-before-fsync', nodeCrashes: 3 })).violations];
+    }
+    expect(violations.length, 'no seed in 1..20 caught acknowledgements before fdatasync').toBeGreaterThan(0);
+    console.log(`[sim] ack-before-fsync caught at seed ${seed - 1}: ${violations[0]?.slice(0, 160)}`);
+  });
+
   it('reproduces a campaign exactly from its seed', async () => {
     const first = await runSimCampaign({ seed: 21, actorFaults: 4, nodeCrashes: 2 });
     const second = await runSimCampaign({ seed: 21, actorFaults: 4, nodeCrashes: 2 });
