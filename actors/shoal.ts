@@ -5,7 +5,7 @@
  * Routing, merging, distance work and file I/O all happen in workers.
  */
 import { dirname, resolve } from 'node:path';
-import type { Message } from '../runtime/actor.js';
+import type { AskOptions, GroupSpec, Message } from '../runtime/actor.js';
 import { ShoalError, invalidArgument } from '../runtime/errors.js';
 import { nodeFileSystem } from '../runtime/fs.js';
 import { ActorSystem } from '../runtime/system.js';
@@ -33,13 +33,54 @@ import { checkSearch, collectionName, createCollectionMessage, integerIn, packDe
 const SUPERVISOR_MODULE = new URL(`./supervisor-actor${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
 const OPEN_TIMEOUT_MS = 300_000;
 
+/** What the client needs of the actor system hosting Shoal: the threaded ActorSystem, or the simulator. */
+export interface ShoalHost {
+  ask<T>(to: string, message: Message, options: AskOptions): Promise<T>;
+  killWorkerOf(address: string): Promise<void>;
+  crashActor(address: string): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** Open options, validated: where the data is, the request deadline, and the supervisor's arguments. */
+export interface PreparedOpen {
+  readonly dataDir: string;
+  readonly requestTimeoutMs: number;
+  readonly supervisorArgs: SupervisorArgs;
+}
+
+/** Validates the options of `Shoal.open` (shared with the simulator's host client). */
+export function prepareOpen(options: OpenOptions): PreparedOpen {
+  if (typeof options !== 'object' || options === null) throw invalidArgument('options', 'must be an object with dataDir');
+  if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) throw invalidArgument('dataDir', 'must be a non-empty path');
+  const dataDir = resolve(options.dataDir);
+  const supervisorArgs: SupervisorArgs = {
+    dataDir,
+    storage: storageConfig(options.storage, dataDir),
+    maxRestarts: integerIn(options.maxRestarts ?? 5, 'maxRestarts', 0, 1000),
+    withinMs: integerIn(options.restartWindowMs ?? 60_000, 'restartWindowMs', 1, 86_400_000),
+  };
+  return { dataDir, requestTimeoutMs: timeoutOf(options.requestTimeoutMs, 30_000), supervisorArgs };
+}
+
+/** The root supervision group: the supervisor actor alone. */
+export function rootGroup(supervisorArgs: SupervisorArgs): GroupSpec {
+  return {
+    name: 'root',
+    strategy: 'one_for_one',
+    maxRestarts: supervisorArgs.maxRestarts,
+    withinMs: supervisorArgs.withinMs,
+    children: [{ address: SUPERVISOR_ADDRESS, module: SUPERVISOR_MODULE, factory: 'createSupervisor', args: supervisorArgs }],
+  };
+}
+
 /** An open Shoal database. Every method is sugar over `request`. */
 export class Shoal {
   private closing: Promise<void> | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
 
-  private constructor(
-    private readonly system: ActorSystem,
+  /** Wraps a host whose root group is running; `Shoal.open` (or the simulator's client) makes one. */
+  protected constructor(
+    private readonly system: ShoalHost,
     private readonly requestTimeoutMs: number,
     private readonly faultInjection: boolean,
   ) {}
@@ -51,34 +92,25 @@ export class Shoal {
    * a storage URL removed while collections are still placed there.
    */
   static async open(options: OpenOptions): Promise<Shoal> {
-    if (typeof options !== 'object' || options === null) throw invalidArgument('options', 'must be an object with dataDir');
-    if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) throw invalidArgument('dataDir', 'must be a non-empty path');
-    const dataDir = resolve(options.dataDir);
-    const requestTimeoutMs = timeoutOf(options.requestTimeoutMs, 30_000);
+    const { dataDir, requestTimeoutMs, supervisorArgs } = prepareOpen(options);
     const maxWorkers = options.maxWorkers === undefined ? undefined : integerIn(options.maxWorkers, 'maxWorkers', 1, 1024);
-    const supervisorArgs: SupervisorArgs = {
-      dataDir,
-      storage: storageConfig(options.storage, dataDir),
-      maxRestarts: integerIn(options.maxRestarts ?? 5, 'maxRestarts', 0, 1000),
-      withinMs: integerIn(options.restartWindowMs ?? 60_000, 'restartWindowMs', 1, 86_400_000),
-    };
     await createDurably(dataDir);
     const system = new ActorSystem(maxWorkers === undefined ? {} : { maxWorkers });
+    const shoal = new Shoal(system, requestTimeoutMs, options.faultInjection === true);
     try {
-      await system.startGroup({
-        name: 'root',
-        strategy: 'one_for_one',
-        maxRestarts: supervisorArgs.maxRestarts,
-        withinMs: supervisorArgs.withinMs,
-        children: [{ address: SUPERVISOR_ADDRESS, module: SUPERVISOR_MODULE, factory: 'createSupervisor', args: supervisorArgs }],
-      });
-      const ping = await system.ask<PingResult>(SUPERVISOR_ADDRESS, { type: 'ping' }, { timeoutMs: OPEN_TIMEOUT_MS });
-      if (ping.bootFailure !== null) throw ShoalError.fromData(ping.bootFailure);
+      await system.startGroup(rootGroup(supervisorArgs));
+      await shoal.booted();
     } catch (error) {
       await system.shutdown();
       throw error;
     }
-    return new Shoal(system, requestTimeoutMs, options.faultInjection === true);
+    return shoal;
+  }
+
+  /** Waits until the supervisor has booted (read the catalogue, started every collection); rejects with its boot failure. */
+  protected async booted(): Promise<void> {
+    const ping = await this.system.ask<PingResult>(SUPERVISOR_ADDRESS, { type: 'ping' }, { timeoutMs: OPEN_TIMEOUT_MS });
+    if (ping.bootFailure !== null) throw ShoalError.fromData(ping.bootFailure);
   }
 
   /** Creates a collection. Rejects with COLLECTION_EXISTS if the name is taken. */

@@ -113,7 +113,7 @@ export async function runSimCampaign(options: SimCampaignOptions): Promise<SimCa
   const sim = new SimSystem({ seed: settings.seed, fs: { directories: ['/data'] }, specTransform: campaignSpecTransform(options.mutation), logLevel: 'warn', ...(options.traceEcho === undefined ? {} : { traceEcho: options.traceEcho }) });
   // The campaign checks durability, not escalation: a restart budget above the faults it injects keeps
   // shard groups from (correctly) giving up, which the supervision tests cover on their own.
-  const shoal = await SimShoal.open(sim, { dataDir: '/data', requestTimeoutMs: REQUEST_TIMEOUT_MS, maxRestarts: 1_000 });
+  const shoal = await SimShoal.start(sim, { dataDir: '/data', requestTimeoutMs: REQUEST_TIMEOUT_MS, maxRestarts: 1_000 });
   await shoal.createCollection({ name: COLLECTION, dimension: settings.dimension, metric: settings.metric, shards: settings.shards, syncMode: settings.syncMode });
   const history = new History(Array.from({ length: settings.ids }, (_, index) => `id-${index}`));
   const campaign: Campaign = { sim, shoal, history, options: settings, network: { ...sim.network.settings, ...options.network }, violations: [], failures: {}, faults: {}, counts: { operations: 0, acknowledged: 0, failed: 0, checks: 0 }, pause: null, clientsDone: false };

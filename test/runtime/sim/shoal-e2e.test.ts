@@ -14,7 +14,7 @@ function vectorOf(seed: number): Float32Array {
 
 async function openSim(seed: number): Promise<{ sim: SimSystem; shoal: SimShoal }> {
   const sim = new SimSystem({ seed, fs: { directories: ['/data'] }, specTransform: simSpecTransform });
-  const shoal = await SimShoal.open(sim, { dataDir: '/data' });
+  const shoal = await SimShoal.start(sim, { dataDir: '/data' });
   return { sim, shoal };
 }
 
