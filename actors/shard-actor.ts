@@ -1,9 +1,10 @@
 /**
- * The shard actor: the one door to a shard. A write goes to the shard's WAL
- * writer; when the WAL answers that it is durable, the shard forwards the
- * batch (with its LSNs) to the engine and only then acknowledges. Because the
- * shard is the only sender to its engine and ports are FIFO, a search that
- * arrives after an acknowledged write sees it. Reads go to the engine.
+ * The shard actor: the door for a shard's writes. A write goes to the shard's
+ * WAL writer; when the WAL answers that it is durable, the shard hands the
+ * batch (with its LSNs) to the engine and acknowledges only once the engine
+ * has applied it, so any read sent to the engine after the acknowledgement
+ * (reads go to the engine directly) sees the write. The shard is the only
+ * writer of its engine, and applies reach it in LSN order.
  */
 import type { Actor, ActorContext, Message, Outcome, Responder } from '../runtime/actor.js';
 import { remainingMs } from '../runtime/deadline.js';
@@ -23,8 +24,6 @@ export interface ShardArgs {
 /** Messages a shard answers. */
 export type ShardMessage =
   | { readonly type: 'write'; readonly batch: RecordBatch }
-  | { readonly type: 'search'; readonly vector: Float32Array; readonly k: number; readonly filter: unknown }
-  | { readonly type: 'get'; readonly ids: readonly string[] }
   | { readonly type: 'stats' };
 
 /** The answer to `write`. */
@@ -64,16 +63,12 @@ export function createShard(args: ShardArgs): Actor {
       return;
     }
     const { firstLsn, lastLsn, batch } = message.outcome.value;
-    ctx.tell(args.engine, { type: 'apply', batch }, batchTransfer(batch));
     const result: WriteResult = { records: batchRows(batch), firstLsn, lastLsn };
-    message.responder?.ok(result);
-  };
-
-  const relay = (message: Message, ctx: ActorContext, responder: Responder | null, transfer: ArrayBuffer[] = []): void => {
-    const timeoutMs = remainingMs(deadlineOf(responder, ctx), ctx.clock);
-    ctx.ask(args.engine, message, { timeoutMs, transfer }).then(
-      (value) => responder?.ok(value),
-      (error: unknown) => responder?.fail(error),
+    const timeoutMs = remainingMs(message.deadline, ctx.clock);
+    // Durable already; if the engine dies before applying, its restart replays the WAL and the caller may retry.
+    ctx.ask(args.engine, { type: 'apply', batch }, { timeoutMs, transfer: batchTransfer(batch) }).then(
+      () => message.responder?.ok(result),
+      (error: unknown) => message.responder?.fail(error),
     );
   };
 
@@ -93,10 +88,6 @@ export function createShard(args: ShardArgs): Actor {
           return write(message.batch, ctx, responder);
         case 'appended':
           return appended(message, ctx);
-        case 'search':
-          return relay(message, ctx, responder, [message.vector.buffer as ArrayBuffer]);
-        case 'get':
-          return relay(message, ctx, responder);
         case 'stats':
           return stats(ctx, responder);
         default:

@@ -216,8 +216,20 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     return entry;
   };
 
-  /** Asks a shard, retrying while it restarts, until `deadline`. `build` makes a fresh message per attempt (buffers move). */
-  const askShard = async <T>(ctx: ActorContext, entry: CollectionEntry, shard: number, build: () => { message: Message; transfer: TransferList }, deadline: number): Promise<T> => {
+  /**
+   * Asks a shard's shard actor (writes, stats) or its engine (searches, gets: the shard acknowledges a write
+   * only once its engine has applied it, so a read sent straight to the engine after an acknowledgement sees
+   * it), retrying while the group restarts, until `deadline`. `build` makes a fresh message per attempt (buffers move).
+   */
+  const askShard = async <T>(
+    ctx: ActorContext,
+    entry: CollectionEntry,
+    shard: number,
+    build: () => { message: Message; transfer: TransferList },
+    deadline: number,
+    target: 'shard' | 'engine' = 'shard',
+  ): Promise<T> => {
+    const address = (target === 'engine' ? engineAddress : shardAddress)(entry.id, shard);
     const group = shardGroupName(entry.id, shard);
     for (let attempt = 0; ; attempt++) {
       const failure = failedGroups.get(group);
@@ -225,7 +237,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
       const { message, transfer } = build();
       const margin = Math.min(50, (deadline - ctx.clock.now()) / 10);
       try {
-        return await ctx.ask<T>(shardAddress(entry.id, shard), message, { timeoutMs: remainingMs(deadline, ctx.clock, margin), transfer });
+        return await ctx.ask<T>(address, message, { timeoutMs: remainingMs(deadline, ctx.clock, margin), transfer });
       } catch (error) {
         const backoffMs = Math.min(RETRY_BACKOFF_MS_MAX, 25 * 2 ** attempt);
         if (!(error instanceof ShoalError) || error.code !== 'UNAVAILABLE' || ctx.clock.now() + backoffMs >= deadline) throw error;
@@ -262,7 +274,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
           const vector = new Float32Array(message.vector);
           const search = { type: 'search', vector, k: message.k, filter: message.filter, exact: message.exact, ...(message.ef === undefined ? {} : { ef: message.ef }) };
           return { message: search, transfer: [vector.buffer] };
-        }, deadline),
+        }, deadline, 'engine'),
       ),
     );
     searchCounts.set(entry.name, (searchCounts.get(entry.name) ?? 0) + 1);
@@ -276,7 +288,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     const entry = lookup(collection);
     const parts = partitionByShard(ids, entry.shards);
     const found = await Promise.all(
-      parts.map((rows, shard) => (rows.length === 0 ? Promise.resolve([]) : askShard<StoredRecord[]>(ctx, entry, shard, () => ({ message: { type: 'get', ids: rows.map((row) => ids[row]) }, transfer: [] }), deadline))),
+      parts.map((rows, shard) => (rows.length === 0 ? Promise.resolve([]) : askShard<StoredRecord[]>(ctx, entry, shard, () => ({ message: { type: 'get', ids: rows.map((row) => ids[row]) }, transfer: [] }), deadline, 'engine'))),
     );
     const byId = new Map(found.flat().map((record) => [record.id, record]));
     const ordered: StoredRecord[] = [];

@@ -26,7 +26,7 @@ export interface ActorSystemOptions {
   readonly maxWorkers?: number;
   /** How long an actor's `start` may take. Default 60 s. */
   readonly startTimeoutMs?: number;
-  /** How long an orderly stop may take before the worker is terminated. Default 10 s. */
+  /** How long an orderly stop may take before the worker is terminated. Default 60 s (an engine finishes its running segment build first). */
   readonly stopTimeoutMs?: number;
 }
 
@@ -89,7 +89,7 @@ export class ActorSystem {
   constructor(options: ActorSystemOptions = {}) {
     this.maxWorkers = options.maxWorkers ?? defaultMaxWorkers();
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
-    this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
     this.station = new Station({
       id: 0,
       threadId: 0,

@@ -66,12 +66,14 @@ export class SegmentBuildPool {
     return reply.manifest;
   }
 
-  /** Stops the threads; builds not yet finished reject with CLOSED. Idempotent. */
+  /** Stops the threads once the running build has finished; builds still queued reject with CLOSED. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
     const pool = this.pool;
     this.pool = null;
-    if (pool !== null) await pool.destroy();
+    // Graceful: a running build finishes. Terminating a thread in the middle of an hnswlib call makes the
+    // native addon throw into a dying environment, which Node treats as fatal for the whole process.
+    if (pool !== null) await pool.close();
   }
 
   private start(): Piscina<BuildTask, BuildReply> {
