@@ -2,14 +2,14 @@
  * The actor system: lives in the main thread and does only bookkeeping. It
  * creates worker threads (one per actor up to `maxWorkers`, then actors share
  * the least loaded worker), places actors, keeps every station's directory up
- * to date, brokers direct MessagePorts between workers, and supervises groups
- * of actors: `one_for_one` or `rest_for_one` restarts within a restart
- * intensity, escalating to the group's owner when it is exceeded.
+ * to date, brokers direct MessagePorts between workers, and hosts the
+ * supervision groups of `supervision.ts` (the same rules the simulator uses):
+ * it starts and stops incarnations on workers and reports their crashes.
  */
 import { cpus } from 'node:os';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { TransferListItem } from 'node:worker_threads';
-import type { ActorFactory, ActorSpec, Address, AskOptions, GroupFailedMessage, GroupSpec, Message, Responder, SystemDescription, SystemRequest, TransferList } from './actor.js';
+import type { ActorFactory, ActorSpec, Address, AskOptions, GroupSpec, Message, Responder, SystemDescription, SystemRequest, TransferList } from './actor.js';
 import { systemClock } from './clock.js';
 import { ShoalError, toShoalError } from './errors.js';
 import type { ErrorData } from './errors.js';
@@ -17,7 +17,7 @@ import { nodeFileSystem } from './fs.js';
 import { createLogger } from './log.js';
 import type { ControlEnvelope, Envelope, ReportEnvelope, WorkerBootData } from './protocol.js';
 import { systemRandom } from './random.js';
-import { RestartIntensity } from './restart-intensity.js';
+import { Supervision } from './supervision.js';
 import { Station } from './station.js';
 
 /** Options of an actor system. */
@@ -42,21 +42,10 @@ interface WorkerSlot {
   terminating: boolean;
 }
 
-interface ActorRecord {
-  readonly spec: ActorSpec;
-  readonly group: string;
-  station: number;
-  incarnation: number;
-  restarts: number;
-  threadId: number;
-}
-
-interface GroupState {
-  readonly spec: GroupSpec;
-  readonly intensity: RestartIntensity;
-  restarts: number;
-  failed: boolean;
-  stopping: boolean;
+/** Where the current incarnation of an actor runs. */
+interface Placement {
+  readonly station: number;
+  readonly incarnation: number;
 }
 
 interface Waiter {
@@ -68,22 +57,21 @@ interface Waiter {
 const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url).href;
 const WORKER_BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
 
-/** Hosts actors in worker threads and supervises them. */
+/** Hosts actors in worker threads; the supervision rules live in `Supervision`, this class is its host. */
 export class ActorSystem {
   readonly station: Station;
   private readonly workers = new Map<number, WorkerSlot>();
-  private readonly actors = new Map<Address, ActorRecord>();
-  private readonly groups = new Map<string, GroupState>();
+  private readonly placed = new Map<Address, Placement>();
   private readonly waiters = new Map<string, Waiter>();
   /** Every station's directory, mirrored, so a new worker starts with all of it. */
   private readonly directory = new Map<Address, number>();
+  private readonly supervision: Supervision;
   private readonly maxWorkers: number;
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
   private readonly log = createLogger('system');
-  /** Supervision operations of one group run one at a time; different groups proceed concurrently. */
-  private readonly groupQueues = new Map<string, Promise<unknown>>();
   private nextStationId = 1;
+  private nextIncarnation = 1;
   private closed = false;
 
   constructor(options: ActorSystemOptions = {}) {
@@ -111,6 +99,19 @@ export class ActorSystem {
         drop: () => undefined,
       },
     });
+    this.supervision = new Supervision({
+      now: () => systemClock.now(),
+      spawn: (spec) => this.spawn(spec),
+      stop: (address) => this.stopActor(address),
+      markRestarting: (addresses) => this.broadcastDirectory(addresses.map((address) => [address, -1])),
+      forget: (addresses) => {
+        for (const address of addresses) this.placed.delete(address);
+        this.broadcastDirectory(addresses.map((address) => [address, null]));
+      },
+      notify: (owner, message) => this.station.tell(owner, message),
+      record: () => undefined,
+      log: this.log,
+    });
   }
 
   /** Asks an actor from the main thread. */
@@ -125,103 +126,53 @@ export class ActorSystem {
 
   /** Starts a group's children in order; rejects (and starts nothing) if any child fails to start. */
   startGroup(spec: GroupSpec): Promise<void> {
-    return this.serialized(spec.name, () => this.doStartGroup(spec));
+    return this.supervision.startGroup(spec);
   }
 
   /** Stops a group's children in reverse order, running each actor's `stop`. */
   stopGroup(name: string): Promise<void> {
-    return this.serialized(name, () => this.doStopGroup(name));
+    return this.supervision.stopGroup(name);
   }
 
   /** Where every actor runs, and how often it was restarted. */
   describe(): SystemDescription {
-    return {
-      workers: this.workers.size,
-      actors: [...this.actors.entries()].map(([address, record]) => ({ address, threadId: record.threadId, restarts: record.restarts })),
-      groups: [...this.groups.entries()].map(([name, group]) => ({ name, restarts: group.restarts, failed: group.failed })),
-    };
+    return this.supervision.describe(this.workers.size);
   }
 
-  /** Stops every group (newest first) and every worker. */
+  /** Stops every group and every worker. */
   async shutdown(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.groups.keys()].map((name) => this.serialized(name, () => this.doStopGroup(name))));
+    await this.supervision.shutdown();
     await Promise.all([...this.workers.values()].map((slot) => this.terminate(slot)));
   }
 
-  private serialized<T>(group: string, operation: () => Promise<T>): Promise<T> {
-    const result = (this.groupQueues.get(group) ?? Promise.resolve()).then(operation);
-    const settled = result.catch(() => undefined);
-    this.groupQueues.set(group, settled);
-    void settled.then(() => {
-      if (this.groupQueues.get(group) === settled) this.groupQueues.delete(group);
-    });
-    return result;
-  }
-
-  private async doStartGroup(spec: GroupSpec): Promise<void> {
-    if (this.closed) throw new ShoalError('CLOSED', 'the actor system is shut down');
-    if (this.groups.has(spec.name)) throw new ShoalError('INVALID_ARGUMENT', `group ${spec.name} already exists`);
-    const clash = spec.children.find((child) => this.actors.has(child.address));
-    if (clash !== undefined) throw new ShoalError('INVALID_ARGUMENT', `actor ${clash.address} already exists`);
-    const group: GroupState = { spec, intensity: new RestartIntensity(spec.maxRestarts, spec.withinMs), restarts: 0, failed: false, stopping: false };
-    this.groups.set(spec.name, group);
-    this.broadcastDirectory(spec.children.map((child) => [child.address, -1]));
-    const started: Address[] = [];
-    try {
-      for (const child of spec.children) {
-        this.actors.set(child.address, { spec: child, group: spec.name, station: -1, incarnation: 0, restarts: 0, threadId: -1 });
-        await this.spawn(child.address);
-        started.push(child.address);
-      }
-    } catch (error) {
-      for (const address of started.reverse()) await this.stopActor(address);
-      this.forget(spec);
-      throw toShoalError(error);
-    }
-  }
-
-  private async doStopGroup(name: string): Promise<void> {
-    const group = this.groups.get(name);
-    if (group === undefined) return;
-    group.stopping = true;
-    for (const child of [...group.spec.children].reverse()) await this.stopActor(child.address);
-    this.forget(group.spec);
-  }
-
-  private forget(spec: GroupSpec): void {
-    for (const child of spec.children) this.actors.delete(child.address);
-    this.groups.delete(spec.name);
-    this.broadcastDirectory(spec.children.map((child) => [child.address, null]));
-  }
-
-  /** Starts (or restarts) an actor on a worker and publishes where it is once it has started. */
-  private async spawn(address: Address): Promise<void> {
-    const record = this.actors.get(address);
-    if (record === undefined) throw new ShoalError('INTERNAL', `no record of actor ${address}`);
+  /** Starts an incarnation of `spec` on a worker; `started` resolves with its thread once it runs and is published. */
+  private spawn(spec: ActorSpec): { readonly id: number; readonly started: Promise<number> } {
+    const id = this.nextIncarnation++;
     const slot = this.place();
-    record.incarnation++;
-    record.station = slot.id;
-    slot.actors.add(address);
-    const report = this.waitFor(address, record.incarnation, slot.id, this.startTimeoutMs);
-    this.post(slot, { k: 'spawn', spec: record.spec, incarnation: record.incarnation });
-    const outcome = await report;
-    if (outcome.k === 'start-failed') {
-      slot.actors.delete(address);
-      throw ShoalError.fromData(outcome.error);
-    }
-    if (outcome.k === 'started') record.threadId = outcome.threadId;
-    this.broadcastDirectory([[address, slot.id]]);
+    slot.actors.add(spec.address);
+    this.placed.set(spec.address, { station: slot.id, incarnation: id });
+    const report = this.waitFor(spec.address, id, slot.id, this.startTimeoutMs);
+    this.post(slot, { k: 'spawn', spec, incarnation: id });
+    const started = report.then((outcome) => {
+      if (outcome.k === 'start-failed') {
+        slot.actors.delete(spec.address);
+        throw ShoalError.fromData(outcome.error);
+      }
+      this.broadcastDirectory([[spec.address, slot.id]]);
+      return outcome.k === 'started' ? outcome.threadId : -1;
+    });
+    return { id, started };
   }
 
-  /** Orderly stop of one actor; a worker left with no actors is terminated. */
+  /** Orderly stop of the incarnation at `address`; a worker left with no actors is terminated. */
   private async stopActor(address: Address): Promise<void> {
-    const record = this.actors.get(address);
-    if (record === undefined) return;
-    const slot = this.workers.get(record.station);
+    const placement = this.placed.get(address);
+    if (placement === undefined) return;
+    const slot = this.workers.get(placement.station);
     if (slot === undefined || !slot.actors.has(address)) return;
-    const stopped = this.waitFor(address, record.incarnation, slot.id, this.stopTimeoutMs);
-    this.post(slot, { k: 'stop', address, incarnation: record.incarnation });
+    const stopped = this.waitFor(address, placement.incarnation, slot.id, this.stopTimeoutMs);
+    this.post(slot, { k: 'stop', address, incarnation: placement.incarnation });
     try {
       await stopped;
     } catch (error) {
@@ -303,11 +254,10 @@ export class ActorSystem {
       case 'stopped':
         this.waiters.get(`${envelope.address}#${envelope.incarnation}`)?.resolve(envelope);
         return;
-      case 'crashed': {
-        const group = this.actors.get(envelope.address)?.group;
-        if (group !== undefined) void this.serialized(group, () => this.restart(envelope.address, envelope.incarnation, envelope.error));
+      case 'crashed':
+        slot.actors.delete(envelope.address);
+        this.supervision.crashed(envelope.address, envelope.incarnation, envelope.error);
         return;
-      }
       case 'connect':
         this.connect(slot, envelope.peer);
         return;
@@ -341,48 +291,8 @@ export class ActorSystem {
     this.log.warn('worker-exited', { station: slot.id, code, actors: [...slot.actors] });
     const error: ErrorData = { code: 'UNAVAILABLE', message: `worker thread exited with code ${code}` };
     for (const address of slot.actors) {
-      const record = this.actors.get(address);
-      if (record === undefined) continue;
-      const incarnation = record.incarnation;
-      void this.serialized(record.group, () => this.restart(address, incarnation, error));
-    }
-  }
-
-  /** Applies the group's strategy after `address` crashed, or escalates when the intensity is exceeded. */
-  private async restart(address: Address, incarnation: number, error: ErrorData): Promise<void> {
-    const record = this.actors.get(address);
-    if (record === undefined || record.incarnation !== incarnation) return;
-    const group = this.groups.get(record.group);
-    if (group === undefined || group.failed || group.stopping || this.closed) return;
-    this.workers.get(record.station)?.actors.delete(address);
-    if (!group.intensity.allow(systemClock.now())) return this.escalate(group, error);
-    group.restarts++;
-    const children = group.spec.children.map((child) => child.address);
-    const from = children.indexOf(address);
-    const affected = group.spec.strategy === 'one_for_one' ? [address] : children.slice(from);
-    this.log.warn('restarting', { group: group.spec.name, crashed: address, error: error.message, restarting: affected });
-    this.broadcastDirectory(affected.map((each) => [each, -1]));
-    for (const each of [...affected].reverse()) if (each !== address) await this.stopActor(each);
-    for (const each of affected) {
-      const child = this.actors.get(each);
-      if (child === undefined) continue;
-      child.restarts++;
-      try {
-        await this.spawn(each);
-      } catch (startError) {
-        return this.restart(each, child.incarnation, toShoalError(startError).toData());
-      }
-    }
-  }
-
-  private async escalate(group: GroupState, error: ErrorData): Promise<void> {
-    group.failed = true;
-    this.log.error('group-failed', { group: group.spec.name, error: error.message });
-    for (const child of [...group.spec.children].reverse()) await this.stopActor(child.address);
-    this.broadcastDirectory(group.spec.children.map((child) => [child.address, null]));
-    if (group.spec.owner !== undefined) {
-      const failed: GroupFailedMessage = { type: 'group-failed', group: group.spec.name, error };
-      this.station.tell(group.spec.owner, failed);
+      const placement = this.placed.get(address);
+      if (placement !== undefined && placement.station === slot.id) this.supervision.crashed(address, placement.incarnation, error);
     }
   }
 
@@ -416,8 +326,8 @@ export class ActorSystem {
   }
 
   private slotOf(address: Address): WorkerSlot {
-    const record = this.actors.get(address);
-    const slot = record === undefined ? undefined : this.workers.get(record.station);
+    const placement = this.placed.get(address);
+    const slot = placement === undefined ? undefined : this.workers.get(placement.station);
     if (slot === undefined) throw new ShoalError('UNAVAILABLE', `no running actor at ${address}`, { address });
     return slot;
   }

@@ -32,8 +32,8 @@ import { createCell, createIncarnation, createTraceLogger } from './sim-incarnat
 import type { Incarnation, IncarnationServices } from './sim-incarnation.js';
 import { HOST_ADDRESS, Post } from './sim-post.js';
 import type { Endpoint, Whereabouts } from './sim-post.js';
-import { Supervision } from './sim-supervision.js';
-import type { SupervisionHost } from './sim-supervision.js';
+import { Supervision } from '../supervision.js';
+import type { SupervisionHost } from '../supervision.js';
 import { Trace } from './trace.js';
 import { VirtualClock } from './virtual-clock.js';
 

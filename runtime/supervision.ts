@@ -1,24 +1,19 @@
 /**
- * Supervision groups under the simulator: children started in order,
+ * Supervision groups, as Erlang/OTP has them: children started in order,
  * `one_for_one` or `rest_for_one` restarts within a restart intensity,
  * escalation to the group's owner past it, one operation per group at a
- * time. This is the bookkeeping of `ActorSystem` (runtime/system.ts) line
- * for line, minus workers and ports, which the host below supplies.
- *
- * Duplication, deliberate for now: system.ts interleaves the same rules
- * with worker management and could not be edited while it was being
- * changed. Factoring this class out so that both use it is a follow-up; the
- * two must change together until then.
+ * time. Pure bookkeeping: the host (the threaded ActorSystem, or the
+ * simulator) starts and stops incarnations and publishes where they are.
  */
-import type { ActorSpec, Address, GroupFailedMessage, GroupSpec, SystemDescription } from '../actor.js';
-import { ShoalError, toShoalError } from '../errors.js';
-import type { ErrorData } from '../errors.js';
-import type { Logger } from '../log.js';
-import { RestartIntensity } from '../restart-intensity.js';
+import type { ActorSpec, Address, GroupFailedMessage, GroupSpec, SystemDescription } from './actor.js';
+import { ShoalError, toShoalError } from './errors.js';
+import type { ErrorData } from './errors.js';
+import type { Logger } from './log.js';
+import { RestartIntensity } from './restart-intensity.js';
 
 /** What supervision needs from the system hosting it. */
 export interface SupervisionHost {
-  /** Virtual milliseconds, for the restart intensity. */
+  /** Milliseconds (virtual under the simulator), for the restart intensity. */
   now(): number;
   /** Starts a new incarnation of `spec`: its id at once, and its thread id once it runs and is published (or its start error). */
   spawn(spec: ActorSpec): { readonly id: number; readonly started: Promise<number> };
@@ -52,7 +47,7 @@ interface GroupState {
   stopping: boolean;
 }
 
-/** The supervision tree of one node epoch. */
+/** The supervision tree of one actor system (one node epoch under the simulator). */
 export class Supervision {
   private readonly actors = new Map<Address, ActorRecord>();
   private readonly groups = new Map<string, GroupState>();
