@@ -25,3 +25,13 @@ export function shardAddress(collectionId: string, shard: number): string {
 export function shardGroupName(collectionId: string, shard: number): string {
   return `shard-group/${collectionId}/${shard}`;
 }
+
+/** One replica of the metadata Raft group (ids 1, 2, 3, ...). */
+export function metadataReplicaAddress(id: number): string {
+  return `metadata/${id}`;
+}
+
+/** The supervision group of one metadata replica (a restarted replica catches up from its peers). */
+export function metadataGroupName(id: number): string {
+  return `metadata-group/${id}`;
+}

@@ -8,10 +8,10 @@ import type { Filter } from '../storage/filter.js';
 import type { Placement, PlacementStrategy, StorageComponent } from '../storage/placement.js';
 import type { EnginePolicy, EngineSettings, HnswOptions, Metadata, Metric } from '../storage/types.js';
 import type { SyncMode } from '../storage/wal/wal.js';
-import type { CollectionStats, SearchResult, ShoalStats } from './supervisor-protocol.js';
+import type { CollectionStats, MetadataStatus, SearchResult, ShardAssignmentInfo, ShoalStats } from './supervisor-protocol.js';
 
 export type { EnginePolicy, EngineSettings, HnswOptions };
-export type { CollectionStats, Filter, Metadata, Metric, Placement, PlacementStrategy, SearchResult, ShoalStats, StorageComponent, StorageStats, SyncMode };
+export type { CollectionStats, Filter, MetadataStatus, ShardAssignmentInfo, Metadata, Metric, Placement, PlacementStrategy, SearchResult, ShoalStats, StorageComponent, StorageStats, SyncMode };
 
 /** The storage of one component: where its collections may go, and how one is picked. */
 export interface ComponentStorageOptions {
@@ -40,6 +40,10 @@ export interface OpenOptions {
   readonly faultInjection?: boolean;
   /** Where each component's files go; see the README (Storage placement). Default: everything under `dataDir`. */
   readonly storage?: StorageOptions;
+  /** Replicas of the metadata Raft group, each an actor in its own worker: 1, 3, 5 or 7. Default 3. */
+  readonly metadataReplicas?: number;
+  /** Milliseconds per Raft tick of the metadata group (elections after 25 to 50 ticks of silence), 1 to 1,000. Default 20. */
+  readonly metadataTickMs?: number;
 }
 
 /** Options of `createCollection`. */
@@ -114,9 +118,11 @@ export interface FaultSpec {
    * shard's WAL files fail with errno `code` (default EIO), as a failing disk would.
    */
   readonly kind: 'kill-worker' | 'crash' | 'io-error';
-  readonly actor: 'wal' | 'engine' | 'shard' | 'supervisor';
+  readonly actor: 'wal' | 'engine' | 'shard' | 'supervisor' | 'metadata';
   readonly collection?: string;
   readonly shard?: number;
+  /** With `actor: 'metadata'`: the replica's Raft id (1 to metadataReplicas). */
+  readonly replica?: number;
   readonly operation?: 'write' | 'datasync';
   readonly code?: string;
 }
@@ -134,7 +140,9 @@ export type ShoalRequest =
   | ({ readonly type: 'delete'; readonly collection: string; readonly ids: readonly string[] } & Timed)
   | ({ readonly type: 'get'; readonly collection: string; readonly ids: readonly string[] } & Timed)
   | ({ readonly type: 'search'; readonly collection: string } & SearchOptions)
-  | ({ readonly type: 'stats' } & Timed);
+  | ({ readonly type: 'stats' } & Timed)
+  | ({ readonly type: 'shard-assignments'; readonly collection: string; readonly linearizable?: boolean } & Timed)
+  | ({ readonly type: 'metadata-status' } & Timed);
 
 /** The answer to each request type. */
 export interface ShoalResults {
@@ -146,4 +154,6 @@ export interface ShoalResults {
   get: RecordResult[];
   search: SearchResult;
   stats: ShoalStats;
+  'shard-assignments': ShardAssignmentInfo[];
+  'metadata-status': MetadataStatus;
 }

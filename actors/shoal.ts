@@ -11,21 +11,24 @@ import { nodeFileSystem } from '../runtime/fs.js';
 import { ActorSystem } from '../runtime/system.js';
 import { batchTransfer } from '../storage/record-batch.js';
 import type { RecordBatch } from '../storage/record-batch.js';
-import { SUPERVISOR_ADDRESS, engineAddress, shardAddress, walAddress } from './addresses.js';
+import { SUPERVISOR_ADDRESS, engineAddress, metadataReplicaAddress, shardAddress, walAddress } from './addresses.js';
 import type {
   CollectionInfo,
   CreateCollectionOptions,
   FaultSpec,
+  MetadataStatus,
   OpenOptions,
   RecordResult,
   SearchHit,
   SearchOptions,
+  ShardAssignmentInfo,
   ShoalRequest,
   ShoalResults,
   ShoalStats,
   UpsertRecord,
   WriteResult,
 } from './public-api.js';
+import { DEFAULT_METADATA_SETTINGS } from './supervisor-actor.js';
 import type { SupervisorArgs } from './supervisor-actor.js';
 import type { PingResult } from './supervisor-protocol.js';
 import { checkSearch, collectionName, createCollectionMessage, integerIn, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
@@ -58,6 +61,7 @@ export function prepareOpen(options: OpenOptions): PreparedOpen {
     storage: storageConfig(options.storage, dataDir),
     maxRestarts: integerIn(options.maxRestarts ?? 5, 'maxRestarts', 0, 1000),
     withinMs: integerIn(options.restartWindowMs ?? 60_000, 'restartWindowMs', 1, 86_400_000),
+    metadata: { replicas: metadataReplicas(options.metadataReplicas), tickMs: integerIn(options.metadataTickMs ?? DEFAULT_METADATA_SETTINGS.tickMs, 'metadataTickMs', 1, 1000) },
   };
   return { dataDir, requestTimeoutMs: timeoutOf(options.requestTimeoutMs, 30_000), supervisorArgs };
 }
@@ -153,6 +157,21 @@ export class Shoal {
     return this.request({ type: 'stats' });
   }
 
+  /**
+   * Who serves each shard of a collection (leader, replicas, epoch), as the
+   * metadata records it. By default from a replica's applied state (may lag
+   * a change by a heartbeat); `linearizable: true` confirms with a majority
+   * first (ReadIndex), so the answer reflects every change acknowledged before.
+   */
+  shardAssignments(collection: string, options: { linearizable?: boolean } = {}): Promise<ShardAssignmentInfo[]> {
+    return this.request({ type: 'shard-assignments', collection, ...(options.linearizable === undefined ? {} : { linearizable: options.linearizable }) });
+  }
+
+  /** The metadata Raft group: each replica's role, term, commit and applied index (or why it did not answer), and the leader. */
+  metadataStatus(): Promise<MetadataStatus> {
+    return this.request({ type: 'metadata-status' });
+  }
+
   /** Sends one request; every other method is sugar over this. */
   request<T extends ShoalRequest['type']>(message: Extract<ShoalRequest, { type: T }>): Promise<ShoalResults[T]> {
     if (this.closing !== null) return Promise.reject(new ShoalError('CLOSED', 'this Shoal instance is closed'));
@@ -222,6 +241,12 @@ export class Shoal {
       }
       case 'stats':
         return this.ask({ type: 'stats' }, timeoutMs);
+      case 'shard-assignments': {
+        if (message.linearizable !== undefined && typeof message.linearizable !== 'boolean') throw invalidArgument('linearizable', 'must be a boolean');
+        return this.ask({ type: 'shard-assignments', collection: collectionName(message.collection, 'collection'), linearizable: message.linearizable ?? false }, timeoutMs);
+      }
+      case 'metadata-status':
+        return this.ask({ type: 'metadata-status' }, timeoutMs);
       default:
         throw invalidArgument('type', `unknown request type ${JSON.stringify((message as { type?: unknown }).type)}`);
     }
@@ -238,6 +263,7 @@ export class Shoal {
 
   private async addressOf(fault: FaultSpec): Promise<string> {
     if (fault.actor === 'supervisor') return SUPERVISOR_ADDRESS;
+    if (fault.actor === 'metadata') return metadataReplicaAddress(integerIn(fault.replica ?? 1, 'replica', 1, 7));
     const collections = await this.listCollections();
     const entry = collections.find((each) => each.name === fault.collection);
     if (entry === undefined) throw new ShoalError('COLLECTION_NOT_FOUND', `no collection named ${String(fault.collection)}`);
@@ -258,4 +284,11 @@ async function createDurably(dataDir: string): Promise<void> {
   } catch (error) {
     throw new ShoalError('STORAGE_FAILED', `creating the data directory ${dataDir} durably failed: ${(error as Error).message}`, { dataDir });
   }
+}
+
+/** The metadata group size: an odd number of voters, so a majority is well defined. */
+function metadataReplicas(value: unknown): number {
+  const replicas = integerIn(value ?? DEFAULT_METADATA_SETTINGS.replicas, 'metadataReplicas', 1, 7);
+  if (replicas % 2 === 0) throw invalidArgument('metadataReplicas', `must be odd (1, 3, 5 or 7) so that a majority is well defined, got ${replicas}`);
+  return replicas;
 }

@@ -1,13 +1,18 @@
 /**
- * The supervisor actor: the host client's only peer. It keeps the catalogue,
- * starts one supervision group per shard (WAL writer → engine → shard,
+ * The supervisor actor: the host client's only peer. It starts the metadata
+ * Raft group (its replicas hold the collections, shard assignments and
+ * placements; the supervisor proposes every change through the leader and
+ * keeps a cache of the applied state for routing), starts one supervision
+ * group per shard (WAL writer → engine → shard,
  * restarted rest_for_one), routes writes by `fnv1a32(id) mod shards`, and
  * answers searches by scatter-gather: every shard in parallel, merged top-k.
  * Asks to a shard that is restarting are retried until the request's
  * deadline; a shard whose group gave up answers UNAVAILABLE. It also runs
  * storage placement: assigns each new collection a URL per component,
- * records it in the catalogue, and at boot compares what the storage URLs
- * hold (discovery) with what the catalogue records.
+ * records it in the metadata, and at boot compares what the storage URLs
+ * hold (discovery) with what the metadata records. A `catalogue.json` left by
+ * an earlier release is imported into the metadata at the first boot and
+ * renamed `catalogue.json.migrated`.
  */
 import { join } from 'node:path';
 import type { Actor, ActorContext, ActorSpec, GroupFailedMessage, GroupSpec, Message, Responder, SystemDescription, TransferList } from '../runtime/actor.js';
@@ -17,18 +22,22 @@ import type { ErrorData } from '../runtime/errors.js';
 import { errnoCode } from '../runtime/fs.js';
 import { mergeTopK } from '../cluster/merge.js';
 import { partitionByShard } from '../cluster/routing.js';
-import { readCatalogue, writeCatalogue } from '../storage/catalogue.js';
+import { LOCAL_MEMBER } from '../cluster/metadata.js';
+import type { MetadataState } from '../cluster/metadata.js';
+import { readCatalogue } from '../storage/catalogue.js';
 import type { CollectionEntry } from '../storage/catalogue.js';
 import { compareWithCatalogue, discoverStorage, missingFolderError, missingRoots, storageStats } from '../storage/discovery.js';
-import { PlacementService, STORAGE_COMPONENTS, collectionDir, dataDirUrl, findRemovedUrls, removedUrlsError, shardDirs, storageRootPath } from '../storage/placement.js';
-import type { EngineStorageDirs, StorageConfig } from '../storage/placement.js';
+import { PlacementService, STORAGE_COMPONENTS, collectionDir, dataDirUrl, findRemovedUrls, removedUrlsError, shardDirs, storageRootPath, zeroCounters } from '../storage/placement.js';
+import type { EngineStorageDirs, PlacementCounters, StorageConfig } from '../storage/placement.js';
 import { batchTransfer, selectRows } from '../storage/record-batch.js';
 import type { RecordBatch } from '../storage/record-batch.js';
 import type { Hit, StoredRecord } from '../storage/types.js';
-import { engineAddress, shardAddress, shardGroupName, walAddress } from './addresses.js';
+import { engineAddress, metadataGroupName, metadataReplicaAddress, shardAddress, shardGroupName, walAddress } from './addresses.js';
 import type { EngineArgs } from './engine-actor.js';
+import { MetadataClient } from './metadata-client.js';
+import type { MetadataReplicaArgs } from './metadata-replica-actor.js';
 import type { ShardArgs, ShardStats, WriteResult } from './shard-actor.js';
-import type { CollectionStats, CreateCollectionMessage, SearchResult, ShoalStats, SupervisorMessage } from './supervisor-protocol.js';
+import type { CollectionStats, CreateCollectionMessage, MetadataStatus, SearchResult, ShardAssignmentInfo, ShoalStats, SupervisorMessage } from './supervisor-protocol.js';
 import type { WalWriterArgs } from './wal-writer-actor.js';
 
 /** Arguments of the supervisor. */
@@ -39,12 +48,31 @@ export interface SupervisorArgs {
   /** Restart intensity of each shard group. */
   readonly maxRestarts: number;
   readonly withinMs: number;
+  /** The metadata Raft group. */
+  readonly metadata: MetadataSettings;
 }
+
+/** How the metadata Raft group runs. */
+export interface MetadataSettings {
+  /** Replicas (voters), each an actor in its own worker: 1, 3, 5 or 7. */
+  readonly replicas: number;
+  /** Milliseconds per Raft tick; elections time out after 25 to 50 ticks, leaders heartbeat every 5. */
+  readonly tickMs: number;
+}
+
+/** Default metadata settings: three replicas, 20 ms ticks (elections after 0.5 to 1 s of silence). */
+export const DEFAULT_METADATA_SETTINGS: MetadataSettings = { replicas: 3, tickMs: 20 };
+const ELECTION_TICKS = 25;
+const HEARTBEAT_TICKS = 5;
+const SNAPSHOT_ENTRIES = 1_000;
+/** How long boot waits for the metadata group to elect a leader and answer. */
+const BOOT_METADATA_MS = 60_000;
 
 const MODULES = {
   wal: new URL(`./wal-writer-actor${extension()}`, import.meta.url).href,
   engine: new URL(`./engine-actor${extension()}`, import.meta.url).href,
   shard: new URL(`./shard-actor${extension()}`, import.meta.url).href,
+  metadata: new URL(`./metadata-replica-actor${extension()}`, import.meta.url).href,
 };
 const SYSTEM_TIMEOUT_MS = 120_000;
 const RETRY_BACKOFF_MS_MAX = 500;
@@ -62,8 +90,11 @@ export function createSupervisor(args: SupervisorArgs): Actor {
   let bootFailure: ErrorData | null = null;
   /** Searches answered per collection since this supervisor started. */
   const searchCounts = new Map<string, number>();
-  /** Assigns placements; replaced at boot with the catalogue's counters. */
-  let placements = new PlacementService(args.storage);
+  /** The placement counters as last committed to the metadata. */
+  let counters: PlacementCounters = zeroCounters();
+  const metadata = new MetadataClient(args.metadata.replicas);
+  /** Set when a metadata write's outcome is unknown: the cache is refreshed from the leader before the next change. */
+  let stale = false;
   /** Ids of collections being created or dropped: their folders and entries may disagree for a moment. */
   const settling = new Set<string>();
 
@@ -106,22 +137,88 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     }
   };
 
+  /** One supervision group per metadata replica: a replica that keeps crashing (a broken disk) stops alone. */
+  const metadataGroups = (): GroupSpec[] => {
+    const ids = metadata.replicaIds();
+    return ids.map((id) => {
+      const replicaArgs: MetadataReplicaArgs = {
+        id,
+        peers: ids,
+        dir: join(args.dataDir, 'cluster', `replica-${id}`),
+        tickMs: args.metadata.tickMs,
+        electionTicks: ELECTION_TICKS,
+        heartbeatTicks: HEARTBEAT_TICKS,
+        snapshotEntries: SNAPSHOT_ENTRIES,
+      };
+      const child: ActorSpec = { address: metadataReplicaAddress(id), module: MODULES.metadata, factory: 'createMetadataReplica', args: replicaArgs };
+      return { name: metadataGroupName(id), strategy: 'one_for_one', maxRestarts: args.maxRestarts, withinMs: args.withinMs, children: [child], owner: 'supervisor' };
+    });
+  };
+
+  /**
+   * Starts the metadata replicas (those a previous incarnation of this
+   * supervisor did not), waits for a leader and reads the state. A cluster that
+   * was never bootstrapped is, with the collections of an old
+   * `catalogue.json` if there is one; the file is then renamed.
+   */
+  const openMetadata = async (ctx: ActorContext, running: ReadonlySet<string>): Promise<MetadataState> => {
+    const missing = metadataGroups().filter((group) => !running.has(group.name));
+    await Promise.all(missing.map((group) => ctx.system({ type: 'start-group', group }, SYSTEM_TIMEOUT_MS)));
+    const deadline = ctx.clock.now() + BOOT_METADATA_MS;
+    let state = await metadata.read(ctx, deadline);
+    if (!state.initialized) {
+      const catalogue = await readCatalogue(ctx.fs, cataloguePath, dataDirUrl(args.dataDir));
+      await metadata.propose(ctx, { type: 'bootstrap', members: [LOCAL_MEMBER], collections: catalogue.collections, counters: catalogue.counters }, deadline);
+      if (catalogue.collections.length > 0) ctx.log.info('catalogue-migrated', { collections: catalogue.collections.length, from: cataloguePath });
+      state = await metadata.read(ctx, deadline);
+    }
+    if ((await ctx.fs.stat(cataloguePath)) !== null) {
+      await ctx.fs.rename(cataloguePath, `${cataloguePath}.migrated`);
+      await ctx.fs.fsyncDir(args.dataDir);
+    }
+    return state;
+  };
+
   const openCollections = async (ctx: ActorContext): Promise<void> => {
     const described = await ctx.system<SystemDescription>({ type: 'describe' }, SYSTEM_TIMEOUT_MS);
     const running = new Set(described.groups.map((group) => group.name));
-    const catalogue = await readCatalogue(ctx.fs, cataloguePath, dataDirUrl(args.dataDir));
-    const entries = await checkStorage(catalogue.collections, ctx);
-    placements = new PlacementService(args.storage, catalogue.counters);
-    for (const entry of catalogue.collections) collections.set(entry.name, entry);
-    await Promise.all(
-      entries.map((entry) =>
-        startCollection(entry, ctx, running).catch((error: unknown) => {
-          const failure = toShoalError(error);
-          broken.set(entry.name, failure.toData());
-          ctx.log.error('collection-failed-to-open', { collection: entry.name, code: failure.code, error: failure.message });
-        }),
-      ),
-    );
+    const state = await openMetadata(ctx, running);
+    const entries = await checkStorage(state.collections, ctx);
+    counters = state.counters;
+    for (const entry of state.collections) collections.set(entry.name, entry);
+    await Promise.all(entries.map((entry) => openCollection(entry, ctx, running)));
+  };
+
+  /** Starts a recorded collection's shard groups; a failure marks it broken (its error answers its requests). */
+  const openCollection = (entry: CollectionEntry, ctx: ActorContext, running: ReadonlySet<string>): Promise<void> =>
+    startCollection(entry, ctx, running).catch((error: unknown) => {
+      const failure = toShoalError(error);
+      broken.set(entry.name, failure.toData());
+      ctx.log.error('collection-failed-to-open', { collection: entry.name, code: failure.code, error: failure.message });
+    });
+
+  /**
+   * After a metadata write whose outcome was unknown, makes the cache agree
+   * with the committed state: collections that did commit are opened,
+   * collections that are gone are stopped.
+   */
+  const refresh = async (ctx: ActorContext, deadline: number): Promise<void> => {
+    if (!stale) return;
+    const state = await metadata.read(ctx, deadline);
+    stale = false;
+    counters = state.counters;
+    const committed = new Map(state.collections.map((entry) => [entry.name, entry]));
+    for (const [name, entry] of collections) {
+      if (committed.get(name)?.id === entry.id) continue;
+      collections.delete(name);
+      broken.delete(name);
+      await stopCollection(entry, ctx).catch(() => undefined);
+    }
+    for (const entry of state.collections) {
+      if (collections.has(entry.name)) continue;
+      collections.set(entry.name, entry);
+      await openCollection(entry, ctx, new Set());
+    }
   };
 
   /**
@@ -148,8 +245,6 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     return entries.filter((entry) => !broken.has(entry.name));
   };
 
-  const saveCatalogue = (ctx: ActorContext): Promise<void> => writeCatalogue(ctx.fs, cataloguePath, { collections: [...collections.values()], counters: placements.snapshot() });
-
   /** Creates the collection's WAL folder durably, before the catalogue records it: a recorded collection always has one. */
   const prepareFolders = async (entry: CollectionEntry, ctx: ActorContext): Promise<void> => {
     const root = storageRootPath(entry.placement.wal);
@@ -169,42 +264,87 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     for (const component of STORAGE_COMPONENTS) await ctx.fs.rm(collectionDir(entry.placement, component, entry.id));
   };
 
-  const create = async (message: CreateCollectionMessage, ctx: ActorContext): Promise<CollectionEntry> => {
+  /**
+   * Creates a collection: its WAL folder first (durably), then the metadata
+   * command, then its shard groups. If the groups cannot start, the command
+   * is undone. A metadata write whose outcome is unknown (no leader in time)
+   * leaves the cache marked stale and answers UNAVAILABLE; the command may
+   * still commit, and the next change first reads what did.
+   */
+  const create = async (message: CreateCollectionMessage, ctx: ActorContext, deadline: number): Promise<CollectionEntry> => {
+    await refresh(ctx, deadline);
     if (collections.has(message.name)) throw new ShoalError('COLLECTION_EXISTS', `collection ${message.name} already exists`, { collection: message.name });
     const suffix = ctx.random.int(0x1_0000_0000).toString(16).padStart(8, '0');
     const id = `${message.name}-${suffix}`;
     const { type: _type, ...fields } = message;
+    const placements = new PlacementService(args.storage, counters);
     const entry: CollectionEntry = { id, ...fields, placement: placements.assign(id) };
-    collections.set(entry.name, entry);
     settling.add(id);
     try {
       await prepareFolders(entry, ctx);
-      await saveCatalogue(ctx);
-      await startCollection(entry, ctx, new Set());
-    } catch (error) {
-      collections.delete(entry.name);
-      await stopCollection(entry, ctx).catch(() => undefined);
-      await saveCatalogue(ctx).catch(() => undefined);
-      await removeFolders(entry, ctx).catch(() => undefined);
-      throw error;
+      try {
+        await metadata.propose(ctx, { type: 'create-collection', entry, counters: placements.snapshot() }, deadline);
+      } catch (error) {
+        if (toShoalError(error).code === 'COLLECTION_EXISTS') {
+          stale = true;
+          await removeFolders(entry, ctx).catch(() => undefined);
+        } else if (isUnknownOutcome(error)) {
+          stale = true;
+        }
+        throw error;
+      }
+      counters = placements.snapshot();
+      collections.set(entry.name, entry);
+      try {
+        await startCollection(entry, ctx, new Set());
+      } catch (error) {
+        collections.delete(entry.name);
+        await stopCollection(entry, ctx).catch(() => undefined);
+        await metadata.propose(ctx, { type: 'drop-collection', id: entry.id }, deadline).catch(() => {
+          stale = true;
+        });
+        await removeFolders(entry, ctx).catch(() => undefined);
+        throw error;
+      }
     } finally {
       settling.delete(id);
     }
     return entry;
   };
 
-  const drop = async (name: string, ctx: ActorContext): Promise<void> => {
+  /** Drops a collection: the metadata command first (once committed the collection is gone), then its actors and folders. */
+  const drop = async (name: string, ctx: ActorContext, deadline: number): Promise<void> => {
+    await refresh(ctx, deadline);
     const entry = lookup(name, false);
-    await stopCollection(entry, ctx);
+    try {
+      await metadata.propose(ctx, { type: 'drop-collection', id: entry.id }, deadline);
+    } catch (error) {
+      if (isUnknownOutcome(error)) stale = true;
+      throw error;
+    }
+    collections.delete(name);
+    broken.delete(name);
     settling.add(entry.id);
     try {
-      collections.delete(name);
-      broken.delete(name);
-      await saveCatalogue(ctx);
+      await stopCollection(entry, ctx);
       await removeFolders(entry, ctx);
     } finally {
       settling.delete(entry.id);
     }
+  };
+
+  /** Shard assignments of a collection: from a replica's applied state, or linearizable through ReadIndex. */
+  const assignments = async (name: string, linearizable: boolean, ctx: ActorContext, deadline: number): Promise<ShardAssignmentInfo[]> => {
+    const state = await metadata.read(ctx, deadline, linearizable);
+    const entry = state.collections.find((candidate) => candidate.name === name);
+    if (entry === undefined) throw new ShoalError('COLLECTION_NOT_FOUND', `no collection named ${name}`, { collection: name });
+    return (state.shards[entry.id] ?? []).map((assignment) => ({ ...assignment, replicas: [...assignment.replicas] }));
+  };
+
+  const metadataStatus = async (ctx: ActorContext, deadline: number): Promise<MetadataStatus> => {
+    const replicas = await metadata.status(ctx, Math.max(1, Math.min(2_000, deadline - ctx.clock.now())));
+    const leaders = replicas.flatMap((replica) => ('role' in replica && replica.role === 'leader' ? [replica.id] : []));
+    return { replicas, leader: leaders.length === 1 ? (leaders[0] as number) : null };
   };
 
   /** The collection called `name`, or COLLECTION_NOT_FOUND; a collection that failed to open answers with its error. */
@@ -367,9 +507,13 @@ export function createSupervisor(args: SupervisorArgs): Actor {
         case 'ping':
           return responder?.ok({ collections: collections.size, broken: Object.fromEntries(broken), bootFailure });
         case 'create-collection':
-          return create(message, ctx).then((entry) => responder?.ok(entry));
+          return create(message, ctx, deadline).then((entry) => responder?.ok(entry));
         case 'drop-collection':
-          return drop(message.name, ctx).then(() => responder?.ok(null));
+          return drop(message.name, ctx, deadline).then(() => responder?.ok(null));
+        case 'shard-assignments':
+          return answer(assignments(message.collection, message.linearizable, ctx, deadline), responder);
+        case 'metadata-status':
+          return answer(metadataStatus(ctx, deadline), responder);
         case 'list-collections':
           return responder?.ok([...collections.values()]);
         case 'write':
@@ -389,4 +533,9 @@ export function createSupervisor(args: SupervisorArgs): Actor {
       }
     },
   };
+}
+
+/** True for errors after which a metadata write may or may not have committed. */
+function isUnknownOutcome(error: unknown): boolean {
+  return error instanceof ShoalError && (error.code === 'UNAVAILABLE' || error.code === 'TIMEOUT');
 }

@@ -7,6 +7,9 @@ import type { StorageStats } from '../storage/discovery.js';
 import type { CollectionEntry } from '../storage/catalogue.js';
 import type { RecordBatch } from '../storage/record-batch.js';
 import type { Hit } from '../storage/types.js';
+import type { ShardAssignment } from '../cluster/metadata.js';
+import type { ReplicaStatus } from './metadata-replica-actor.js';
+import type { UnreachableReplica } from './metadata-client.js';
 import type { CheckedSearch } from './validation.js';
 
 /** Creates a collection; answered with its catalogue entry. */
@@ -22,7 +25,19 @@ export type SupervisorMessage =
   | { readonly type: 'write'; readonly collection: string; readonly batch: RecordBatch }
   | ({ readonly type: 'search'; readonly collection: string } & CheckedSearch)
   | { readonly type: 'get'; readonly collection: string; readonly ids: readonly string[] }
-  | { readonly type: 'stats' };
+  | { readonly type: 'stats' }
+  /** A collection's shard assignments: a replica's applied state, or linearizable (ReadIndex). */
+  | { readonly type: 'shard-assignments'; readonly collection: string; readonly linearizable: boolean }
+  | { readonly type: 'metadata-status' };
+
+/** Who serves one shard, as the metadata records it. */
+export type ShardAssignmentInfo = ShardAssignment;
+
+/** The metadata Raft group: each replica's status (or why it did not answer) and the leader, if exactly one claims it. */
+export interface MetadataStatus {
+  readonly replicas: readonly (ReplicaStatus | UnreachableReplica)[];
+  readonly leader: number | null;
+}
 
 /** The answer to `ping`: whether the supervisor booted, and which collections failed to open. */
 export interface PingResult {
