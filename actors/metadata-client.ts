@@ -67,8 +67,10 @@ export class MetadataClient {
 
   private async call<T>(ctx: ActorContext, message: MetadataReplicaMessage, deadline: number, what: string): Promise<T> {
     let lastError: unknown = null;
+    // Stop a little before the deadline, so the caller hears UNAVAILABLE from here rather than its own TIMEOUT.
+    const stopAt = deadline - Math.min(100, (deadline - ctx.clock.now()) / 10);
     for (let attempt = 0; ; attempt++) {
-      const left = deadline - ctx.clock.now();
+      const left = stopAt - ctx.clock.now();
       if (left <= 1) break;
       const id = this.ids[this.guess] as number;
       try {
@@ -83,7 +85,7 @@ export class MetadataClient {
           continue;
         }
         this.guess = (this.guess + 1) % this.ids.length;
-        const backoff = Math.min(BACKOFF_MS_MAX, 10 * 2 ** Math.min(attempt, 5), deadline - ctx.clock.now());
+        const backoff = Math.min(BACKOFF_MS_MAX, 10 * 2 ** Math.min(attempt, 5), stopAt - ctx.clock.now());
         if (backoff > 0) await new Promise<void>((resolve) => ctx.clock.setTimer(backoff, resolve));
       }
     }

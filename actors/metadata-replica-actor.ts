@@ -22,7 +22,7 @@ import type { Actor, ActorContext, Message, Outcome, Responder } from '../runtim
 import type { Timer } from '../runtime/clock.js';
 import { ShoalError } from '../runtime/errors.js';
 import { RaftNode } from '../cluster/raft/index.js';
-import type { Entry, Message as RaftMessage, Ready, Refusal, RestoredState, Snapshot } from '../cluster/raft/index.js';
+import type { Entry, HardState, Message as RaftMessage, Ready, Refusal, RestoredState, Snapshot } from '../cluster/raft/index.js';
 import { MetadataStore } from '../cluster/metadata.js';
 import type { MetadataCommand, MetadataResult, MetadataState } from '../cluster/metadata.js';
 import { encodeCommand } from '../cluster/metadata.js';
@@ -108,6 +108,8 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
   /** The file write in flight (a Ready or a snapshot), awaited by an orderly stop. */
   let writing: Promise<void> | null = null;
   let lastTerm = 0;
+  /** Term and vote as last written. */
+  let persistedHardState: HardState = { term: 0, vote: 0, commit: 0 };
   let readCounter = 0;
   const proposals = new Map<number, PendingProposal>();
   /** Reads waiting for the quorum check (ReadIndex), by request id. */
@@ -133,12 +135,27 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
     const ready = node.ready();
     if (ready === null) return;
     outstanding = ready;
-    if (ready.hardState === undefined && ready.entries.length === 0 && ready.snapshot === undefined) {
+    const hardState = durableHardState(ready);
+    if (hardState === undefined && ready.entries.length === 0 && ready.snapshot === undefined) {
       finish(ctx);
       return;
     }
-    writing = (log as RaftLogFile<Entry, Snapshot>).save(ready);
+    writing = (log as RaftLogFile<Entry, Snapshot>).save({ entries: ready.entries, ...(hardState === undefined ? {} : { hardState }), ...(ready.snapshot === undefined ? {} : { snapshot: ready.snapshot }) });
     ctx.pipeToSelf(writing, (outcome): Internal => ({ type: 'saved', outcome }));
+  };
+
+  /**
+   * The hard state to persist with a Ready: only when the term or the vote
+   * changed. The commit index is volatile state in Raft (Figure 2 of the
+   * paper): a restarted replica learns it again from the leader, or commits
+   * again as leader, and restores at least its snapshot's index. Not writing
+   * commit-only changes saves an fsync on every commit.
+   */
+  const durableHardState = (ready: Ready): HardState | undefined => {
+    const next = ready.hardState;
+    if (next === undefined || (next.term === persistedHardState.term && next.vote === persistedHardState.vote)) return undefined;
+    persistedHardState = next;
+    return next;
   };
 
   /** The outstanding Ready is durable: send, apply, advance, then look for more work. */
@@ -260,6 +277,7 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
         store = MetadataStore.restore(stored.snapshot.data);
         snapshotIndex = stored.snapshot.index;
       }
+      persistedHardState = stored.hardState;
       const restored: RestoredState = { hardState: stored.hardState, entries: stored.entries, snapshot: stored.snapshot };
       node = new RaftNode({ id: args.id, peers: args.peers, electionTicks: args.electionTicks, heartbeatTicks: args.heartbeatTicks, preVote: true, checkQuorum: true, random: ctx.random }, restored);
       lastTerm = node.status().term;

@@ -8,6 +8,7 @@
 import { cpus } from 'node:os';
 import { runAnnBench } from './ann.js';
 import { runCodecBench } from './codec.js';
+import { runRaftBench } from './raft.js';
 import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
 import { runSearchBench } from './search.js';
 import { runWalBench } from './wal.js';
@@ -19,6 +20,7 @@ const BENCHES: Record<string, (options: BenchOptions) => Promise<BenchOutcome>> 
   search: runSearchBench,
   ann: runAnnBench,
   wal: runWalBench,
+  raft: runRaftBench,
 };
 
 const USAGE = `usage: npm run bench [-- [--quick] [${Object.keys(BENCHES).join('|')} ...]]
@@ -27,6 +29,7 @@ const USAGE = `usage: npm run bench [-- [--quick] [${Object.keys(BENCHES).join('
   search  searches/s through Shoal vs the same exact search in-process
   ann     HNSW recall@10, QPS and build rate: Shoal vs raw hnswlib-node vs exact (the engine issue's "search" bench)
   wal     WAL appends/s per sync mode and writer count vs raw fdatasync; replay speed
+  raft    metadata commit latency p50/p99 and commits/s, 1 and 3 replicas, vs raw fdatasync latency
   --quick a much shorter run (rough figures)
 With no name, runs them all in sequence.`;
 
