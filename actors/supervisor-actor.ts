@@ -163,7 +163,11 @@ export function createSupervisor(args: SupervisorArgs): Actor {
    */
   const openMetadata = async (ctx: ActorContext, running: ReadonlySet<string>): Promise<MetadataState> => {
     const missing = metadataGroups().filter((group) => !running.has(group.name));
-    await Promise.all(missing.map((group) => ctx.system({ type: 'start-group', group }, SYSTEM_TIMEOUT_MS)));
+    // A replica that cannot start (a damaged log) stays down; the others elect a leader if they are a majority.
+    const started = await Promise.allSettled(missing.map((group) => ctx.system({ type: 'start-group', group }, SYSTEM_TIMEOUT_MS)));
+    started.forEach((outcome, index) => {
+      if (outcome.status === 'rejected') ctx.log.error('metadata-replica-failed-to-start', { group: missing[index]?.name, error: toShoalError(outcome.reason).message });
+    });
     const deadline = ctx.clock.now() + BOOT_METADATA_MS;
     let state = await metadata.read(ctx, deadline);
     if (!state.initialized) {
@@ -467,6 +471,11 @@ export function createSupervisor(args: SupervisorArgs): Actor {
       buildsRunning: sum((stats) => stats.engine.buildsRunning),
       buildFailures: sum((stats) => stats.engine.buildFailures),
       buildMsTotal: sum((stats) => stats.engine.buildMsTotal),
+      frozenMemtables: sum((stats) => stats.engine.frozenMemtables),
+      stalls: sum((stats) => stats.engine.stalls),
+      stalledWrites: sum((stats) => stats.engine.stalledWrites),
+      stalledMs: worst((stats) => stats.engine.stalledMs),
+      writesHeld: sum((stats) => stats.engine.writesHeld),
       unavailableShards: entry.shards - shards.length,
       error: failure ?? null,
     };
@@ -526,7 +535,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
           return answer(stats(ctx, deadline), responder);
         case 'group-failed':
           failedGroups.set(message.group, message.error);
-          ctx.log.error('shard-group-failed', { group: message.group, error: message.error.message });
+          ctx.log.error(message.group.startsWith('metadata-group/') ? 'metadata-replica-stopped' : 'shard-group-failed', { group: message.group, error: message.error.message });
           return undefined;
         default:
           throw new ShoalError('INVALID_ARGUMENT', `supervisor cannot handle ${(raw as Message).type}`);

@@ -141,6 +141,25 @@ describe('metadata replicas', () => {
     expect(await reopened.get(last, ['x'])).toHaveLength(1);
   });
 
+  it('opens with one replica\'s Raft state damaged: that replica stays down, the other two serve', async () => {
+    const directory = await temporaryDirectory('metadata-damaged');
+    cleanup.push(directory.remove);
+    const first = await Shoal.open({ dataDir: directory.path });
+    await first.createCollection({ name: 'kept', dimension: DIMENSION, metric: 'cosine', shards: 1 });
+    await converged(first, ['kept'], 3);
+    await first.close();
+    await writeFile(join(directory.path, 'cluster', 'replica-3', 'hard-state'), 'not a frame');
+
+    const db = await Shoal.open({ dataDir: directory.path, maxRestarts: 1 });
+    cleanup.push(() => db.close());
+    expect((await db.listCollections()).map((entry) => entry.name)).toEqual(['kept']);
+    await db.createCollection({ name: 'added', dimension: DIMENSION, metric: 'cosine', shards: 1 });
+    const replicas = await converged(db, ['kept', 'added'], 2);
+    expect(replicas.map((replica) => replica.id).sort()).toEqual([1, 2]);
+    const status = await db.metadataStatus();
+    expect(status.replicas.find((replica) => replica.id === 3)).toHaveProperty('error');
+  });
+
   it('with a majority of replicas stopped, metadata writes fail UNAVAILABLE in time; data reads and writes go on', async () => {
     const directory = await temporaryDirectory('metadata-majority');
     // No restarts: a killed replica stays down.
