@@ -1,25 +1,32 @@
 /**
  * The engine actor of one shard: the shard's tiers (a ShardStore: active
- * memtable, a frozen memtable being flushed, immutable VIPER segments) and
- * the I/O that moves data between them. On start it loads the segment set,
- * deletes leftovers of crashed builds, opens the segments and replays only
- * the WAL above the checkpoint. A memtable past the flush threshold is frozen
- * and built into a segment (Parquet + HNSW) in a piscina thread while this
- * actor keeps answering; the finished segment is swapped in, the segment set
- * is made durable, and only then is the WAL checkpointed. Size-tiered
- * compaction merges adjacent segments the same way. Every completion comes
- * back as a message, so state changes only inside `receive`.
+ * memtable, a bounded queue of frozen memtables, immutable VIPER segments)
+ * and the I/O that moves data between them. On start it loads the segment
+ * set, deletes leftovers of crashed builds, opens the segments and replays
+ * only the WAL above the checkpoint. A memtable past the flush threshold is
+ * frozen into the queue, and the oldest frozen memtable is built into a
+ * segment (Parquet + HNSW) in a piscina thread while this actor keeps
+ * answering; the finished segment is swapped in, the segment set is made
+ * durable, and only then is the WAL checkpointed. Size-tiered compaction
+ * merges adjacent segments the same way, alongside flushes (one of each at a
+ * time). When the queue is full and the active memtable past the threshold,
+ * writes are held (a write stall) until a flush makes room; searches and gets
+ * are answered throughout. Stopping aborts running builds cooperatively.
+ * Every completion comes back as a message, so state changes only inside
+ * `receive`.
  */
 import type { Actor, ActorContext, Message, Outcome, Responder } from '../runtime/actor.js';
 import { ShoalError } from '../runtime/errors.js';
 import type { FileSystem } from '../runtime/fs.js';
 import { compileFilter } from '../storage/filter.js';
+import type { Memtable } from '../storage/memtable.js';
 import { batchRows } from '../storage/record-batch.js';
 import type { RecordBatch } from '../storage/record-batch.js';
-import { ShardStore } from '../storage/shard-store.js';
+import { DEFAULT_FROZEN_MEMTABLES_MAX, ShardStore } from '../storage/shard-store.js';
 import type { ShardStoreStats } from '../storage/shard-store.js';
 import { confineRenames } from '../storage/storage-backend.js';
 import type { EngineSettings, Metric, StoredRecord } from '../storage/types.js';
+import { abortBuild, createBuildAbortFlag, isBuildAbortedError } from '../storage/viper/build-abort.js';
 import { SegmentBuildPool } from '../storage/viper/build-pool.js';
 import { mergeRows } from '../storage/viper/compaction.js';
 import { planCompaction } from '../storage/viper/compaction-plan.js';
@@ -32,6 +39,8 @@ import { EMPTY_SEGMENT_SET, openSegmentSet, readSegmentSet, segmentName, writeSe
 import type { SegmentSet } from '../storage/viper/segment-set.js';
 import { LatencyWindow } from './latency-window.js';
 import type { ReplayPage } from './wal-writer-actor.js';
+import { WriteStall } from './write-stall.js';
+import type { WriteStallStats } from './write-stall.js';
 
 /** Arguments of an engine. */
 export interface EngineArgs {
@@ -51,17 +60,19 @@ export interface EngineArgs {
    * while it builds.
    */
   readonly buildInThread?: boolean;
+  /** Tests only: every HNSW point of a build pauses this long (`SegmentBuildOptions.pointPauseMs`), so builds are slow but still abort at once. */
+  readonly buildPointPauseMs?: number;
 }
 
-/** Messages an engine answers. */
+/** Messages an engine answers. `apply` is answered once applied: at once, or during a write stall once a flush makes room (or TIMEOUT at its deadline, the batch still to be applied). */
 export type EngineMessage =
   | { readonly type: 'apply'; readonly batch: RecordBatch }
   | { readonly type: 'search'; readonly vector: Float32Array; readonly k: number; readonly filter: unknown; readonly exact?: boolean; readonly ef?: number }
   | { readonly type: 'get'; readonly ids: readonly string[] }
   | { readonly type: 'stats' };
 
-/** What an engine reports in stats. */
-export interface EngineStats extends ShardStoreStats {
+/** What an engine reports in stats: its tiers, counters, and write stalls (`writesHeld` and `heldBytes` now; `heldBytes` is part of `memoryBytes`). */
+export interface EngineStats extends ShardStoreStats, WriteStallStats {
   readonly rows: number;
   readonly memoryBytes: number;
   readonly segmentBytes: number;
@@ -71,7 +82,7 @@ export interface EngineStats extends ShardStoreStats {
   readonly applied: number;
   readonly flushes: number;
   readonly compactions: number;
-  /** 1 while a flush or compaction is building, else 0. */
+  /** Builds running: 0 to 2 (a flush and a compaction may run side by side). */
   readonly buildsRunning: number;
   readonly buildFailures: number;
   readonly buildMsTotal: number;
@@ -82,33 +93,44 @@ export interface EngineStats extends ShardStoreStats {
 type Internal =
   | { readonly type: 'flushed'; readonly outcome: Outcome<Segment>; readonly maxLsn: number }
   | { readonly type: 'compacted'; readonly outcome: Outcome<Segment | null>; readonly inputs: readonly Segment[] }
-  | { readonly type: 'retry-builds' };
+  | { readonly type: 'retry-builds' }
+  | { readonly type: 'held-deadline' };
 
 const REPLAY_TIMEOUT_MS = 120_000;
 const BUILD_RETRY_MS = 5_000;
 const DEFAULT_FLUSH_ROWS = 20_000;
 const DEFAULT_EF = 128;
+/** Build threads per engine: a flush and a compaction. */
+const BUILD_THREADS = 2;
 
 /** Creates the engine actor of one shard. */
 export function createEngine(args: EngineArgs): Actor {
-  const store = new ShardStore(args.dimension, args.metric);
+  const settings = args.settings ?? {};
+  const store = new ShardStore(args.dimension, args.metric, settings.frozenMemtablesMax ?? DEFAULT_FROZEN_MEMTABLES_MAX);
+  const stall = new WriteStall<RecordBatch>(batchBytes);
   const counters = { replayedRecords: 0, searches: 0, applied: 0, flushes: 0, compactions: 0, buildFailures: 0, buildMsTotal: 0 };
   const latency = new LatencyWindow(1_024);
-  const settings = args.settings ?? {};
   const flushThresholdRows = settings.flushThresholdRows ?? DEFAULT_FLUSH_ROWS;
   const defaultEf = settings.hnsw?.ef ?? DEFAULT_EF;
+  // Set once, on stop: every build of this engine, in a pool thread or in this one, gives up at its next check.
+  const abort = createBuildAbortFlag();
   const buildOptions: SegmentBuildOptions = {
     metric: args.metric,
     indexThresholdRows: { auto: 1_000, lsm: Number.MAX_SAFE_INTEGER, viper: 1 }[settings.engine ?? 'auto'],
     ...(settings.hnsw?.m === undefined ? {} : { M: settings.hnsw.m }),
     ...(settings.hnsw?.efConstruction === undefined ? {} : { efConstruction: settings.hnsw.efConstruction }),
+    ...(args.buildPointPauseMs === undefined ? {} : { pointPauseMs: args.buildPointPauseMs }),
+    abort,
   };
   let fs: FileSystem | null = null;
   let pool: SegmentBuildPool | null = null;
   let set: SegmentSet = EMPTY_SEGMENT_SET;
-  let building: 'flush' | 'compaction' | null = null;
+  let flushing = false;
+  let compacting = false;
+  let stopping = false;
   let buildsPausedUntil = 0;
   let setWrites: Promise<void> = Promise.resolve();
+  const builds = new Set<Promise<unknown>>();
 
   const dir = (): string => args.viperDir as string;
 
@@ -128,12 +150,16 @@ export function createEngine(args: EngineArgs): Actor {
   const build = (name: string, rows: SegmentRows, started: number, ctx: ActorContext): Promise<Segment> => {
     const built = args.buildInThread === true
       ? buildSegment(fs as FileSystem, dir(), name, rows, { ...buildOptions, now: () => ctx.clock.now() })
-      : (pool ??= new SegmentBuildPool({ maxThreads: 1 })).build(dir(), name, rows, buildOptions);
-    return built.then(async (manifest) => {
+      : (pool ??= new SegmentBuildPool({ maxThreads: BUILD_THREADS })).build(dir(), name, rows, buildOptions);
+    const opened = built.then(async (manifest) => {
       counters.buildMsTotal += manifest.buildMs;
       ctx.log.info('segment-built', { name, rows: manifest.rows, buildMs: manifest.buildMs, totalMs: Math.round(ctx.clock.now() - started) });
       return Segment.open(fs as FileSystem, dir(), name);
     });
+    const settled = opened.then(() => undefined, () => undefined);
+    builds.add(settled);
+    void settled.then(() => builds.delete(settled));
+    return opened;
   };
 
   const nextName = (): string => {
@@ -142,24 +168,31 @@ export function createEngine(args: EngineArgs): Actor {
     return name;
   };
 
-  /** Starts a flush or a compaction when one is due and nothing is building. */
+  /**
+   * Freezes the active memtable when it is past the threshold and the queue
+   * has room, then starts the flush of the oldest frozen memtable and a due
+   * compaction, each unless one is running or builds are paused.
+   */
   const maybeBuild = (ctx: ActorContext): void => {
-    if (args.viperDir === undefined || building !== null || ctx.clock.now() < buildsPausedUntil) return;
-    if (store.memtable.size >= flushThresholdRows) return startFlush(ctx);
+    if (args.viperDir === undefined || stopping) return;
+    if (store.memtable.entries >= flushThresholdRows && !store.frozenFull) store.freeze();
+    if (ctx.clock.now() < buildsPausedUntil) return;
+    if (!flushing && store.frozen.length > 0) startFlush(ctx);
+    if (compacting) return;
     const plan = planCompaction(store.segments.map((segment) => segment.rows), flushThresholdRows);
     if (plan !== null) startCompaction(plan.from, plan.count, plan.dropTombstones, ctx);
   };
 
   const startFlush = (ctx: ActorContext): void => {
-    building = 'flush';
-    const frozen = store.freeze();
-    const maxLsn = frozen.maxLsn;
-    const done = build(nextName(), frozen.exportRows(), ctx.clock.now(), ctx);
+    flushing = true;
+    const oldest = store.frozen[0] as Memtable;
+    const maxLsn = oldest.maxLsn;
+    const done = build(nextName(), oldest.exportRows(), ctx.clock.now(), ctx);
     ctx.pipeToSelf(done, (outcome): Internal => ({ type: 'flushed', outcome, maxLsn }));
   };
 
   const startCompaction = (from: number, count: number, dropTombstones: boolean, ctx: ActorContext): void => {
-    building = 'compaction';
+    compacting = true;
     const inputs = store.segments.slice(from, from + count);
     const merged = mergeRows(inputs.map((segment) => segment.toRows()), { dropTombstones });
     const done = merged.ids.length === 0 ? Promise.resolve(null) : build(nextName(), merged, ctx.clock.now(), ctx);
@@ -167,6 +200,7 @@ export function createEngine(args: EngineArgs): Actor {
   };
 
   const buildFailed = (what: string, error: ShoalError, ctx: ActorContext): void => {
+    if (isBuildAbortedError(error)) return;
     counters.buildFailures++;
     buildsPausedUntil = ctx.clock.now() + BUILD_RETRY_MS;
     ctx.log.error(`${what}-failed`, { code: error.code, error: error.message, retryInMs: BUILD_RETRY_MS });
@@ -174,27 +208,55 @@ export function createEngine(args: EngineArgs): Actor {
   };
 
   const flushed = (message: Extract<Internal, { type: 'flushed' }>, ctx: ActorContext): void => {
-    building = null;
-    if (!message.outcome.ok) {
-      store.unfreeze();
-      return buildFailed('flush', message.outcome.error, ctx);
-    }
+    flushing = false;
+    // A failed flush leaves its memtable first in the queue; it is built again after the pause.
+    if (!message.outcome.ok) return buildFailed('flush', message.outcome.error, ctx);
     store.flushed(message.outcome.value);
     counters.flushes++;
     set = { ...set, checkpointLsn: message.maxLsn };
     // The WAL below the checkpoint may go only once the segment set naming the new segment is durable.
     saveSet(ctx, () => ctx.ask(args.wal, { type: 'checkpoint', lsn: message.maxLsn }, { timeoutMs: 60_000 }));
+    releaseHeld(ctx);
     maybeBuild(ctx);
   };
 
   const compacted = (message: Extract<Internal, { type: 'compacted' }>, ctx: ActorContext): void => {
-    building = null;
+    compacting = false;
     if (!message.outcome.ok) return buildFailed('compaction', message.outcome.error, ctx);
     store.compacted(message.inputs, message.outcome.value);
     counters.compactions++;
     // The inputs' files go only once the set without them is durable.
     saveSet(ctx, () => Promise.all(message.inputs.map((segment) => removeSegment(fs as FileSystem, dir(), segment.manifest.name))));
     maybeBuild(ctx);
+  };
+
+  /** Writes wait while the active memtable is past the threshold and every frozen slot is taken: applying more would grow memory without bound. */
+  const mustHold = (): boolean => args.viperDir !== undefined && store.frozenFull && store.memtable.entries >= flushThresholdRows;
+
+  const applyNow = (batch: RecordBatch, responder: Responder | null, ctx: ActorContext): void => {
+    counters.applied += store.apply(batch);
+    responder?.ok(null);
+    maybeBuild(ctx);
+  };
+
+  /**
+   * Applies a write, or holds it during a stall. Held writes keep their
+   * order: while any is held, later ones queue behind it. A held write is
+   * already in the WAL, so it is applied even when its asker gave up.
+   */
+  const write = (batch: RecordBatch, responder: Responder | null, ctx: ActorContext): void => {
+    if (stall.holding === 0 && !mustHold()) return applyNow(batch, responder, ctx);
+    stall.hold(batch, responder, ctx.clock.now());
+    if (responder === null) return;
+    ctx.clock.setTimer(Math.max(0, responder.deadline - ctx.clock.now()), () => ctx.tell(ctx.self, { type: 'held-deadline' }));
+  };
+
+  /** Applies held writes, oldest first, while there is room (each apply may freeze the memtable and fill the queue again). */
+  const releaseHeld = (ctx: ActorContext): void => {
+    while (stall.holding > 0 && !mustHold()) {
+      const held = stall.release(ctx.clock.now());
+      if (held !== undefined) applyNow(held.item, held.responder, ctx);
+    }
   };
 
   const search = (message: Extract<EngineMessage, { type: 'search' }>, ctx: ActorContext): unknown => {
@@ -207,11 +269,23 @@ export function createEngine(args: EngineArgs): Actor {
 
   const get = (ids: readonly string[]): StoredRecord[] => ids.flatMap((id) => store.get(id) ?? []);
 
-  const stats = (): EngineStats => {
+  const stats = (ctx: ActorContext): EngineStats => {
     const tiers = store.stats();
+    const held = stall.stats(ctx.clock.now());
     const segmentBytes = store.segments.reduce((sum, segment) => sum + segment.manifest.files.parquet.bytes + (segment.manifest.files.index?.bytes ?? 0), 0);
-    const memoryBytes = store.memtable.bytes + (store.frozen?.bytes ?? 0);
-    return { ...tiers, rows: tiers.records, memoryBytes, segmentBytes, checkpointLsn: set.checkpointLsn, ...counters, buildsRunning: building === null ? 0 : 1, searchP50Ms: latency.quantile(0.5), searchP99Ms: latency.quantile(0.99) };
+    const memoryBytes = store.memtable.bytes + store.frozen.reduce((sum, table) => sum + table.bytes, 0) + held.heldBytes;
+    return {
+      ...tiers,
+      ...held,
+      rows: tiers.records,
+      memoryBytes,
+      segmentBytes,
+      checkpointLsn: set.checkpointLsn,
+      ...counters,
+      buildsRunning: (flushing ? 1 : 0) + (compacting ? 1 : 0),
+      searchP50Ms: latency.quantile(0.5),
+      searchP99Ms: latency.quantile(0.99),
+    };
   };
 
   return {
@@ -234,30 +308,48 @@ export function createEngine(args: EngineArgs): Actor {
       const message = raw as EngineMessage | Internal;
       switch (message.type) {
         case 'apply':
-          counters.applied += store.apply(message.batch);
-          maybeBuild(ctx);
-          return responder?.ok(null);
+          return write(message.batch, responder, ctx);
         case 'search':
           return responder?.ok(search(message, ctx));
         case 'get':
           return responder?.ok(get(message.ids));
         case 'stats':
-          return responder?.ok(stats());
+          return responder?.ok(stats(ctx));
         case 'flushed':
           return flushed(message, ctx);
         case 'compacted':
           return compacted(message, ctx);
         case 'retry-builds':
           return maybeBuild(ctx);
+        case 'held-deadline':
+          stall.expire(ctx.clock.now());
+          return undefined;
         default:
           throw new ShoalError('INVALID_ARGUMENT', `engine cannot handle ${(raw as Message).type}`);
       }
     },
-    async stop() {
-      await setWrites;
+    /**
+     * Orderly stop: aborts running builds (they give up at their next HNSW
+     * point or step, publishing nothing; the WAL still covers their rows),
+     * answers held writes UNAVAILABLE (they are in the WAL: the restarted
+     * engine replays them), then waits for the builds and segment-set writes.
+     */
+    async stop(ctx: ActorContext) {
+      stopping = true;
+      abortBuild(abort);
+      stall.failAll(new ShoalError('UNAVAILABLE', 'the engine stopped while the write was held by a write stall; it is in the WAL and is applied when the shard restarts'), ctx.clock.now());
       await pool?.close();
+      await Promise.all(builds);
+      await setWrites;
     },
   };
+}
+
+/** Roughly the bytes a batch keeps in memory while held: its columns and strings. */
+function batchBytes(batch: RecordBatch): number {
+  let bytes = batch.vectors.byteLength + batch.ops.byteLength + (batch.lsns?.byteLength ?? 0);
+  for (let row = 0; row < batch.ids.length; row++) bytes += 2 * ((batch.ids[row] as string).length + (batch.metadata[row]?.length ?? 0));
+  return bytes;
 }
 
 /** Feeds the WAL above `fromLsn` to `apply`, page by page. */

@@ -103,7 +103,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     const engine = engineAddress(entry.id, shard);
     const { walDir, ...engineDirs } = shardDirs(entry.placement, entry.id, shard);
     const walArgs: WalWriterArgs = { dir: walDir, dimension: entry.dimension, syncMode: entry.syncMode, ...(entry.syncIntervalMs === undefined ? {} : { syncIntervalMs: entry.syncIntervalMs }) };
-    const settings = { ...(entry.engine === undefined ? {} : { engine: entry.engine }), ...(entry.flushThresholdRows === undefined ? {} : { flushThresholdRows: entry.flushThresholdRows }), ...(entry.hnsw === undefined ? {} : { hnsw: entry.hnsw }) };
+    const settings = { ...(entry.engine === undefined ? {} : { engine: entry.engine }), ...(entry.flushThresholdRows === undefined ? {} : { flushThresholdRows: entry.flushThresholdRows }), ...(entry.frozenMemtablesMax === undefined ? {} : { frozenMemtablesMax: entry.frozenMemtablesMax }), ...(entry.hnsw === undefined ? {} : { hnsw: entry.hnsw }) };
     const engineArgs: EngineArgs & EngineStorageDirs = { dimension: entry.dimension, metric: entry.metric, wal, settings, ...engineDirs };
     const shardArgs: ShardArgs = { wal, engine };
     const children: ActorSpec[] = [

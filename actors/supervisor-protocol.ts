@@ -80,10 +80,21 @@ export interface CollectionStats extends Pick<CollectionEntry, 'name' | 'id' | '
   /** Memtable flushes and compactions since open, failed builds, and the milliseconds spent building segments. */
   readonly flushes: number;
   readonly compactions: number;
-  /** Flushes and compactions building right now (at most one per shard). */
+  /** Flushes and compactions building right now (at most one of each per shard). */
   readonly buildsRunning: number;
   readonly buildFailures: number;
   readonly buildMsTotal: number;
+  /** Frozen memtables waiting for (or in) their flush, at most `frozenMemtablesMax` per shard; their rows are in `memtableRows`. */
+  readonly frozenMemtables: number;
+  /**
+   * Write stalls (a shard held writes because its frozen memtables were all
+   * waiting for builds): episodes and writes held since open, summed over
+   * shards; the worst shard's milliseconds with writes held; writes held now.
+   */
+  readonly stalls: number;
+  readonly stalledWrites: number;
+  readonly stalledMs: number;
+  readonly writesHeld: number;
   /** Shards that did not answer (stopped after repeated crashes, or too slow); the sums above leave them out. */
   readonly unavailableShards: number;
   /** Why the collection could not be opened (CORRUPTION when its WAL folder is missing), or null. */

@@ -75,12 +75,13 @@ const ENGINE_POLICIES: readonly EnginePolicy[] = ['auto', 'lsm', 'viper'];
 
 /** The engine settings of a collection, checked; absent fields stay absent (the engine's defaults apply). */
 function engineSettings(options: EngineSettings): EngineSettings {
-  const settings: { engine?: EnginePolicy; flushThresholdRows?: number; hnsw?: HnswOptions } = {};
+  const settings: { engine?: EnginePolicy; flushThresholdRows?: number; frozenMemtablesMax?: number; hnsw?: HnswOptions } = {};
   if (options.engine !== undefined) {
     if (!ENGINE_POLICIES.includes(options.engine)) throw invalidArgument('engine', `must be one of ${ENGINE_POLICIES.join(', ')}, got ${JSON.stringify(options.engine)}`);
     settings.engine = options.engine;
   }
   if (options.flushThresholdRows !== undefined) settings.flushThresholdRows = integerIn(options.flushThresholdRows, 'flushThresholdRows', 100, 10_000_000);
+  if (options.frozenMemtablesMax !== undefined) settings.frozenMemtablesMax = integerIn(options.frozenMemtablesMax, 'frozenMemtablesMax', 1, 64);
   if (options.hnsw !== undefined) {
     if (!isPlainObject(options.hnsw)) throw invalidArgument('hnsw', 'must be an object with m, efConstruction and ef');
     const { m, efConstruction, ef } = options.hnsw;

@@ -73,6 +73,11 @@ export class Memtable {
     return this.ids.length;
   }
 
+  /** Live rows plus tombstones: what a flush writes, and what flush decisions count (a burst of deletes fills a memtable too). */
+  get entries(): number {
+    return this.ids.length + this.tombstones.size;
+  }
+
   /** Approximate memory held: allocated vector columns, ids, metadata estimate and tombstones. */
   get bytes(): number {
     const columnBytes = this.vectors.byteLength + this.norms.byteLength + this.lsns.byteLength;

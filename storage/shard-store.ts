@@ -1,7 +1,7 @@
 /**
- * The tiers of one shard, as a plain class: the active memtable (newest), at
- * most one frozen memtable being flushed, and immutable segments (newest
- * last). Owns applying batches, the newest-version-wins rule across tiers
+ * The tiers of one shard, as a plain class: the active memtable (newest), a
+ * bounded queue of frozen memtables waiting for (or in) their flush, and
+ * immutable segments (newest last). Owns applying batches, the newest-version-wins rule across tiers
  * (a row is hidden when a newer tier holds a newer LSN for its id, upsert or
  * tombstone), search and get across tiers, and the swaps that a flush or a
  * compaction make. No I/O: the engine actor builds and loads segments and
@@ -29,7 +29,9 @@ export interface ShardStoreStats {
   /** Live records: ids whose newest version is an upsert. */
   readonly records: number;
   readonly memtableRows: number;
+  /** Rows in the frozen memtables, and how many frozen memtables there are. */
   readonly frozenRows: number;
+  readonly frozenMemtables: number;
   readonly segments: number;
   readonly indexedSegments: number;
   readonly segmentRows: number;
@@ -44,15 +46,25 @@ interface Tier {
   readonly empty: boolean;
 }
 
+/** Frozen memtables a store holds at most unless told otherwise. */
+export const DEFAULT_FROZEN_MEMTABLES_MAX = 4;
+
 /** The tiers of one shard. */
 export class ShardStore {
   private active: Memtable;
-  private frozenTable: Memtable | null = null;
+  /** Frozen memtables, oldest first; every LSN in one is below every LSN of the next. */
+  private frozenTables: Memtable[] = [];
   private segmentList: Segment[] = [];
   private readonly compare: (a: Hit, b: Hit) => number;
   private cachedRecords: number | null = null;
 
-  constructor(private readonly dimension: number, private readonly metric: Metric) {
+  /** An empty store; `frozenMemtablesMax` bounds the frozen queue (`freeze` refuses beyond it). */
+  constructor(
+    private readonly dimension: number,
+    private readonly metric: Metric,
+    readonly frozenMemtablesMax = DEFAULT_FROZEN_MEMTABLES_MAX,
+  ) {
+    if (!Number.isSafeInteger(frozenMemtablesMax) || frozenMemtablesMax < 1) throw new Error(`frozenMemtablesMax must be a positive integer, got ${frozenMemtablesMax}`);
     this.active = new Memtable(dimension, metric);
     this.compare = hitComparator(metric);
   }
@@ -62,9 +74,14 @@ export class ShardStore {
     return this.active;
   }
 
-  /** The memtable being flushed, if any. */
-  get frozen(): Memtable | null {
-    return this.frozenTable;
+  /** The frozen memtables, oldest first (the next to flush is the first). */
+  get frozen(): readonly Memtable[] {
+    return this.frozenTables;
+  }
+
+  /** True when the frozen queue holds `frozenMemtablesMax` memtables: nothing more can be frozen until a flush completes. */
+  get frozenFull(): boolean {
+    return this.frozenTables.length >= this.frozenMemtablesMax;
   }
 
   /** The segments, oldest first. */
@@ -93,38 +110,21 @@ export class ShardStore {
     return applied;
   }
 
-  /** Moves the active memtable to the frozen slot (there must be none) and starts a new one; returns the frozen table. */
+  /** Moves the active memtable to the end of the frozen queue (which must not be full) and starts a new one; returns the frozen table. */
   freeze(): Memtable {
-    if (this.frozenTable !== null) throw new Error('a memtable is already being flushed');
-    this.frozenTable = this.active;
+    if (this.frozenFull) throw new Error(`the frozen queue is full (${this.frozenMemtablesMax} memtables)`);
+    const frozen = this.active;
+    this.frozenTables = [...this.frozenTables, frozen];
     this.active = new Memtable(this.dimension, this.metric);
-    return this.frozenTable;
+    return frozen;
   }
 
-  /** The frozen memtable became `segment` (holding exactly its rows): swap it in. */
+  /** The oldest frozen memtable became `segment` (holding exactly its rows): swap it in. A failed flush changes nothing: the table stays queued. */
   flushed(segment: Segment): void {
-    if (this.frozenTable === null) throw new Error('no memtable is being flushed');
+    if (this.frozenTables.length === 0) throw new Error('no memtable is being flushed');
     this.segmentList = [...this.segmentList, segment];
-    this.frozenTable = null;
+    this.frozenTables = this.frozenTables.slice(1);
     this.cachedRecords = null;
-  }
-
-  /** A flush failed: fold the frozen rows back under the active memtable's newer ones, so nothing is lost. */
-  unfreeze(): void {
-    const frozen = this.frozenTable;
-    if (frozen === null) return;
-    this.frozenTable = null;
-    const rows = frozen.exportRows();
-    for (let row = 0; row < rows.ids.length; row++) {
-      const id = rows.ids[row] as string;
-      const lsn = rows.lsns[row] as number;
-      if (rows.deleted[row] === 1) this.active.delete(lsn, id);
-      else {
-        const text = rows.metadata[row] ?? null;
-        const vector = rows.vectors.subarray(row * this.dimension, (row + 1) * this.dimension);
-        this.active.upsert(lsn, id, vector, text === null ? null : (JSON.parse(text) as Metadata));
-      }
-    }
   }
 
   /** Replaces the adjacent segments `inputs` (a compaction's) with `output` (null: they merged to nothing). */
@@ -149,9 +149,10 @@ export class ShardStore {
     const newer: Tier[] = [];
     for (const hit of this.active.search(query, k, predicate)) heap.push(hit);
     newer.push(this.active);
-    if (this.frozenTable !== null) {
-      for (const hit of this.frozenTable.search(query, k, predicate, liveAgainst([...newer]))) heap.push(hit);
-      newer.push(this.frozenTable);
+    for (let index = this.frozenTables.length - 1; index >= 0; index--) {
+      const table = this.frozenTables[index] as Memtable;
+      for (const hit of table.search(query, k, predicate, liveAgainst([...newer]))) heap.push(hit);
+      newer.push(table);
     }
     for (let index = this.segmentList.length - 1; index >= 0; index--) {
       const segment = this.segmentList[index] as Segment;
@@ -164,7 +165,7 @@ export class ShardStore {
 
   /** The newest version of `id`, or undefined when it does not exist or its newest version is a delete. */
   get(id: string): StoredRecord | undefined {
-    for (const table of this.frozenTable === null ? [this.active] : [this.active, this.frozenTable]) {
+    for (const table of this.memtablesNewestFirst()) {
       if (table.lsnOf(id) === undefined) continue;
       const record = table.get(id);
       return record === undefined ? undefined : { id, vector: record.vector, metadata: record.metadata };
@@ -183,18 +184,26 @@ export class ShardStore {
     return {
       records: this.countRecords(),
       memtableRows: this.active.size,
-      frozenRows: this.frozenTable?.size ?? 0,
+      frozenRows: this.frozenTables.reduce((sum, table) => sum + table.size, 0),
+      frozenMemtables: this.frozenTables.length,
       segments: this.segmentList.length,
       indexedSegments: this.segmentList.filter((segment) => segment.indexed).length,
       segmentRows,
-      maxLsn: Math.max(this.active.maxLsn, this.frozenTable?.maxLsn ?? 0, ...this.segmentList.map((segment) => segment.manifest.maxLsn)),
+      maxLsn: Math.max(this.active.maxLsn, ...this.frozenTables.map((table) => table.maxLsn), ...this.segmentList.map((segment) => segment.manifest.maxLsn)),
     };
+  }
+
+  /** The active memtable, then the frozen ones from newest to oldest. */
+  private memtablesNewestFirst(): Memtable[] {
+    return [this.active, ...[...this.frozenTables].reverse()];
   }
 
   /** The newest LSN held for `id` below the active memtable (frozen and segments), or 0. */
   private olderTiersLsnOf(id: string): number {
-    const frozen = this.frozenTable?.lsnOf(id);
-    if (frozen !== undefined) return frozen;
+    for (let index = this.frozenTables.length - 1; index >= 0; index--) {
+      const lsn = (this.frozenTables[index] as Memtable).lsnOf(id);
+      if (lsn !== undefined) return lsn;
+    }
     for (let index = this.segmentList.length - 1; index >= 0; index--) {
       const lsn = (this.segmentList[index] as Segment).lsnOf(id);
       if (lsn !== undefined) return lsn;
@@ -211,8 +220,7 @@ export class ShardStore {
       seen.add(id);
       if (!deleted) records++;
     };
-    const tables = this.frozenTable === null ? [this.active] : [this.active, this.frozenTable];
-    for (const table of tables) table.forEachEntry((id, _lsn, deleted) => visit(id, deleted));
+    for (const table of this.memtablesNewestFirst()) table.forEachEntry((id, _lsn, deleted) => visit(id, deleted));
     for (let index = this.segmentList.length - 1; index >= 0; index--) {
       (this.segmentList[index] as Segment).forEachRow((id, _lsn, deleted) => visit(id, deleted));
     }

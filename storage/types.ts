@@ -30,6 +30,13 @@ export type EngineSettings = {
   readonly engine?: EnginePolicy;
   /** Rows in a shard's memtable that trigger a flush into a segment (default 20,000). */
   readonly flushThresholdRows?: number;
+  /**
+   * Frozen memtables a shard keeps waiting for their segment build (default
+   * 4). When they are all waiting and the active memtable is past
+   * `flushThresholdRows` too, the shard holds further writes (a write stall)
+   * until a flush completes, so memory stays bounded under write bursts.
+   */
+  readonly frozenMemtablesMax?: number;
   readonly hnsw?: HnswOptions;
 };
 

@@ -4,10 +4,15 @@
  * possibly a worker thread) keeps answering searches while Parquet encoding,
  * the HNSW build and the fsyncs happen elsewhere. Idle threads exit after a
  * timeout. Builds write through the real filesystem (`nodeFileSystem`).
+ * Every build carries an abort flag (build-abort.ts); `close` sets the flags
+ * of the builds it is waiting for, so closing never waits for a long build
+ * and never terminates a thread inside a native hnswlib call.
  */
 
 import { Piscina } from 'piscina';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
+import { abortBuild, buildAbortedError, createBuildAbortFlag } from './build-abort.js';
+import type { BuildAbortFlag } from './build-abort.js';
 import type { BuildReply, BuildTask } from './build-worker.js';
 import type { SegmentManifest } from './manifest.js';
 import type { SegmentBuildOptions } from './segment-builder.js';
@@ -34,6 +39,8 @@ const WORKER_FILE = FROM_SOURCE ? new URL('./build-worker-bootstrap.mjs', import
 export class SegmentBuildPool {
   private pool: Piscina<BuildTask, BuildReply> | null = null;
   private closed = false;
+  /** The abort flags of the builds submitted and not yet settled. */
+  private readonly pending = new Set<BuildAbortFlag>();
   private readonly maxThreads: number;
   private readonly idleTimeoutMs: number;
   private readonly queueLengthMax: number;
@@ -50,28 +57,40 @@ export class SegmentBuildPool {
    * resolves with its manifest once it is durable. Takes ownership of the
    * rows: buffers that a column spans entirely are transferred, so the
    * caller's typed arrays are empty afterwards. Rejects with the build's
-   * ShoalError, UNAVAILABLE when the queue is full, CLOSED after `close`.
+   * ShoalError, UNAVAILABLE when the queue is full, CLOSED after `close`,
+   * and with `buildAbortedError` (CLOSED, `details.aborted`) when the build
+   * gave up because `options.abort` was set or the pool was closed meanwhile.
    */
   async build(dir: string, name: string, rows: SegmentRows, options: SegmentBuildOptions): Promise<SegmentManifest> {
     if (this.closed) throw new ShoalError('CLOSED', 'the segment build pool is closed');
     const pool = this.start();
-    const task: BuildTask = { dir, name, rows, options };
+    const abort = options.abort ?? createBuildAbortFlag();
+    const task: BuildTask = { dir, name, rows, options: { ...options, abort } };
     let reply: BuildReply;
+    this.pending.add(abort);
     try {
       reply = await pool.run(task, { transferList: segmentRowsTransfer(rows) });
     } catch (error) {
       throw this.poolError(error);
+    } finally {
+      this.pending.delete(abort);
     }
+    if (reply.kind === 'aborted') throw buildAbortedError(name);
     if (reply.kind === 'failed') throw ShoalError.fromData(reply.error);
     return reply.manifest;
   }
 
-  /** Stops the threads once the running build has finished; builds still queued reject with CLOSED. Idempotent. */
+  /**
+   * Aborts the builds in flight, then stops the threads once the running
+   * build has given up (at its next point or step); builds still queued
+   * reject. Idempotent.
+   */
   async close(): Promise<void> {
     this.closed = true;
+    for (const abort of this.pending) abortBuild(abort);
     const pool = this.pool;
     this.pool = null;
-    // Graceful: a running build finishes. Terminating a thread in the middle of an hnswlib call makes the
+    // Cooperative, never forced: terminating a thread in the middle of an hnswlib call makes the
     // native addon throw into a dying environment, which Node treats as fatal for the whole process.
     if (pool !== null) await pool.close();
   }

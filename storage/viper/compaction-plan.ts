@@ -2,8 +2,9 @@
  * When to compact, as a pure function: size-tiered over adjacent segments.
  * A segment's tier is floor(log4(rows / flushThresholdRows)); when the newest
  * `segmentsMin` or more segments share a tier (or are below it), they merge
- * into one segment of the next tier. Flushes vary in size (a memtable keeps
- * growing while the previous one builds), so a bound backs the tiers up: past
+ * into one segment of the next tier. Flushes vary in size (the last batch
+ * overshoots the threshold; a replay at open freezes everything above the
+ * checkpoint at once), so a bound backs the tiers up: past
  * `segmentsMax` segments, the adjacent window of `segmentsMin` with the
  * fewest rows merges. Only adjacent segments merge, so the
  * newest-version order of segments is kept; tombstones may be dropped only

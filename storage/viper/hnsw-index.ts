@@ -64,8 +64,13 @@ export function scoreFromDistance(metric: Metric, distance: number): number {
 export class HnswVectorIndex implements VectorIndex {
   private constructor(private readonly index: HnswIndex, private readonly metric: Metric, readonly size: number) {}
 
-  /** Builds an index over the non-tombstone rows of `rows` (labels = row numbers), deterministically for equal input. Blocks the thread. */
-  static build(rows: SegmentRows, metric: Metric, parameters: HnswParameters): HnswVectorIndex {
+  /**
+   * Builds an index over the non-tombstone rows of `rows` (labels = row
+   * numbers), deterministically for equal input. Blocks the thread. Calls
+   * `afterPoint` after every point, outside any hnswlib call: it may throw to
+   * give up the build (a cooperative abort).
+   */
+  static build(rows: SegmentRows, metric: Metric, parameters: HnswParameters, afterPoint: () => void = () => undefined): HnswVectorIndex {
     validateHnswParameters(parameters);
     const { dimension } = rows;
     const count = rows.ids.length;
@@ -84,6 +89,7 @@ export class HnswVectorIndex implements VectorIndex {
       const offset = row * dimension;
       for (let index = 0; index < dimension; index++) point[index] = rows.vectors[offset + index] as number;
       index.addPoint(point, row);
+      afterPoint();
     }
     return new HnswVectorIndex(index, metric, live);
   }

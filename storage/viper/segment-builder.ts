@@ -13,6 +13,8 @@ import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { errnoCode } from '../../runtime/fs.js';
 import type { FileSystem } from '../../runtime/fs.js';
 import { METRICS } from '../types.js';
+import { pauseUnlessAborted, throwIfBuildAborted } from './build-abort.js';
+import type { BuildAbortFlag } from './build-abort.js';
 import type { Metric } from '../types.js';
 import { DEFAULT_HNSW_EF_CONSTRUCTION, DEFAULT_HNSW_M, HnswVectorIndex, validateHnswParameters } from './hnsw-index.js';
 import { segmentFileNames, validateSegmentName, writeManifest } from './manifest.js';
@@ -35,6 +37,10 @@ export interface SegmentBuildOptions {
   readonly efConstruction?: number;
   /** Milliseconds for the manifest's `buildMs` (default `performance.now`; the simulator passes its clock). Not for pool builds: functions do not cross threads. */
   readonly now?: () => number;
+  /** Checked between the build's steps and after every HNSW point: once set, the build gives up before its manifest (see build-abort.ts). */
+  readonly abort?: BuildAbortFlag;
+  /** Tests only: the build pauses this long after every HNSW point (woken at once by `abort`), to make builds slow. Default 0. */
+  readonly pointPauseMs?: number;
 }
 
 /**
@@ -44,7 +50,9 @@ export interface SegmentBuildOptions {
  * same name are replaced; the segment becomes visible only when its manifest
  * is written, last. Rejects with INVALID_ARGUMENT for bad rows or options or
  * when segment `name` is already committed (segments are immutable),
- * STORAGE_FAILED on I/O errors.
+ * STORAGE_FAILED on I/O errors, and with `buildAbortedError` once
+ * `options.abort` is set (never after the manifest is written; data files
+ * left behind have no manifest, so the next open deletes them).
  */
 export async function buildSegment(
   fs: FileSystem,
@@ -60,17 +68,25 @@ export async function buildSegment(
   validateSegmentRows(rows);
   const sorted = sortRowsById(rows);
   const names = segmentFileNames(name);
+  const { abort } = options;
+  const pointPauseMs = options.pointPauseMs ?? 0;
   await requireUncommitted(fs, join(dir, names.manifest), name);
+  throwIfBuildAborted(abort, name);
   const parquet = await writeDurable(fs, dir, names.parquet, encodeSegmentRows(sorted));
   const liveRows = liveRowCount(sorted);
   let index: SegmentFile | null = null;
   if (liveRows > 0 && liveRows >= settings.indexThresholdRows) {
-    const built = HnswVectorIndex.build(sorted, settings.metric, settings);
+    throwIfBuildAborted(abort, name);
+    const built = HnswVectorIndex.build(sorted, settings.metric, settings, () => {
+      pauseUnlessAborted(abort, pointPauseMs);
+      throwIfBuildAborted(abort, name);
+    });
     index = await saveIndexDurable(fs, dir, names.index, built);
   } else {
     await fs.rm(join(dir, names.index)).catch(() => undefined);
   }
   await syncDirectory(fs, dir);
+  throwIfBuildAborted(abort, name);
   const { minLsn, maxLsn } = lsnRange(sorted.lsns);
   const manifest: SegmentManifest = {
     version: 1,
@@ -104,6 +120,8 @@ function resolveOptions(options: SegmentBuildOptions): ResolvedOptions {
   if (!Number.isSafeInteger(indexThresholdRows) || indexThresholdRows < 1) {
     throw invalidArgument('indexThresholdRows', `expected a positive integer, got ${String(indexThresholdRows)}`);
   }
+  const pointPauseMs = options.pointPauseMs ?? 0;
+  if (!Number.isFinite(pointPauseMs) || pointPauseMs < 0) throw invalidArgument('pointPauseMs', `expected a finite number >= 0, got ${String(pointPauseMs)}`);
   const M = options.M ?? DEFAULT_HNSW_M;
   const efConstruction = options.efConstruction ?? DEFAULT_HNSW_EF_CONSTRUCTION;
   validateHnswParameters({ M, efConstruction });

@@ -58,7 +58,7 @@ describe('storage engines through the public API', () => {
   it('flushes into indexed segments', async () => {
     const stats = await settled(db);
     expect(stats.records).toBe(COUNT);
-    // While a flush builds, the next memtable keeps growing, so flushes are fewer and larger than COUNT / FLUSH_ROWS.
+    // Memtables freeze at the threshold (overshot by part of a 1,000-row batch), so flushes are somewhat fewer than COUNT / FLUSH_ROWS.
     expect(stats.flushes).toBeGreaterThanOrEqual(4);
     expect(stats.segments).toBeGreaterThanOrEqual(2);
     expect(stats.indexedSegments).toBeGreaterThanOrEqual(1);

@@ -212,7 +212,11 @@ describe('Memtable for flushes and tiers', () => {
     expect(table.lsnOf('b')).toBe(3);
     expect(table.lsnOf('ghost')).toBe(4);
     expect(table.lsnOf('never')).toBeUndefined();
+    // Flush decisions count tombstones too: a burst of deletes fills a memtable like upserts do.
+    expect(table.size).toBe(1);
+    expect(table.entries).toBe(3);
     const rows = table.exportRows();
+    expect(rows.ids).toHaveLength(table.entries);
     const byId = new Map(rows.ids.map((id, row) => [id, row]));
     expect([...byId.keys()].sort()).toEqual(['a', 'b', 'ghost']);
     const a = byId.get('a') as number;

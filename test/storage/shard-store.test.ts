@@ -1,4 +1,4 @@
-// Proves the tiers of a shard agree with a model of the newest versions: with rows spread over segments, a frozen memtable and the active one (overwrites and deletes crossing tiers), search returns exactly the brute-force top-k of the live newest versions, get returns the newest version or nothing, record counts are exact, and flush, compaction and a failed flush keep all of that true. Segments are real files built in-thread.
+// Proves the tiers of a shard agree with a model of the newest versions: with rows spread over segments, a frozen memtable and the active one (overwrites and deletes crossing tiers), search returns exactly the brute-force top-k of the live newest versions, get returns the newest version or nothing, record counts are exact, and flush (oldest frozen memtable first, with up to the queue's bound frozen) and compaction keep all of that true. Segments are real files built in-thread.
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nodeFileSystem } from '../../runtime/fs.js';
 import { SeededRandom } from '../../runtime/random.js';
 import { compileFilter } from '../../storage/filter.js';
+import type { Memtable } from '../../storage/memtable.js';
 import { OP_DELETE, OP_UPSERT } from '../../storage/record-batch.js';
 import type { RecordBatch } from '../../storage/record-batch.js';
 import { ShardStore } from '../../storage/shard-store.js';
@@ -135,15 +136,29 @@ describe('ShardStore', () => {
     expect(store.stats().segments).toBe(1);
   });
 
-  it('folds a frozen memtable back when its flush fails, losing nothing', () => {
-    const store = new ShardStore(DIMENSION, 'l2');
+  it('agrees with the model across a bounded queue of frozen memtables, flushed oldest first', async () => {
+    const store = new ShardStore(DIMENSION, 'l2', 3);
     const workload = new Workload(store, 3);
-    workload.run(300);
-    store.freeze();
-    workload.run(200);
-    store.unfreeze();
-    expect(store.frozen).toBeNull();
+    for (let round = 0; round < 3; round++) {
+      workload.run(150);
+      store.freeze();
+    }
+    expect(store.frozenFull).toBe(true);
+    expect(() => store.freeze()).toThrow(/frozen queue is full/);
+    workload.run(100);
     workload.check();
+    expect(store.stats()).toMatchObject({ frozenMemtables: 3, segments: 0 });
+    // Each flush takes the oldest frozen memtable; the newer ones keep shadowing it until then.
+    for (let round = 1; round <= 3; round++) {
+      const oldest = store.frozen[0] as Memtable;
+      const name = `queued-${round}`;
+      await buildSegment(nodeFileSystem, dir, name, oldest.exportRows(), { metric: 'l2', indexThresholdRows: 50 });
+      store.flushed(await Segment.open(nodeFileSystem, dir, name));
+      expect(store.frozen).toHaveLength(3 - round);
+      expect(store.frozenFull).toBe(false);
+      workload.check();
+    }
+    expect(store.stats()).toMatchObject({ frozenMemtables: 0, frozenRows: 0, segments: 3 });
   });
 
   it('finds nearly all exact neighbours through the HNSW indexes of its segments', async () => {

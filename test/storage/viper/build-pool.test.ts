@@ -1,8 +1,10 @@
-// Proves the build pool builds segments off the calling thread: during a 20,000-row build the caller's event loop stays responsive (its longest stall is measured), the rows' buffers are transferred rather than copied, the segment opens and searches, errors keep their codes, a closed pool refuses work, and a pool works from inside a worker thread.
+// Proves the build pool builds segments off the calling thread: during a 20,000-row build the caller's event loop stays responsive (its longest stall is measured), the rows' buffers are transferred rather than copied, the segment opens and searches, errors keep their codes, a closed pool refuses work, a pool works from inside a worker thread, and a build that would take minutes (paused after every HNSW point) gives up cooperatively when its abort flag is set or the pool closes: it rejects as aborted, writes no manifest, and the thread builds again afterwards.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { nodeFileSystem } from '../../../runtime/fs.js';
+import { abortBuild, createBuildAbortFlag, isBuildAbortedError } from '../../../storage/viper/build-abort.js';
 import { SegmentBuildPool } from '../../../storage/viper/build-pool.js';
 import type { SegmentManifest } from '../../../storage/viper/manifest.js';
 import { Segment } from '../../../storage/viper/segment.js';
@@ -72,5 +74,51 @@ describe('segment build pool', () => {
     expect(reply.manifest).toMatchObject({ name: 'nested', rows: 1_200, metric: 'l2' });
     const segment = await Segment.open(nodeFileSystem, folder.path, 'nested');
     expect(segment.indexed).toBe(true);
+  });
+
+  describe('cooperative abort', () => {
+    // 1,500 points paused 100 ms each: a build of minutes, so only an abort can end it within the test's timeout.
+    const slowRows = (seed: number) => makeRows({ count: 1_500, dimension: 8, seed });
+    const slow = { metric: 'l2', indexThresholdRows: 1, pointPauseMs: 100 } as const;
+
+    /** Resolves once the build has written its Parquet file, i.e. it is inside (or about to enter) the HNSW loop. */
+    async function building(name: string): Promise<void> {
+      while ((await nodeFileSystem.stat(join(folder.path, `${name}.parquet`))) === null) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
+    async function rejection(promise: Promise<unknown>): Promise<unknown> {
+      return promise.then(() => new Error('the build was expected to be aborted'), (error: unknown) => error);
+    }
+
+    it('stops a running build when its flag is set, and the thread builds again', async () => {
+      const pool = new SegmentBuildPool({ maxThreads: 1 });
+      const abort = createBuildAbortFlag();
+      const built = rejection(pool.build(folder.path, 'aborted-by-flag', slowRows(3), { ...slow, abort }));
+      await building('aborted-by-flag');
+      abortBuild(abort);
+      const error = await built;
+      expect(isBuildAbortedError(error)).toBe(true);
+      expect(error).toMatchObject({ code: 'CLOSED', details: { aborted: true, segment: 'aborted-by-flag' } });
+      expect(await nodeFileSystem.stat(join(folder.path, 'aborted-by-flag.manifest.json'))).toBeNull();
+      const after = await pool.build(folder.path, 'after-abort', makeRows({ count: 1_100, dimension: 8, seed: 4 }), { metric: 'l2' });
+      expect(after).toMatchObject({ name: 'after-abort', rows: 1_100 });
+      await pool.close();
+    });
+
+    it('aborts the running build when the pool closes', async () => {
+      const pool = new SegmentBuildPool({ maxThreads: 1 });
+      const events: string[] = [];
+      const built = rejection(pool.build(folder.path, 'aborted-by-close', slowRows(5), slow)).then((error) => {
+        events.push('build settled');
+        return error;
+      });
+      await building('aborted-by-close');
+      await pool.close();
+      events.push('pool closed');
+      const error = await built;
+      expect(isBuildAbortedError(error)).toBe(true);
+      expect(events).toEqual(['build settled', 'pool closed']);
+      expect(await nodeFileSystem.stat(join(folder.path, 'aborted-by-close.manifest.json'))).toBeNull();
+    });
   });
 });
