@@ -69,3 +69,23 @@ function storageFailed(action: string, error: unknown): ShoalError {
   const message = error instanceof Error ? error.message : String(error);
   return new ShoalError('STORAGE_FAILED', `${action} failed (${cause}): ${message}`, { cause });
 }
+
+/**
+ * Creates `dir` and any missing parents so that they survive a power loss:
+ * each new folder's entry is fsynced in its parent. A folder created with a
+ * plain `mkdir` may vanish with everything written inside it, even fsynced
+ * files, if the machine loses power before the parent is synced. Does
+ * nothing (no fsync) when `dir` exists. Rejects with STORAGE_FAILED.
+ */
+export async function makeDirectoryDurable(fs: FileSystem, dir: string): Promise<void> {
+  const missing: string[] = [];
+  try {
+    for (let folder = dir; (await fs.stat(folder)) === null && dirname(folder) !== folder; folder = dirname(folder)) missing.push(folder);
+    if (missing.length === 0) return;
+    await fs.mkdir(dir);
+    for (const folder of missing) await fs.fsyncDir(dirname(folder));
+  } catch (error) {
+    const cause = errnoCode(error) ?? 'UNKNOWN';
+    throw new ShoalError('STORAGE_FAILED', `creating ${dir} durably failed (${cause}): ${(error as Error).message}`, { cause, path: dir });
+  }
+}

@@ -26,7 +26,7 @@ import { Packr } from 'msgpackr';
 import { ShoalError } from '../runtime/errors.js';
 import { errnoCode } from '../runtime/fs.js';
 import type { FileHandle, FileSystem } from '../runtime/fs.js';
-import { removeTempFiles, writeFileAtomic } from './atomic-file.js';
+import { makeDirectoryDurable, removeTempFiles, writeFileAtomic } from './atomic-file.js';
 import { encodeFrame, parseFrameAt, scanFrames } from './wal/frame.js';
 
 /** Term, vote and commit index, as the Raft core's `HardState`. */
@@ -93,7 +93,7 @@ export class RaftLogFile<Entry extends StoredPosition, Snapshot extends StoredPo
     fs: FileSystem,
     dir: string,
   ): Promise<RaftLogFile<Entry, Snapshot>> {
-    await io(`creating ${dir}`, () => fs.mkdir(dir));
+    await makeDirectoryDurable(fs, dir);
     await removeTempFiles(fs, dir);
     const hardState = (await readSingleFrame<StoredHardState>(fs, join(dir, HARD_STATE_FILE))) ?? EMPTY_HARD_STATE;
     checkHardState(hardState);
