@@ -193,8 +193,9 @@ function noteLeaders(campaign: Campaign, status: MetadataStatus): void {
   for (const replica of status.replicas) {
     if (!('role' in replica) || replica.role !== 'leader') continue;
     const seen = campaign.leaders.get(replica.term);
-    if (seen !== undefined && seen !== replica.id) campaign.violations.push(`two leaders in term ${replica.term}: replicas ${seen} and ${replica.id} (at ${campaign.sim.now().toFixed(3)} ms: ${JSON.stringify(status.replicas)})`);
-    campaign.leaders.set(replica.term, replica.id);
+    if (seen !== undefined && seen !== replica.id && seen > 0) campaign.violations.push(`two leaders in term ${replica.term}: replicas ${seen} and ${replica.id} (at ${campaign.sim.now().toFixed(3)} ms: ${JSON.stringify(status.replicas)})`);
+    // After a violation the term is marked (-1), so one split brain is reported once.
+    campaign.leaders.set(replica.term, seen !== undefined && seen !== replica.id ? -1 : replica.id);
   }
 }
 
