@@ -86,6 +86,9 @@ export interface ReplicaStatus {
   readonly collections: readonly string[];
 }
 
+/** Ticks after start during which the first replica campaigns eagerly. */
+const EAGER_CAMPAIGN_TICKS = 50;
+
 type Internal =
   | { readonly type: 'tick' }
   | { readonly type: 'saved'; readonly outcome: Outcome<void> }
@@ -111,6 +114,7 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
   /** Term and vote as last written. */
   let persistedHardState: HardState = { term: 0, vote: 0, commit: 0 };
   let readCounter = 0;
+  let ticks = 0;
   const proposals = new Map<number, PendingProposal>();
   /** Reads waiting for the quorum check (ReadIndex), by request id. */
   const confirming = new Map<string, Responder>();
@@ -233,6 +237,20 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
     return true;
   };
 
+  /**
+   * The first replica campaigns at start and, while nobody leads, again every
+   * few ticks of its first second: its peers may still be starting when the
+   * first pre-vote goes out, and waiting for a full election timeout would
+   * add up to a second to every open. Pre-vote makes it harmless when a
+   * leader exists.
+   */
+  const eagerCampaign = (): void => {
+    ticks++;
+    if (args.id !== args.peers[0] || ticks > EAGER_CAMPAIGN_TICKS || ticks % 5 !== 0) return;
+    const status = raft().status();
+    if (status.leader === 0 && status.role === 'follower') raft().campaign();
+  };
+
   const propose = (command: MetadataCommand, responder: Responder | null, ctx: ActorContext): void => {
     const result = raft().propose(encodeCommand(command));
     if (!result.ok) throw refusal(result, 'take a metadata write');
@@ -292,6 +310,7 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
       switch (message.type) {
         case 'tick':
           raft().tick();
+          eagerCampaign();
           scheduleTick(ctx);
           noticeTermChange();
           return pump(ctx);
