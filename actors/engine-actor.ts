@@ -100,6 +100,8 @@ const REPLAY_TIMEOUT_MS = 120_000;
 const BUILD_RETRY_MS = 5_000;
 const DEFAULT_FLUSH_ROWS = 20_000;
 const DEFAULT_EF = 128;
+/** How long a flush waits for the WAL's fdatasync. */
+const WAL_SYNC_TIMEOUT_MS = 60_000;
 /** Build threads per engine: a flush and a compaction. */
 const BUILD_THREADS = 2;
 
@@ -187,7 +189,11 @@ export function createEngine(args: EngineArgs): Actor {
     flushing = true;
     const oldest = store.frozen[0] as Memtable;
     const maxLsn = oldest.maxLsn;
-    const done = build(nextName(), oldest.exportRows(), ctx.clock.now(), ctx);
+    // The WAL must hold every row of the segment durably before the segment set checkpoints it: in
+    // `periodic` and `never` modes acknowledged rows may not be synced yet, and a power loss would cut the
+    // WAL back below the checkpoint and make it hand out those LSNs again. The sync runs beside the build.
+    const synced = ctx.ask(args.wal, { type: 'sync' }, { timeoutMs: WAL_SYNC_TIMEOUT_MS });
+    const done = Promise.all([build(nextName(), oldest.exportRows(), ctx.clock.now(), ctx), synced]).then(([segment]) => segment);
     ctx.pipeToSelf(done, (outcome): Internal => ({ type: 'flushed', outcome, maxLsn }));
   };
 

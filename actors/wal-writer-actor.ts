@@ -31,6 +31,8 @@ export type WalWriterMessage =
   | { readonly type: 'append'; readonly batch: RecordBatch }
   | { readonly type: 'read'; readonly fromLsn: number; readonly maxRecords: number }
   | { readonly type: 'checkpoint'; readonly lsn: number }
+  /** Makes every acknowledged append durable now (an fdatasync in `periodic` and `never` modes). */
+  | { readonly type: 'sync' }
   /** Fault injection: from now on every `operation` on the WAL's files fails with errno `code`. */
   | { readonly type: 'inject-io-error'; readonly operation: FaultyOperation; readonly code: string }
   | { readonly type: 'stats' };
@@ -103,6 +105,10 @@ export function createWalWriter(args: WalWriterArgs): Actor {
         case 'inject-io-error':
           files?.arm(message.operation, message.code);
           return responder?.ok(null);
+        case 'sync':
+          // Not awaited: appends keep flowing while the writer loop syncs.
+          (wal as Wal).sync().then(() => responder?.ok(null), (error: unknown) => responder?.fail(error));
+          return undefined;
         case 'checkpoint':
           return (wal as Wal).checkpoint(message.lsn).then((removed) => responder?.ok({ removed }));
         case 'stats':

@@ -120,10 +120,13 @@ export class FileContent {
   /**
    * A crash: the file becomes its durable state, plus synced operations,
    * plus the first `kept` unsynced ones and the first `tornBytes` bytes of
-   * the next when it is a write; doomed operations are lost. Afterwards
-   * everything left is durable.
+   * the next when it is a write; doomed operations are lost. With `garble`,
+   * the last kept operation, when it is a write, has `garble.bytes` at
+   * `garble.offset` (from its start) instead of its own: a sector being
+   * written as the power failed reached the disk scrambled, while the file's
+   * size already covered it. Afterwards everything left is durable.
    */
-  crash(kept: number, tornBytes: number): void {
+  crash(kept: number, tornBytes: number, garble: { readonly offset: number; readonly bytes: Uint8Array } | null = null): void {
     for (let index = this.pending.length - 1; index >= 0; index--) this.undo(this.pending[index] as PendingOperation);
     let unsyncedSeen = 0;
     for (const operation of this.pending) {
@@ -137,6 +140,10 @@ export class FileContent {
         }
       }
       this.redo(operation);
+      if (garble !== null && unsyncedSeen === kept && operation.durability === 'unsynced' && operation.kind === 'write') {
+        const bytes = garble.bytes.subarray(0, Math.max(0, operation.data.byteLength - garble.offset));
+        this.put(bytes, operation.position + garble.offset);
+      }
     }
     this.pending = [];
     this.doomed = 0;

@@ -9,8 +9,11 @@
  *   directory entry created, renamed or removed is pending until an
  *   `fsyncDir` of its parent (`sim-namespace.ts`).
  * - `crash()` loses pending state, or keeps a random prefix of it with a
- *   possibly torn last write, per file and for the metadata journal, as
- *   drawn from the seed. Operations in flight at the crash never complete.
+ *   possibly torn last write (or, when asked, a last kept write whose final
+ *   bytes are garbage), per file and for the metadata journal, as drawn from
+ *   the seed. Operations in flight at the crash never complete. A process
+ *   crash (`powerLoss: false`) only ends handles and operations in flight:
+ *   the page cache keeps every write, still unsynced.
  * - `failNext`/`arm` make chosen operations fail with an errno code (EIO,
  *   ENOSPC, ...). A failed write writes nothing; a failed sync dooms the
  *   writes it should have covered: still readable, lost at a crash, never
@@ -53,10 +56,21 @@ export interface FaultMatch {
 
 /** How much unsynced state a crash keeps. */
 export interface CrashOptions {
+  /** False: the process died, not the machine; unsynced data and entries stay in the page cache (nothing is lost). Default true. */
+  readonly powerLoss?: boolean;
   /** Chance that a file (or the metadata journal) keeps a random prefix of its unsynced operations instead of losing all. Default 0.5. */
   readonly keepProbability?: number;
   /** Chance that, in a file that keeps a prefix, the first write lost is torn (a prefix of its bytes survives). Default 0.5. */
   readonly tornProbability?: number;
+  /**
+   * Chance that, in a file that keeps a prefix ending in a write, some of
+   * that write's last 16 bytes are garbage instead (a run of them, up to its
+   * end), and nothing after it is kept: data that a checksum must catch.
+   * Default 0.
+   */
+  readonly garbleProbability?: number;
+  /** Only files whose path matches may be garbled. Default: every file. */
+  readonly garblePaths?: RegExp;
 }
 
 /** What a crash did. */
@@ -65,6 +79,7 @@ export interface CrashReport {
   readonly dataOperationsKept: number;
   readonly dataOperationsLost: number;
   readonly tornWrites: number;
+  readonly garbledWrites: number;
   readonly metadataOperationsKept: number;
   readonly metadataOperationsLost: number;
 }
@@ -75,6 +90,9 @@ interface FaultRule {
   readonly pathIncludes: string | null;
   remaining: number;
 }
+
+/** A garbled write has garbage only within its last this many bytes. */
+const GARBLE_WINDOW_BYTES = 16;
 
 const DEFAULT_LATENCY_US: LatencyTable = {
   open: [5, 50], read: [5, 60], write: [10, 150], datasync: [300, 3_000], sync: [300, 3_000], truncate: [10, 80],
@@ -156,6 +174,21 @@ class SimFileHandle implements FileHandle {
     if (this.closed || this.epoch !== this.host.epoch) throw fsError('EBADF', syscall, this.path);
     if (writing && this.flags === 'r') throw fsError('EBADF', syscall, this.path);
   }
+}
+
+/** How much of a file's unsynced operations a crash keeps: a prefix, then a torn write, or a garbled last write. */
+function drawKeptPrefix(content: FileContent, path: string, options: CrashOptions, random: Random): { kept: number; tornBytes: number; garble: { offset: number; bytes: Uint8Array } | null } {
+  const kept = random.int(content.pendingOperations + 1);
+  const lastBytes = kept > 0 ? content.pendingWriteBytes(kept - 1) : 0;
+  const garbleProbability = options.garbleProbability ?? 0;
+  if (garbleProbability > 0 && lastBytes > 0 && (options.garblePaths?.test(path) ?? true) && random.next() < garbleProbability) {
+    const offset = lastBytes - Math.min(lastBytes, GARBLE_WINDOW_BYTES) + random.int(Math.min(lastBytes, GARBLE_WINDOW_BYTES));
+    const bytes = Uint8Array.from({ length: 1 + random.int(lastBytes - offset) }, () => random.int(256));
+    return { kept, tornBytes: 0, garble: { offset, bytes } };
+  }
+  const nextBytes = content.pendingWriteBytes(kept);
+  const tornBytes = nextBytes > 1 && random.next() < (options.tornProbability ?? 0.5) ? 1 + random.int(nextBytes - 1) : 0;
+  return { kept, tornBytes, garble: null };
 }
 
 /** Wraps a handle so that its completions pass the owner's gate. */
@@ -252,37 +285,38 @@ export class SimFileSystem implements FileSystem {
   /**
    * A power failure: operations in flight never complete, open handles die,
    * and unsynced state is lost or partly kept (a random prefix, the last
-   * write possibly torn) as drawn from `random`. Clears armed faults.
+   * write possibly torn or garbled) as drawn from `random`. With
+   * `powerLoss: false`, a process crash: only operations in flight and open
+   * handles are lost. Clears armed faults.
    */
   crash(options: CrashOptions = {}, random: Random = this.random): CrashReport {
     this.currentEpoch++;
     this.lastCompletionUs.clear();
     this.disarm();
+    if (options.powerLoss === false) {
+      this.scheduler.record('fs-crash process: the page cache survives');
+      return { filesWithPendingData: 0, dataOperationsKept: 0, dataOperationsLost: 0, tornWrites: 0, garbledWrites: 0, metadataOperationsKept: 0, metadataOperationsLost: 0 };
+    }
     const keepProbability = options.keepProbability ?? 0.5;
-    const tornProbability = options.tornProbability ?? 0.5;
     const metadataPending = this.namespace.pendingOperations;
     const metadataKept = metadataPending > 0 && random.next() < keepProbability ? random.int(metadataPending + 1) : 0;
     this.namespace.crash(metadataKept);
-    const report = { filesWithPendingData: 0, dataOperationsKept: 0, dataOperationsLost: 0, tornWrites: 0, metadataOperationsKept: metadataKept, metadataOperationsLost: metadataPending - metadataKept };
-    for (const content of this.namespace.durableFiles()) {
+    const report = { filesWithPendingData: 0, dataOperationsKept: 0, dataOperationsLost: 0, tornWrites: 0, garbledWrites: 0, metadataOperationsKept: metadataKept, metadataOperationsLost: metadataPending - metadataKept };
+    for (const { path, content } of this.namespace.durableFiles()) {
       const pending = content.pendingOperations;
       const doomed = content.doomedOperations;
       if (pending === 0 && doomed === 0) continue;
-      let kept = 0;
-      let tornBytes = 0;
-      if (pending > 0 && random.next() < keepProbability) {
-        kept = random.int(pending + 1);
-        const nextBytes = content.pendingWriteBytes(kept);
-        if (nextBytes > 1 && random.next() < tornProbability) tornBytes = 1 + random.int(nextBytes - 1);
-      }
-      content.crash(kept, tornBytes);
+      const { kept, tornBytes, garble } = pending > 0 && random.next() < keepProbability ? drawKeptPrefix(content, path, options, random) : { kept: 0, tornBytes: 0, garble: null };
+      content.crash(kept, tornBytes, garble);
       report.filesWithPendingData++;
       report.dataOperationsKept += kept;
       report.dataOperationsLost += pending - kept + doomed;
       if (tornBytes > 0) report.tornWrites++;
+      if (garble !== null) report.garbledWrites++;
     }
-    const { filesWithPendingData, dataOperationsKept, dataOperationsLost, tornWrites, metadataOperationsLost } = report;
-    this.scheduler.record(`fs-crash files=${filesWithPendingData} kept=${dataOperationsKept} lost=${dataOperationsLost} torn=${tornWrites} metadata-kept=${metadataKept} metadata-lost=${metadataOperationsLost}`);
+    const { filesWithPendingData, dataOperationsKept, dataOperationsLost, tornWrites, garbledWrites, metadataOperationsLost } = report;
+    const garbled = (options.garbleProbability ?? 0) > 0 ? ` garbled=${garbledWrites}` : '';
+    this.scheduler.record(`fs-crash files=${filesWithPendingData} kept=${dataOperationsKept} lost=${dataOperationsLost} torn=${tornWrites}${garbled} metadata-kept=${metadataKept} metadata-lost=${metadataOperationsLost}`);
     return report;
   }
 

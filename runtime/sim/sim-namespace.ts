@@ -119,10 +119,10 @@ export class Namespace {
     this.current = new Map(reachable);
   }
 
-  /** File contents reachable in the durable view, ordered by id. */
-  durableFiles(): FileContent[] {
-    const files = new Set<FileContent>();
-    for (const node of this.durable.values()) if (node.kind === 'file') files.add(node.content);
-    return [...files].sort((a, b) => a.id - b.id);
+  /** File contents reachable in the durable view, each with one durable path, ordered by id. */
+  durableFiles(): { readonly path: string; readonly content: FileContent }[] {
+    const files = new Map<FileContent, string>();
+    for (const [path, node] of this.durable) if (node.kind === 'file' && !files.has(node.content)) files.set(node.content, path);
+    return [...files].map(([content, path]) => ({ path, content })).sort((a, b) => a.content.id - b.content.id);
   }
 }

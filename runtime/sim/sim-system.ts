@@ -169,11 +169,12 @@ export class SimSystem {
   /**
    * Power failure of the whole node: every thread dies at once, everything
    * in flight is lost, host requests in flight fail UNAVAILABLE, and the
-   * filesystem loses (or tears) what was not synced. Nothing runs until
-   * `restartNode`.
+   * filesystem loses (or tears) what was not synced. With
+   * `powerLoss: false`, the process dies but the machine does not: the page
+   * cache keeps every write. Nothing runs until `restartNode`.
    */
   crashNode(options: CrashOptions = {}): CrashReport {
-    this.scheduler.record('crash-node');
+    this.scheduler.record(options.powerLoss === false ? 'crash-node process' : 'crash-node');
     this.nodeGate.close();
     for (const incarnation of [...this.threads.values()]) this.endThread(incarnation);
     this.post.nodeCrashed(this.host.id);
@@ -270,25 +271,39 @@ export class SimSystem {
     void this.hop().then(gate.guard(action));
   }
 
+  /**
+   * The host of one node's supervision. Bound to that node's gate: once the
+   * node crashed, a restart the old supervision had begun (it may resume
+   * from a promise that settled just before the crash) spawns, stops,
+   * redirects and notifies nothing in the node that replaced it.
+   */
   private supervisionHost(): SupervisionHost {
+    const node = this.nodeGate;
     return {
       now: () => this.scheduler.nowMs,
       spawn: (spec) => {
+        if (!node.open) return { id: -1, started: node.promise(Promise.resolve(-1)) };
         const id = this.nextIncarnationId++;
-        return { id, started: this.nodeGate.promise(this.startIncarnation(id, this.options.specTransform?.(spec) ?? spec)) };
+        return { id, started: node.promise(this.startIncarnation(id, this.options.specTransform?.(spec) ?? spec)) };
       },
-      stop: (address) => this.nodeGate.promise(this.stopActor(address)),
+      stop: (address) => (node.open ? node.promise(this.stopActor(address)) : node.promise(Promise.resolve())),
       markRestarting: (addresses) => {
+        if (!node.open) return;
         for (const address of addresses) this.directory.set(address, 'restarting');
       },
       forget: (addresses) => {
+        if (!node.open) return;
         for (const address of addresses) {
           this.directory.delete(address);
           this.post.release(address);
         }
       },
-      notify: (owner, message: GroupFailedMessage) => this.post.tell({ address: SYSTEM_ADDRESS, id: -1, gate: this.nodeGate }, owner, message),
-      record: (line) => this.scheduler.record(line),
+      notify: (owner, message: GroupFailedMessage) => {
+        if (node.open) this.post.tell({ address: SYSTEM_ADDRESS, id: -1, gate: node }, owner, message);
+      },
+      record: (line) => {
+        if (node.open) this.scheduler.record(line);
+      },
       log: this.log,
     };
   }

@@ -8,8 +8,10 @@
  * Durability: an `append` resolves only after the fdatasync that covers its
  * frame (`always`, `batch`), or after the write alone (`periodic`: an
  * fdatasync follows within `syncIntervalMs`, so a power failure can lose up
- * to that window; `never`: unsafe, no fdatasync at all). A write or sync error puts the WAL in
- * a failed state for good: it never retries a sync on the same file, because
+ * to that window; `never`: unsafe, no fdatasync while appending). `open`
+ * syncs the last segment, so frames an earlier instance left unsynced become
+ * durable. A write or sync error puts the WAL in a failed state for good: it
+ * never retries a sync on the same file, because
  * after a failed fsync the kernel may have dropped the dirty pages and a
  * second fsync can report success for data that is gone.
  */
@@ -164,6 +166,8 @@ export class Wal {
   private unsynced = false;
   private syncTimer: Timer | null = null;
   private syncDue = false;
+  /** Callers of `sync` waiting for the next fdatasync of the writer loop. */
+  private syncWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   private constructor(
     private readonly fs: FileSystem,
@@ -194,6 +198,10 @@ export class Wal {
     }
     const lastName = last.name;
     const handle = await io(`opening segment ${lastName}`, () => fs.open(join(dir, lastName), 'r+'));
+    // An earlier instance that died (an actor or process crash, not a power loss) may have left frames
+    // in the page cache that it acknowledged but never synced (`periodic`, `never`), and its sync timer
+    // died with it: sync them now, or a power loss much later than `syncIntervalMs` could still lose them.
+    if (last.bytes > 0) await io(`syncing segment ${lastName}`, () => handle.datasync());
     const active: ActiveSegment = { state: last, handle, durableBytes: last.bytes };
     return new Wal(fs, dir, settings, segments, active, recovered.recovery);
   }
@@ -277,6 +285,24 @@ export class Wal {
   }
 
   /**
+   * Makes every acknowledged append durable now. In `always` and `batch`
+   * modes they already are; in `periodic` and `never` modes this is one
+   * fdatasync of the active segment, run by the writer loop (earlier
+   * segments were synced when they rotated). The engine calls it before a
+   * flush publishes rows: a checkpoint must never run ahead of the durable
+   * WAL, or after a power loss the WAL would hand out checkpointed LSNs again.
+   */
+  sync(): Promise<void> {
+    this.assertWritable();
+    if (this.settings.syncMode === 'always' || this.settings.syncMode === 'batch') return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.syncWaiters.push({ resolve, reject });
+      this.syncDue = true;
+      this.kick();
+    });
+  }
+
+  /**
    * Deletes the closed segments whose every record has an LSN <= `lsn` (the
    * caller guarantees those records are durable elsewhere, e.g. in engine
    * segment files); never the segment being written. Resolves with the number
@@ -304,7 +330,7 @@ export class Wal {
   private async shutdown(): Promise<void> {
     this.syncTimer?.cancel();
     this.syncTimer = null;
-    this.syncDue = this.unsynced;
+    this.syncDue = this.unsynced || this.syncWaiters.length > 0;
     if (this.syncDue) this.kick();
     await this.idle;
     try {
@@ -349,6 +375,7 @@ export class Wal {
       // Cleared in the same synchronous step as the empty-queue check, so an
       // append pushed after this point always starts a new loop.
       this.writing = false;
+      if (this.failure !== null) this.rejectSyncWaiters();
     }
   }
 
@@ -424,10 +451,11 @@ export class Wal {
     });
   }
 
-  /** `periodic` mode: one fdatasync covering everything written so far, run inside the writer loop. */
+  /** `periodic` mode (or a `sync` call): one fdatasync covering everything written so far, run inside the writer loop. */
   private async periodicSync(): Promise<void> {
     this.syncDue = false;
-    if (!this.unsynced) return;
+    const waiters = this.syncWaiters.splice(0);
+    if (!this.unsynced && waiters.length === 0) return;
     const { state, handle } = this.active;
     const coveredBytes = state.bytes;
     const coveredLsn = this.writtenLsn;
@@ -435,6 +463,7 @@ export class Wal {
     try {
       await attempt('datasync', state.name, () => this.datasync(handle));
     } catch (error) {
+      this.syncWaiters.unshift(...waiters);
       this.fail(error, []);
       await this.recordFailure();
       return;
@@ -442,6 +471,12 @@ export class Wal {
     this.syncCount += 1;
     this.active.durableBytes = coveredBytes;
     this.durableLsn = coveredLsn;
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  private rejectSyncWaiters(): void {
+    const failure = this.failure;
+    for (const waiter of this.syncWaiters.splice(0)) waiter.reject(new ShoalError('STORAGE_FAILED', failure?.message ?? 'the WAL failed', failure?.details));
   }
 
   /** Starts segment `firstLsn`. The previous segment is durable first, so only the last segment can have a torn tail. */

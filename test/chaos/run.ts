@@ -6,7 +6,8 @@
  *   wal [--kills 200] [--seed 1]   SIGKILL a WAL appender K times; check every acknowledged LSN
  *   --real [--kills 20] [--seed 1] [--flush-rows N] [--kill-workers]
  *                                  SIGKILL a live Shoal process (real threads and files) K times
- *   sim [--seed 1] [--runs 20] [--io-faults 0] [--drops 0] [--trace]
+ *   sim [--seed 1] [--runs 20] [--io-faults 0] [--drops 0] [--clients C] [--ops K] [--without kinds]
+ *       [--skip-faults i,j] [--mutation M] [--shrink [--max-runs R]] [--trace]
  *                                  seeded simulations of a whole Shoal node (see sim-run.ts)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { runRealCampaign } from './real-campaign.js';
 import { runWalCrashCampaign } from './wal-campaign.js';
 
-const USAGE = 'usage: npm run chaos -- wal [--kills N] [--seed S]\n       npm run chaos -- --real [--kills N] [--seed S] [--flush-rows N] [--kill-workers]\n       npm run chaos -- sim [--seed S] [--runs N] [--io-faults F] [--drops P] [--trace]';
+const USAGE = 'usage: npm run chaos -- wal [--kills N] [--seed S]\n       npm run chaos -- --real [--kills N] [--seed S] [--flush-rows N] [--kill-workers]\n       npm run chaos -- sim [--seed S] [--runs N] [--io-faults F] [--drops P] [--clients C] [--ops K] [--without kinds] [--skip-faults i,j] [--mutation M] [--shrink] [--trace]';
 
 if (process.argv[2] === 'sim') {
   // The simulation campaign parses the rest of the command line itself.

@@ -1,57 +1,84 @@
 /**
  * A simulated chaos campaign against one Shoal node. Concurrent clients
- * upsert, overwrite, delete, get and search over a small pool of ids, while
- * a chaos task crashes and kills actors, fails WAL writes and syncs, and
- * crashes the whole node. Every write is recorded (`sim-history.ts`); the
- * checkers run:
+ * upsert, overwrite, delete, get and search over a small pool of ids in
+ * several collections — one per sync mode by default, spread over two
+ * storage URLs per component — while a chaos task (`sim-faults.ts`) crashes
+ * and kills actors, fails WAL writes and syncs, drops and re-creates
+ * collections, kills the process and cuts the power. Every write is recorded
+ * (`sim-history.ts`); the checkers run:
  * - on every get: the value is one a linearizable store could return;
- * - after every node crash and restart, and at the end: every id holds an
- *   allowed value (acknowledged writes survive, acknowledged deletes stay
- *   deleted), and exact searches agree with a model of that state.
- * One seed reproduces a run exactly, trace included.
+ * - after every crash and restart, and at the end (`sim-checkpoint.ts`):
+ *   the collections are those created and not dropped; every id holds a
+ *   value its collection's sync mode allows after that crash (never a value
+ *   that was not written); exact searches agree with the state read; files
+ *   sit under the storage URLs their placement names.
+ * One seed reproduces a run exactly, trace included; the fault plan and each
+ * client draw from streams of their own, so a shrunk run (`sim-shrink.ts`)
+ * keeps the schedule of what it did not remove.
  */
-import type { ActorSpec } from '../../runtime/actor.js';
-import type { Metric } from '../../storage/types.js';
-import { ShoalError } from '../../runtime/errors.js';
+import type { StorageOptions } from '../../actors/public-api.js';
 import { RELIABLE_NETWORK } from '../../runtime/sim/network.js';
 import type { NetworkOptions } from '../../runtime/sim/network.js';
 import { SimSystem } from '../../runtime/sim/sim-system.js';
-import { History, checkExactSearch } from './sim-history.js';
-import type { RecordValue } from './sim-history.js';
-import { SimShoal, simSpecTransform } from './sim-shoal.js';
+import { SeededRandom } from '../../runtime/random.js';
+import type { Metric } from '../../storage/types.js';
+import { checkpoint } from './sim-checkpoint.js';
+import { runClient } from './sim-clients.js';
+import type { Campaign, CampaignStorage, CollectionModel, SimCollectionSpec } from './sim-context.js';
+import { REQUEST_TIMEOUT_MS, violation } from './sim-context.js';
+import { activeFaults, deriveSeed, planFaults } from './sim-fault-plan.js';
+import type { FaultCounts, FaultKind, PlannedFault } from './sim-fault-plan.js';
+import { collectionOptions, crashAndCheck, runChaos } from './sim-faults.js';
+import { History } from './sim-history.js';
+import { campaignSpecTransform } from './sim-mutations.js';
+import type { SimMutation } from './sim-mutations.js';
+import { SimShoal } from './sim-shoal.js';
+
+export type { SimCollectionSpec } from './sim-context.js';
+
+/** One collection per sync mode: what a default campaign runs. */
+export const DEFAULT_COLLECTIONS: readonly SimCollectionSpec[] = [
+  { name: 'always', syncMode: 'always', shards: 1 },
+  { name: 'batch', syncMode: 'batch' },
+  { name: 'periodic', syncMode: 'periodic', syncIntervalMs: 50 },
+  { name: 'never', syncMode: 'never' },
+];
 
 /** What a campaign does; only the seed is required. */
 export interface SimCampaignOptions {
   readonly seed: number;
   readonly clients?: number;
   readonly operationsPerClient?: number;
-  /** Size of the id pool (small, so clients overwrite each other). */
+  /** Size of the id pool of each collection (small, so clients overwrite each other). */
   readonly ids?: number;
   readonly dimension?: number;
+  /** Shards of a collection that does not say. */
   readonly shards?: number;
   readonly metric?: Metric;
-  readonly syncMode?: 'always' | 'batch';
+  /** Default `DEFAULT_COLLECTIONS`. */
+  readonly collections?: readonly SimCollectionSpec[];
+  /** Storage URLs per spread component (`wal` round-robin, `viper` by hash): 1 puts everything under the data directory. Default 2. */
+  readonly storageUrls?: number;
+  /** Power losses of the whole node. */
   readonly nodeCrashes?: number;
+  /** Crashes of the process alone (the page cache survives). */
+  readonly processCrashes?: number;
   /** crash-actor and kill-worker faults on WAL writers, engines and shards. */
   readonly actorFaults?: number;
-  /** Failed WAL writes or syncs (EIO), each followed by a crash of the WAL writers so the shard recovers. */
+  /** Failed WAL writes or syncs (EIO, ENOSPC), each followed by a crash of that WAL writer so the shard recovers. */
   readonly ioFaults?: number;
+  /** Drop-collection faults (most re-create the collection a little later). */
+  readonly drops?: number;
+  /** Chance that a power loss garbles the last kept write of a WAL segment (its last bytes become garbage). Default 0.25. */
+  readonly garbleProbability?: number;
+  /** Fault kinds left out of the plan (the others keep their times and targets). */
+  readonly without?: readonly FaultKind[];
+  /** Single faults left out, by plan index. */
+  readonly skipFaults?: readonly number[];
   readonly network?: Partial<NetworkOptions>;
   readonly traceEcho?: (line: string) => void;
-  /**
-   * A deliberately broken component, to prove the checkers can fail:
-   * `wal-ack-before-fsync` makes every WAL writer acknowledge appends after the write, before any fdatasync.
-   */
-  readonly mutation?: 'wal-ack-before-fsync';
-}
-
-/** The spec rewrite of a campaign: the simulator's engine settings, plus the requested mutation. */
-function campaignSpecTransform(mutation: SimCampaignOptions['mutation']): (spec: ActorSpec) => ActorSpec {
-  return (spec) => {
-    const rewritten = simSpecTransform(spec);
-    if (mutation !== 'wal-ack-before-fsync' || !spec.address.startsWith('wal/')) return rewritten;
-    return { ...rewritten, args: { ...(rewritten.args as Record<string, unknown>), syncMode: 'never' } };
-  };
+  /** A deliberately broken component, to prove the checkers can fail (see `sim-mutations.ts`). */
+  readonly mutation?: SimMutation;
 }
 
 /** What a campaign found. */
@@ -61,8 +88,16 @@ export interface SimCampaignReport {
   readonly acknowledged: number;
   readonly failed: number;
   readonly failures: Record<string, number>;
-  readonly faults: Record<string, number>;
+  /** Faults run, per kind. */
+  readonly faults: Partial<Record<FaultKind, number>>;
+  /** The whole plan, including faults left out or not reached. */
+  readonly plan: readonly PlannedFault[];
   readonly checks: number;
+  readonly powerLosses: number;
+  readonly processCrashes: number;
+  readonly tornWrites: number;
+  readonly garbledWrites: number;
+  readonly collections: readonly { readonly name: string; readonly syncMode: string; readonly incarnations: number; readonly acknowledgedWrites: number; readonly walUrls: readonly string[] }[];
   readonly violations: string[];
   readonly virtualMs: number;
   readonly realMs: number;
@@ -71,65 +106,68 @@ export interface SimCampaignReport {
   readonly traceTail: string[];
 }
 
-const COLLECTION = 'chaos';
-const REQUEST_TIMEOUT_MS = 5_000;
+const DATA_DIR = '/data';
+const STORAGE_ROOTS = ['/mnt/a', '/mnt/b', '/mnt/c', '/mnt/d'];
 
-interface Campaign {
-  readonly sim: SimSystem;
-  readonly shoal: SimShoal;
-  readonly history: History;
-  readonly options: Required<Omit<SimCampaignOptions, 'network' | 'traceEcho' | 'mutation'>>;
-  /** The faulty network of the run; set-up and checkpoints use a reliable one. */
-  readonly network: NetworkOptions;
-  readonly violations: string[];
-  readonly failures: Record<string, number>;
-  readonly faults: Record<string, number>;
-  counts: { operations: number; acknowledged: number; failed: number; checks: number };
-  /** Set while the chaos task checks a quiescent node: clients wait for it. */
-  pause: Promise<void> | null;
-  clientsDone: boolean;
+/** The fault counts of `options`, defaults filled in. */
+export function faultCounts(options: SimCampaignOptions): FaultCounts {
+  return { node: options.nodeCrashes ?? 2, process: options.processCrashes ?? 1, actor: options.actorFaults ?? 3, io: options.ioFaults ?? 0, drop: options.drops ?? 1 };
 }
 
-function withDefaults(options: SimCampaignOptions): Campaign['options'] {
+function storageOf(urls: number): { options: StorageOptions | undefined; storage: CampaignStorage; directories: string[] } {
+  const roots = STORAGE_ROOTS.slice(0, urls);
+  if (urls <= 1) {
+    const url = `file://${DATA_DIR}`;
+    return { options: undefined, storage: { walUrls: [url], viperUrls: [url], roots: [DATA_DIR] }, directories: [DATA_DIR] };
+  }
+  const urlsOf = roots.map((root) => `file://${root}`);
   return {
-    seed: options.seed,
-    clients: options.clients ?? 4,
-    operationsPerClient: options.operationsPerClient ?? 30,
-    ids: options.ids ?? 16,
-    dimension: options.dimension ?? 4,
-    shards: options.shards ?? 2,
-    metric: options.metric ?? 'cosine',
-    syncMode: options.syncMode ?? 'batch',
-    nodeCrashes: options.nodeCrashes ?? 2,
-    actorFaults: options.actorFaults ?? 3,
-    ioFaults: options.ioFaults ?? 0,
+    options: { wal: { urls: urlsOf }, viper: { urls: urlsOf, strategy: 'hash' } },
+    storage: { walUrls: urlsOf, viperUrls: urlsOf, roots: [DATA_DIR, ...roots] },
+    directories: [DATA_DIR, ...roots],
   };
 }
 
 /** Runs one seeded campaign; violations are reported, not thrown. */
 export async function runSimCampaign(options: SimCampaignOptions): Promise<SimCampaignReport> {
   const realStart = performance.now();
-  const settings = withDefaults(options);
-  const sim = new SimSystem({ seed: settings.seed, fs: { directories: ['/data'] }, specTransform: campaignSpecTransform(options.mutation), logLevel: 'warn', ...(options.traceEcho === undefined ? {} : { traceEcho: options.traceEcho }) });
+  const seed = options.seed;
+  const placement = storageOf(options.storageUrls ?? 2);
+  const sim = new SimSystem({ seed, fs: { directories: placement.directories }, specTransform: campaignSpecTransform(options.mutation), logLevel: 'warn', ...(options.traceEcho === undefined ? {} : { traceEcho: options.traceEcho }) });
+  const plan = planFaults(seed, faultCounts(options));
   // The campaign checks durability, not escalation: a restart budget above the faults it injects keeps
   // shard groups from (correctly) giving up, which the supervision tests cover on their own.
-  const shoal = await SimShoal.start(sim, { dataDir: '/data', requestTimeoutMs: REQUEST_TIMEOUT_MS, maxRestarts: 1_000 });
-  await shoal.createCollection({ name: COLLECTION, dimension: settings.dimension, metric: settings.metric, shards: settings.shards, syncMode: settings.syncMode });
-  const history = new History(Array.from({ length: settings.ids }, (_, index) => `id-${index}`));
-  const campaign: Campaign = { sim, shoal, history, options: settings, network: { ...sim.network.settings, ...options.network }, violations: [], failures: {}, faults: {}, counts: { operations: 0, acknowledged: 0, failed: 0, checks: 0 }, pause: null, clientsDone: false };
-  sim.network.configure(campaign.network);
+  const shoal = await SimShoal.start(sim, { dataDir: DATA_DIR, requestTimeoutMs: REQUEST_TIMEOUT_MS, maxRestarts: 1_000, ...(placement.options === undefined ? {} : { storage: placement.options }) });
+  const campaign = newCampaign(sim, shoal, options, placement.storage);
   try {
-    const clients = Array.from({ length: settings.clients }, (_, client) => runClient(campaign, client));
-    await Promise.all([Promise.all(clients).then(() => (campaign.clientsDone = true)), runChaos(campaign)]);
+    for (const model of campaign.collections) {
+      model.info = await shoal.createCollection(collectionOptions(campaign, model));
+      model.walUrls.add(model.info.placement.wal);
+      model.liveSince = model.history.stamp();
+    }
+    sim.network.configure(campaign.network);
+    const clients = Array.from({ length: campaign.settings.clients }, (_, client) => runClient(campaign, client));
+    const faults = activeFaults(plan, options.without ?? [], options.skipFaults ?? []);
+    await Promise.all([Promise.all(clients).then(() => (campaign.clientsDone = true)), runChaos(campaign, faults, sim.now())]);
     await finish(campaign);
   } catch (error) {
-    campaign.violations.push(`campaign aborted at ${sim.now().toFixed(3)} ms: ${(error as Error).stack ?? String(error)}`);
+    violation(campaign, `campaign aborted: ${(error as Error).stack ?? String(error)}`);
   }
+  const { counts } = campaign;
   return {
-    seed: settings.seed,
-    ...campaign.counts,
+    seed,
+    operations: counts.operations,
+    acknowledged: counts.acknowledged,
+    failed: counts.failed,
     failures: campaign.failures,
     faults: campaign.faults,
+    plan,
+    checks: counts.checks,
+    powerLosses: counts.powerLosses,
+    processCrashes: counts.processCrashes,
+    tornWrites: counts.tornWrites,
+    garbledWrites: counts.garbledWrites,
+    collections: campaign.collections.map((model) => ({ name: model.spec.name, syncMode: model.spec.syncMode, incarnations: model.incarnations, acknowledgedWrites: model.acknowledgedWrites, walUrls: [...model.walUrls] })),
     violations: campaign.violations,
     virtualMs: sim.now(),
     realMs: performance.now() - realStart,
@@ -139,182 +177,51 @@ export async function runSimCampaign(options: SimCampaignOptions): Promise<SimCa
   };
 }
 
-function randomVector(campaign: Campaign): Float32Array {
-  return Float32Array.from({ length: campaign.options.dimension }, () => campaign.sim.random.next() * 2 - 1);
+function newCampaign(sim: SimSystem, shoal: SimShoal, options: SimCampaignOptions, storage: CampaignStorage): Campaign {
+  const settings = {
+    seed: options.seed,
+    clients: options.clients ?? 4,
+    operationsPerClient: options.operationsPerClient ?? 30,
+    ids: options.ids ?? 16,
+    dimension: options.dimension ?? 4,
+    metric: options.metric ?? 'cosine',
+    garbleProbability: options.garbleProbability ?? 0.25,
+  };
+  const ids = Array.from({ length: settings.ids }, (_, index) => `id-${index}`);
+  const collections = (options.collections ?? DEFAULT_COLLECTIONS).map((spec): CollectionModel => ({
+    spec: { ...spec, shards: spec.shards ?? options.shards ?? 2 },
+    history: new History(ids, { syncMode: spec.syncMode, syncIntervalMs: spec.syncIntervalMs ?? 200 }),
+    info: null,
+    live: true,
+    liveSince: 0,
+    incarnations: 1,
+    acknowledgedWrites: 0,
+    walUrls: new Set(),
+  }));
+  return {
+    sim,
+    shoal,
+    settings,
+    collections,
+    storage,
+    network: { ...sim.network.settings, ...options.network },
+    checkRandom: new SeededRandom(deriveSeed(options.seed, 'checks')),
+    violations: [],
+    failures: {},
+    faults: {},
+    counts: { operations: 0, acknowledged: 0, failed: 0, checks: 0, powerLosses: 0, processCrashes: 0, tornWrites: 0, garbledWrites: 0 },
+    dropped: [],
+    lastPowerLossAtMs: -1,
+    pause: null,
+    clientsDone: false,
+  };
 }
 
-function pickIds(campaign: Campaign, count: number): string[] {
-  const pool = campaign.history.ids();
-  const chosen = new Set<string>();
-  while (chosen.size < Math.min(count, pool.length)) chosen.add(pool[campaign.sim.random.int(pool.length)] as string);
-  return [...chosen];
-}
-
-function codeOf(error: unknown): string {
-  return error instanceof ShoalError ? error.code : `bug: ${String(error)}`;
-}
-
-function countFailure(campaign: Campaign, error: unknown): void {
-  const code = codeOf(error);
-  campaign.counts.failed++;
-  campaign.failures[code] = (campaign.failures[code] ?? 0) + 1;
-  if (!(error instanceof ShoalError) || code === 'INTERNAL' || code === 'INVALID_ARGUMENT' || code === 'DIMENSION_MISMATCH') {
-    campaign.violations.push(`unexpected failure at ${campaign.sim.now().toFixed(3)} ms: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-
-async function runClient(campaign: Campaign, client: number): Promise<void> {
-  for (let step = 0; step < campaign.options.operationsPerClient; step++) {
-    while (campaign.pause !== null) await campaign.pause;
-    campaign.counts.operations++;
-    const roll = campaign.sim.random.next();
-    if (roll < 0.5) await upsert(campaign, client, step);
-    else if (roll < 0.65) await remove(campaign);
-    else if (roll < 0.85) await read(campaign);
-    else await search(campaign);
-    await campaign.sim.sleep(10 + campaign.sim.random.int(90));
-  }
-}
-
-async function upsert(campaign: Campaign, client: number, step: number): Promise<void> {
-  const records = pickIds(campaign, 1 + campaign.sim.random.int(3)).map((id) => ({ id, vector: randomVector(campaign), metadata: { client, step } }));
-  const writes = records.map((record) => campaign.history.issue(record.id, { vector: record.vector.slice(), metadata: record.metadata }));
-  try {
-    await campaign.shoal.upsert(COLLECTION, records);
-    campaign.counts.acknowledged++;
-    for (const write of writes) campaign.history.acknowledge(write);
-  } catch (error) {
-    countFailure(campaign, error);
-  }
-}
-
-async function remove(campaign: Campaign): Promise<void> {
-  const ids = pickIds(campaign, 1 + campaign.sim.random.int(2));
-  const writes = ids.map((id) => campaign.history.issue(id, null));
-  try {
-    await campaign.shoal.delete(COLLECTION, ids);
-    campaign.counts.acknowledged++;
-    for (const write of writes) campaign.history.acknowledge(write);
-  } catch (error) {
-    countFailure(campaign, error);
-  }
-}
-
-async function read(campaign: Campaign): Promise<void> {
-  const ids = pickIds(campaign, 1 + campaign.sim.random.int(4));
-  const issued = campaign.history.stamp();
-  try {
-    const found = await campaign.shoal.get(COLLECTION, ids);
-    const completed = campaign.history.stamp();
-    campaign.counts.acknowledged++;
-    const byId = new Map(found.map((record) => [record.id, { vector: record.vector, metadata: record.metadata }]));
-    for (const id of ids) {
-      const violation = campaign.history.checkRead(id, byId.get(id) ?? null, issued, completed);
-      if (violation !== null) campaign.violations.push(`at ${campaign.sim.now().toFixed(3)} ms: ${violation}`);
-    }
-  } catch (error) {
-    countFailure(campaign, error);
-  }
-}
-
-async function search(campaign: Campaign): Promise<void> {
-  const k = 1 + campaign.sim.random.int(5);
-  try {
-    const hits = await campaign.shoal.search(COLLECTION, { vector: randomVector(campaign), k, exact: true });
-    campaign.counts.acknowledged++;
-    const known = new Set(campaign.history.ids());
-    if (hits.length > k || hits.some((hit) => !known.has(hit.id))) campaign.violations.push(`at ${campaign.sim.now().toFixed(3)} ms: search returned ${hits.length} hits for k=${k}: ${hits.map((hit) => hit.id).join(', ')}`);
-  } catch (error) {
-    countFailure(campaign, error);
-  }
-}
-
-/** The chaos task: faults at random moments while the clients run. */
-async function runChaos(campaign: Campaign): Promise<void> {
-  const { sim, options } = campaign;
-  const plan = [...Array<string>(options.nodeCrashes).fill('node'), ...Array<string>(options.actorFaults).fill('actor'), ...Array<string>(options.ioFaults).fill('io')];
-  while (plan.length > 0 && !campaign.clientsDone) {
-    await sim.sleep(30 + sim.random.int(300));
-    if (campaign.clientsDone) return;
-    const [kind] = plan.splice(sim.random.int(plan.length), 1);
-    campaign.faults[kind as string] = (campaign.faults[kind as string] ?? 0) + 1;
-    if (kind === 'node') await nodeCrash(campaign);
-    else if (kind === 'actor') await actorFault(campaign);
-    else await ioFault(campaign);
-  }
-}
-
-async function actorFault(campaign: Campaign): Promise<void> {
-  const { sim } = campaign;
-  const actor = (['wal', 'engine', 'shard'] as const)[sim.random.int(3)] as 'wal' | 'engine' | 'shard';
-  const kind = sim.random.next() < 0.5 ? 'crash' : 'kill-worker';
-  await campaign.shoal.injectFault({ kind, actor, collection: COLLECTION, shard: sim.random.int(campaign.options.shards) }).catch(() => undefined);
-}
-
-/** Fails the next WAL write or sync, then, a little later, crashes every WAL writer so the shards recover. */
-async function ioFault(campaign: Campaign): Promise<void> {
-  const { sim } = campaign;
-  sim.fs.failNext(sim.random.next() < 0.5 ? 'write' : 'datasync', 'EIO', { pathIncludes: '/wal/' });
-  await sim.sleep(100 + sim.random.int(200));
-  for (let shard = 0; shard < campaign.options.shards; shard++) {
-    await campaign.shoal.injectFault({ kind: 'crash', actor: 'wal', collection: COLLECTION, shard }).catch(() => undefined);
-  }
-}
-
-/** Crashes the node with the clients paused, restarts it, and checks the durable state. */
-async function nodeCrash(campaign: Campaign): Promise<void> {
-  let resume: () => void = () => undefined;
-  campaign.pause = new Promise<void>((resolve) => (resume = resolve));
-  try {
-    campaign.sim.crashNode();
-    campaign.sim.network.configure(RELIABLE_NETWORK);
-    await campaign.shoal.restart();
-    await checkpoint(campaign, 'after a node crash');
-  } finally {
-    campaign.sim.network.configure(campaign.network);
-    campaign.pause = null;
-    resume();
-  }
-}
-
-/** Reads every id (retrying while shards restart), checks each against the history and exact searches against the state read. */
-async function checkpoint(campaign: Campaign, when: string): Promise<void> {
-  const ids = campaign.history.ids();
-  let found: Awaited<ReturnType<SimShoal['get']>> | null = null;
-  for (let attempt = 0; found === null; attempt++) {
-    try {
-      found = await campaign.shoal.get(COLLECTION, ids);
-    } catch (error) {
-      if (attempt >= 3) {
-        campaign.violations.push(`${when} at ${campaign.sim.now().toFixed(3)} ms: the collection cannot be read: ${codeOf(error)} ${(error as Error).message}`);
-        return;
-      }
-    }
-  }
-  campaign.counts.checks++;
-  const observed = new Map<string, RecordValue>(ids.map((id) => [id, null]));
-  for (const record of found) observed.set(record.id, { vector: record.vector, metadata: record.metadata });
-  for (const id of ids) {
-    const violation = campaign.history.check(id, observed.get(id) ?? null);
-    if (violation !== null) campaign.violations.push(`${when} at ${campaign.sim.now().toFixed(3)} ms: ${violation}`);
-  }
-  campaign.history.settle(observed);
-  for (let query = 0; query < 3; query++) {
-    const vector = randomVector(campaign);
-    const k = 1 + campaign.sim.random.int(8);
-    const hits = await campaign.shoal.search(COLLECTION, { vector: vector.slice(), k, exact: true });
-    const violation = checkExactSearch(observed, vector, k, campaign.options.metric, hits);
-    if (violation !== null) campaign.violations.push(`${when} at ${campaign.sim.now().toFixed(3)} ms: ${violation}`);
-  }
-}
-
-/** At the end: let every deadline pass, check the live state, then crash the node once more and check what survived. */
+/** At the end: let every deadline pass, check the live state, then cut the power once more and check what survived. */
 async function finish(campaign: Campaign): Promise<void> {
   campaign.sim.network.heal();
   campaign.sim.network.configure(RELIABLE_NETWORK);
   await campaign.sim.runFor(REQUEST_TIMEOUT_MS * 2);
-  await checkpoint(campaign, 'at the end, live');
-  campaign.sim.crashNode();
-  await campaign.shoal.restart();
-  await checkpoint(campaign, 'at the end, after a node crash');
+  await checkpoint(campaign, 'at the end, live', null);
+  await crashAndCheck(campaign, true);
 }

@@ -1,19 +1,27 @@
 /**
  * The record of a simulated campaign and its invariants. Every write a
  * client issues is recorded per id with two logical timestamps (issued,
- * acknowledged), taken in the order the host saw them. A write whose call
- * failed (TIMEOUT, UNAVAILABLE, STORAGE_FAILED, a node crash) has an unknown
- * effect: it may or may not have happened.
+ * acknowledged), taken in the order the host saw them, and the virtual time
+ * of its acknowledgement. A write whose call failed (TIMEOUT, UNAVAILABLE,
+ * STORAGE_FAILED, a node crash) has an unknown effect: it may or may not
+ * have happened.
  *
  * The durability invariant: the value an id holds is the value of some write
- * to it (or "absent" from before the first one) that no acknowledged write
- * supersedes, where w2 supersedes w when w2 was issued after w was
- * acknowledged (so w2 is ordered after w, and durable). It covers "every
- * acknowledged write survives a crash" and "an acknowledged delete never
- * comes back", with any interleaving of concurrent clients.
+ * to it (or "absent" from before the first one) that no write which must
+ * survive supersedes, where w2 supersedes w when w2 was issued after w was
+ * acknowledged (so w2 is ordered after w). Without a crash, and after an
+ * actor, worker or process crash, every acknowledged write must survive.
+ * After a power loss it depends on the collection's sync mode (`mustSurvive`):
+ * `always` and `batch` keep every acknowledged write; `periodic` keeps those
+ * acknowledged at least `syncIntervalMs` (plus `PERIODIC_SLACK_MS`) before
+ * the power failed; `never` may lose any. Dropping a collection is a write of
+ * "absent" to every id that survives once acknowledged, in every mode. In
+ * every case a value that was never written (a corrupted or phantom record)
+ * is a violation.
  */
 import { scoreOf, norm } from '../../storage/distance.js';
 import type { Metadata, Metric } from '../../storage/types.js';
+import type { SyncMode } from '../../storage/wal/wal.js';
 
 /** A record's content: its vector and metadata, or null when absent (never written, or deleted). */
 export type RecordValue = { readonly vector: Float32Array; readonly metadata: Metadata | null } | null;
@@ -24,9 +32,51 @@ export interface WriteRecord {
   readonly issued: number;
   /** When the host saw it acknowledged; null while pending, or when its outcome is unknown. */
   acknowledged: number | null;
+  /** The virtual time of the acknowledgement, in ms; null with `acknowledged`. */
+  acknowledgedAtMs: number | null;
+  /** Part of a drop-collection: durable once acknowledged, whatever the sync mode. */
+  readonly drop: boolean;
+  /** What a read found after a process crash: the truth from then on, but perhaps only in the page cache. */
+  readonly observed: boolean;
 }
 
+/** What a collection promises about its acknowledged writes (its sync mode). */
+export interface DurabilityPromise {
+  readonly syncMode: SyncMode;
+  /** `periodic`: the longest an acknowledged write may wait for its fdatasync. */
+  readonly syncIntervalMs: number;
+}
+
+/** A crash as the checker sees it: a power loss (unsynced data lost) or a process crash (the page cache survives), at a virtual time. */
+export interface CrashEvent {
+  readonly powerLoss: boolean;
+  readonly atMs: number;
+}
+
+/**
+ * Time a periodic fdatasync may take beyond `syncIntervalMs` after the write
+ * it covers: the group being written when the timer fires, a segment
+ * rotation, and the fdatasync itself (at most 3 ms each in the simulator).
+ */
+export const PERIODIC_SLACK_MS = 20;
+
 const NEVER = Number.POSITIVE_INFINITY;
+
+/** Whether `write` must be there after `crash` (null: no crash, the live state) under `promise`. */
+export function mustSurvive(write: WriteRecord, promise: DurabilityPromise, crash: CrashEvent | null): boolean {
+  if (write.acknowledged === null) return false;
+  if (crash === null || !crash.powerLoss || write.drop) return true;
+  if (write.observed) return false;
+  switch (promise.syncMode) {
+    case 'always':
+    case 'batch':
+      return true;
+    case 'periodic':
+      return (write.acknowledgedAtMs ?? NEVER) <= crash.atMs - promise.syncIntervalMs - PERIODIC_SLACK_MS;
+    case 'never':
+      return false;
+  }
+}
 
 function sameVector(a: Float32Array, b: Float32Array): boolean {
   if (a.length !== b.length) return false;
@@ -45,13 +95,18 @@ function describe(value: RecordValue): string {
   return `[${Array.from(value.vector.subarray(0, 3), (each) => each.toFixed(4)).join(', ')}...] ${JSON.stringify(value.metadata)}`;
 }
 
-/** Every write of a campaign, per id, and the invariant over them. */
+/** Every write to one collection (by name, across drops and re-creations), per id, and the invariant over them. */
 export class History {
   private readonly writes = new Map<string, WriteRecord[]>();
+  /** Every value ever written to each id (settling forgets writes, not this). */
+  private readonly written = new Map<string, RecordValue[]>();
   private clock = 0;
 
-  constructor(ids: readonly string[]) {
-    for (const id of ids) this.writes.set(id, [{ value: null, issued: -1, acknowledged: -1 }]);
+  constructor(ids: readonly string[], readonly promise: DurabilityPromise = { syncMode: 'batch', syncIntervalMs: 0 }) {
+    for (const id of ids) {
+      this.writes.set(id, [{ value: null, issued: -1, acknowledged: -1, acknowledgedAtMs: -1, drop: false, observed: false }]);
+      this.written.set(id, [null]);
+    }
   }
 
   /** The ids under test. */
@@ -61,22 +116,51 @@ export class History {
 
   /** Records a write issued now. */
   issue(id: string, value: RecordValue): WriteRecord {
-    const write: WriteRecord = { value, issued: ++this.clock, acknowledged: null };
+    const write: WriteRecord = { value, issued: ++this.clock, acknowledged: null, acknowledgedAtMs: null, drop: false, observed: false };
     this.writes.get(id)?.push(write);
+    this.written.get(id)?.push(value);
     return write;
   }
 
-  /** The host saw `write` acknowledged. */
-  acknowledge(write: WriteRecord): void {
-    write.acknowledged = ++this.clock;
+  /** Records a drop-collection issued now: "absent" for every id. */
+  issueDrop(): WriteRecord[] {
+    const issued = ++this.clock;
+    return this.ids().map((id) => {
+      const write: WriteRecord = { value: null, issued, acknowledged: null, acknowledgedAtMs: null, drop: true, observed: false };
+      this.writes.get(id)?.push(write);
+      return write;
+    });
   }
 
-  /** The values `id` may hold now (see the module header). */
-  allowed(id: string): RecordValue[] {
+  /** The host saw `write` acknowledged at virtual time `atMs`. */
+  acknowledge(write: WriteRecord, atMs: number): void {
+    write.acknowledged = ++this.clock;
+    write.acknowledgedAtMs = atMs;
+  }
+
+  /**
+   * The writes to `ids` acknowledged at or after `fromMs` may be undone
+   * (a periodic WAL that failed cuts back to its last fdatasync): their
+   * outcome becomes unknown.
+   */
+  weaken(ids: readonly string[], fromMs: number): number {
+    let count = 0;
+    for (const id of ids) {
+      for (const write of this.writes.get(id) ?? []) {
+        if (write.acknowledgedAtMs === null || write.acknowledgedAtMs < fromMs || write.drop) continue;
+        write.acknowledged = null;
+        write.acknowledgedAtMs = null;
+        count++;
+      }
+    }
+    return count;
+  }
+
+  /** The values `id` may hold now, or after `crash` (see the module header). */
+  allowed(id: string, crash: CrashEvent | null = null): RecordValue[] {
     const writes = this.writes.get(id) ?? [];
-    return writes
-      .filter((write) => !writes.some((other) => other !== write && other.acknowledged !== null && other.issued > (write.acknowledged ?? NEVER)))
-      .map((write) => write.value);
+    const surviving = writes.filter((write) => mustSurvive(write, this.promise, crash));
+    return writes.filter((write) => !surviving.some((other) => other !== write && other.issued > (write.acknowledged ?? NEVER))).map((write) => write.value);
   }
 
   /** A logical timestamp now (to mark when a read was issued and when it completed). */
@@ -100,21 +184,34 @@ export class History {
     return `a read of ${id} returned ${describe(observed)}, allowed: ${allowed.map(describe).join(' | ')}`;
   }
 
-  /** A violation message when `observed` is not allowed for `id`, else null. */
-  check(id: string, observed: RecordValue): string | null {
-    const allowed = this.allowed(id);
+  /** A violation message when `observed` is not allowed for `id` now (or after `crash`), else null. */
+  check(id: string, observed: RecordValue, crash: CrashEvent | null = null): string | null {
+    const allowed = this.allowed(id, crash);
     if (allowed.some((value) => sameValue(value, observed))) return null;
-    return `${id} holds ${describe(observed)}, allowed: ${allowed.map(describe).join(' | ')}`;
+    const written = (this.written.get(id) ?? []).some((value) => sameValue(value, observed));
+    const what = written ? 'lost an acknowledged write or revived an old one' : 'holds a value never written';
+    return `${id} ${what}: holds ${describe(observed)}, allowed: ${allowed.map(describe).join(' | ')}`;
   }
 
   /**
-   * After a node crash nothing is in flight any more, so what was observed
-   * is the truth: it becomes the only, acknowledged write of each id.
+   * After a crash, or once every deadline has passed, nothing is in flight
+   * any more, so what was observed is the truth from now on: a write that
+   * did not show has not happened (and must not show up later). It becomes
+   * the only, acknowledged write of each id when it is durable: after a
+   * power loss, and in `always` and `batch` modes, where a read only sees
+   * synced frames (the WAL syncs before the engine applies, and a reopened
+   * WAL syncs what it recovered). Otherwise (`periodic`, `never`, after a
+   * process crash or while live) it may be in the page cache only, and a
+   * later power loss may still go back to what the history allowed before:
+   * it is added as an observed write, which no power loss must keep.
    */
-  settle(observed: ReadonlyMap<string, RecordValue>): void {
-    for (const id of this.writes.keys()) {
+  settle(observed: ReadonlyMap<string, RecordValue>, atMs: number, crash: CrashEvent | null): void {
+    const durable = crash?.powerLoss === true || this.promise.syncMode === 'always' || this.promise.syncMode === 'batch';
+    for (const [id, writes] of this.writes) {
       const stamp = ++this.clock;
-      this.writes.set(id, [{ value: observed.get(id) ?? null, issued: stamp, acknowledged: stamp }]);
+      const write: WriteRecord = { value: observed.get(id) ?? null, issued: stamp, acknowledged: stamp, acknowledgedAtMs: atMs, drop: false, observed: !durable };
+      if (durable) this.writes.set(id, [write]);
+      else writes.push(write);
     }
   }
 }
