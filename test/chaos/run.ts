@@ -9,6 +9,8 @@
  *   sim [--seed 1] [--runs 20] [--io-faults 0] [--drops 0] [--clients C] [--ops K] [--without kinds]
  *       [--skip-faults i,j] [--mutation M] [--shrink [--max-runs R]] [--trace]
  *                                  seeded simulations of a whole Shoal node (see sim-run.ts)
+ *   metadata [--seed 1] [--runs 20] [--ops 16] [--faults 5] [--mutation split-brain]
+ *                                  seeded simulations of the metadata Raft group under faults (sim-metadata-run.ts)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,13 @@ import { parseArgs } from 'node:util';
 import { runRealCampaign } from './real-campaign.js';
 import { runWalCrashCampaign } from './wal-campaign.js';
 
-const USAGE = 'usage: npm run chaos -- wal [--kills N] [--seed S]\n       npm run chaos -- --real [--kills N] [--seed S] [--flush-rows N] [--kill-workers]\n       npm run chaos -- sim [--seed S] [--runs N] [--io-faults F] [--drops P] [--clients C] [--ops K] [--without kinds] [--skip-faults i,j] [--mutation M] [--shrink] [--trace]';
+const USAGE = 'usage: npm run chaos -- wal [--kills N] [--seed S]\n       npm run chaos -- --real [--kills N] [--seed S] [--flush-rows N] [--kill-workers]\n       npm run chaos -- sim [--seed S] [--runs N] [--io-faults F] [--drops P] [--clients C] [--ops K] [--without kinds] [--skip-faults i,j] [--mutation M] [--shrink] [--trace]\n       npm run chaos -- metadata [--seed S] [--runs N] [--ops K] [--faults F] [--mutation split-brain]';
+
+if (process.argv[2] === 'metadata') {
+  process.argv.splice(2, 1);
+  await import('./sim-metadata-run.js');
+  process.exit(process.exitCode ?? 0);
+}
 
 if (process.argv[2] === 'sim') {
   // The simulation campaign parses the rest of the command line itself.
