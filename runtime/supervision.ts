@@ -37,6 +37,8 @@ interface ActorRecord {
   incarnation: number;
   restarts: number;
   threadId: number;
+  /** The incarnation reported crashed and not yet restarted (its restart may wait behind another operation of the group). */
+  crashedIncarnation?: number;
 }
 
 interface GroupState {
@@ -69,8 +71,10 @@ export class Supervision {
 
   /** An actor crashed or its thread died: restart per its group's strategy (or escalate). */
   crashed(address: Address, incarnation: number, error: ErrorData): void {
-    const group = this.actors.get(address)?.group;
-    if (group !== undefined) void this.serialized(group, () => this.restart(address, incarnation, error));
+    const record = this.actors.get(address);
+    if (record === undefined) return;
+    record.crashedIncarnation = incarnation;
+    void this.serialized(record.group, () => this.restart(address, incarnation, error));
   }
 
   /** Stops every group; later starts fail CLOSED. */
@@ -163,9 +167,24 @@ export class Supervision {
       try {
         await this.spawn(each);
       } catch (startError) {
+        // A child that cannot start may depend on an earlier one that crashed meanwhile (an engine whose WAL
+        // writer died): under rest_for_one, restart from that earlier child rather than retrying this one
+        // until the intensity runs out. Its queued crash report then finds a newer incarnation and is ignored.
+        const crashedEarlier = group.spec.strategy === 'rest_for_one' ? this.firstCrashedBefore(group.spec, each) : undefined;
+        if (crashedEarlier !== undefined) return this.restart(crashedEarlier.address, crashedEarlier.incarnation, toShoalError(startError).toData());
         return this.restart(each, child.incarnation, toShoalError(startError).toData());
       }
     }
+  }
+
+  /** The first child before `address` in `spec` whose current incarnation is reported crashed. */
+  private firstCrashedBefore(spec: GroupSpec, address: Address): { address: Address; incarnation: number } | undefined {
+    for (const child of spec.children) {
+      if (child.address === address) return undefined;
+      const record = this.actors.get(child.address);
+      if (record !== undefined && record.crashedIncarnation === record.incarnation) return { address: child.address, incarnation: record.incarnation };
+    }
+    return undefined;
   }
 
   private async escalate(group: GroupState, error: ErrorData): Promise<void> {

@@ -90,6 +90,31 @@ describe('SimSystem', () => {
     expect(sim.trace()).toMatch(/restart g after middle: middle last/);
   });
 
+  it('rest_for_one: a child that cannot start because an earlier one crashed meanwhile restarts from that earlier one', async () => {
+    const sim = new SimSystem({ seed: 5 });
+    await sim.startGroup({
+      name: 'g',
+      strategy: 'rest_for_one',
+      maxRestarts: 3,
+      withinMs: 10_000,
+      children: [
+        { address: 'provider', module: ECHO, factory: 'createEcho', args: {} },
+        { address: 'dependent', module: SIM_ACTORS, factory: 'createDependent', args: { on: 'provider', delayMs: 50 } },
+      ],
+    });
+    await sim.killActor('dependent');
+    // The provider dies while the dependent's restart is starting: that start fails, and the provider's own
+    // crash report waits behind the running restart. Retrying the dependent alone would fail until the group gave up.
+    await sim.sleep(10);
+    await sim.killActor('provider');
+    await sim.sleep(1_000);
+    // Two restarts: the dependent's, then one from the provider (not a retry loop until the group gives up).
+    expect(sim.describe().groups).toEqual([{ name: 'g', restarts: 2, failed: false }]);
+    expect(await sim.ask('dependent', { type: 'ping' }, { timeoutMs: 1_000 })).toEqual({ from: 'dependent' });
+    expect(await sim.ask<{ from: string }>('provider', { type: 'ping' }, { timeoutMs: 1_000 })).toMatchObject({ from: 'provider' });
+    expect(sim.trace()).toMatch(/restart g after provider: provider dependent/);
+  });
+
   it('shuts down in order: every actor runs its stop, then nothing answers', async () => {
     const sim = new SimSystem({ seed: 7, fs: { directories: ['/data'] } });
     await sim.startGroup(echoGroup('g', ['a', 'b']));
