@@ -1,4 +1,4 @@
-// Proves storage placement end to end with real worker threads and three temporary folders as storage URLs: six collections land round-robin on URLs 0,1,2,0,1,2 with their files under their assigned URL only, reopen finds them all with identical search results; a collection folder deleted behind Shoal's back makes that collection (only) fail with CORRUPTION and is never recreated, a folder copied in is reported as unknown and not loaded; removing a URL that holds collections, an object-store URL or a missing folder is refused at open; an added URL takes only new collections; a version 1 data directory opens unchanged.
+// Proves storage placement end to end with real worker threads and three temporary folders as storage URLs: six collections land round-robin on URLs 0,1,2,0,1,2 with their files under their assigned URL only, reopen finds them all with identical search results; a collection folder deleted behind Shoal's back makes that collection (only) fail with CORRUPTION and is never recreated, a folder copied in is reported as unknown and not loaded; removing a URL that holds collections, an object-store URL or a missing folder is refused at open; an added URL takes only new collections; a version 1 data directory (catalogue.json, no Raft metadata) opens unchanged and is migrated.
 import { cp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -172,14 +172,21 @@ describe('a version 1 data directory', () => {
       const info = await db.createCollection({ name: 'old', dimension: DIMENSION, metric: 'cosine', shards: 1 });
       await db.upsert('old', [{ id: 'a', vector: randomVectors(1, DIMENSION, 3)[0] as Float32Array }]);
       await db.close();
+      // What a version 1 release left: a catalogue without placement, and no Raft metadata.
       const { placement: _placement, ...v1Entry } = info;
+      await rm(join(home.path, 'cluster'), { recursive: true });
       await writeFile(join(home.path, 'catalogue.json'), JSON.stringify({ version: 1, collections: [v1Entry] }));
       db = await Shoal.open({ dataDir: home.path, maxWorkers: 2 });
       try {
         expect((await db.listCollections())[0]?.placement.wal).toBe(pathToFileURL(home.path).href);
         expect((await db.get('old', ['a'])).map((record) => record.id)).toEqual(['a']);
         await db.createCollection({ name: 'new', dimension: DIMENSION, metric: 'cosine', shards: 1 });
-        expect(JSON.parse(await readFile(join(home.path, 'catalogue.json'), 'utf8'))).toMatchObject({ version: 2, counters: { wal: 2 } });
+        const listed = await db.listCollections();
+        expect(listed.map((entry) => entry.name)).toEqual(['old', 'new']);
+        expect(listed[1]?.placement.wal).toBe(pathToFileURL(home.path).href);
+        // Imported into the metadata, the old catalogue is kept aside under a new name.
+        expect(JSON.parse(await readFile(join(home.path, 'catalogue.json.migrated'), 'utf8'))).toMatchObject({ version: 1 });
+        expect(await exists(join(home.path, 'catalogue.json'))).toBe(false);
       } finally {
         await db.close();
       }
