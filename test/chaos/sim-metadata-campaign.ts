@@ -50,9 +50,11 @@ export interface MetadataCampaignOptions {
   /**
    * A deliberately broken cluster, to prove the checkers can fail:
    * `split-brain` tells replica 1 it is alone (its peers are just itself), so
-   * it elects itself without a majority of the others.
+   * it elects itself without a majority of the others; `amnesia` restarts
+   * every replica incarnation in a fresh folder, so a restarted follower has
+   * forgotten its term, its vote and its log (and may vote twice in a term).
    */
-  readonly mutation?: 'split-brain' | null;
+  readonly mutation?: 'split-brain' | 'amnesia' | null;
 }
 
 /** What one campaign found. */
@@ -115,10 +117,15 @@ export async function runMetadataCampaign(options: MetadataCampaignOptions): Pro
 }
 
 function specTransform(mutation: MetadataCampaignOptions['mutation']): (spec: ActorSpec) => ActorSpec {
+  let incarnations = 0;
   return (spec) => {
     const rewritten = simSpecTransform(spec);
-    if (mutation !== 'split-brain' || spec.address !== 'metadata/1') return rewritten;
-    return { ...rewritten, args: { ...(rewritten.args as Record<string, unknown>), peers: [1] } };
+    if (!spec.address.startsWith('metadata/')) return rewritten;
+    const args = rewritten.args as Record<string, unknown> & { dir: string };
+    if (mutation === 'split-brain' && spec.address === 'metadata/1') return { ...rewritten, args: { ...args, peers: [1] } };
+    // The first incarnations (the cluster's founding start) keep their folders; every restart after them forgets.
+    if (mutation === 'amnesia' && ++incarnations > 3) return { ...rewritten, args: { ...args, dir: `${args.dir}-amnesia-${incarnations}` } };
+    return rewritten;
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run chaos -- metadata [--seed 1] [--runs 20] [--ops 16] [--faults 5] [--mutation split-brain]`:
+ * `npm run chaos -- metadata [--seed 1] [--runs 20] [--ops 16] [--faults 5] [--mutation split-brain|amnesia]`:
  * seeded runs of the metadata campaign (`sim-metadata-campaign.ts`), one line
  * each; exits non-zero on any violation and prints the command that replays it.
  */
@@ -18,15 +18,15 @@ const { values } = parseArgs({
 });
 const [seed, runs, ops, faults] = [values.seed, values.runs, values.ops, values.faults].map(Number) as [number, number, number, number];
 const mutation = values.mutation === undefined ? null : values.mutation;
-if (![seed, runs, ops, faults].every((value) => Number.isSafeInteger(value) && value >= 0) || (mutation !== null && mutation !== 'split-brain')) {
-  console.error('usage: npm run chaos -- metadata [--seed S] [--runs N] [--ops K] [--faults F] [--mutation split-brain]');
+if (![seed, runs, ops, faults].every((value) => Number.isSafeInteger(value) && value >= 0) || (mutation !== null && mutation !== 'split-brain' && mutation !== 'amnesia')) {
+  console.error('usage: npm run chaos -- metadata [--seed S] [--runs N] [--ops K] [--faults F] [--mutation split-brain|amnesia]');
   process.exit(2);
 }
 let failed = 0;
 let virtualMs = 0;
 const started = performance.now();
 for (let run = 0; run < runs; run++) {
-  const report = await runMetadataCampaign({ seed: seed + run, operationsPerClient: ops, faults, mutation: mutation as 'split-brain' | null });
+  const report = await runMetadataCampaign({ seed: seed + run, operationsPerClient: ops, faults, mutation: mutation as 'split-brain' | 'amnesia' | null });
   virtualMs += report.virtualMs;
   const faultText = Object.entries(report.faults).map(([kind, count]) => `${count} ${kind}`).join(', ');
   console.log(`seed ${String(report.seed).padStart(6)}: ${report.operations} ops (${report.acknowledged} answered, ${report.unknown} unknown), ${faultText || 'no faults'}, ${report.terms} terms seen, ${(report.virtualMs / 1000).toFixed(1)} s virtual in ${(report.realMs / 1000).toFixed(2)} s`);

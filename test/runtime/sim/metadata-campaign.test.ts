@@ -1,4 +1,4 @@
-// The metadata chaos campaign under the simulator: seeded runs with replica kills, crashes, partitions (often of the leader) and power losses keep creates, drops and lists linearizable, one leader per term and the durable Raft logs in agreement; the same seed replays the same run; and a split-brain cluster is caught.
+// The metadata chaos campaign under the simulator: seeded runs with replica kills, crashes, partitions (often of the leader) and power losses keep creates, drops and lists linearizable, one leader per term and the durable Raft logs in agreement; the same seed replays the same run; and a split-brain cluster or replicas that forget their vote on restart are caught.
 import { describe, expect, it } from 'vitest';
 import { runMetadataCampaign } from '../../chaos/sim-metadata-campaign.js';
 
@@ -34,6 +34,15 @@ describe('metadata chaos campaign (simulated)', () => {
     const caught: number[] = [];
     for (const seed of [1, 2, 3]) {
       const report = await runMetadataCampaign({ seed, mutation: 'split-brain', operationsPerClient: 6, faults: 1 });
+      if (report.violations.length > 0) caught.push(seed);
+    }
+    expect(caught.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('catches replicas that forget their term, vote and log on restart', async () => {
+    const caught: number[] = [];
+    for (const seed of [2, 5, 6]) {
+      const report = await runMetadataCampaign({ seed, mutation: 'amnesia', operationsPerClient: 8, faults: 3 });
       if (report.violations.length > 0) caught.push(seed);
     }
     expect(caught.length).toBeGreaterThanOrEqual(2);
