@@ -3,8 +3,8 @@
  * or done, reliable network): the collections that exist are exactly those
  * the campaign created and did not drop, each as the incarnation it knows;
  * every id of every collection holds a value its history allows (after a
- * crash: under the collection's sync mode); exact searches agree with the
- * state read; and the files are where the placement says: each WAL and
+ * crash: under the collection's sync mode); exact searches, one of them
+ * filtered on metadata, agree with the state read; and the files are where the placement says: each WAL and
  * segment folder under the storage URL its collection was assigned and
  * under no other, and nothing left of a dropped collection.
  */
@@ -71,13 +71,17 @@ async function checkCollection(campaign: Campaign, when: string, model: Collecti
     if (problem !== null) violation(campaign, `${when}: ${spec.name} (${spec.syncMode}): ${problem}`);
   }
   history.settle(observed, campaign.sim.now(), crash);
-  for (let query = 0; query < 3; query++) {
+  for (let query = 0; query < 4; query++) {
     const vector = randomVector(campaign.checkRandom, campaign.settings.dimension);
     const k = 1 + campaign.checkRandom.int(8);
-    const hits = await retried(campaign, `${when}: searching ${spec.name}`, () => campaign.shoal.search(spec.name, { vector: vector.slice(), k, exact: true }));
+    // The last query filters on the writing client (metadata `{ client, step }`): the model keeps that client's records only.
+    const client = query === 3 ? campaign.checkRandom.int(campaign.settings.clients) : null;
+    const filter = client === null ? {} : { filter: { client } };
+    const hits = await retried(campaign, `${when}: searching ${spec.name}`, () => campaign.shoal.search(spec.name, { vector: vector.slice(), k, exact: true, ...filter }));
     if (hits === null) return;
-    const problem = checkExactSearch(observed, vector, k, campaign.settings.metric, hits);
-    if (problem !== null) violation(campaign, `${when}: ${spec.name}: ${problem}`);
+    const state = client === null ? observed : new Map([...observed].filter(([, value]) => value !== null && (value.metadata as { client?: unknown } | null)?.client === client));
+    const problem = checkExactSearch(state, vector, k, campaign.settings.metric, hits);
+    if (problem !== null) violation(campaign, `${when}: ${spec.name}${client === null ? '' : ` (filter client=${client})`}: ${problem}`);
   }
 }
 
