@@ -5,6 +5,14 @@
  * has applied it, so any read sent to the engine after the acknowledgement
  * (reads go to the engine directly) sees the write. The shard is the only
  * writer of its engine, and applies reach it in LSN order.
+ *
+ * Once a batch is sent to the WAL, the shard carries it through to the
+ * engine even if its caller stopped waiting (its own asks have a long
+ * deadline of their own): a write the WAL took is applied in the live
+ * engine, not only at the next replay. Writes in flight are bounded
+ * (`writesInFlightMax`): past it, a write is refused UNAVAILABLE before it
+ * reaches the WAL, so a caller that does not wait for acknowledgements
+ * during a write stall cannot grow memory without bound.
  */
 import type { Actor, ActorContext, Message, Outcome, Responder } from '../runtime/actor.js';
 import { remainingMs } from '../runtime/deadline.js';
@@ -19,7 +27,13 @@ import type { AppendResult } from './wal-writer-actor.js';
 export interface ShardArgs {
   readonly wal: string;
   readonly engine: string;
+  /** Write batches between arrival and the engine's apply; default 1,024. */
+  readonly writesInFlightMax?: number;
 }
+
+const WRITES_IN_FLIGHT_MAX = 1_024;
+/** How long the shard itself waits for its WAL writer and engine (the caller's deadline is the caller's). */
+const PIPELINE_TIMEOUT_MS = 120_000;
 
 /** Messages a shard answers. */
 export type ShardMessage =
@@ -50,25 +64,37 @@ interface Appended extends Message {
 /** Creates the shard actor. */
 export function createShard(args: ShardArgs): Actor {
   const deadlineOf = (responder: Responder | null, ctx: ActorContext): number => responder?.deadline ?? ctx.clock.now() + 30_000;
+  const inFlightMax = args.writesInFlightMax ?? WRITES_IN_FLIGHT_MAX;
+  let inFlight = 0;
 
   const write = (batch: RecordBatch, ctx: ActorContext, responder: Responder | null): void => {
+    if (inFlight >= inFlightMax) {
+      throw new ShoalError('UNAVAILABLE', `the shard has ${inFlight} writes in flight (its engine is behind: a write stall); retry later`, { reason: 'overloaded', inFlight });
+    }
+    inFlight++;
     const deadline = deadlineOf(responder, ctx);
-    const appended = ctx.ask<AppendResult>(args.wal, { type: 'append', batch }, { timeoutMs: remainingMs(deadline, ctx.clock), transfer: batchTransfer(batch) });
+    const appended = ctx.ask<AppendResult>(args.wal, { type: 'append', batch }, { timeoutMs: PIPELINE_TIMEOUT_MS, transfer: batchTransfer(batch) });
     ctx.pipeToSelf(appended, (outcome): Appended => ({ type: 'appended', outcome, responder, deadline }));
   };
 
   const appended = (message: Appended, ctx: ActorContext): void => {
     if (!message.outcome.ok) {
+      inFlight--;
       message.responder?.fail(message.outcome.error);
       return;
     }
     const { firstLsn, lastLsn, batch } = message.outcome.value;
     const result: WriteResult = { records: batchRows(batch), firstLsn, lastLsn };
-    const timeoutMs = remainingMs(message.deadline, ctx.clock);
     // Durable already; if the engine dies before applying, its restart replays the WAL and the caller may retry.
-    ctx.ask(args.engine, { type: 'apply', batch }, { timeoutMs, transfer: batchTransfer(batch) }).then(
-      () => message.responder?.ok(result),
-      (error: unknown) => message.responder?.fail(error),
+    ctx.ask(args.engine, { type: 'apply', batch }, { timeoutMs: PIPELINE_TIMEOUT_MS, transfer: batchTransfer(batch) }).then(
+      () => {
+        inFlight--;
+        message.responder?.ok(result);
+      },
+      (error: unknown) => {
+        inFlight--;
+        message.responder?.fail(error);
+      },
     );
   };
 

@@ -23,7 +23,7 @@ const SHARD = shardAddress(COLLECTION, 0);
 const module = (name: string): string => new URL(`../../actors/${name}.ts`, import.meta.url).href;
 
 /** One shard group as the supervisor builds it, with engine settings and the slow-build hook of the test's choosing. */
-function shardGroup(dir: string, settings: EngineSettings, buildPointPauseMs: number): GroupSpec {
+function shardGroup(dir: string, settings: EngineSettings, buildPointPauseMs: number, writesInFlightMax?: number): GroupSpec {
   const wal = walAddress(COLLECTION, 0);
   const walArgs: WalWriterArgs = { dir: join(dir, 'wal'), dimension: DIMENSION, syncMode: 'batch' };
   const engineArgs: EngineArgs = { dimension: DIMENSION, metric: 'l2', wal, viperDir: join(dir, 'viper'), settings, buildPointPauseMs };
@@ -35,7 +35,7 @@ function shardGroup(dir: string, settings: EngineSettings, buildPointPauseMs: nu
     children: [
       { address: wal, module: module('wal-writer-actor'), factory: 'createWalWriter', args: walArgs },
       { address: ENGINE, module: module('engine-actor'), factory: 'createEngine', args: engineArgs },
-      { address: SHARD, module: module('shard-actor'), factory: 'createShard', args: { wal, engine: ENGINE } },
+      { address: SHARD, module: module('shard-actor'), factory: 'createShard', args: { wal, engine: ENGINE, ...(writesInFlightMax === undefined ? {} : { writesInFlightMax }) } },
     ],
   };
 }
@@ -91,12 +91,12 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function open(settings: EngineSettings, buildPointPauseMs: number): Promise<{ harness: Harness; dir: string; group: (pauseMs: number) => GroupSpec }> {
+async function open(settings: EngineSettings, buildPointPauseMs: number, writesInFlightMax?: number): Promise<{ harness: Harness; dir: string; group: (pauseMs: number) => GroupSpec }> {
   const directory = await temporaryDirectory('engine-stall');
   cleanups.push(() => directory.remove());
   const harness = new Harness();
   cleanups.push(() => harness.system.shutdown());
-  const group = (pauseMs: number): GroupSpec => shardGroup(directory.path, settings, pauseMs);
+  const group = (pauseMs: number): GroupSpec => shardGroup(directory.path, settings, pauseMs, writesInFlightMax);
   await harness.system.startGroup(group(buildPointPauseMs));
   return { harness, dir: directory.path, group };
 }
@@ -173,6 +173,30 @@ describe('write stall', () => {
     // Once the flush makes room, the held write is applied although nobody waits for it any more.
     await harness.until((stats) => stats.writesHeld === 0);
     await harness.expectReadable([...first, ...second, ...late]);
+  }, 120_000);
+});
+
+describe('writes in flight', () => {
+  it('refuses writes past the shard bound before they reach the WAL, and applies every accepted one', async () => {
+    const { harness } = await open({ engine: 'viper', flushThresholdRows: FLUSH_ROWS, frozenMemtablesMax: 1 }, 20, 3);
+    const first = rowsOf('f', FLUSH_ROWS, 5);
+    const second = rowsOf('s', FLUSH_ROWS, 6);
+    await harness.write(first); // frozen at once; its slow flush starts
+    await harness.write(second); // fills the active memtable: the queue is full, later writes are held
+    const burst = Array.from({ length: 6 }, (_, index) => rowsOf(`x${index}-`, 10, 10 + index));
+    const outcomes = await Promise.all(burst.map((rows) => harness.write(rows).then(() => 'ok', (error: unknown) => (error as { code?: string; details?: { reason?: string } }).details?.reason ?? String(error))));
+    expect(outcomes.filter((outcome) => outcome === 'ok')).toHaveLength(3);
+    expect(outcomes.filter((outcome) => outcome === 'overloaded')).toHaveLength(3);
+    const accepted = burst.filter((_, index) => outcomes[index] === 'ok').flat();
+    const refused = burst.filter((_, index) => outcomes[index] !== 'ok').flat();
+    const final = await harness.until((stats) => stats.writesHeld === 0 && stats.frozenMemtables === 0);
+    expect(final.records).toBe(2 * FLUSH_ROWS + accepted.length);
+    await harness.expectReadable([...first, ...second, ...accepted]);
+    // A refused write never reached the WAL: it is not there, now or after a replay.
+    expect(await harness.get(refused.map((row) => row.id))).toEqual([]);
+    // Once the shard caught up, writes are taken again.
+    await harness.write(refused);
+    await harness.expectReadable(refused);
   }, 120_000);
 });
 
