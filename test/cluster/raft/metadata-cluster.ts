@@ -27,6 +27,7 @@ import { applyMetadata } from '../metadata-map-model.js';
 import type { MetadataInput, MetadataOutput } from '../metadata-map-model.js';
 import { MetadataClients } from './metadata-clients.js';
 import type { ClientOptions, ClientReply, ClientRequest } from './metadata-clients.js';
+import { FaultyNetwork } from './faulty-network.js';
 import { MemoryStorage } from './memory-storage.js';
 
 /** One step of a run; `node`, `client` and `pick` are reduced modulo what they index. */
@@ -100,10 +101,10 @@ const decoder = new TextDecoder();
 export class MetadataCluster {
   readonly clients: MetadataClients;
   private readonly servers: Server[] = [];
-  private queue: Envelope[] = [];
-  private groups = new Map<number, number>();
+  private readonly network: FaultyNetwork<Envelope>;
 
   constructor(private readonly options: MetadataClusterOptions) {
+    this.network = new FaultyNetwork(options.queueMax);
     this.clients = new MetadataClients({ ...options.clients, nodes: options.size });
     const peers = Array.from({ length: options.size }, (_, index) => index + 1);
     for (const id of peers) {
@@ -136,13 +137,13 @@ export class MetadataCluster {
         this.flush();
         return;
       case 'heal':
-        this.groups = new Map();
+        this.network.heal();
         return;
       case 'isolate-leader':
         this.isolateLeader();
         return;
       case 'partition':
-        this.groups = new Map(this.servers.map((server, index) => [server.id, (action.mask >> index) & 1]));
+        this.network.partition(this.servers.map((server, index) => [server.id, (action.mask >> index) & 1]));
         return;
       case 'deliver':
       case 'duplicate':
@@ -165,7 +166,7 @@ export class MetadataCluster {
    * an answer; returns whether that happened within `roundsMax` rounds.
    */
   settleClients(roundsMax: number): boolean {
-    this.groups = new Map();
+    this.network.heal();
     for (const server of this.servers) if (server.node === null) this.restart(server);
     for (let round = 0; round < roundsMax && !this.clients.idle(); round += 1) {
       this.act({ kind: 'tick-all' });
@@ -181,14 +182,14 @@ export class MetadataCluster {
       const status = server.node?.status();
       if (status?.role === 'leader' && status.term > (leader?.node?.status().term ?? -1)) leader = server;
     }
-    if (leader !== null) this.groups = new Map(this.servers.map((server) => [server.id, server === leader ? 1 : 0]));
+    if (leader !== null) this.network.partition(this.servers.map((server) => [server.id, server === leader ? 1 : 0]));
   }
 
   /** A quiet spell: process every Ready and deliver messages in order until none is left (partitions and crashes still apply). */
   private flush(): void {
     for (let step = 0; step < FLUSH_STEPS_MAX; step += 1) {
       for (const server of this.servers) this.processReady(server);
-      if (this.queue.length === 0) return;
+      if (this.network.length === 0) return;
       this.act({ kind: 'deliver', pick: 0 });
     }
   }
@@ -226,7 +227,7 @@ export class MetadataCluster {
         server.pendingReads = new Map();
         return;
       case 'drop-to':
-        this.queue = this.queue.filter((envelope) => envelope.kind !== 'raft' || envelope.message.to !== server.id);
+        this.network.discard((envelope) => envelope.kind === 'raft' && envelope.message.to === server.id);
         return;
       case 'transfer':
         if ('to' in action) node.transferLeadership((action.to % this.servers.length) + 1);
@@ -237,19 +238,12 @@ export class MetadataCluster {
   }
 
   private actOnEnvelope(kind: 'deliver' | 'duplicate' | 'drop', pick: number): void {
-    if (this.queue.length === 0) return;
-    const index = pick % this.queue.length;
-    const envelope = this.queue[index] as Envelope;
-    if (kind === 'duplicate') {
-      this.enqueue(envelope);
-      return;
-    }
-    this.queue.splice(index, 1);
-    if (kind === 'drop') return;
+    const envelope = this.network.take(kind, pick);
+    if (envelope === null) return;
     switch (envelope.kind) {
       case 'raft': {
         const target = this.servers[envelope.message.to - 1] as Server;
-        if (target.node !== null && this.connected(envelope.message.from, envelope.message.to)) target.node.step(envelope.message);
+        if (target.node !== null && this.network.connected(envelope.message.from, envelope.message.to)) target.node.step(envelope.message);
         return;
       }
       case 'request':
@@ -357,12 +351,9 @@ export class MetadataCluster {
   }
 
   private enqueue(envelope: Envelope): void {
-    if (this.queue.length < this.options.queueMax) this.queue.push(envelope);
+    this.network.send(envelope);
   }
 
-  private connected(from: number, to: number): boolean {
-    return (this.groups.get(from) ?? 0) === (this.groups.get(to) ?? 0);
-  }
 }
 
 function emptyMachine(): Machine {

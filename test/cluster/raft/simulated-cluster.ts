@@ -16,6 +16,7 @@ import { RaftNode, describeEntry } from '../../../cluster/raft/index.js';
 import type { Entry, Message, RaftConfig, Ready } from '../../../cluster/raft/index.js';
 import { SeededRandom } from '../../../runtime/random.js';
 import { MemoryStorage } from './memory-storage.js';
+import { FaultyNetwork } from './faulty-network.js';
 
 /** One step of a simulation; `pick` and `node` are reduced modulo the queue or cluster size. */
 export type Action =
@@ -64,8 +65,7 @@ const decoder = new TextDecoder();
 /** The simulated cluster and its invariant checker. */
 export class SimulatedCluster {
   readonly members: Member[] = [];
-  private queue: Message[] = [];
-  private groups = new Map<number, number>();
+  private readonly network: FaultyNetwork<Message>;
   private readonly leaders = new Map<number, number>();
   private readonly committed = new Map<number, CommittedRecord>();
   private canonicalApplied: string[] = [];
@@ -76,6 +76,7 @@ export class SimulatedCluster {
   readonly stats = { elections: 0, commits: 0, membershipChanges: 0, readsServed: 0, snapshotsSent: 0, restarts: 0, delivered: 0 };
 
   constructor(private readonly options: ClusterOptions) {
+    this.network = new FaultyNetwork(options.queueMax);
     const peers = Array.from({ length: options.size }, (_, index) => index + 1);
     for (let id = 1; id <= options.size + options.spares; id += 1) {
       const config: RaftConfig = {
@@ -104,10 +105,10 @@ export class SimulatedCluster {
         for (const member of this.members) this.processReady(member);
         return;
       case 'heal':
-        this.groups = new Map();
+        this.network.heal();
         return;
       case 'partition':
-        this.groups = new Map(this.members.map((member, index) => [member.id, (action.mask >> index) & 1]));
+        this.network.partition(this.members.map((member, index) => [member.id, (action.mask >> index) & 1]));
         return;
       case 'deliver':
       case 'duplicate':
@@ -138,7 +139,7 @@ export class SimulatedCluster {
         node.campaign();
         return;
       case 'drop-to':
-        this.queue = this.queue.filter((message) => message.to !== member.id);
+        this.network.discard((message) => message.to === member.id);
         return;
       case 'ready':
         this.processReady(member);
@@ -164,17 +165,10 @@ export class SimulatedCluster {
   }
 
   private actOnMessage(kind: 'deliver' | 'duplicate' | 'drop', pick: number): void {
-    if (this.queue.length === 0) return;
-    const index = pick % this.queue.length;
-    const message = this.queue[index] as Message;
-    if (kind === 'duplicate') {
-      if (this.queue.length < this.options.queueMax) this.queue.push(message);
-      return;
-    }
-    this.queue.splice(index, 1);
-    if (kind === 'drop') return;
+    const message = this.network.take(kind, pick);
+    if (message === null) return;
     const target = this.members[message.to - 1] as Member;
-    if (target.node === null || !this.connected(message.from, message.to)) return;
+    if (target.node === null || !this.network.connected(message.from, message.to)) return;
     this.stats.delivered += 1;
     target.node.step(message);
   }
@@ -187,7 +181,7 @@ export class SimulatedCluster {
     member.storage.save(ready);
     for (const message of ready.messages) {
       if (message.type === 'snapshot') this.stats.snapshotsSent += 1;
-      if (this.queue.length < this.options.queueMax) this.queue.push(deepFreeze(message));
+      this.network.send(deepFreeze(message));
     }
     this.apply(member, ready);
     node.advance(ready);
@@ -264,10 +258,6 @@ export class SimulatedCluster {
       }
     }
     return best;
-  }
-
-  private connected(from: number, to: number): boolean {
-    return (this.groups.get(from) ?? 0) === (this.groups.get(to) ?? 0);
   }
 
   // ---------------------------------------------------------------- invariants
@@ -360,7 +350,7 @@ export class SimulatedCluster {
    * whether that happened within `roundsMax` rounds.
    */
   converge(roundsMax: number): boolean {
-    this.groups = new Map();
+    this.network.heal();
     for (const member of this.members) if (member.node === null) this.restart(member);
     let proposedInTerm = 0;
     for (let round = 0; round < roundsMax; round += 1) {
@@ -392,7 +382,7 @@ export class SimulatedCluster {
   private settle(): void {
     for (let step = 0; step < 1000; step += 1) {
       for (const member of this.members) this.processReady(member);
-      if (this.queue.length === 0) return;
+      if (this.network.length === 0) return;
       this.act({ kind: 'deliver', pick: 0 });
     }
   }
