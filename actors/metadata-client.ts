@@ -17,6 +17,11 @@ import type { MetadataReplicaMessage, ProposeAnswer, ReadAnswer, ReplicaStatus }
 const ATTEMPT_MS_MAX = 2_000;
 const BACKOFF_MS_MAX = 200;
 
+/** True for errors after which a metadata write may or may not have committed (and a retry elsewhere may help). */
+export function isUnknownOutcome(error: unknown): error is ShoalError {
+  return error instanceof ShoalError && (error.code === 'UNAVAILABLE' || error.code === 'TIMEOUT');
+}
+
 /** What `status` reports for a replica that did not answer. */
 export interface UnreachableReplica {
   readonly id: number;
@@ -76,7 +81,7 @@ export class MetadataClient {
       try {
         return await ctx.ask<T>(metadataReplicaAddress(id), message, { timeoutMs: Math.min(ATTEMPT_MS_MAX, left) });
       } catch (error) {
-        if (!(error instanceof ShoalError) || (error.code !== 'UNAVAILABLE' && error.code !== 'TIMEOUT')) throw error;
+        if (!isUnknownOutcome(error)) throw error;
         lastError = error;
         const hint = typeof error.details?.['leader'] === 'number' ? (error.details['leader'] as number) : 0;
         const hinted = this.ids.indexOf(hint);

@@ -58,7 +58,6 @@ interface Appended extends Message {
   readonly type: 'appended';
   readonly outcome: Outcome<AppendResult>;
   readonly responder: Responder | null;
-  readonly deadline: number;
 }
 
 /** Creates the shard actor. */
@@ -72,9 +71,8 @@ export function createShard(args: ShardArgs): Actor {
       throw new ShoalError('UNAVAILABLE', `the shard has ${inFlight} writes in flight (its engine is behind: a write stall); retry later`, { reason: 'overloaded', inFlight });
     }
     inFlight++;
-    const deadline = deadlineOf(responder, ctx);
     const appended = ctx.ask<AppendResult>(args.wal, { type: 'append', batch }, { timeoutMs: PIPELINE_TIMEOUT_MS, transfer: batchTransfer(batch) });
-    ctx.pipeToSelf(appended, (outcome): Appended => ({ type: 'appended', outcome, responder, deadline }));
+    ctx.pipeToSelf(appended, (outcome): Appended => ({ type: 'appended', outcome, responder }));
   };
 
   const appended = (message: Appended, ctx: ActorContext): void => {

@@ -34,7 +34,7 @@ import type { RecordBatch } from '../storage/record-batch.js';
 import type { Hit, StoredRecord } from '../storage/types.js';
 import { engineAddress, metadataGroupName, metadataReplicaAddress, shardAddress, shardGroupName, walAddress } from './addresses.js';
 import type { EngineArgs } from './engine-actor.js';
-import { MetadataClient } from './metadata-client.js';
+import { MetadataClient, isUnknownOutcome } from './metadata-client.js';
 import type { MetadataReplicaArgs } from './metadata-replica-actor.js';
 import type { ShardArgs, ShardStats, WriteResult } from './shard-actor.js';
 import type { CollectionStats, CreateCollectionMessage, MetadataStatus, SearchResult, ShardAssignmentInfo, ShoalStats, SupervisorMessage } from './supervisor-protocol.js';
@@ -542,9 +542,4 @@ export function createSupervisor(args: SupervisorArgs): Actor {
       }
     },
   };
-}
-
-/** True for errors after which a metadata write may or may not have committed. */
-function isUnknownOutcome(error: unknown): boolean {
-  return error instanceof ShoalError && (error.code === 'UNAVAILABLE' || error.code === 'TIMEOUT');
 }

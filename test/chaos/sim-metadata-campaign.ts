@@ -27,6 +27,7 @@ import { ShoalError } from '../../runtime/errors.js';
 import { SimSystem } from '../../runtime/sim/sim-system.js';
 import { RELIABLE_NETWORK } from '../../runtime/sim/network.js';
 import { RaftLogFile } from '../../storage/raft-log.js';
+import { isUnknownOutcome } from '../../actors/metadata-client.js';
 import type { MetadataStatus } from '../../actors/supervisor-protocol.js';
 import { metadataModel } from '../cluster/metadata-map-model.js';
 import type { MetadataInput, MetadataOutput } from '../cluster/metadata-map-model.js';
@@ -136,7 +137,7 @@ function nameOf(campaign: Campaign): string {
 /** The outcome of a failed operation: a known answer, or unknown (UNAVAILABLE, TIMEOUT); anything else is a violation. */
 function outcomeOf(campaign: Campaign, error: unknown, known: Partial<Record<string, MetadataOutput>>): MetadataOutput | undefined {
   if (error instanceof ShoalError && known[error.code] !== undefined) return known[error.code];
-  if (error instanceof ShoalError && (error.code === 'UNAVAILABLE' || error.code === 'TIMEOUT')) return undefined;
+  if (isUnknownOutcome(error)) return undefined;
   campaign.violations.push(`unexpected failure at ${campaign.sim.now().toFixed(3)} ms: ${error instanceof Error ? `${(error as ShoalError).code ?? ''} ${error.message}` : String(error)}`);
   return undefined;
 }
