@@ -21,6 +21,7 @@ import { SeededRandom, formatNumber, median, formatRatio, formatTable, heading, 
 const VECTOR_FLOATS = 150; // 600 bytes of vector per record
 const MODES: readonly SyncMode[] = ['always', 'batch', 'periodic', 'never'];
 const WRITERS = [1, 8, 64] as const;
+const PAIRED_ROUNDS = 5;
 
 interface Plan {
   readonly phaseMs: number;
@@ -112,10 +113,21 @@ export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> 
     const groupBytes = Buffer.concat(Array.from({ length: 64 }, () => recordBytes));
     const rawGroupSyncs = rawAppends(join(root, 'raw-groups'), groupBytes, plan.phaseMs);
     const rawGroupMegabytes = (rawGroupSyncs * groupBytes.length) / 1e6;
-    const rawMegabytes = rawBandwidth(join(root, 'raw-bandwidth'), plan.phaseMs, random);
-    rmSync(join(root, 'raw-bandwidth'), { force: true });
     const measuredRows: { name: string; measured: { perSecond: number; syncs: number; records: number } }[] = [];
     let run = 0;
+    // The disk's fdatasync rate drifts over seconds (other tenants, writeback of earlier phases), so the
+    // `always`, 1 writer target is measured in alternating rounds with the raw loop: each round's ratio
+    // compares two neighbouring phases, and the median round is reported.
+    const paired: { raw: number; wal: number }[] = [];
+    for (let round = 0; round < PAIRED_ROUNDS; round++) {
+      const rawRate = rawAppends(join(root, 'raw-paired'), recordBytes, plan.phaseMs / 2);
+      const dir = join(root, `paired-${round}`);
+      const walRate = (await appendRate(dir, 'always', 1, plan.phaseMs / 2, vectors)).perSecond;
+      rmSync(dir, { recursive: true, force: true });
+      paired.push({ raw: rawRate, wal: walRate });
+    }
+    const pairedRatios = paired.map(({ raw, wal }) => wal / raw);
+    const pairedRatio = median(pairedRatios);
     for (const mode of MODES) {
       if (mode === 'periodic') rawSamples.push(rawAppends(join(root, 'raw-appends'), recordBytes, plan.phaseMs));
       for (const writers of WRITERS) {
@@ -126,6 +138,9 @@ export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> 
     }
     rawSamples.push(rawAppends(join(root, 'raw-appends'), recordBytes, plan.phaseMs));
     const rawSyncs = median(rawSamples);
+    // Last: a bandwidth run leaves hundreds of megabytes for writeback that would slow the phases after it.
+    const rawMegabytes = rawBandwidth(join(root, 'raw-bandwidth'), plan.phaseMs, random);
+    rmSync(join(root, 'raw-bandwidth'), { force: true });
     const rows: string[][] = [
       [`raw write+fdatasync of one record (baseline: median of ${rawSamples.map((sample) => formatNumber(sample)).join(', ')})`, formatNumber(rawSyncs), '1.00×', formatNumber((rawSyncs * 600) / 1e6, 2), '', '1'],
       ['  same loop through fs/promises (thread pool)', formatNumber(rawAsyncSyncs), formatRatio(rawAsyncSyncs / rawSyncs), formatNumber((rawAsyncSyncs * 600) / 1e6, 2), '', '1'],
@@ -148,6 +163,15 @@ export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> 
     }
     const pooled = await appendRate(join(root, 'pooled'), 'always', 1, plan.phaseMs, vectors, false);
     rmSync(join(root, 'pooled'), { recursive: true, force: true });
+    rows.push([
+      `always, 1 writer, ${PAIRED_ROUNDS} rounds alternating with the raw loop (median round)`,
+      formatNumber(median(paired.map(({ wal }) => wal))),
+      formatRatio(pairedRatio),
+      '',
+      '',
+      '1.0',
+    ]);
+    figures['always1Paired'] = { ratioToRawSyncs: significant(pairedRatio, 3), roundRatios: pairedRatios.map((ratio) => formatRatio(ratio)).join(' ') };
     rows.push(['always, 1 writer, thread-pool I/O', formatNumber(pooled.perSecond), formatRatio(pooled.perSecond / rawSyncs), formatNumber((pooled.perSecond * 600) / 1e6, 2), '', '1.0']);
     figures['always1ThreadPool'] = { appendsPerSecond: significant(pooled.perSecond), ratioToRawSyncs: significant(pooled.perSecond / rawSyncs, 3) };
     process.stdout.write(`${formatTable(['workload', 'appends/s', '÷ raw syncs/s', 'MB/s', '÷ raw MB/s', 'records per fdatasync'], rows)}\n`);
@@ -155,7 +179,7 @@ export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> 
     process.stdout.write(`replay on open: ${formatNumber(plan.replayRecords)} records in ${formatNumber(replay.openMs + replay.readMs)} ms (open ${formatNumber(replay.openMs)} ms, read ${formatNumber(replay.readMs)} ms) = ${formatNumber(replay.recordsPerSecond)} records/s (target ≥ 100,000)\n`);
     const always = figures['always1'] as Figures;
     const batch = figures['batch64'] as Figures;
-    process.stdout.write(`targets: always, 1 writer ÷ raw fdatasync = ${formatRatio(always['ratioToRawSyncs'] as number)} (≥ 0.8×); batch, 64 writers ÷ raw bandwidth = ${formatRatio(batch['ratioToRawBandwidth'] as number)} (≥ 0.5×)\n`);
+    process.stdout.write(`targets: always, 1 writer ÷ raw fdatasync = ${formatRatio(pairedRatio)} in alternating rounds (${formatRatio(always['ratioToRawSyncs'] as number)} against the run's median baseline) (≥ 0.8×); batch, 64 writers ÷ raw bandwidth = ${formatRatio(batch['ratioToRawBandwidth'] as number)} (≥ 0.5×)\n`);
     process.stdout.write(`bounds: raw write+fdatasync through the thread pool reaches ${formatRatio(rawAsyncSyncs / rawSyncs)} of the synchronous loop; 64-record (38 KB) raw groups reach ${formatRatio(rawGroupMegabytes / rawMegabytes)} of 1 MiB-chunk bandwidth, so batch with 64 writers is at ${formatRatio((batch['megabytesPerSecond'] as number) / rawGroupMegabytes)} of what its group size allows\n`);
     figures['replayRecordsPerSecond'] = significant(replay.recordsPerSecond);
     return { figures: figures as Figures, ok: true };

@@ -122,3 +122,9 @@ export function findNextFrame(bytes: Uint8Array, from: number): number | null {
   }
   return null;
 }
+
+/** Whether every byte from `offset` to the end is zero (a preallocated, never-written tail; no frame starts with a zero byte). */
+export function isZeroFrom(bytes: Uint8Array, offset: number): boolean {
+  for (let index = offset; index < bytes.byteLength; index += 1) if (bytes[index] !== 0) return false;
+  return true;
+}

@@ -21,7 +21,7 @@ import { errnoCode } from '../../runtime/fs.js';
 import type { Clock, Timer } from '../../runtime/clock.js';
 import type { FileHandle, FileSystem } from '../../runtime/fs.js';
 import { removeTempFiles } from '../atomic-file.js';
-import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, encodeFrame, parseFrameAt, scanFrames } from './frame.js';
+import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, encodeFrame, isZeroFrom, parseFrameAt, scanFrames } from './frame.js';
 import type { ScannedFrame } from './frame.js';
 import { decodeBatch, encodeBatch, entryBytes, peekBatchSummary } from './record-codec.js';
 import type { BatchSummary, WalEntry, WalRecord } from './record-codec.js';
@@ -56,6 +56,16 @@ export interface WalOptions {
   blockingIo?: boolean;
   /** Yields until pending events are handled, so appends waiting in a mailbox join the next group (the actor's `ctx.nextTurn`). */
   nextTurn?: () => Promise<void>;
+  /**
+   * `always` mode: the active segment is extended with zeros this many bytes
+   * ahead of the appends, so each fdatasync flushes only the frame and not a
+   * new file size (PostgreSQL pre-zeroes its WAL segments for the same
+   * reason). Recovery reads an all-zero tail as the clean end of the log.
+   * Default 1 MiB; 0 turns it off. Other modes never preallocate: a group
+   * there is several frames, and a power cut during its fdatasync could then
+   * leave a hole followed by intact frames, which recovery must call corruption.
+   */
+  preallocateBytes?: number;
 }
 
 /** What `Wal.open` found and repaired. `truncated*` describe a torn tail cut from the last segment. */
@@ -98,6 +108,7 @@ interface IntegerRange {
 const MEBIBYTE = 1024 * 1024;
 const SYNC_MODES: readonly SyncMode[] = ['always', 'batch', 'periodic', 'never'];
 const SYNC_INTERVAL_MS: IntegerRange = { fallback: 200, min: 1, max: 60_000 };
+const PREALLOCATE_BYTES: IntegerRange = { fallback: MEBIBYTE, min: 0, max: 1024 * MEBIBYTE };
 const SEGMENT_BYTES: IntegerRange = { fallback: 64 * MEBIBYTE, min: 1, max: 1024 * MEBIBYTE };
 const GROUP_BYTES: IntegerRange = { fallback: 8 * MEBIBYTE, min: 1, max: 1024 * MEBIBYTE };
 const GROUP_RECORDS: IntegerRange = { fallback: 10_000, min: 1, max: 1_000_000 };
@@ -119,6 +130,8 @@ interface ActiveSegment {
   readonly state: SegmentState;
   readonly handle: FileHandle;
   durableBytes: number;
+  /** The file's length: `state.bytes` plus the zeros written ahead (`always` mode). */
+  allocatedBytes: number;
 }
 
 interface PendingAppend {
@@ -189,7 +202,7 @@ export class Wal {
     await removeTempFiles(fs, dir);
     await undoUnsyncedAfterFailure(fs, dir);
     const names = await io(`listing WAL folder ${dir}`, () => fs.readdir(dir));
-    const recovered = await recoverSegments(fs, dir, names.filter((name) => segmentFirstLsn(name) !== null).sort());
+    const recovered = await recoverSegments(fs, dir, names.filter((name) => segmentFirstLsn(name) !== null).sort(), settings.syncMode === 'always');
     const { segments } = recovered;
     let last = segments[segments.length - 1];
     if (last === undefined) {
@@ -202,7 +215,7 @@ export class Wal {
     // in the page cache that it acknowledged but never synced (`periodic`, `never`), and its sync timer
     // died with it: sync them now, or a power loss much later than `syncIntervalMs` could still lose them.
     if (last.bytes > 0) await io(`syncing segment ${lastName}`, () => handle.datasync());
-    const active: ActiveSegment = { state: last, handle, durableBytes: last.bytes };
+    const active: ActiveSegment = { state: last, handle, durableBytes: last.bytes, allocatedBytes: recovered.lastFileBytes ?? last.bytes };
     return new Wal(fs, dir, settings, segments, active, recovered.recovery);
   }
 
@@ -406,6 +419,7 @@ export class Wal {
     if (this.active.state.bytes >= this.settings.segmentBytesMax) await this.rotate(this.writtenLsn + 1);
     const { state, handle } = this.active;
     const data = concatFrames(group);
+    await this.preallocate(state.bytes + data.byteLength);
     await attempt('write', state.name, () => this.writeAt(handle, data, state.bytes));
     state.bytes += data.byteLength;
     state.readableBytes = state.bytes;
@@ -427,6 +441,18 @@ export class Wal {
       this.recordCount += pending.records;
       pending.resolve();
     }
+  }
+
+  /** `always` mode: extends the active segment with zeros so that it reaches past `end`, a chunk at a time (not synced here: the next fdatasync covers it). */
+  private async preallocate(end: number): Promise<void> {
+    const chunk = this.settings.preallocateBytes;
+    const active = this.active;
+    if (this.settings.syncMode !== 'always' || chunk === 0 || end <= active.allocatedBytes) return;
+    const from = Math.max(active.allocatedBytes, active.state.bytes);
+    const to = Math.max(end, Math.min(from + chunk, this.settings.segmentBytesMax));
+    if (to <= from) return;
+    await attempt('preallocate', active.state.name, () => this.writeAt(active.handle, new Uint8Array(to - from), from));
+    active.allocatedBytes = to;
   }
 
   private async writeAt(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
@@ -488,11 +514,17 @@ export class Wal {
       previous.durableBytes = previous.state.bytes;
       this.durableLsn = this.writtenLsn;
     }
+    if (previous.allocatedBytes > previous.state.bytes) {
+      // Only the last segment may end in zeros: cut the preallocated tail before the next segment exists.
+      await attempt('truncate', previous.state.name, () => previous.handle.truncate(previous.state.bytes));
+      await attempt('datasync', previous.state.name, () => previous.handle.datasync());
+      previous.allocatedBytes = previous.state.bytes;
+    }
     await attempt('close', previous.state.name, () => previous.handle.close());
     const name = segmentFileName(firstLsn);
     const handle = await attempt('create', name, () => this.fs.open(join(this.dir, name), 'wx'));
     const state: SegmentState = { name, firstLsn, bytes: 0, readableBytes: 0 };
-    this.active = { state, handle, durableBytes: 0 };
+    this.active = { state, handle, durableBytes: 0, allocatedBytes: 0 };
     this.segments.push(state);
     await attempt('folder sync', name, () => this.fs.fsyncDir(this.dir));
   }
@@ -570,6 +602,7 @@ function resolveOptions(options: WalOptions): WalSettings {
     clock: options.clock ?? null,
     blockingIo: options.blockingIo ?? false,
     nextTurn: options.nextTurn ?? (() => Promise.resolve()),
+    preallocateBytes: integerOption('preallocateBytes', options.preallocateBytes, PREALLOCATE_BYTES),
     segmentBytesMax: integerOption('segmentBytesMax', options.segmentBytesMax, SEGMENT_BYTES),
     groupBytesMax: integerOption('groupBytesMax', options.groupBytesMax, GROUP_BYTES),
     groupRecordsMax: integerOption('groupRecordsMax', options.groupRecordsMax, GROUP_RECORDS),
@@ -659,15 +692,23 @@ function concatFrames(group: readonly PendingAppend[]): Uint8Array {
  * acknowledged): it is cut off. Any other damage, or an LSN gap or regression
  * within or between segments, is CORRUPTION and nothing is modified.
  */
-async function recoverSegments(fs: FileSystem, dir: string, names: readonly string[]): Promise<{ segments: SegmentState[]; recovery: WalRecovery }> {
+async function recoverSegments(
+  fs: FileSystem,
+  dir: string,
+  names: readonly string[],
+  keepZeroTail: boolean,
+): Promise<{ segments: SegmentState[]; recovery: WalRecovery; lastFileBytes: number | null }> {
   const segments: SegmentState[] = [];
   let expectedLsn: number | null = null;
   let truncation: Truncation | null = null;
+  let lastFileBytes: number | null = null;
   for (const [index, name] of names.entries()) {
-    const result = await recoverSegment(fs, dir, name, index === names.length - 1, expectedLsn);
+    const isLast = index === names.length - 1;
+    const result = await recoverSegment(fs, dir, name, isLast, isLast && keepZeroTail, expectedLsn);
     segments.push(result.segment);
     expectedLsn = result.nextLsn;
     truncation = result.truncation ?? truncation;
+    lastFileBytes = result.fileBytes;
   }
   const firstLsn = segments[0]?.firstLsn ?? 1;
   const lastLsn = (expectedLsn ?? 1) - 1;
@@ -681,7 +722,7 @@ async function recoverSegments(fs: FileSystem, dir: string, names: readonly stri
     truncatedSegment: truncation?.segment ?? null,
     truncatedAtOffset: truncation?.offset ?? null,
   };
-  return { segments, recovery };
+  return { segments, recovery, lastFileBytes };
 }
 
 async function recoverSegment(
@@ -689,8 +730,9 @@ async function recoverSegment(
   dir: string,
   name: string,
   isLast: boolean,
+  keepZeroTail: boolean,
   expectedLsn: number | null,
-): Promise<{ segment: SegmentState; nextLsn: number; truncation: Truncation | null }> {
+): Promise<{ segment: SegmentState; nextLsn: number; truncation: Truncation | null; fileBytes: number }> {
   const firstLsn = segmentFirstLsn(name) ?? 0;
   if (expectedLsn !== null && firstLsn !== expectedLsn) {
     throw corruption(name, 0, `segment starts at LSN ${firstLsn} but the previous segment ends at LSN ${expectedLsn - 1}`);
@@ -703,12 +745,17 @@ async function recoverSegment(
   }
   const nextLsn = checkFrameLsns(name, firstLsn, scan.frames);
   let truncation: Truncation | null = null;
-  if (scan.damage !== null) {
+  let fileBytes = bytes.byteLength;
+  // Zeros written ahead of the appends (`always` mode) are the clean end of the log, not a torn write:
+  // kept for the next appends in `always` mode, cut silently otherwise.
+  const zeroTail = scan.damage !== null && isZeroFrom(bytes, scan.validBytes);
+  if (scan.damage !== null && !(zeroTail && keepZeroTail)) {
     await truncateSegment(fs, path, scan.validBytes);
-    truncation = { segment: name, offset: scan.validBytes, bytes: bytes.byteLength - scan.validBytes };
+    fileBytes = scan.validBytes;
+    if (!zeroTail) truncation = { segment: name, offset: scan.validBytes, bytes: bytes.byteLength - scan.validBytes };
   }
   const segment: SegmentState = { name, firstLsn, bytes: scan.validBytes, readableBytes: scan.validBytes };
-  return { segment, nextLsn, truncation };
+  return { segment, nextLsn, truncation, fileBytes };
 }
 
 /** Checks that the frames' LSNs continue from `firstLsn` without gaps; returns the LSN after the last. */
