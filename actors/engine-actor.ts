@@ -25,7 +25,7 @@ import type { RecordBatch } from '../storage/record-batch.js';
 import { DEFAULT_FROZEN_MEMTABLES_MAX, ShardStore } from '../storage/shard-store.js';
 import type { ShardStoreStats } from '../storage/shard-store.js';
 import { confineRenames } from '../storage/storage-backend.js';
-import type { EngineSettings, Metric, StoredRecord } from '../storage/types.js';
+import type { EngineSettings, Hit, Metric, StoredRecord } from '../storage/types.js';
 import { abortBuild, createBuildAbortFlag, isBuildAbortedError } from '../storage/viper/build-abort.js';
 import { SegmentBuildPool } from '../storage/viper/build-pool.js';
 import { mergeRows } from '../storage/viper/compaction.js';
@@ -41,6 +41,7 @@ import { LatencyWindow } from './latency-window.js';
 import type { ReplayPage } from './wal-writer-actor.js';
 import { WriteStall } from './write-stall.js';
 import type { WriteStallStats } from './write-stall.js';
+import type { CheckedQuery } from './validation.js';
 
 /** Arguments of an engine. */
 export interface EngineArgs {
@@ -67,9 +68,18 @@ export interface EngineArgs {
 /** Messages an engine answers. `apply` is answered once applied: at once, or during a write stall once a flush makes room (or TIMEOUT at its deadline, the batch still to be applied). */
 export type EngineMessage =
   | { readonly type: 'apply'; readonly batch: RecordBatch }
-  | { readonly type: 'search'; readonly vector: Float32Array; readonly k: number; readonly filter: unknown; readonly exact?: boolean; readonly ef?: number }
+  /** Queries answered in one turn, hits per query in query order; query i's vector is `vectors[i × dimension, (i + 1) × dimension)`. */
+  | { readonly type: 'search'; readonly vectors: Float32Array; readonly dimension: number; readonly queries: readonly CheckedQuery[] }
   | { readonly type: 'get'; readonly ids: readonly string[] }
+  /** Flushes the memtable and merges every segment into one (one HNSW graph to search); answered with an OptimizeSummary once that merge commits. */
+  | { readonly type: 'optimize' }
   | { readonly type: 'stats' };
+
+/** What an engine reports when an `optimize` finishes. */
+export interface OptimizeSummary {
+  readonly segments: number;
+  readonly memtableRows: number;
+}
 
 /** What an engine reports in stats: its tiers, counters, and write stalls (`writesHeld` and `heldBytes` now; `heldBytes` is part of `memoryBytes`). */
 export interface EngineStats extends ShardStoreStats, WriteStallStats {
@@ -129,6 +139,9 @@ export function createEngine(args: EngineArgs): Actor {
   let set: SegmentSet = EMPTY_SEGMENT_SET;
   let flushing = false;
   let compacting = false;
+  // `optimize` callers waiting for their full merge to start, and those waiting for the running one.
+  const optimizeQueued: Responder[] = [];
+  let optimizeRunning: Responder[] | null = null;
   let stopping = false;
   let buildsPausedUntil = 0;
   let setWrites: Promise<void> = Promise.resolve();
@@ -181,6 +194,8 @@ export function createEngine(args: EngineArgs): Actor {
     if (ctx.clock.now() < buildsPausedUntil) return;
     if (!flushing && store.frozen.length > 0) startFlush(ctx);
     if (compacting) return;
+    // An optimize waits for the flushes of what was in memory when it was asked, then merges everything.
+    if (optimizeQueued.length > 0 && !flushing && store.frozen.length === 0) return startOptimize(ctx);
     const plan = planCompaction(store.segments.map((segment) => segment.rows), flushThresholdRows);
     if (plan !== null) startCompaction(plan.from, plan.count, plan.dropTombstones, ctx);
   };
@@ -203,6 +218,25 @@ export function createEngine(args: EngineArgs): Actor {
     const merged = mergeRows(inputs.map((segment) => segment.toRows()), { dropTombstones });
     const done = merged.ids.length === 0 ? Promise.resolve(null) : build(nextName(), merged, ctx.clock.now(), ctx);
     ctx.pipeToSelf(done, (outcome): Internal => ({ type: 'compacted', outcome, inputs }));
+  };
+
+  const optimizeSummary = (): OptimizeSummary => ({ segments: store.segments.length, memtableRows: store.memtable.entries });
+
+  const optimize = (responder: Responder | null, ctx: ActorContext): void => {
+    if (args.viperDir === undefined) return responder?.ok(optimizeSummary());
+    if (store.memtable.entries > 0 && !store.frozenFull) store.freeze();
+    if (responder !== null) optimizeQueued.push(responder);
+    maybeBuild(ctx);
+  };
+
+  const startOptimize = (ctx: ActorContext): void => {
+    const waiting = optimizeQueued.splice(0);
+    if (store.segments.length <= 1) {
+      for (const responder of waiting) responder.ok(optimizeSummary());
+      return;
+    }
+    optimizeRunning = waiting;
+    startCompaction(0, store.segments.length, true, ctx);
   };
 
   const buildFailed = (what: string, error: ShoalError, ctx: ActorContext): void => {
@@ -228,9 +262,15 @@ export function createEngine(args: EngineArgs): Actor {
 
   const compacted = (message: Extract<Internal, { type: 'compacted' }>, ctx: ActorContext): void => {
     compacting = false;
-    if (!message.outcome.ok) return buildFailed('compaction', message.outcome.error, ctx);
+    const optimizers = optimizeRunning ?? [];
+    optimizeRunning = null;
+    if (!message.outcome.ok) {
+      for (const responder of optimizers) responder.fail(message.outcome.error);
+      return buildFailed('compaction', message.outcome.error, ctx);
+    }
     store.compacted(message.inputs, message.outcome.value);
     counters.compactions++;
+    for (const responder of optimizers) responder.ok(optimizeSummary());
     // The inputs' files go only once the set without them is durable.
     saveSet(ctx, () => Promise.all(message.inputs.map((segment) => removeSegment(fs as FileSystem, dir(), segment.manifest.name))));
     maybeBuild(ctx);
@@ -265,12 +305,16 @@ export function createEngine(args: EngineArgs): Actor {
     }
   };
 
-  const search = (message: Extract<EngineMessage, { type: 'search' }>, ctx: ActorContext): unknown => {
-    const started = ctx.clock.now();
-    counters.searches++;
-    const hits = store.search(message.vector, message.k, compileFilter(message.filter), { exact: message.exact === true, ef: message.ef ?? defaultEf });
-    latency.record(ctx.clock.now() - started);
-    return hits;
+  const search = (message: Extract<EngineMessage, { type: 'search' }>, ctx: ActorContext): Hit[][] => {
+    const { vectors, dimension } = message;
+    return message.queries.map((query, index) => {
+      const started = ctx.clock.now();
+      counters.searches++;
+      const vector = vectors.subarray(index * dimension, (index + 1) * dimension);
+      const hits = store.search(vector, query.k, compileFilter(query.filter), { exact: query.exact, ef: query.ef ?? defaultEf });
+      latency.record(ctx.clock.now() - started);
+      return hits;
+    });
   };
 
   const get = (ids: readonly string[]): StoredRecord[] => ids.flatMap((id) => store.get(id) ?? []);
@@ -319,6 +363,8 @@ export function createEngine(args: EngineArgs): Actor {
           return responder?.ok(search(message, ctx));
         case 'get':
           return responder?.ok(get(message.ids));
+        case 'optimize':
+          return optimize(responder, ctx);
         case 'stats':
           return responder?.ok(stats(ctx));
         case 'flushed':
@@ -343,6 +389,9 @@ export function createEngine(args: EngineArgs): Actor {
     async stop(ctx: ActorContext) {
       stopping = true;
       abortBuild(abort);
+      const unavailable = new ShoalError('UNAVAILABLE', 'the engine stopped before the optimize finished; ask again');
+      for (const responder of [...optimizeQueued.splice(0), ...(optimizeRunning ?? [])]) responder.fail(unavailable);
+      optimizeRunning = null;
       stall.failAll(new ShoalError('UNAVAILABLE', 'the engine stopped while the write was held by a write stall; it is in the WAL and is applied when the shard restarts'), ctx.clock.now());
       await pool?.close();
       await Promise.all(builds);

@@ -8,10 +8,10 @@ import type { Filter } from '../storage/filter.js';
 import type { Placement, PlacementStrategy, StorageComponent } from '../storage/placement.js';
 import type { EnginePolicy, EngineSettings, HnswOptions, Metadata, Metric } from '../storage/types.js';
 import type { SyncMode } from '../storage/wal/wal.js';
-import type { CollectionStats, MetadataStatus, SearchResult, ShardAssignmentInfo, ShoalStats } from './supervisor-protocol.js';
+import type { CollectionStats, MetadataStatus, OptimizeResult, SearchBatchResult, SearchResult, ShardAssignmentInfo, ShoalStats } from './supervisor-protocol.js';
 
 export type { EnginePolicy, EngineSettings, HnswOptions };
-export type { CollectionStats, Filter, MetadataStatus, ShardAssignmentInfo, Metadata, Metric, Placement, PlacementStrategy, SearchResult, ShoalStats, StorageComponent, StorageStats, SyncMode };
+export type { CollectionStats, Filter, MetadataStatus, OptimizeResult, ShardAssignmentInfo, Metadata, Metric, Placement, PlacementStrategy, SearchBatchResult, SearchResult, ShoalStats, StorageComponent, StorageStats, SyncMode };
 
 /** The storage of one component: where its collections may go, and how one is picked. */
 export interface ComponentStorageOptions {
@@ -90,8 +90,8 @@ export interface SearchHit {
   readonly metadata: Metadata | null;
 }
 
-/** Options of `search`. */
-export interface SearchOptions {
+/** One query: the vector and what to find. */
+export interface SearchQuery {
   readonly vector: VectorInput;
   /** 1 to 10,000. */
   readonly k: number;
@@ -100,7 +100,19 @@ export interface SearchOptions {
   readonly exact?: boolean;
   /** HNSW candidate-list size for this search, 1 to 10,000 (default: the collection's, 128). Higher is slower and more accurate. */
   readonly ef?: number;
+}
+
+/** Options of `search`. */
+export interface SearchOptions extends SearchQuery {
   /** Return what the shards that answered in time found, instead of failing (see `SearchResult.partial`). */
+  readonly allowPartial?: boolean;
+  readonly timeoutMs?: number;
+}
+
+/** Options of `searchBatch`: 1 to 1,000 queries of the collection's dimension, answered in one trip through the shards. */
+export interface SearchBatchOptions {
+  readonly queries: readonly SearchQuery[];
+  /** As for `search`: the hits of the shards that answered in time (the same shards for every query). */
   readonly allowPartial?: boolean;
   readonly timeoutMs?: number;
 }
@@ -140,6 +152,8 @@ export type ShoalRequest =
   | ({ readonly type: 'delete'; readonly collection: string; readonly ids: readonly string[] } & Timed)
   | ({ readonly type: 'get'; readonly collection: string; readonly ids: readonly string[] } & Timed)
   | ({ readonly type: 'search'; readonly collection: string } & SearchOptions)
+  | ({ readonly type: 'search-batch'; readonly collection: string } & SearchBatchOptions)
+  | ({ readonly type: 'optimize'; readonly collection: string } & Timed)
   | ({ readonly type: 'stats' } & Timed)
   | ({ readonly type: 'shard-assignments'; readonly collection: string; readonly linearizable?: boolean } & Timed)
   | ({ readonly type: 'metadata-status' } & Timed);
@@ -153,6 +167,8 @@ export interface ShoalResults {
   delete: WriteResult;
   get: RecordResult[];
   search: SearchResult;
+  'search-batch': SearchBatchResult;
+  optimize: OptimizeResult;
   stats: ShoalStats;
   'shard-assignments': ShardAssignmentInfo[];
   'metadata-status': MetadataStatus;

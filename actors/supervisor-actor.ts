@@ -33,11 +33,11 @@ import { batchTransfer, selectRows } from '../storage/record-batch.js';
 import type { RecordBatch } from '../storage/record-batch.js';
 import type { Hit, StoredRecord } from '../storage/types.js';
 import { engineAddress, metadataGroupName, metadataReplicaAddress, shardAddress, shardGroupName, walAddress } from './addresses.js';
-import type { EngineArgs } from './engine-actor.js';
+import type { EngineArgs, EngineMessage, OptimizeSummary } from './engine-actor.js';
 import { MetadataClient, isUnknownOutcome } from './metadata-client.js';
 import type { MetadataReplicaArgs } from './metadata-replica-actor.js';
 import type { ShardArgs, ShardStats, WriteResult } from './shard-actor.js';
-import type { CollectionStats, CreateCollectionMessage, MetadataStatus, SearchResult, ShardAssignmentInfo, ShoalStats, SupervisorMessage } from './supervisor-protocol.js';
+import type { CollectionStats, CreateCollectionMessage, MetadataStatus, OptimizeResult, SearchBatchResult, ShardAssignmentInfo, ShoalStats, SupervisorMessage } from './supervisor-protocol.js';
 import type { WalWriterArgs } from './wal-writer-actor.js';
 
 /** Arguments of the supervisor. */
@@ -407,25 +407,36 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     return { records: batch.ids.length };
   };
 
-  const search = async (message: Extract<SupervisorMessage, { type: 'search' }>, ctx: ActorContext, deadline: number): Promise<SearchResult> => {
+  /** Every query of the message on every shard in parallel (one ask per shard, all its queries), merged per query. */
+  const search = async (message: Extract<SupervisorMessage, { type: 'search' }>, ctx: ActorContext, deadline: number): Promise<SearchBatchResult> => {
     const entry = lookup(message.collection);
-    if (message.vector.length !== entry.dimension) {
-      throw new ShoalError('DIMENSION_MISMATCH', `collection ${entry.name} has dimension ${entry.dimension}, the query has ${message.vector.length}`, { expected: entry.dimension, actual: message.vector.length });
+    if (message.dimension !== entry.dimension) {
+      throw new ShoalError('DIMENSION_MISMATCH', `collection ${entry.name} has dimension ${entry.dimension}, the query has ${message.dimension}`, { expected: entry.dimension, actual: message.dimension });
     }
     const answers = await Promise.allSettled(
       Array.from({ length: entry.shards }, (_, shard) =>
-        askShard<Hit[]>(ctx, entry, shard, () => {
-          const vector = new Float32Array(message.vector);
-          const search = { type: 'search', vector, k: message.k, filter: message.filter, exact: message.exact, ...(message.ef === undefined ? {} : { ef: message.ef }) };
-          return { message: search, transfer: [vector.buffer] };
+        askShard<Hit[][]>(ctx, entry, shard, () => {
+          const vectors = new Float32Array(message.vectors);
+          const search: EngineMessage = { type: 'search', vectors, dimension: message.dimension, queries: message.queries };
+          return { message: search, transfer: [vectors.buffer] };
         }, deadline, 'engine'),
       ),
     );
-    searchCounts.set(entry.name, (searchCounts.get(entry.name) ?? 0) + 1);
+    searchCounts.set(entry.name, (searchCounts.get(entry.name) ?? 0) + message.queries.length);
     const lists = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value] : []));
     const firstFailure = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
     if (firstFailure !== undefined && (!message.allowPartial || lists.length === 0)) throw toShoalError(firstFailure.reason);
-    return { hits: mergeTopK(lists, message.k, entry.metric), partial: lists.length < entry.shards, shardsAnswered: lists.length, shardsTotal: entry.shards };
+    const results = message.queries.map((query, index) => mergeTopK(lists.map((perQuery) => perQuery[index] ?? []), query.k, entry.metric));
+    return { results, partial: lists.length < entry.shards, shardsAnswered: lists.length, shardsTotal: entry.shards };
+  };
+
+  /** Every shard's engine flushes and merges its segments into one, in parallel; answered when all have. */
+  const optimize = async (collection: string, ctx: ActorContext, deadline: number): Promise<OptimizeResult> => {
+    const entry = lookup(collection);
+    const summaries = await Promise.all(
+      Array.from({ length: entry.shards }, (_, shard) => askShard<OptimizeSummary>(ctx, entry, shard, () => ({ message: { type: 'optimize' }, transfer: [] }), deadline, 'engine')),
+    );
+    return { segments: summaries.reduce((sum, each) => sum + each.segments, 0), memtableRows: summaries.reduce((sum, each) => sum + each.memtableRows, 0) };
   };
 
   const get = async (collection: string, ids: readonly string[], ctx: ActorContext, deadline: number): Promise<StoredRecord[]> => {
@@ -531,6 +542,8 @@ export function createSupervisor(args: SupervisorArgs): Actor {
           return answer(search(message, ctx, deadline), responder);
         case 'get':
           return answer(get(message.collection, message.ids, ctx, deadline), responder);
+        case 'optimize':
+          return answer(optimize(message.collection, ctx, deadline), responder);
         case 'stats':
           return answer(stats(ctx, deadline), responder);
         case 'group-failed':

@@ -23,8 +23,10 @@ export type SupervisorMessage =
   | { readonly type: 'drop-collection'; readonly name: string }
   | { readonly type: 'list-collections' }
   | { readonly type: 'write'; readonly collection: string; readonly batch: RecordBatch }
+  /** One or more queries (a `search` is a batch of one); answered with a SearchBatchResult. */
   | ({ readonly type: 'search'; readonly collection: string } & CheckedSearch)
   | { readonly type: 'get'; readonly collection: string; readonly ids: readonly string[] }
+  | { readonly type: 'optimize'; readonly collection: string }
   | { readonly type: 'stats' }
   /** A collection's shard assignments: a replica's applied state, or linearizable (ReadIndex). */
   | { readonly type: 'shard-assignments'; readonly collection: string; readonly linearizable: boolean }
@@ -53,6 +55,22 @@ export interface SearchResult {
   readonly partial: boolean;
   readonly shardsAnswered: number;
   readonly shardsTotal: number;
+}
+
+/** The answer to a batch of searches: each query's hits, best first, in query order, and whether every shard answered. */
+export interface SearchBatchResult {
+  readonly results: Hit[][];
+  /** True when some shards did not answer in time (only with `allowPartial`); the same shards are missing for every query. */
+  readonly partial: boolean;
+  readonly shardsAnswered: number;
+  readonly shardsTotal: number;
+}
+
+/** The answer to `optimize`: the collection's shape once every shard merged (segments: one per shard that holds data). */
+export interface OptimizeResult {
+  readonly segments: number;
+  /** Rows written while the merges ran, still in memtables (searched exactly). */
+  readonly memtableRows: number;
 }
 
 /** Statistics of one collection. */

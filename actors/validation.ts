@@ -13,7 +13,7 @@ import type { ComponentStorage, PlacementStrategy, StorageConfig } from '../stor
 import { METRICS } from '../storage/types.js';
 import type { EnginePolicy, EngineSettings, HnswOptions } from '../storage/types.js';
 import type { SyncMode } from '../storage/wal/wal.js';
-import type { CreateCollectionOptions, SearchOptions, UpsertRecord, VectorInput } from './public-api.js';
+import type { CreateCollectionOptions, SearchBatchOptions, SearchOptions, SearchQuery, UpsertRecord, VectorInput } from './public-api.js';
 import type { CreateCollectionMessage } from './supervisor-protocol.js';
 
 /** Limits of one request. */
@@ -24,6 +24,7 @@ export const LIMITS = {
   dimensionMax: 65_536,
   shardsMax: 256,
   kMax: 10_000,
+  queriesPerBatchMax: 1_000,
   timeoutMsMax: 3_600_000,
 } as const;
 
@@ -171,32 +172,58 @@ export function packDelete(ids: readonly string[]): RecordBatch {
   return { dimension: 0, ops: new Uint8Array(ids.length).fill(OP_DELETE), ids, vectors: new Float32Array(0), metadata: ids.map(() => null), lsns: null };
 }
 
-/** A validated search: the query packed into a Float32Array of its own. */
-export interface CheckedSearch {
-  readonly vector: Float32Array;
+/** One validated query of a search; its vector travels packed in the search's `vectors`. */
+export interface CheckedQuery {
   readonly k: number;
   readonly filter: unknown;
-  readonly allowPartial: boolean;
   readonly exact: boolean;
   readonly ef?: number;
 }
 
-/** Validates search options (the filter too, so a bad filter fails here, not in a worker). */
+/** A validated search of one or more queries: query i's vector is `vectors[i × dimension, (i + 1) × dimension)` (one buffer to transfer). */
+export interface CheckedSearch {
+  readonly vectors: Float32Array;
+  readonly dimension: number;
+  readonly queries: readonly CheckedQuery[];
+  readonly allowPartial: boolean;
+}
+
+/** Validates the options of `search` (the filter too, so a bad filter fails here, not in a worker): a search of one query. */
 export function checkSearch(options: SearchOptions): CheckedSearch {
   if (!isPlainObject(options)) throw invalidArgument('options', 'must be an object with vector and k');
-  if (!isVectorInput(options.vector) || options.vector.length === 0) throw invalidArgument('vector', 'must be a non-empty array or typed array of numbers');
-  const vector = new Float32Array(options.vector.length);
-  copyVector(options.vector, vector, 0, vector.length, 'vector');
-  compileFilter(options.filter);
-  if (options.exact !== undefined && typeof options.exact !== 'boolean') throw invalidArgument('exact', 'must be true or false');
-  return {
-    vector,
-    k: integerIn(options.k, 'k', 1, LIMITS.kMax),
-    filter: options.filter ?? null,
-    allowPartial: options.allowPartial === true,
-    exact: options.exact === true,
-    ...(options.ef === undefined ? {} : { ef: integerIn(options.ef, 'ef', 1, LIMITS.kMax) }),
-  };
+  return packQueries([options], '', options.allowPartial);
+}
+
+/** Validates the options of `searchBatch`: 1 to 1,000 queries, all of one dimension. */
+export function checkSearchBatch(options: SearchBatchOptions): CheckedSearch {
+  if (!isPlainObject(options)) throw invalidArgument('options', 'must be an object with queries');
+  const { queries } = options;
+  if (!Array.isArray(queries) || queries.length === 0 || queries.length > LIMITS.queriesPerBatchMax) {
+    throw invalidArgument('queries', `must be an array of 1 to ${LIMITS.queriesPerBatchMax} queries, got ${Array.isArray(queries) ? `${queries.length}` : typeof queries}`);
+  }
+  return packQueries(queries, 'queries', options.allowPartial);
+}
+
+function packQueries(queries: readonly SearchQuery[], field: string, allowPartial: unknown): CheckedSearch {
+  if (allowPartial !== undefined && typeof allowPartial !== 'boolean') throw invalidArgument('allowPartial', 'must be true or false');
+  const name = (index: number, key: string): string => (field === '' ? key : `${field}[${index}].${key}`);
+  let dimension = 0;
+  const checked = queries.map((query, index): CheckedQuery => {
+    if (!isPlainObject(query)) throw invalidArgument(field === '' ? 'options' : `${field}[${index}]`, 'must be an object with vector and k');
+    if (!isVectorInput(query.vector) || query.vector.length === 0) throw invalidArgument(name(index, 'vector'), 'must be a non-empty array or typed array of numbers');
+    if (index === 0) dimension = query.vector.length; // a later query of another length fails DIMENSION_MISMATCH below
+    compileFilter(query.filter);
+    if (query.exact !== undefined && typeof query.exact !== 'boolean') throw invalidArgument(name(index, 'exact'), 'must be true or false');
+    return {
+      k: integerIn(query.k, name(index, 'k'), 1, LIMITS.kMax),
+      filter: query.filter ?? null,
+      exact: query.exact === true,
+      ...(query.ef === undefined ? {} : { ef: integerIn(query.ef, name(index, 'ef'), 1, LIMITS.kMax) }),
+    };
+  });
+  const vectors = new Float32Array(queries.length * dimension);
+  queries.forEach((query, index) => copyVector(query.vector, vectors, index * dimension, dimension, name(index, 'vector')));
+  return { vectors, dimension, queries: checked, allowPartial: allowPartial === true };
 }
 
 /**

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Shoal } from '../../index.js';
 import type { CollectionStats } from '../../index.js';
 import { engineAddress, shardAddress, shardGroupName, walAddress } from '../../actors/addresses.js';
-import type { EngineArgs, EngineStats } from '../../actors/engine-actor.js';
+import type { EngineArgs, EngineMessage, EngineStats } from '../../actors/engine-actor.js';
 import type { WriteResult } from '../../actors/shard-actor.js';
 import { packUpsert } from '../../actors/validation.js';
 import type { WalWriterArgs } from '../../actors/wal-writer-actor.js';
@@ -61,8 +61,10 @@ class Harness {
     return this.system.ask<EngineStats>(ENGINE, { type: 'stats' }, { timeoutMs: 10_000 });
   }
 
-  search(vector: Float32Array): Promise<Hit[]> {
-    return this.system.ask<Hit[]>(ENGINE, { type: 'search', vector: vector.slice(), k: 5, filter: null, exact: true }, { timeoutMs: 10_000 });
+  async search(vector: Float32Array): Promise<Hit[]> {
+    const message: EngineMessage = { type: 'search', vectors: vector.slice(), dimension: vector.length, queries: [{ k: 5, filter: null, exact: true }] };
+    const [hits] = await this.system.ask<Hit[][]>(ENGINE, message, { timeoutMs: 10_000 });
+    return hits ?? [];
   }
 
   get(ids: readonly string[]): Promise<StoredRecord[]> {

@@ -136,6 +136,33 @@ describe('storage engines through the public API', () => {
     expect(after.replayedRecords).toBeLessThan(FLUSH_ROWS * after.shards + 1);
     await check();
   }, 240_000);
+
+  it('optimize flushes and merges each shard into one segment, keeping every answer, and the shape survives a restart', async () => {
+    await db.upsert('tiers', [{ id: 'fresh', vector: (rows[40] as Row).vector.map((value) => value * 2) }]);
+    const before = await settled(db);
+    expect(before.segments).toBeGreaterThan(before.shards);
+    expect(before.memtableRows).toBeGreaterThan(0);
+    const exactBefore = await Promise.all(queries.slice(0, 10).map((query) => db.search('tiers', { vector: query, k: 20, exact: true })));
+
+    expect(await db.optimize('tiers')).toEqual({ segments: before.shards, memtableRows: 0 });
+    const after = await collectionStats(db);
+    expect(after).toMatchObject({ segments: before.shards, indexedSegments: before.shards, memtableRows: 0, frozenMemtables: 0, records: before.records });
+    expect(after.compactions).toBeGreaterThan(before.compactions);
+    const exactAfter = await Promise.all(queries.slice(0, 10).map((query) => db.search('tiers', { vector: query, k: 20, exact: true })));
+    expect(exactAfter).toEqual(exactBefore);
+    let recall = 0;
+    for (const [index, query] of queries.slice(0, 10).entries()) recall += recallAt(await db.search('tiers', { vector: query, k: 20 }), exactBefore[index] as { id: string }[]);
+    expect(recall / 10).toBeGreaterThanOrEqual(0.95);
+    expect((await db.search('tiers', { vector: (rows[40] as Row).vector, k: 1 }))[0]?.id).toBe('fresh');
+    // A second optimize has nothing to merge; an unknown collection is a typed error.
+    expect(await db.optimize('tiers')).toEqual({ segments: before.shards, memtableRows: 0 });
+    await expect(db.optimize('missing')).rejects.toMatchObject({ code: 'COLLECTION_NOT_FOUND' });
+
+    await db.close();
+    db = await Shoal.open({ dataDir: directory.path });
+    expect(await collectionStats(db)).toMatchObject({ segments: before.shards, records: before.records, replayedRecords: 0 });
+    expect(await Promise.all(queries.slice(0, 10).map((query) => db.search('tiers', { vector: query, k: 20, exact: true })))).toEqual(exactBefore);
+  }, 240_000);
 });
 
 describe('engine policies', () => {

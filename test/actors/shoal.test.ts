@@ -69,6 +69,38 @@ describe('Shoal through the public API', () => {
     }
   });
 
+
+  it('answers a batch of queries (mixed k, filters, exact) exactly as the same searches one by one', async () => {
+    const batch = queries.map((vector, i) => ({
+      vector: Array.from(vector),
+      k: 1 + (i % 4) * 7,
+      ...(i % 3 === 0 ? { filter: { group: i % 10 } } : {}),
+      ...(i % 5 === 0 ? { exact: true } : {}),
+    }));
+    const results = await db.searchBatch('vectors', { queries: batch });
+    expect(results).toHaveLength(batch.length);
+    for (const [i, query] of batch.entries()) {
+      const alone = await db.search('vectors', query);
+      expect(results[i]).toEqual(alone);
+      const filter = query.filter;
+      expectSameHits(results[i] as SearchHit[], bruteForce('cosine', rows, queries[i] as Float32Array, query.k, filter === undefined ? undefined : (m) => (m as Row['metadata']).group === filter.group));
+    }
+    const before = (await db.stats()).collections.find((collection) => collection.name === 'vectors')?.searches ?? 0;
+    await db.searchBatch('vectors', { queries: batch.slice(0, 3) });
+    expect((await db.stats()).collections.find((collection) => collection.name === 'vectors')?.searches).toBe(before + 3);
+  });
+
+  it('rejects a bad batch whole, with a typed error naming the query', async () => {
+    const query = { vector: queries[0] as Float32Array, k: 3 };
+    const failure = async (promise: Promise<unknown>): Promise<{ code: string; message: string }> => promise.then(() => ({ code: 'none', message: '' }), (error: { code: string; message: string }) => error);
+    expect(await failure(db.searchBatch('vectors', { queries: [] }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await failure(db.searchBatch('vectors', { queries: Array.from({ length: 1_001 }, () => query) }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await failure(db.searchBatch('vectors', { queries: [query, { ...query, k: 0 }] }))).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('queries[1].k') });
+    expect(await failure(db.searchBatch('vectors', { queries: [query, { vector: [1, 2, 3], k: 3 }] }))).toMatchObject({ code: 'DIMENSION_MISMATCH', message: expect.stringContaining('queries[1].vector') });
+    expect(await failure(db.searchBatch('vectors', { queries: [{ vector: [1, 2, 3], k: 3 }] }))).toMatchObject({ code: 'DIMENSION_MISMATCH' });
+    expect(await failure(db.searchBatch('vectors', { queries: [query, { ...query, filter: { $nope: 1 } as unknown as Filter }] }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await failure(db.searchBatch('missing', { queries: [query] }))).toMatchObject({ code: 'COLLECTION_NOT_FOUND' });
+  });
   it('returns stored records with their vectors and metadata, in the order asked', async () => {
     const records = await db.get('vectors', ['doc-5', 'missing', 'doc-2']);
     expect(records.map((record) => record.id)).toEqual(['doc-5', 'doc-2']);
