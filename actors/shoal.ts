@@ -6,6 +6,8 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { AskOptions, GroupSpec, Message } from '../runtime/actor.js';
+import { systemClock } from '../runtime/clock.js';
+import type { Clock } from '../runtime/clock.js';
 import { ShoalError, invalidArgument } from '../runtime/errors.js';
 import { nodeFileSystem } from '../runtime/fs.js';
 import { ActorSystem } from '../runtime/system.js';
@@ -24,7 +26,6 @@ import type {
   SearchBatchOptions,
   SearchBatchResult,
   SearchOptions,
-  SearchResult,
   ShardAssignmentInfo,
   ShoalRequest,
   ShoalResults,
@@ -35,7 +36,9 @@ import type {
 import { DEFAULT_METADATA_SETTINGS } from './supervisor-actor.js';
 import type { SupervisorArgs } from './supervisor-actor.js';
 import type { PingResult } from './supervisor-protocol.js';
-import { checkSearch, checkSearchBatch, collectionName, createCollectionMessage, integerIn, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
+import { SearchCoalescer } from './search-coalescer.js';
+import type { SearchAsk } from './search-coalescer.js';
+import { LIMITS, checkSearch, checkSearchBatch, collectionName, createCollectionMessage, integerIn, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
 
 const SUPERVISOR_MODULE = new URL(`./supervisor-actor${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
 const OPEN_TIMEOUT_MS = 300_000;
@@ -48,6 +51,10 @@ export interface ShoalHost {
   killWorkerOf(address: string): Promise<void>;
   crashActor(address: string): Promise<void>;
   shutdown(): Promise<void>;
+  /** Timers for the client's own work (search deadlines while coalescing); default the system clock. The simulator passes its virtual clock. */
+  readonly clock?: Clock;
+  /** Runs a callback once the current turn's work is done (where coalesced searches leave); default `setImmediate`. */
+  readonly defer?: (callback: () => void) => void;
 }
 
 /** Open options, validated: where the data is, the request deadline, and the supervisor's arguments. */
@@ -87,13 +94,18 @@ export function rootGroup(supervisorArgs: SupervisorArgs): GroupSpec {
 export class Shoal {
   private closing: Promise<void> | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly searches: SearchCoalescer;
 
   /** Wraps a host whose root group is running; `Shoal.open` (or the simulator's client) makes one. */
   protected constructor(
     private readonly system: ShoalHost,
     private readonly requestTimeoutMs: number,
     private readonly faultInjection: boolean,
-  ) {}
+  ) {
+    const defer = system.defer ?? ((callback: () => void) => void setImmediate(callback));
+    const ask: SearchAsk = (collection, search, timeoutMs) => this.ask<SearchBatchResult>({ type: 'search', collection, ...search }, timeoutMs, [search.vectors.buffer as ArrayBuffer]);
+    this.searches = new SearchCoalescer(ask, LIMITS.queriesPerBatchMax, defer, system.clock ?? systemClock);
+  }
 
   /**
    * Opens (or creates) the database in `options.dataDir`, recovering every
@@ -262,11 +274,9 @@ export class Shoal {
         const ids = recordIds(message.ids);
         return this.ask({ type: 'get', collection: collectionName(message.collection, 'collection'), ids }, timeoutMs);
       }
-      case 'search': {
-        const checked = checkSearch(message);
-        const request = { type: 'search', collection: collectionName(message.collection, 'collection'), ...checked };
-        return this.ask<SearchBatchResult>(request, timeoutMs, [checked.vectors.buffer as ArrayBuffer]).then(({ results, ...shards }): SearchResult => ({ hits: results[0] ?? [], ...shards }));
-      }
+      case 'search':
+        // Concurrent searches of a collection issued in one turn share one trip through the actors.
+        return this.searches.search(collectionName(message.collection, 'collection'), checkSearch(message), timeoutMs);
       case 'search-batch': {
         const checked = checkSearchBatch(message);
         const request = { type: 'search', collection: collectionName(message.collection, 'collection'), ...checked };

@@ -90,6 +90,24 @@ describe('Shoal through the public API', () => {
     expect((await db.stats()).collections.find((collection) => collection.name === 'vectors')?.searches).toBe(before + 3);
   });
 
+  it('answers concurrent single searches (coalesced into shared trips) exactly as sequential ones, failing only the bad one', async () => {
+    const sequential = [];
+    for (const query of queries) sequential.push(await db.search('vectors', { vector: query, k: 7 }));
+    const before = (await db.stats()).collections.find((collection) => collection.name === 'vectors')?.searches ?? 0;
+    const concurrent = await Promise.all(queries.map((query) => db.search('vectors', { vector: query, k: 7 })));
+    expect(concurrent).toEqual(sequential);
+    expect((await db.stats()).collections.find((collection) => collection.name === 'vectors')?.searches).toBe(before + queries.length);
+    const mixed = await Promise.allSettled([
+      db.search('vectors', { vector: queries[0] as Float32Array, k: 7 }),
+      db.search('vectors', { vector: [1, 2, 3], k: 7 }),
+      db.search('vectors', { vector: queries[1] as Float32Array, k: 7, filter: { group: 3 } }),
+    ]);
+    expect(mixed[0]).toEqual({ status: 'fulfilled', value: sequential[0] });
+    expect(mixed[1]).toMatchObject({ status: 'rejected', reason: { code: 'DIMENSION_MISMATCH' } });
+    expect(mixed[2]).toMatchObject({ status: 'fulfilled' });
+    expect((mixed[2] as PromiseFulfilledResult<SearchHit[]>).value.every((hit) => (hit.metadata as Row['metadata']).group === 3)).toBe(true);
+  });
+
   it('rejects a bad batch whole, with a typed error naming the query', async () => {
     const query = { vector: queries[0] as Float32Array, k: 3 };
     const failure = async (promise: Promise<unknown>): Promise<{ code: string; message: string }> => promise.then(() => ({ code: 'none', message: '' }), (error: { code: string; message: string }) => error);

@@ -45,6 +45,9 @@ function simHost(sim: SimSystem): ShoalHost {
     killWorkerOf: (address) => sim.killActor(address),
     crashActor: (address) => sim.crashActor(address),
     shutdown: () => sim.shutdown(),
+    clock: sim.clock,
+    // The simulation runs only inside an ask, so coalesced searches leave at the end of the microtask queue.
+    defer: (callback) => queueMicrotask(callback),
   };
 }
 
