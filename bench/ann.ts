@@ -403,6 +403,25 @@ interface SearchFigures {
   readonly short: number;
   /** Stats read after the HNSW searches, before the exact ones. */
   readonly engine: CollectionStats;
+  /** Single searches of a 20-row collection of as many shards: the actors' round trip with (almost) no search work. */
+  readonly floor: ModeResult;
+}
+
+/** One search at a time on a 20-row collection of SHARDS shards: what the trip host → supervisor → engines → back costs by itself. */
+async function measureFloor(db: Shoal, queries: readonly Float32Array[]): Promise<ModeResult> {
+  await db.createCollection({ name: 'floor', dimension: DIMENSION, metric: 'cosine', shards: SHARDS });
+  await db.upsert('floor', queries.slice(0, 20).map((vector, i) => ({ id: `f${i}`, vector })));
+  for (const query of queries.slice(0, 200)) await db.search('floor', { vector: query, k: K });
+  const latenciesMs: number[] = [];
+  const start = performance.now();
+  for (const query of queries) {
+    const sent = performance.now();
+    await db.search('floor', { vector: query, k: K });
+    latenciesMs.push(performance.now() - sent);
+  }
+  const elapsedMs = performance.now() - start;
+  await db.dropCollection('floor');
+  return summarize(latenciesMs, elapsedMs, Number.NaN);
 }
 
 /** Runs the measured modes, then `exact: true` over the first EXACT_QUERIES queries. */
@@ -412,13 +431,14 @@ async function searchAll(db: Shoal, index: HierarchicalNSW, dataset: Dataset, tr
   const modes = await phase(phases, 'search', () => measureModes(run, dataset.queries, truth, plan));
   // Before the exact searches, so the engine's latency window holds only HNSW searches.
   const engine = await collectionStats(db);
+  const floor = await phase(phases, 'floor', () => measureFloor(db, dataset.queries));
   const shoalExact = await phase(phases, 'shoalExact', async () => {
     const latenciesMs: number[] = [];
     const start = performance.now();
     const found = await run.shoalExact(dataset.queries.slice(0, EXACT_QUERIES), latenciesMs);
     return summarize(latenciesMs, performance.now() - start, recallOf(found, truth.slice(0, EXACT_QUERIES)));
   });
-  return { modes, shoalExact, short: counts.wrong, engine };
+  return { modes, shoalExact, short: counts.wrong, engine, floor };
 }
 
 /** Prints the tables and checks; returns the figures and whether the correctness checks held. */
@@ -427,6 +447,12 @@ function report(exact: ModeResult, search: SearchFigures, build: BuildFigures, r
   process.stdout.write(`${plan.queries} queries, k=${K}, ${plan.rounds} measured round(s) per mode (rotating order) after ${plan.warmupQueries} warm-up queries; exact: true over the first ${EXACT_QUERIES}\n`);
   const searchFigures = printSearchTable(exact, search.modes, search.shoalExact);
   process.stdout.write(`engine-side HNSW search latency (stats: worst shard, its last 1,024 searches): p50 ${formatNumber(engine.searchP50Ms, 3)} ms, p99 ${formatNumber(engine.searchP99Ms, 3)} ms\n`);
+  const { floor } = search;
+  const boundQps = 1000 / (engine.searchP50Ms + floor.p50Ms);
+  process.stdout.write(
+    `actor round trip without search work (single searches of a 20-row, ${SHARDS}-shard collection): p50 ${formatNumber(floor.p50Ms, 3)} ms, p99 ${formatNumber(floor.p99Ms, 3)} ms; ` +
+      `so one query in flight can reach at most 1 ÷ (engine p50 + trip p50) = ${formatNumber(boundQps)} QPS = ${formatRatio(boundQps / search.modes.raw.qps)} raw\n`,
+  );
   const buildFigures = printBuildTable(build);
   const targets = checkTargets(search.modes, build);
   const countsOk = search.short === 0 && records === plan.vectors;
@@ -440,6 +466,8 @@ function report(exact: ModeResult, search: SearchFigures, build: BuildFigures, r
     ingest: buildFigures,
     engineSearchP50Ms: significant(engine.searchP50Ms, 3),
     engineSearchP99Ms: significant(engine.searchP99Ms, 3),
+    tripP50Ms: significant(search.floor.p50Ms, 3),
+    tripP99Ms: significant(search.floor.p99Ms, 3),
     targets,
   };
   return { ok: countsOk && exactOk, figures };
