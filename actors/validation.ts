@@ -25,6 +25,8 @@ export const LIMITS = {
   shardsMax: 256,
   kMax: 10_000,
   queriesPerBatchMax: 1_000,
+  /** The sum of k over a batch's queries: bounds the hits one answer carries. */
+  batchHitsMax: 100_000,
   timeoutMsMax: 3_600_000,
 } as const;
 
@@ -201,7 +203,10 @@ export function checkSearchBatch(options: SearchBatchOptions): CheckedSearch {
   if (!Array.isArray(queries) || queries.length === 0 || queries.length > LIMITS.queriesPerBatchMax) {
     throw invalidArgument('queries', `must be an array of 1 to ${LIMITS.queriesPerBatchMax} queries, got ${Array.isArray(queries) ? `${queries.length}` : typeof queries}`);
   }
-  return packQueries(queries, 'queries', options.allowPartial);
+  const checked = packQueries(queries, 'queries', options.allowPartial);
+  const hits = checked.queries.reduce((sum, query) => sum + query.k, 0);
+  if (hits > LIMITS.batchHitsMax) throw invalidArgument('queries', `ask for at most ${LIMITS.batchHitsMax} hits in one batch (the sum of k), got ${hits}`);
+  return checked;
 }
 
 function packQueries(queries: readonly SearchQuery[], field: string, allowPartial: unknown): CheckedSearch {

@@ -113,6 +113,7 @@ describe('Shoal through the public API', () => {
     const failure = async (promise: Promise<unknown>): Promise<{ code: string; message: string }> => promise.then(() => ({ code: 'none', message: '' }), (error: { code: string; message: string }) => error);
     expect(await failure(db.searchBatch('vectors', { queries: [] }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(await failure(db.searchBatch('vectors', { queries: Array.from({ length: 1_001 }, () => query) }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await failure(db.searchBatch('vectors', { queries: Array.from({ length: 11 }, () => ({ ...query, k: 10_000 })) }))).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('sum of k') });
     expect(await failure(db.searchBatch('vectors', { queries: [query, { ...query, k: 0 }] }))).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('queries[1].k') });
     expect(await failure(db.searchBatch('vectors', { queries: [query, { vector: [1, 2, 3], k: 3 }] }))).toMatchObject({ code: 'DIMENSION_MISMATCH', message: expect.stringContaining('queries[1].vector') });
     expect(await failure(db.searchBatch('vectors', { queries: [{ vector: [1, 2, 3], k: 3 }] }))).toMatchObject({ code: 'DIMENSION_MISMATCH' });
