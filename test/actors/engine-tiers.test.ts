@@ -192,3 +192,42 @@ describe('engine policies', () => {
     }, 120_000);
   }
 });
+
+describe('optimize under faults', () => {
+  it('finishes when the engine worker is killed during the merge, with every record searchable exactly once', async () => {
+    const directory = await temporaryDirectory('optimize-kill');
+    const db = await Shoal.open({ dataDir: directory.path, faultInjection: true });
+    try {
+      await db.createCollection({ name: 'tiers', dimension: 24, metric: 'cosine', shards: 1, flushThresholdRows: 1_000 });
+      const vectors = clusteredVectors(3_600, 24, 20, 9);
+      const rows = vectors.map((vector, i) => ({ id: `k${i}`, vector }));
+      // Three flushes: fewer than the four equal segments a size-tiered compaction waits for.
+      for (let start = 0; start < rows.length; start += 1_200) {
+        await db.upsert('tiers', rows.slice(start, start + 1_200));
+        await settled(db, 1_000);
+      }
+      await db.upsert('tiers', rows.slice(0, 10).map((row) => ({ ...row, vector: row.vector.map((value) => -value) })));
+      const before = await collectionStats(db);
+      expect(before.segments).toBeGreaterThan(1);
+
+      const optimizing = db.optimize('tiers', { timeoutMs: 120_000 });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await db.injectFault({ kind: 'kill-worker', actor: 'engine', collection: 'tiers', shard: 0 });
+      // The supervisor asks the restarted engine again; the merge runs (again) to the end.
+      expect(await optimizing).toEqual({ segments: 1, memtableRows: 0 });
+      expect((await db.stats()).restarts).toBeGreaterThanOrEqual(1);
+      const after = await collectionStats(db);
+      expect(after).toMatchObject({ segments: 1, records: rows.length, memtableRows: 0 });
+      for (const [index, row] of rows.entries()) {
+        if (index % 400 !== 0 && index >= 10) continue;
+        const query = index < 10 ? row.vector.map((value) => -value) : row.vector;
+        const hits = await db.search('tiers', { vector: query, k: 3, exact: true });
+        expect(hits[0]?.id).toBe(row.id);
+        expect(hits.filter((hit) => hit.id === row.id)).toHaveLength(1);
+      }
+    } finally {
+      await db.close();
+      await directory.remove();
+    }
+  }, 180_000);
+});
