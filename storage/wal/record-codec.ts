@@ -156,6 +156,54 @@ export function peekBatchSummary(payload: Uint8Array): BatchSummary {
   return { version: version.value, firstLsn: lsn.value, recordCount: Math.abs(count.value) };
 }
 
+/**
+ * One payload holding the records of `payloads` in order, byte for byte what
+ * `encodeBatch` makes of all their records at once: the WAL writes a group of
+ * appends as one frame, so that a group whose write was cut short is one torn
+ * frame. Each payload must be a batch of one version whose LSNs continue the
+ * previous one's (the WAL's appends are). Throws CORRUPTION on a malformed one.
+ */
+export function mergeBatches(payloads: readonly Uint8Array[]): Uint8Array {
+  const only = payloads[0];
+  if (payloads.length === 1 && only !== undefined) return only;
+  let version: number | null = null;
+  let records = 0;
+  const items: Uint8Array[] = [];
+  for (const payload of payloads) {
+    const header = readVarLong(payload, 0);
+    if (version !== null && header.value !== version) throw corrupt(`cannot merge batches of versions ${version} and ${header.value}`);
+    version = header.value;
+    // Version 1: one array block (count, then a byte size when the count is negative), its items, then a 0 count.
+    const count = readVarLong(payload, header.position);
+    const start = count.value < 0 ? readVarLong(payload, count.position).position : count.position;
+    if (count.value === 0 || payload[payload.byteLength - 1] !== 0) throw corrupt('a merged batch must hold one non-empty block');
+    records += Math.abs(count.value);
+    items.push(payload.subarray(start, payload.byteLength - 1));
+  }
+  const head = [...writeVarLong(version ?? WAL_SCHEMA_VERSION), ...writeVarLong(records)];
+  const merged = new Uint8Array(head.length + items.reduce((sum, part) => sum + part.byteLength, 0) + 1);
+  merged.set(head, 0);
+  let offset = head.length;
+  for (const part of items) {
+    merged.set(part, offset);
+    offset += part.byteLength;
+  }
+  merged[offset] = 0;
+  return merged;
+}
+
+/** Encodes a non-negative integer below 2^52 as an Avro zig-zag varint. */
+function writeVarLong(value: number): number[] {
+  const bytes: number[] = [];
+  let unsigned = value * 2;
+  while (unsigned >= 0x80) {
+    bytes.push((unsigned % 0x80) | 0x80);
+    unsigned = Math.floor(unsigned / 0x80);
+  }
+  bytes.push(unsigned);
+  return bytes;
+}
+
 /** Reads one Avro zig-zag varint (int or long) exactly for magnitudes below 2^52. */
 function readVarLong(bytes: Uint8Array, start: number): { value: number; position: number } {
   let unsigned = 0;

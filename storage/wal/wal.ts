@@ -1,9 +1,10 @@
 /**
  * The write-ahead log: a folder of segment files `<firstLsn>.wal` (LSN
  * zero-padded to 20 digits), each a sequence of frames (`frame.ts`) holding
- * Avro batches (`record-codec.ts`). Owns LSN assignment, group commit, segment
- * rotation, crash recovery on open and replay (`read`). A plain class with no
- * actors; the WAL writer actor drives it. All I/O goes through `FileSystem`.
+ * Avro batches (`record-codec.ts`), one frame per group of appends written
+ * together. Owns LSN assignment, group commit, segment rotation, crash
+ * recovery on open and replay (`read`). A plain class with no actors; the WAL
+ * writer actor drives it. All I/O goes through `FileSystem`.
  *
  * Durability: an `append` resolves only after the fdatasync that covers its
  * frame (`always`, `batch`), or after the write alone (`periodic`: an
@@ -23,7 +24,7 @@ import type { FileHandle, FileSystem } from '../../runtime/fs.js';
 import { removeTempFiles } from '../atomic-file.js';
 import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, encodeFrame, isZeroFrom, parseFrameAt, scanFrames } from './frame.js';
 import type { ScannedFrame } from './frame.js';
-import { decodeBatch, encodeBatch, entryBytes, peekBatchSummary } from './record-codec.js';
+import { decodeBatch, encodeBatch, entryBytes, mergeBatches, peekBatchSummary } from './record-codec.js';
 import type { BatchSummary, WalEntry, WalRecord } from './record-codec.js';
 
 export type { WalEntry, WalOp, WalRecord } from './record-codec.js';
@@ -57,13 +58,12 @@ export interface WalOptions {
   /** Yields until pending events are handled, so appends waiting in a mailbox join the next group (the actor's `ctx.nextTurn`). */
   nextTurn?: () => Promise<void>;
   /**
-   * `always` mode: the active segment is extended with zeros this many bytes
-   * ahead of the appends, so each fdatasync flushes only the frame and not a
-   * new file size (PostgreSQL pre-zeroes its WAL segments for the same
-   * reason). Recovery reads an all-zero tail as the clean end of the log.
-   * Default 1 MiB; 0 turns it off. Other modes never preallocate: a group
-   * there is several frames, and a power cut during its fdatasync could then
-   * leave a hole followed by intact frames, which recovery must call corruption.
+   * `always` and `batch` modes: the active segment is extended with zeros
+   * this many bytes ahead of the appends, so each fdatasync flushes only the
+   * new frame and not a new file size (PostgreSQL pre-zeroes its WAL segments
+   * for the same reason). Recovery reads an all-zero tail as the clean end of
+   * the log. Default 1 MiB; 0 turns it off. `periodic` and `never` never
+   * preallocate (see `preallocates`).
    */
   preallocateBytes?: number;
 }
@@ -108,6 +108,8 @@ interface IntegerRange {
 const MEBIBYTE = 1024 * 1024;
 const SYNC_MODES: readonly SyncMode[] = ['always', 'batch', 'periodic', 'never'];
 const SYNC_INTERVAL_MS: IntegerRange = { fallback: 200, min: 1, max: 60_000 };
+/** A group's merged payload must fit one frame; the merge adds at most a few header bytes. */
+const GROUP_PAYLOAD_BYTES_MAX = FRAME_PAYLOAD_BYTES_MAX - 64;
 const PREALLOCATE_BYTES: IntegerRange = { fallback: MEBIBYTE, min: 0, max: 1024 * MEBIBYTE };
 const SEGMENT_BYTES: IntegerRange = { fallback: 64 * MEBIBYTE, min: 1, max: 1024 * MEBIBYTE };
 const GROUP_BYTES: IntegerRange = { fallback: 8 * MEBIBYTE, min: 1, max: 1024 * MEBIBYTE };
@@ -135,7 +137,8 @@ interface ActiveSegment {
 }
 
 interface PendingAppend {
-  readonly frame: Uint8Array;
+  /** The batch's Avro payload; a group's payloads are merged into one frame when written. */
+  readonly payload: Uint8Array;
   readonly lastLsn: number;
   readonly records: number;
   readonly resolve: () => void;
@@ -202,7 +205,7 @@ export class Wal {
     await removeTempFiles(fs, dir);
     await undoUnsyncedAfterFailure(fs, dir);
     const names = await io(`listing WAL folder ${dir}`, () => fs.readdir(dir));
-    const recovered = await recoverSegments(fs, dir, names.filter((name) => segmentFirstLsn(name) !== null).sort(), settings.syncMode === 'always');
+    const recovered = await recoverSegments(fs, dir, names.filter((name) => segmentFirstLsn(name) !== null).sort(), preallocates(settings.syncMode));
     const { segments } = recovered;
     let last = segments[segments.length - 1];
     if (last === undefined) {
@@ -228,11 +231,11 @@ export class Wal {
   async append(entries: readonly WalEntry[]): Promise<{ firstLsn: number; lastLsn: number }> {
     this.assertWritable();
     const firstLsn = this.nextLsn;
-    const frame = encodeAppend(entries, firstLsn, this.settings);
+    const payload = encodeAppend(entries, firstLsn, this.settings);
     const lastLsn = firstLsn + entries.length - 1;
     this.nextLsn = lastLsn + 1;
     await new Promise<void>((resolve, reject) => {
-      this.queue.push({ frame, lastLsn, records: entries.length, resolve, reject });
+      this.queue.push({ payload, lastLsn, records: entries.length, resolve, reject });
       this.kick();
     });
     return { firstLsn, lastLsn };
@@ -402,11 +405,11 @@ export class Wal {
     for (const pending of this.queue) {
       const full =
         syncMode === 'always' ||
-        bytes + pending.frame.byteLength > groupBytesMax ||
+        bytes + pending.payload.byteLength > Math.min(groupBytesMax, GROUP_PAYLOAD_BYTES_MAX) ||
         records + pending.records > groupRecordsMax ||
         segmentBytes + bytes >= segmentBytesMax;
       if (count > 0 && full) break;
-      bytes += pending.frame.byteLength;
+      bytes += pending.payload.byteLength;
       records += pending.records;
       count += 1;
     }
@@ -418,7 +421,8 @@ export class Wal {
     if (last === undefined) return;
     if (this.active.state.bytes >= this.settings.segmentBytesMax) await this.rotate(this.writtenLsn + 1);
     const { state, handle } = this.active;
-    const data = concatFrames(group);
+    // One frame per group: a group whose write a power cut interrupted is one torn frame, whichever of its pages reached the disk.
+    const data = encodeFrame(mergeBatches(group.map((pending) => pending.payload)));
     await this.preallocate(state.bytes + data.byteLength);
     await attempt('write', state.name, () => this.writeAt(handle, data, state.bytes));
     state.bytes += data.byteLength;
@@ -447,7 +451,7 @@ export class Wal {
   private async preallocate(end: number): Promise<void> {
     const chunk = this.settings.preallocateBytes;
     const active = this.active;
-    if (this.settings.syncMode !== 'always' || chunk === 0 || end <= active.allocatedBytes) return;
+    if (!preallocates(this.settings.syncMode) || chunk === 0 || end <= active.allocatedBytes) return;
     const from = Math.max(active.allocatedBytes, active.state.bytes);
     const to = Math.max(end, Math.min(from + chunk, this.settings.segmentBytesMax));
     if (to <= from) return;
@@ -590,6 +594,17 @@ async function undoUnsyncedAfterFailure(fs: FileSystem, dir: string): Promise<vo
   await io(`syncing WAL folder ${dir}`, () => fs.fsyncDir(dir));
 }
 
+/**
+ * Whether a sync mode writes zeros ahead of its appends. Only the modes that
+ * sync every write before the next: at most one group (one frame) is ever
+ * unsynced, so whatever part of it a power cut keeps is a torn last frame.
+ * With several unsynced groups (`periodic`, `never`) a later one could reach
+ * the disk without an earlier one, leaving a hole before intact frames.
+ */
+function preallocates(syncMode: SyncMode): boolean {
+  return syncMode === 'always' || syncMode === 'batch';
+}
+
 function resolveOptions(options: WalOptions): WalSettings {
   const syncMode = options.syncMode ?? 'batch';
   if (!SYNC_MODES.includes(syncMode)) {
@@ -619,7 +634,7 @@ function integerOption(name: string, value: number | undefined, range: IntegerRa
   return value;
 }
 
-/** Validates a batch against the limits and encodes it as one frame with LSNs from `firstLsn`; throws INVALID_ARGUMENT. */
+/** Validates a batch against the limits and encodes its payload with LSNs from `firstLsn`; throws INVALID_ARGUMENT. */
 function encodeAppend(entries: readonly WalEntry[], firstLsn: number, settings: WalSettings): Uint8Array {
   if (!Array.isArray(entries)) throw invalidArgument('entries', 'must be an array');
   if (entries.length === 0) throw invalidArgument('entries', 'must not be empty');
@@ -640,8 +655,8 @@ function encodeAppend(entries: readonly WalEntry[], firstLsn: number, settings: 
     });
   if (batchBytes > FRAME_PAYLOAD_BYTES_MAX) throw payloadTooLarge(batchBytes);
   const payload = encodeBatch(entries.map((entry, index) => ({ ...entry, lsn: firstLsn + index })));
-  if (payload.byteLength > FRAME_PAYLOAD_BYTES_MAX) throw payloadTooLarge(payload.byteLength);
-  return encodeFrame(payload);
+  if (payload.byteLength > GROUP_PAYLOAD_BYTES_MAX) throw payloadTooLarge(payload.byteLength);
+  return payload;
 }
 
 /** Checks one entry's shape and size; returns its bytes as counted by `recordBytesMax`. */
@@ -670,18 +685,6 @@ function validateEntry(entry: WalEntry, index: number, recordBytesMax: number): 
     });
   }
   return bytes;
-}
-
-function concatFrames(group: readonly PendingAppend[]): Uint8Array {
-  const only = group[0];
-  if (group.length === 1 && only !== undefined) return only.frame;
-  const data = new Uint8Array(group.reduce((sum, pending) => sum + pending.frame.byteLength, 0));
-  let offset = 0;
-  for (const pending of group) {
-    data.set(pending.frame, offset);
-    offset += pending.frame.byteLength;
-  }
-  return data;
 }
 
 // ---------------------------------------------------------------- recovery

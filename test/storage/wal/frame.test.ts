@@ -1,9 +1,9 @@
-// Proves frames round-trip random Avro batches bit-exactly, and that the scanner calls a cut anywhere inside the last frame a torn tail (returning exactly the complete frames) while a flipped byte in any earlier frame is corruption at that frame's offset; fast-check drives the batches, cut points and flips.
+// Proves frames round-trip random Avro batches bit-exactly, that merging a group's batches gives byte for byte the batch of all their records, and that the scanner calls a cut anywhere inside the last frame a torn tail (returning exactly the complete frames) while a flipped byte in any earlier frame is corruption at that frame's offset; fast-check drives the batches, cut points and flips.
 import { crc32c } from '@node-rs/crc32';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FRAME_HEADER_BYTES, FRAME_MAGIC, encodeFrame, parseFrameAt, scanFrames } from '../../../storage/wal/frame.js';
-import { decodeBatch, encodeBatch, peekBatchSummary } from '../../../storage/wal/record-codec.js';
+import { decodeBatch, encodeBatch, mergeBatches, peekBatchSummary } from '../../../storage/wal/record-codec.js';
 import type { WalRecord } from '../../../storage/wal/record-codec.js';
 
 const entryArbitrary = fc.record({
@@ -85,6 +85,21 @@ describe('frame round trip', () => {
           expect(comparable(decodeBatch(frame.payload))).toEqual(comparable(batch));
           expect(peekBatchSummary(frame.payload)).toEqual({ version: 1, firstLsn: batch[0]?.lsn, recordCount: batch.length });
         });
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('merged batches', () => {
+  it('merges the batches of a group into exactly the payload of all their records encoded at once', () => {
+    fc.assert(
+      fc.property(batchesArbitrary, (batches) => {
+        const merged = mergeBatches(batches.map((batch) => encodeBatch(batch)));
+        const all = batches.flat();
+        expect(Buffer.from(merged).equals(Buffer.from(encodeBatch(all)))).toBe(true);
+        expect(comparable(decodeBatch(merged))).toEqual(comparable(all));
+        expect(peekBatchSummary(merged)).toEqual({ version: 1, firstLsn: all[0]?.lsn, recordCount: all.length });
       }),
       { numRuns: 100 },
     );

@@ -1,8 +1,9 @@
-// Proves `always` mode's preallocation keeps the log exact: the active segment is extended with zeros ahead of the appends, an all-zero tail reopens as the clean end (kept in `always` mode, cut silently in the others, never reported as torn), a torn frame inside the zeros is still cut and reported, and rotation leaves no zeros in earlier segments; real Wal, real files.
+// Proves preallocation keeps the log exact: the active segment is extended with zeros ahead of the appends (`always`, `batch`), an all-zero tail reopens as the clean end (kept by those modes, cut silently by the others, never reported as torn), a torn frame inside the zeros is still cut and reported, a batch-mode group is one frame so a group cut anywhere by a power loss reads as one torn frame and never as corruption, and rotation leaves no zeros in earlier segments; real Wal, real files.
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../../runtime/clock.js';
 import { nodeFileSystem } from '../../../runtime/fs.js';
 import { encodeFrame, scanFrames } from '../../../storage/wal/frame.js';
 import { Wal, segmentFileName } from '../../../storage/wal/wal.js';
@@ -36,7 +37,7 @@ async function ids(wal: Wal): Promise<string[]> {
 
 const firstSegment = (): string => join(dir, segmentFileName(1));
 
-describe('always-mode preallocation', () => {
+describe('preallocation (always and batch modes)', () => {
   it('writes zeros ahead of the appends, and an all-zero tail reopens as the clean end', async () => {
     const wal = await openWal({ syncMode: 'always', preallocateBytes: 64 * 1024 });
     await appendEach(wal, 0, 5);
@@ -52,12 +53,12 @@ describe('always-mode preallocation', () => {
     expect(grown).toBeGreaterThan(logical);
     await again.close();
 
-    // Another mode cuts the zeros (it will not write over them) without calling them torn.
-    const batch = await openWal({ syncMode: 'batch' });
-    expect(batch.recovery).toMatchObject({ records: 6, truncatedBytes: 0, truncatedSegment: null });
+    // A mode that does not preallocate cuts the zeros (it will not write over them) without calling them torn.
+    const never = await openWal({ syncMode: 'never' });
+    expect(never.recovery).toMatchObject({ records: 6, truncatedBytes: 0, truncatedSegment: null });
     expect((await nodeFs.stat(firstSegment())).size).toBe(grown);
-    expect(await ids(batch)).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', 'r5']);
-    await batch.close();
+    expect(await ids(never)).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', 'r5']);
+    await never.close();
   });
 
   it('extends a chunk at a time, so a long run of appends stays inside one chunk of the frames', async () => {
@@ -92,6 +93,34 @@ describe('always-mode preallocation', () => {
     await again.close();
   });
 
+  it('writes a batch-mode group as one frame, so a group that reached the disk in pieces is a torn tail, not corruption', async () => {
+    const options: WalOptions = { syncMode: 'batch', preallocateBytes: 64 * 1024 };
+    const wal = await openWal(options);
+    await appendEach(wal, 0, 3);
+    const before = wal.stats();
+    const kept = before.bytes;
+    // 40 concurrent appends: one group, one write, one fdatasync, one frame.
+    await Promise.all(Array.from({ length: 40 }, (_, index) => wal.append([entry(`g${index}`, index)])));
+    const after = wal.stats();
+    expect(after.syncs - before.syncs).toBe(1);
+    const end = after.bytes;
+    await wal.close();
+    const bytes = await nodeFs.readFile(firstSegment());
+    const scan = scanFrames(bytes.subarray(0, end));
+    expect(scan.frames).toHaveLength(4);
+    expect(scan.frames[3]?.offset).toBe(kept);
+
+    // A power cut during that fdatasync: the group's first bytes never reached the disk, its later ones did.
+    const pieces = Buffer.from(bytes);
+    pieces.fill(0, kept, kept + Math.floor((end - kept) / 2));
+    await nodeFs.writeFile(firstSegment(), pieces);
+    const again = await openWal(options);
+    expect(again.recovery).toMatchObject({ records: 3, truncatedSegment: segmentFileName(1), truncatedAtOffset: kept });
+    expect(await ids(again)).toEqual(['r0', 'r1', 'r2']);
+    expect(await again.append([entry('next', 3)])).toEqual({ firstLsn: 4, lastLsn: 4 });
+    await again.close();
+  });
+
   it('cuts the zeros of a segment before the next one starts, so only the last segment ends in zeros', async () => {
     const options: WalOptions = { syncMode: 'always', segmentBytesMax: 300, preallocateBytes: 1000 };
     const wal = await openWal(options);
@@ -110,8 +139,8 @@ describe('always-mode preallocation', () => {
     await again.close();
   });
 
-  it('writes exactly the frames when preallocation is off, and never preallocates in batch mode', async () => {
-    for (const options of [{ syncMode: 'always', preallocateBytes: 0 }, { syncMode: 'batch', preallocateBytes: 4096 }] as const) {
+  it('writes exactly the frames when preallocation is off, and never preallocates in periodic or never mode', async () => {
+    for (const options of [{ syncMode: 'always', preallocateBytes: 0 }, { syncMode: 'periodic', preallocateBytes: 4096, clock: systemClock }, { syncMode: 'never', preallocateBytes: 4096 }] as const) {
       await nodeFs.rm(dir, { recursive: true, force: true });
       const wal = await openWal(options);
       await appendEach(wal, 0, 4);

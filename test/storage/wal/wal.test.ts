@@ -82,6 +82,9 @@ async function appendEach(wal: Wal, count: number, prefix = 'r'): Promise<number
   return sizes;
 }
 
+/** For tests that cut or edit segment files at offsets read from their sizes: no zeros written ahead (wal-preallocate.test.ts covers those). */
+const EXACT_FILES: WalOptions = { preallocateBytes: 0 };
+
 async function openWal(options?: WalOptions): Promise<Wal> {
   return Wal.open(nodeFileSystem, dir, options);
 }
@@ -240,7 +243,7 @@ describe('Wal failure', () => {
 
 describe('Wal recovery', () => {
   it('truncates a torn tail, reports it, keeps earlier records and continues with the next LSN', async () => {
-    const wal = await openWal();
+    const wal = await openWal(EXACT_FILES);
     const sizes = await appendEach(wal, 5);
     await wal.close();
     const lastFrameOffset = sizes[3] ?? 0;
@@ -248,7 +251,7 @@ describe('Wal recovery', () => {
     const cutAt = lastFrameOffset + 7;
     await nodeFs.truncate(path, cutAt);
 
-    const reopened = await openWal();
+    const reopened = await openWal(EXACT_FILES);
     expect(reopened.recovery).toEqual({
       segments: 1,
       records: 4,
@@ -262,14 +265,14 @@ describe('Wal recovery', () => {
     expect((await reopened.read(1, 100)).map((record) => record.id)).toEqual(['r0', 'r1', 'r2', 'r3']);
     expect(await reopened.append([entry('after')])).toEqual({ firstLsn: 5, lastLsn: 5 });
     await reopened.close();
-    const again = await openWal();
+    const again = await openWal(EXACT_FILES);
     expect(again.recovery.truncatedBytes).toBe(0);
     expect((await again.read(5, 10)).map((record) => record.id)).toEqual(['after']);
     await again.close();
   });
 
   it('truncates garbage written after the last frame of the last segment', async () => {
-    const wal = await openWal({ segmentBytesMax: 200 });
+    const wal = await openWal({ segmentBytesMax: 200, ...EXACT_FILES });
     await appendEach(wal, 3, 'g');
     await wal.append([entry('tail')]);
     await wal.close();
@@ -277,13 +280,13 @@ describe('Wal recovery', () => {
     const lastPath = join(dir, names[names.length - 1] ?? '');
     const size = (await nodeFs.stat(lastPath)).size;
     await nodeFs.appendFile(lastPath, Buffer.concat([Buffer.from('SHW1'), Buffer.alloc(500)]));
-    const reopened = await openWal({ segmentBytesMax: 200 });
+    const reopened = await openWal({ segmentBytesMax: 200, ...EXACT_FILES });
     expect(reopened.recovery).toMatchObject({ truncatedBytes: 504, truncatedAtOffset: size, records: 4 });
     await reopened.close();
   });
 
   it('rejects a flipped byte in an earlier frame as CORRUPTION naming the segment and offset, changing nothing', async () => {
-    const wal = await openWal();
+    const wal = await openWal(EXACT_FILES);
     const sizes = await appendEach(wal, 4);
     await wal.close();
     const path = join(dir, segmentFileName(1));
@@ -293,7 +296,7 @@ describe('Wal recovery', () => {
     damaged[frameOffset + 20] = (damaged[frameOffset + 20] ?? 0) ^ 0x01;
     await nodeFs.writeFile(path, damaged);
 
-    const error = await rejection(openWal());
+    const error = await rejection(openWal(EXACT_FILES));
     expect(error.code).toBe('CORRUPTION');
     expect(error.details).toEqual({ segment: segmentFileName(1), offset: frameOffset });
     expect(error.message).toContain(segmentFileName(1));
