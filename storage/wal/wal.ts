@@ -423,10 +423,11 @@ export class Wal {
     const { state, handle } = this.active;
     // One frame per group: a group whose write a power cut interrupted is one torn frame, whichever of its pages reached the disk.
     const data = encodeFrame(mergeBatches(group.map((pending) => pending.payload)));
-    await this.preallocate(state.bytes + data.byteLength);
+    await this.preallocate(data.byteLength);
     await attempt('write', state.name, () => this.writeAt(handle, data, state.bytes));
     state.bytes += data.byteLength;
     state.readableBytes = state.bytes;
+    this.active.allocatedBytes = Math.max(this.active.allocatedBytes, state.bytes);
     this.writtenLsn = last.lastLsn;
     const syncNow = this.settings.syncMode === 'always' || this.settings.syncMode === 'batch';
     if (syncNow) {
@@ -447,13 +448,21 @@ export class Wal {
     }
   }
 
-  /** `always` mode: extends the active segment with zeros so that it reaches past `end`, a chunk at a time (not synced here: the next fdatasync covers it). */
-  private async preallocate(end: number): Promise<void> {
+  /**
+   * `always`/`batch` modes, before a write of `length` bytes at the logical
+   * end: when the write would pass the zeros written so far, writes the next
+   * chunk of zeros just past it (not synced here: the fdatasync after the
+   * write covers both). A write of half a chunk or more gets no zeros: its own
+   * bytes dwarf the file-size update, and zeroing ahead of every large write
+   * would double what a bulk load writes.
+   */
+  private async preallocate(length: number): Promise<void> {
     const chunk = this.settings.preallocateBytes;
     const active = this.active;
-    if (!preallocates(this.settings.syncMode) || chunk === 0 || end <= active.allocatedBytes) return;
-    const from = Math.max(active.allocatedBytes, active.state.bytes);
-    const to = Math.max(end, Math.min(from + chunk, this.settings.segmentBytesMax));
+    const end = active.state.bytes + length;
+    if (!preallocates(this.settings.syncMode) || chunk === 0 || end <= active.allocatedBytes || length * 2 >= chunk) return;
+    const from = Math.max(active.allocatedBytes, end);
+    const to = Math.min(from + chunk, Math.max(end, this.settings.segmentBytesMax));
     if (to <= from) return;
     await attempt('preallocate', active.state.name, () => this.writeAt(active.handle, new Uint8Array(to - from), from));
     active.allocatedBytes = to;
