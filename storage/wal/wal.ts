@@ -132,7 +132,7 @@ interface ActiveSegment {
   readonly state: SegmentState;
   readonly handle: FileHandle;
   durableBytes: number;
-  /** The file's length: `state.bytes` plus the zeros written ahead (`always` mode). */
+  /** The file's length: `state.bytes` plus the zeros written ahead (`always`, `batch`). */
   allocatedBytes: number;
 }
 
