@@ -41,6 +41,7 @@ import { LatencyWindow } from './latency-window.js';
 import type { ReplayPage } from './wal-writer-actor.js';
 import { WriteStall } from './write-stall.js';
 import type { WriteStallStats } from './write-stall.js';
+import type { OptimizeResult } from './supervisor-protocol.js';
 import type { CheckedQuery } from './validation.js';
 
 /** Arguments of an engine. */
@@ -71,15 +72,9 @@ export type EngineMessage =
   /** Queries answered in one turn, hits per query in query order; query i's vector is `vectors[i × dimension, (i + 1) × dimension)`. */
   | { readonly type: 'search'; readonly vectors: Float32Array; readonly dimension: number; readonly queries: readonly CheckedQuery[] }
   | { readonly type: 'get'; readonly ids: readonly string[] }
-  /** Flushes the memtable and merges every segment into one (one HNSW graph to search); answered with an OptimizeSummary once that merge commits. */
+  /** Flushes the memtable and merges every segment into one (one HNSW graph to search); answered with its shard's OptimizeResult once that merge commits. */
   | { readonly type: 'optimize' }
   | { readonly type: 'stats' };
-
-/** What an engine reports when an `optimize` finishes. */
-export interface OptimizeSummary {
-  readonly segments: number;
-  readonly memtableRows: number;
-}
 
 /** What an engine reports in stats: its tiers, counters, and write stalls (`writesHeld` and `heldBytes` now; `heldBytes` is part of `memoryBytes`). */
 export interface EngineStats extends ShardStoreStats, WriteStallStats {
@@ -220,7 +215,7 @@ export function createEngine(args: EngineArgs): Actor {
     ctx.pipeToSelf(done, (outcome): Internal => ({ type: 'compacted', outcome, inputs }));
   };
 
-  const optimizeSummary = (): OptimizeSummary => ({ segments: store.segments.length, memtableRows: store.memtable.entries });
+  const optimizeSummary = (): OptimizeResult => ({ segments: store.segments.length, memtableRows: store.memtable.entries });
 
   const optimize = (responder: Responder | null, ctx: ActorContext): void => {
     if (args.viperDir === undefined) return responder?.ok(optimizeSummary());

@@ -38,6 +38,7 @@ import type { SupervisorArgs } from './supervisor-actor.js';
 import type { PingResult } from './supervisor-protocol.js';
 import { SearchCoalescer } from './search-coalescer.js';
 import type { SearchAsk } from './search-coalescer.js';
+import type { CheckedSearch } from './validation.js';
 import { LIMITS, checkSearch, checkSearchBatch, collectionName, createCollectionMessage, integerIn, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
 
 const SUPERVISOR_MODULE = new URL(`./supervisor-actor${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
@@ -103,7 +104,7 @@ export class Shoal {
     private readonly faultInjection: boolean,
   ) {
     const defer = system.defer ?? ((callback: () => void) => void setImmediate(callback));
-    const ask: SearchAsk = (collection, search, timeoutMs) => this.ask<SearchBatchResult>({ type: 'search', collection, ...search }, timeoutMs, [search.vectors.buffer as ArrayBuffer]);
+    const ask: SearchAsk = (collection, search, timeoutMs) => this.askSearch(collection, search, timeoutMs);
     this.searches = new SearchCoalescer(ask, LIMITS.queriesPerBatchMax, defer, system.clock ?? systemClock);
   }
 
@@ -277,11 +278,8 @@ export class Shoal {
       case 'search':
         // Concurrent searches of a collection issued in one turn share one trip through the actors.
         return this.searches.search(collectionName(message.collection, 'collection'), checkSearch(message), timeoutMs);
-      case 'search-batch': {
-        const checked = checkSearchBatch(message);
-        const request = { type: 'search', collection: collectionName(message.collection, 'collection'), ...checked };
-        return this.ask(request, timeoutMs, [checked.vectors.buffer as ArrayBuffer]);
-      }
+      case 'search-batch':
+        return this.askSearch(collectionName(message.collection, 'collection'), checkSearchBatch(message), timeoutMs);
       case 'stats':
         return this.ask({ type: 'stats' }, timeoutMs);
       case 'optimize':
@@ -300,6 +298,11 @@ export class Shoal {
   private async write(collection: string, batch: RecordBatch, timeoutMs: number): Promise<WriteResult> {
     const result = await this.ask<{ records: number }>({ type: 'write', collection, batch }, timeoutMs, batchTransfer(batch));
     return { count: result.records };
+  }
+
+  /** One search message (of one or more queries) to the supervisor, its packed vectors moved, not copied. */
+  private askSearch(collection: string, search: CheckedSearch, timeoutMs: number): Promise<SearchBatchResult> {
+    return this.ask<SearchBatchResult>({ type: 'search', collection, ...search }, timeoutMs, [search.vectors.buffer as ArrayBuffer]);
   }
 
   private ask<T>(message: Message, timeoutMs: number, transfer: ArrayBuffer[] = []): Promise<T> {

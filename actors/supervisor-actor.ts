@@ -33,7 +33,7 @@ import { batchTransfer, selectRows } from '../storage/record-batch.js';
 import type { RecordBatch } from '../storage/record-batch.js';
 import type { Hit, StoredRecord } from '../storage/types.js';
 import { engineAddress, metadataGroupName, metadataReplicaAddress, shardAddress, shardGroupName, walAddress } from './addresses.js';
-import type { EngineArgs, EngineMessage, OptimizeSummary } from './engine-actor.js';
+import type { EngineArgs, EngineMessage } from './engine-actor.js';
 import { MetadataClient, isUnknownOutcome } from './metadata-client.js';
 import type { MetadataReplicaArgs } from './metadata-replica-actor.js';
 import type { ShardArgs, ShardStats, WriteResult } from './shard-actor.js';
@@ -434,7 +434,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
   const optimize = async (collection: string, ctx: ActorContext, deadline: number): Promise<OptimizeResult> => {
     const entry = lookup(collection);
     const summaries = await Promise.all(
-      Array.from({ length: entry.shards }, (_, shard) => askShard<OptimizeSummary>(ctx, entry, shard, () => ({ message: { type: 'optimize' }, transfer: [] }), deadline, 'engine')),
+      Array.from({ length: entry.shards }, (_, shard) => askShard<OptimizeResult>(ctx, entry, shard, () => ({ message: { type: 'optimize' }, transfer: [] }), deadline, 'engine')),
     );
     return { segments: summaries.reduce((sum, each) => sum + each.segments, 0), memtableRows: summaries.reduce((sum, each) => sum + each.memtableRows, 0) };
   };

@@ -66,7 +66,7 @@ export interface SearchBatchResult {
   readonly shardsTotal: number;
 }
 
-/** The answer to `optimize`: the collection's shape once every shard merged (segments: one per shard that holds data). */
+/** The answer to `optimize` (an engine's for its shard; the supervisor's summed over shards): segments once merged (one per shard that holds data). */
 export interface OptimizeResult {
   readonly segments: number;
   /** Rows written while the merges ran, still in memtables (searched exactly). */
