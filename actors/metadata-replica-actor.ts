@@ -88,6 +88,10 @@ export interface ReplicaStatus {
 
 /** Ticks after start during which the first replica campaigns eagerly. */
 const EAGER_CAMPAIGN_TICKS = 50;
+/** Clock times this close count as equal when ticks are counted. */
+const TICK_EPSILON_MS = 1e-6;
+/** Ticks between eager campaigns. */
+const EAGER_CAMPAIGN_EVERY = 5;
 
 type Internal =
   | { readonly type: 'tick' }
@@ -108,6 +112,10 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
   let compacting = false;
   let snapshotIndex = 0;
   let timer: Timer | null = null;
+  /** When `timer` fires. */
+  let timerAt = 0;
+  /** The clock time up to which ticks were given to the node. */
+  let tickAnchor = 0;
   /** The file write in flight (a Ready or a snapshot), awaited by an orderly stop. */
   let writing: Promise<void> | null = null;
   let lastTerm = 0;
@@ -129,8 +137,39 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
   const refusal = (refused: Refusal, what: string): ShoalError =>
     new ShoalError('UNAVAILABLE', `metadata replica ${args.id} cannot ${what}: ${refused.reason}`, { reason: refused.reason, leader: refused.leader, replica: args.id });
 
+  /**
+   * Ticks are counted from the clock rather than delivered one timer at a
+   * time: before each message the node gets the ticks that elapsed since the
+   * last ones (at most an election timeout's worth, so a stalled thread does
+   * not replay a burst of elections), and the one timer is set for the tick
+   * at which the node has something to do by itself (`ticksUntilDue`: an
+   * election timeout, a heartbeat). The node sees the same ticks in the same
+   * order with messages as with a timer per tick, but an idle group wakes
+   * for its heartbeats only, not 50 times a second per replica.
+   */
+  const catchUpTicks = (ctx: ActorContext): void => {
+    const current = raft();
+    // The timer fires at tickAnchor + due × tickMs exactly; the epsilon keeps float rounding from losing that tick.
+    const elapsed = Math.floor((ctx.clock.now() - tickAnchor + TICK_EPSILON_MS) / args.tickMs);
+    if (elapsed <= 0) return;
+    tickAnchor += elapsed * args.tickMs;
+    for (let tick = 0; tick < Math.min(elapsed, args.electionTicks); tick++) {
+      current.tick();
+      eagerCampaign();
+    }
+  };
+
   const scheduleTick = (ctx: ActorContext): void => {
-    timer = ctx.clock.setTimer(args.tickMs, () => ctx.tell(ctx.self, { type: 'tick' }));
+    let due = Math.min(raft().ticksUntilDue(), args.electionTicks);
+    if (eagerCampaigning()) due = Math.min(due, EAGER_CAMPAIGN_EVERY - (ticks % EAGER_CAMPAIGN_EVERY));
+    const at = tickAnchor + due * args.tickMs;
+    if (timer !== null && timerAt === at) return;
+    timer?.cancel();
+    timerAt = at;
+    timer = ctx.clock.setTimer(at - ctx.clock.now(), () => {
+      timer = null;
+      ctx.tell(ctx.self, { type: 'tick' });
+    });
   };
 
   /** Takes the next Ready, if any and none is outstanding, and starts persisting it. */
@@ -244,9 +283,10 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
    * add up to a second to every open. Pre-vote makes it harmless when a
    * leader exists.
    */
+  const eagerCampaigning = (): boolean => args.id === args.peers[0] && ticks < EAGER_CAMPAIGN_TICKS;
   const eagerCampaign = (): void => {
     ticks++;
-    if (args.id !== args.peers[0] || ticks > EAGER_CAMPAIGN_TICKS || ticks % 5 !== 0) return;
+    if (args.id !== args.peers[0] || ticks > EAGER_CAMPAIGN_TICKS || ticks % EAGER_CAMPAIGN_EVERY !== 0) return;
     const status = raft().status();
     if (status.leader === 0 && status.role === 'follower') raft().campaign();
   };
@@ -302,37 +342,16 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
       if (log.recovery.truncatedBytes > 0) ctx.log.warn('raft-log-torn-tail-cut', { replica: args.id, bytes: log.recovery.truncatedBytes });
       // The first replica stands for election at once, so a cluster leads within one round trip instead of an election timeout.
       if (args.id === args.peers[0]) node.campaign();
+      tickAnchor = ctx.clock.now();
       scheduleTick(ctx);
       pump(ctx);
     },
     receive(raw: Message, ctx: ActorContext, responder: Responder | null) {
-      const message = raw as MetadataReplicaMessage | Internal;
-      switch (message.type) {
-        case 'tick':
-          raft().tick();
-          eagerCampaign();
-          scheduleTick(ctx);
-          noticeTermChange();
-          return pump(ctx);
-        case 'raft':
-          raft().step(message.message);
-          noticeTermChange();
-          return pump(ctx);
-        case 'saved':
-          if (!message.outcome.ok) throw new Error(`metadata replica ${args.id} could not persist its Raft state: ${message.outcome.error.message}`);
-          return finish(ctx);
-        case 'compacted':
-          if (!message.outcome.ok) throw new Error(`metadata replica ${args.id} could not write its snapshot: ${message.outcome.error.message}`);
-          compacting = false;
-          return pump(ctx);
-        case 'propose':
-          return propose(message.command, responder, ctx);
-        case 'read':
-          return read(message.linearizable, responder, ctx);
-        case 'status':
-          return responder?.ok(status());
-        default:
-          throw new ShoalError('INVALID_ARGUMENT', `metadata replica cannot handle ${(raw as Message).type}`);
+      catchUpTicks(ctx);
+      try {
+        handle(raw as MetadataReplicaMessage | Internal, ctx, responder);
+      } finally {
+        scheduleTick(ctx);
       }
     },
     async stop() {
@@ -341,4 +360,31 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
       await log?.close();
     },
   };
+
+  function handle(message: MetadataReplicaMessage | Internal, ctx: ActorContext, responder: Responder | null): void {
+    switch (message.type) {
+      case 'tick':
+        noticeTermChange();
+        return pump(ctx);
+      case 'raft':
+        raft().step(message.message);
+        noticeTermChange();
+        return pump(ctx);
+      case 'saved':
+        if (!message.outcome.ok) throw new Error(`metadata replica ${args.id} could not persist its Raft state: ${message.outcome.error.message}`);
+        return finish(ctx);
+      case 'compacted':
+        if (!message.outcome.ok) throw new Error(`metadata replica ${args.id} could not write its snapshot: ${message.outcome.error.message}`);
+        compacting = false;
+        return pump(ctx);
+      case 'propose':
+        return propose(message.command, responder, ctx);
+      case 'read':
+        return read(message.linearizable, responder, ctx);
+      case 'status':
+        return responder?.ok(status());
+      default:
+        throw new ShoalError('INVALID_ARGUMENT', `metadata replica cannot handle ${(message as Message).type}`);
+    }
+  }
 }

@@ -118,6 +118,22 @@ export class RaftNode {
     this.tickRole();
   }
 
+  /**
+   * How many ticks from now the next tick can do something by itself: a
+   * follower's or candidate's election timeout, a leader's next heartbeat or
+   * check-quorum round (Infinity for a node that never campaigns). Ticks in
+   * between only count, so a host may sleep until then instead of waking at
+   * every tick, as long as it delivers the elapsed ticks before it steps the
+   * next message (leases and timeouts count them).
+   */
+  ticksUntilDue(): number {
+    if (this.role === 'leader') {
+      return Math.max(1, Math.min(this.options.heartbeatTicks - this.heartbeatElapsed, this.options.electionTicks - this.electionElapsed));
+    }
+    if (!this.configuration.isVoter(this.id)) return Number.POSITIVE_INFINITY;
+    return Math.max(1, this.randomizedElectionTimeout - this.electionElapsed);
+  }
+
   /** Starts an election now, as if the election timeout had fired (pre-vote first when enabled). */
   campaign(): void {
     if (this.role !== 'leader') this.startElection('pre-election');

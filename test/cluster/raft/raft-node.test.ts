@@ -115,6 +115,46 @@ describe('randomized election timeouts', () => {
   });
 });
 
+describe('ticksUntilDue', () => {
+  /** Heartbeats (to 2 and 3) in the messages of the Ready batches. */
+  const heartbeats = (node: RaftNode): number => drain(node).flatMap((ready) => ready.messages).filter((message) => message.type === 'heartbeat').length;
+
+  it('names the tick at which a follower times out, and nothing happens before it', () => {
+    for (let seed = 0; seed < 20; seed += 1) {
+      const node = new RaftNode(config({ random: new SeededRandom(seed) }));
+      drain(node);
+      node.tick();
+      const due = node.ticksUntilDue();
+      for (let tick = 1; tick < due; tick += 1) node.tick();
+      expect(node.status().role).toBe('follower');
+      expect(node.ticksUntilDue()).toBe(1);
+      node.tick();
+      expect(node.status().role).toBe('candidate');
+    }
+  });
+
+  it("names a leader's next heartbeat, and an idle learner never needs a tick", () => {
+    const node = new RaftNode(config());
+    drain(node);
+    node.campaign();
+    drain(node);
+    node.step({ type: 'vote-response', from: 2, to: 1, term: node.status().term, reject: false });
+    expect(node.status().role).toBe('leader');
+    drain(node);
+    for (let round = 0; round < 3; round += 1) {
+      const due = node.ticksUntilDue();
+      expect(due).toBeGreaterThanOrEqual(1);
+      expect(due).toBeLessThanOrEqual(2);
+      for (let tick = 1; tick < due; tick += 1) node.tick();
+      expect(heartbeats(node)).toBe(0);
+      node.tick();
+      expect(heartbeats(node)).toBe(2);
+    }
+    const learner = new RaftNode(config({ id: 4, peers: [1, 2, 3], learners: [4] }));
+    expect(learner.ticksUntilDue()).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
 describe('purity of cluster/raft', () => {
   it('uses no clock, timer, ambient randomness or filesystem', () => {
     const folder = fileURLToPath(new URL('../../../cluster/raft/', import.meta.url));
