@@ -5,7 +5,9 @@
  * of the same bytes; sequential write+fdatasync in 1 MiB chunks), and the
  * replay speed on open of a large WAL. Targets (from the WAL issue):
  * `always` ≥ 0.8× the raw fdatasync rate; `batch` with 64 writers ≥ 0.5× the
- * raw sequential bandwidth; replay ≥ 100k records/s.
+ * raw sequential bandwidth; replay ≥ 100k records/s. With one record per
+ * append, 64 writers can have at most 38 KB in flight, so the bandwidth row
+ * is also measured with 64 writers appending 50-record batches.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -22,6 +24,8 @@ const VECTOR_FLOATS = 150; // 600 bytes of vector per record
 const MODES: readonly SyncMode[] = ['always', 'batch', 'periodic', 'never'];
 const WRITERS = [1, 8, 64] as const;
 const PAIRED_ROUNDS = 5;
+/** Records per append of the bulk-writer row (an upsert batch): bandwidth needs groups near the 1 MiB of the raw baseline. */
+const BULK_RECORDS = 50;
 
 interface Plan {
   readonly phaseMs: number;
@@ -54,8 +58,8 @@ async function rawAsyncAppends(path: string, bytes: Buffer, durationMs: number):
   }
 }
 
-/** `writers` loops each appending one 600-byte record at a time for `durationMs`; acknowledged records per second. */
-async function appendRate(dir: string, mode: SyncMode, writers: number, durationMs: number, vectors: readonly Float32Array[], blockingIo = true): Promise<{ perSecond: number; syncs: number; records: number }> {
+/** `writers` loops each appending `recordsPerAppend` 600-byte records at a time for `durationMs`; acknowledged records per second. */
+async function appendRate(dir: string, mode: SyncMode, writers: number, durationMs: number, vectors: readonly Float32Array[], blockingIo = true, recordsPerAppend = 1): Promise<{ perSecond: number; syncs: number; records: number }> {
   // As the WAL writer actor runs it: blocking write+fdatasync in a thread of its own, yielding a turn between groups.
   const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   const wal = await Wal.open(nodeFileSystem, dir, { syncMode: mode, clock: systemClock, segmentBytesMax: 256 * 1024 * 1024, blockingIo, nextTurn });
@@ -64,8 +68,8 @@ async function appendRate(dir: string, mode: SyncMode, writers: number, duration
   const end = start + durationMs;
   const writer = async (): Promise<void> => {
     while (performance.now() < end) {
-      await wal.append([entryFor(records, vectors)]);
-      records++;
+      await wal.append(Array.from({ length: recordsPerAppend }, (_, offset) => entryFor(records + offset, vectors)));
+      records += recordsPerAppend;
     }
   };
   await Promise.all(Array.from({ length: writers }, writer));
@@ -136,6 +140,10 @@ export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> 
         rmSync(dir, { recursive: true, force: true });
       }
     }
+    // Bulk writers: the same 64 writers, each appending an upsert batch of BULK_RECORDS records per call.
+    const bulkDir = join(root, 'bulk');
+    measuredRows.push({ name: `batch, 64 writers, ${BULK_RECORDS}-record appends`, measured: await appendRate(bulkDir, 'batch', 64, plan.phaseMs, vectors, true, BULK_RECORDS) });
+    rmSync(bulkDir, { recursive: true, force: true });
     rawSamples.push(rawAppends(join(root, 'raw-appends'), recordBytes, plan.phaseMs));
     const rawSyncs = median(rawSamples);
     // Last: a bandwidth run leaves hundreds of megabytes for writeback that would slow the phases after it.
@@ -158,7 +166,7 @@ export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> 
         const megabytes = (measured.perSecond * 600) / 1e6;
         const perSync = measured.syncs === 0 ? '—' : formatNumber(measured.records / measured.syncs, 1);
         rows.push([name, formatNumber(measured.perSecond), formatRatio(measured.perSecond / rawSyncs), formatNumber(megabytes, 2), formatRatio(megabytes / rawMegabytes), perSync]);
-        figures[name.replace(/, (\d+) writers?/, '$1')] = { appendsPerSecond: significant(measured.perSecond), ratioToRawSyncs: significant(measured.perSecond / rawSyncs, 3), megabytesPerSecond: significant(megabytes), ratioToRawBandwidth: significant(megabytes / rawMegabytes, 3) };
+        figures[name.replace(/, (\d+) writers?/, '$1').replace(/, (\d+)-record appends/, 'x$1')] = { appendsPerSecond: significant(measured.perSecond), ratioToRawSyncs: significant(measured.perSecond / rawSyncs, 3), megabytesPerSecond: significant(megabytes), ratioToRawBandwidth: significant(megabytes / rawMegabytes, 3) };
       }
     }
     const pooled = await appendRate(join(root, 'pooled'), 'always', 1, plan.phaseMs, vectors, false);
@@ -174,12 +182,13 @@ export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> 
     figures['always1Paired'] = { ratioToRawSyncs: significant(pairedRatio, 3), roundRatios: pairedRatios.map((ratio) => formatRatio(ratio)).join(' ') };
     rows.push(['always, 1 writer, thread-pool I/O', formatNumber(pooled.perSecond), formatRatio(pooled.perSecond / rawSyncs), formatNumber((pooled.perSecond * 600) / 1e6, 2), '', '1.0']);
     figures['always1ThreadPool'] = { appendsPerSecond: significant(pooled.perSecond), ratioToRawSyncs: significant(pooled.perSecond / rawSyncs, 3) };
-    process.stdout.write(`${formatTable(['workload', 'appends/s', '÷ raw syncs/s', 'MB/s', '÷ raw MB/s', 'records per fdatasync'], rows)}\n`);
+    process.stdout.write(`${formatTable(['workload', 'records acked/s', '÷ raw syncs/s', 'MB/s', '÷ raw MB/s', 'records per fdatasync'], rows)}\n`);
     const replay = await replayRate(join(root, 'replay'), plan.replayRecords, vectors);
     process.stdout.write(`replay on open: ${formatNumber(plan.replayRecords)} records in ${formatNumber(replay.openMs + replay.readMs)} ms (open ${formatNumber(replay.openMs)} ms, read ${formatNumber(replay.readMs)} ms) = ${formatNumber(replay.recordsPerSecond)} records/s (target ≥ 100,000)\n`);
     const always = figures['always1'] as Figures;
     const batch = figures['batch64'] as Figures;
-    process.stdout.write(`targets: always, 1 writer ÷ raw fdatasync = ${formatRatio(pairedRatio)} in alternating rounds (${formatRatio(always['ratioToRawSyncs'] as number)} against the run's median baseline) (≥ 0.8×); batch, 64 writers ÷ raw bandwidth = ${formatRatio(batch['ratioToRawBandwidth'] as number)} (≥ 0.5×)\n`);
+    const bulk = figures[`batch64x${BULK_RECORDS}`] as Figures;
+    process.stdout.write(`targets: always, 1 writer ÷ raw fdatasync = ${formatRatio(pairedRatio)} in alternating rounds (${formatRatio(always['ratioToRawSyncs'] as number)} against the run's median baseline) (≥ 0.8×); batch, 64 writers ÷ raw bandwidth = ${formatRatio(batch['ratioToRawBandwidth'] as number)} with 1-record appends, ${formatRatio(bulk['ratioToRawBandwidth'] as number)} with ${BULK_RECORDS}-record appends (≥ 0.5×)\n`);
     process.stdout.write(`bounds: raw write+fdatasync through the thread pool reaches ${formatRatio(rawAsyncSyncs / rawSyncs)} of the synchronous loop; 64-record (38 KB) raw groups reach ${formatRatio(rawGroupMegabytes / rawMegabytes)} of 1 MiB-chunk bandwidth, so batch with 64 writers is at ${formatRatio((batch['megabytesPerSecond'] as number) / rawGroupMegabytes)} of what its group size allows\n`);
     figures['replayRecordsPerSecond'] = significant(replay.recordsPerSecond);
     return { figures: figures as Figures, ok: true };

@@ -56,15 +56,25 @@ export interface FrameScan {
 
 /** Wraps a payload (1 ..= FRAME_PAYLOAD_BYTES_MAX bytes) in a header; returns a new buffer. */
 export function encodeFrame(payload: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);
+  frame.set(payload, FRAME_HEADER_BYTES);
+  return sealFrame(frame);
+}
+
+/**
+ * Writes the header of a frame whose payload already fills `frame` from
+ * FRAME_HEADER_BYTES on (a writer that builds the payload in place saves
+ * copying it); returns `frame`.
+ */
+export function sealFrame(frame: Uint8Array): Uint8Array {
+  const payload = frame.subarray(FRAME_HEADER_BYTES);
   if (payload.byteLength < 1 || payload.byteLength > FRAME_PAYLOAD_BYTES_MAX) {
     throw new RangeError(`frame payload of ${payload.byteLength} bytes is outside 1..${FRAME_PAYLOAD_BYTES_MAX}`);
   }
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);
-  const view = new DataView(frame.buffer);
+  const view = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES);
   frame.set(FRAME_MAGIC, 0);
   view.setUint32(4, payload.byteLength, true);
   view.setUint32(8, crc32c(payload), true);
-  frame.set(payload, FRAME_HEADER_BYTES);
   return frame;
 }
 

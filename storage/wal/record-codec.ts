@@ -92,19 +92,42 @@ export function entryBytes(entry: WalEntry): number {
   return Buffer.byteLength(entry.id, 'utf8') + vectorBytes + metadataBytes;
 }
 
+/** Most bytes Avro adds to a record's content: lsn (long), op (enum index), three lengths and two union indexes. */
+const RECORD_OVERHEAD_MAX = 10 + 5 + 3 * 5 + 2 * 5;
+/** Most bytes of a batch around its records: version (int), array block count (long), end of array. */
+const BATCH_OVERHEAD_MAX = 5 + 10 + 1;
+
+const avroVector = (vector: Float32Array | null): Buffer | null => (vector === null ? null : Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
+
 /** Encodes a non-empty batch with the current schema version; the result shares no memory with the inputs. */
 export function encodeBatch(records: readonly WalRecord[]): Uint8Array {
+  const avroRecords: AvroRecord[] = records.map((record) => ({ lsn: record.lsn, op: record.op, id: record.id, vector: avroVector(record.vector), metadata: record.metadata }));
+  return encodeAvro(avroRecords, records.reduce((sum, record) => sum + entryBytes(record), 0));
+}
+
+/**
+ * `encodeBatch` of `entries` numbered from `firstLsn`, given their `entryBytes`
+ * sum: the WAL's append path, without an intermediate record per entry.
+ */
+export function encodeEntries(entries: readonly WalEntry[], firstLsn: number, contentBytes: number): Uint8Array {
+  const avroRecords: AvroRecord[] = entries.map((entry, index) => ({ lsn: firstLsn + index, op: entry.op, id: entry.id, vector: avroVector(entry.vector), metadata: entry.metadata }));
+  return encodeAvro(avroRecords, contentBytes);
+}
+
+/**
+ * Encodes once into a buffer sized from the content. (avsc's `toBuffer`
+ * encodes into a shared 1 KiB buffer and, when a batch does not fit, encodes
+ * it a second time: every batch of more than one record.)
+ */
+function encodeAvro(records: AvroRecord[], contentBytes: number): Uint8Array {
   assertLittleEndian();
   const type = BATCH_TYPES.get(WAL_SCHEMA_VERSION);
   if (type === undefined) throw new ShoalError('INTERNAL', `no schema for WAL version ${WAL_SCHEMA_VERSION}`);
-  const avroRecords: AvroRecord[] = records.map((record) => ({
-    lsn: record.lsn,
-    op: record.op,
-    id: record.id,
-    vector: record.vector === null ? null : Buffer.from(record.vector.buffer, record.vector.byteOffset, record.vector.byteLength),
-    metadata: record.metadata,
-  }));
-  return type.toBuffer({ version: WAL_SCHEMA_VERSION, records: avroRecords });
+  const value = { version: WAL_SCHEMA_VERSION, records };
+  const buffer = Buffer.allocUnsafeSlow(contentBytes + records.length * RECORD_OVERHEAD_MAX + BATCH_OVERHEAD_MAX);
+  const end = type.encode(value, buffer, 0);
+  if (end < 0) throw new ShoalError('INTERNAL', `WAL batch encoding overflowed its bound by ${-end} bytes`);
+  return buffer.subarray(0, end);
 }
 
 /**
@@ -162,10 +185,17 @@ export function peekBatchSummary(payload: Uint8Array): BatchSummary {
  * appends as one frame, so that a group whose write was cut short is one torn
  * frame. Each payload must be a batch of one version whose LSNs continue the
  * previous one's (the WAL's appends are). Throws CORRUPTION on a malformed one.
+ * With `prefixBytes`, the result is a new buffer that starts with that many
+ * zero bytes before the payload (room for a frame header).
  */
-export function mergeBatches(payloads: readonly Uint8Array[]): Uint8Array {
+export function mergeBatches(payloads: readonly Uint8Array[], prefixBytes = 0): Uint8Array {
   const only = payloads[0];
-  if (payloads.length === 1 && only !== undefined) return only;
+  if (payloads.length === 1 && only !== undefined) {
+    if (prefixBytes === 0) return only;
+    const framed = new Uint8Array(prefixBytes + only.byteLength);
+    framed.set(only, prefixBytes);
+    return framed;
+  }
   let version: number | null = null;
   let records = 0;
   const items: Uint8Array[] = [];
@@ -181,9 +211,9 @@ export function mergeBatches(payloads: readonly Uint8Array[]): Uint8Array {
     items.push(payload.subarray(start, payload.byteLength - 1));
   }
   const head = [...writeVarLong(version ?? WAL_SCHEMA_VERSION), ...writeVarLong(records)];
-  const merged = new Uint8Array(head.length + items.reduce((sum, part) => sum + part.byteLength, 0) + 1);
-  merged.set(head, 0);
-  let offset = head.length;
+  const merged = new Uint8Array(prefixBytes + head.length + items.reduce((sum, part) => sum + part.byteLength, 0) + 1);
+  merged.set(head, prefixBytes);
+  let offset = prefixBytes + head.length;
   for (const part of items) {
     merged.set(part, offset);
     offset += part.byteLength;

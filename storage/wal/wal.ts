@@ -22,9 +22,9 @@ import { errnoCode } from '../../runtime/fs.js';
 import type { Clock, Timer } from '../../runtime/clock.js';
 import type { FileHandle, FileSystem } from '../../runtime/fs.js';
 import { removeTempFiles } from '../atomic-file.js';
-import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, encodeFrame, isZeroFrom, parseFrameAt, scanFrames } from './frame.js';
+import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, isZeroFrom, parseFrameAt, scanFrames, sealFrame } from './frame.js';
 import type { ScannedFrame } from './frame.js';
-import { decodeBatch, encodeBatch, entryBytes, mergeBatches, peekBatchSummary } from './record-codec.js';
+import { decodeBatch, encodeEntries, entryBytes, mergeBatches, peekBatchSummary } from './record-codec.js';
 import type { BatchSummary, WalEntry, WalRecord } from './record-codec.js';
 
 export type { WalEntry, WalOp, WalRecord } from './record-codec.js';
@@ -422,7 +422,7 @@ export class Wal {
     if (this.active.state.bytes >= this.settings.segmentBytesMax) await this.rotate(this.writtenLsn + 1);
     const { state, handle } = this.active;
     // One frame per group: a group whose write a power cut interrupted is one torn frame, whichever of its pages reached the disk.
-    const data = encodeFrame(mergeBatches(group.map((pending) => pending.payload)));
+    const data = sealFrame(mergeBatches(group.map((pending) => pending.payload), FRAME_HEADER_BYTES));
     await this.preallocate(data.byteLength);
     await attempt('write', state.name, () => this.writeAt(handle, data, state.bytes));
     state.bytes += data.byteLength;
@@ -663,7 +663,7 @@ function encodeAppend(entries: readonly WalEntry[], firstLsn: number, settings: 
       limit: FRAME_PAYLOAD_BYTES_MAX,
     });
   if (batchBytes > FRAME_PAYLOAD_BYTES_MAX) throw payloadTooLarge(batchBytes);
-  const payload = encodeBatch(entries.map((entry, index) => ({ ...entry, lsn: firstLsn + index })));
+  const payload = encodeEntries(entries, firstLsn, batchBytes);
   if (payload.byteLength > GROUP_PAYLOAD_BYTES_MAX) throw payloadTooLarge(payload.byteLength);
   return payload;
 }

@@ -2,8 +2,9 @@
 import { crc32c } from '@node-rs/crc32';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FRAME_HEADER_BYTES, FRAME_MAGIC, encodeFrame, parseFrameAt, scanFrames } from '../../../storage/wal/frame.js';
-import { decodeBatch, encodeBatch, mergeBatches, peekBatchSummary } from '../../../storage/wal/record-codec.js';
+import avro from 'avsc';
+import { FRAME_HEADER_BYTES, FRAME_MAGIC, encodeFrame, parseFrameAt, scanFrames, sealFrame } from '../../../storage/wal/frame.js';
+import { WAL_BATCH_SCHEMA_V1, decodeBatch, encodeBatch, encodeEntries, entryBytes, mergeBatches, peekBatchSummary } from '../../../storage/wal/record-codec.js';
 import type { WalRecord } from '../../../storage/wal/record-codec.js';
 
 const entryArbitrary = fc.record({
@@ -100,6 +101,43 @@ describe('merged batches', () => {
         expect(Buffer.from(merged).equals(Buffer.from(encodeBatch(all)))).toBe(true);
         expect(comparable(decodeBatch(merged))).toEqual(comparable(all));
         expect(peekBatchSummary(merged)).toEqual({ version: 1, firstLsn: all[0]?.lsn, recordCount: all.length });
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('batch encoding', () => {
+  const reference = avro.Type.forSchema(structuredClone(WAL_BATCH_SCHEMA_V1) as unknown as avro.Schema);
+  const avroRecord = (record: WalRecord): object => ({ ...record, vector: record.vector === null ? null : Buffer.from(record.vector.buffer, record.vector.byteOffset, record.vector.byteLength) });
+
+  it("encodes once into a sized buffer, byte for byte what avsc's own toBuffer makes", () => {
+    fc.assert(
+      fc.property(batchesArbitrary, (batches) => {
+        const all = batches.flat();
+        const expected = reference.toBuffer({ version: 1, records: all.map(avroRecord) });
+        expect(Buffer.from(encodeBatch(all)).equals(expected)).toBe(true);
+        const entries = all.map(({ lsn: _lsn, ...entry }) => entry);
+        const fromEntries = encodeEntries(entries, all[0]?.lsn ?? 1, entries.reduce((sum, entry) => sum + entryBytes(entry), 0));
+        expect(Buffer.from(fromEntries).equals(expected)).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('fails loudly when told too few content bytes', () => {
+    const entry = { op: 'upsert' as const, id: 'x'.repeat(200), vector: new Float32Array(64), metadata: null };
+    expect(() => encodeEntries([entry], 1, 0)).toThrow(/overflowed/);
+  });
+
+  it('builds a merged group in place behind room for its frame header', () => {
+    fc.assert(
+      fc.property(batchesArbitrary, (batches) => {
+        const payloads = batches.map((batch) => encodeBatch(batch));
+        const framed = sealFrame(mergeBatches(payloads, FRAME_HEADER_BYTES));
+        expect(Buffer.from(framed).equals(Buffer.from(encodeFrame(mergeBatches(payloads))))).toBe(true);
+        const parsed = parseFrameAt(framed, 0);
+        expect(parsed.kind).toBe('frame');
       }),
       { numRuns: 100 },
     );
