@@ -9,6 +9,10 @@
  *    seed and ef as Shoal;
  *  - Shoal: 2 shards, flushes into Parquet+HNSW segments; single queries,
  *    8 in flight, and `exact: true`.
+ * Before Shoal opens, it also compares the two HNSW libraries the engine
+ * issue names, in this thread with the same M, efConstruction and ef:
+ * hnswlib-node (Shoal's) against usearch (a dev dependency), build rate on
+ * one thread and single-query QPS at their recall, in alternating passes.
  * It reports upsert-to-searchable throughput (first upsert until the flushes
  * settle), the build rate per build thread (stats buildMsTotal, which also
  * covers Parquet encoding and fsyncs) against raw addPoint, and checks the
@@ -187,6 +191,86 @@ type Pass = (queries: readonly Float32Array[], latenciesMs: number[]) => Promise
 
 const MODES = ['raw', 'sequential', 'concurrent', 'batch'] as const;
 type Mode = (typeof MODES)[number];
+
+interface UsearchMatches {
+  readonly keys: BigUint64Array;
+}
+interface UsearchIndex {
+  add(keys: BigUint64Array, vectors: Float32Array, threads: number): void;
+  search(vector: Float32Array, k: number, threads: number): UsearchMatches;
+}
+interface UsearchModule {
+  readonly Index: new (config: { dimensions: number; metric: string; quantization: string; connectivity: number; expansion_add: number; expansion_search: number }) => UsearchIndex;
+}
+
+/** Like `rawBuild` with usearch on one thread (one call, all rows; keys are row numbers). */
+function usearchBuild(usearch: UsearchModule, vectors: readonly Float32Array[]): { index: UsearchIndex; ms: number } {
+  const flat = new Float32Array(vectors.length * DIMENSION);
+  vectors.forEach((vector, row) => flat.set(vector, row * DIMENSION));
+  const keys = BigUint64Array.from({ length: vectors.length }, (_, row) => BigInt(row));
+  const start = performance.now();
+  const index = new usearch.Index({ dimensions: DIMENSION, metric: 'cos', quantization: 'f32', connectivity: M, expansion_add: EF_CONSTRUCTION, expansion_search: EF });
+  index.add(keys, flat, 1);
+  return { index, ms: performance.now() - start };
+}
+
+/** One sequential pass of single queries through an in-process index; row numbers per query. */
+function inProcessPass(search: (query: Float32Array) => number[], queries: readonly Float32Array[], latenciesMs: number[]): number[][] {
+  return queries.map((query) => {
+    const sent = performance.now();
+    const rows = search(query);
+    latenciesMs.push(performance.now() - sent);
+    return rows;
+  });
+}
+
+/**
+ * The library choice the engine issue asks for: usearch against hnswlib-node, both in this thread, same
+ * M, efConstruction and ef, passes alternating so drift hits both. Printed, never a target.
+ */
+async function compareLibraries(raw: { index: HierarchicalNSW; ms: number }, dataset: Dataset, truth: number[][], plan: Plan): Promise<Figures> {
+  let usearch: UsearchModule;
+  try {
+    usearch = (await import('usearch')) as unknown as UsearchModule;
+  } catch (error) {
+    process.stdout.write(`library comparison skipped: usearch does not load here (${(error as Error).message})\n`);
+    return { skipped: true };
+  }
+  const built = usearchBuild(usearch, dataset.vectors);
+  const searchers: Record<'hnswlib' | 'usearch', (query: Float32Array) => number[]> = {
+    hnswlib: (query) => raw.index.searchKnn(Array.from(query), K).neighbors,
+    usearch: (query) => Array.from(built.index.search(query, K, 1).keys, Number),
+  };
+  const samples = { hnswlib: { latenciesMs: [] as number[], elapsedMs: 0, recall: 0 }, usearch: { latenciesMs: [] as number[], elapsedMs: 0, recall: 0 } };
+  for (const name of ['hnswlib', 'usearch'] as const) inProcessPass(searchers[name], dataset.queries.slice(0, plan.warmupQueries), []);
+  for (let round = 0; round < plan.rounds + 1; round++) {
+    for (const name of round % 2 === 0 ? (['hnswlib', 'usearch'] as const) : (['usearch', 'hnswlib'] as const)) {
+      const start = performance.now();
+      const found = inProcessPass(searchers[name], dataset.queries, samples[name].latenciesMs);
+      samples[name].elapsedMs += performance.now() - start;
+      if (round === 0) samples[name].recall = recallOf(found, truth);
+    }
+  }
+  const results = { hnswlib: summarize(samples.hnswlib.latenciesMs, samples.hnswlib.elapsedMs, samples.hnswlib.recall), usearch: summarize(samples.usearch.latenciesMs, samples.usearch.elapsedMs, samples.usearch.recall) };
+  const buildRates = { hnswlib: (plan.vectors * 1000) / raw.ms, usearch: (plan.vectors * 1000) / built.ms };
+  const rows = (['hnswlib', 'usearch'] as const).map((name) => [
+    name === 'hnswlib' ? 'hnswlib-node (Shoal\'s)' : 'usearch 2',
+    formatNumber(buildRates[name]),
+    formatRatio(buildRates[name] / buildRates.hnswlib),
+    results[name].recall.toFixed(4),
+    formatNumber(results[name].qps),
+    formatRatio(results[name].qps / results.hnswlib.qps),
+    formatNumber(results[name].p99Ms, 3),
+  ]);
+  process.stdout.write(`HNSW library, in-process, 1 thread, M=${M} efConstruction=${EF_CONSTRUCTION} ef=${EF}:\n`);
+  process.stdout.write(`${formatTable(['library', 'build rows/s', '÷ hnswlib', `recall@${K}`, 'QPS', '÷ hnswlib', 'p99 ms'], rows)}\n`);
+  return {
+    usearchBuildRatio: significant(buildRates.usearch / buildRates.hnswlib, 3),
+    usearchQpsRatio: significant(results.usearch.qps / results.hnswlib.qps, 3),
+    usearchRecall: significant(results.usearch.recall),
+    hnswlibRecall: significant(results.hnswlib.recall),
+  };
+}
 
 const LABELS: Record<Mode | 'exact' | 'shoalExact', string> = {
   exact: 'exact brute force, in-process (ground truth)',
@@ -482,6 +566,7 @@ export async function runAnnBench(options: BenchOptions): Promise<BenchOutcome> 
   const dataset = await phase(phases, 'generate', () => makeDataset(plan));
   const exact = await phase(phases, 'exact', () => exactTopK(dataset.vectors, dataset.queries));
   const raw = await phase(phases, 'rawBuild', () => rawBuild(dataset.vectors));
+  const libraries = await phase(phases, 'libraries', () => compareLibraries(raw, dataset, exact.truth, plan));
   const dataDir = mkdtempSync(join(tmpdir(), 'shoal-bench-ann-'));
   let db: Shoal | null = null;
   try {
@@ -493,7 +578,7 @@ export async function runAnnBench(options: BenchOptions): Promise<BenchOutcome> 
     db = null;
     await phase(phases, 'shoalClose', () => closing.close());
     process.stdout.write(`phases (s): ${Object.entries(phases).map(([name, seconds]) => `${name} ${seconds}`).join(', ')}\n`);
-    return { ok: outcome.ok, figures: { ...outcome.figures, phases } };
+    return { ok: outcome.ok, figures: { ...outcome.figures, libraries, phases } };
   } finally {
     await db?.close();
     rmSync(dataDir, { recursive: true, force: true });
