@@ -285,8 +285,9 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
    */
   const eagerCampaigning = (): boolean => args.id === args.peers[0] && ticks < EAGER_CAMPAIGN_TICKS;
   const eagerCampaign = (): void => {
+    const eager = eagerCampaigning();
     ticks++;
-    if (args.id !== args.peers[0] || ticks > EAGER_CAMPAIGN_TICKS || ticks % EAGER_CAMPAIGN_EVERY !== 0) return;
+    if (!eager || ticks % EAGER_CAMPAIGN_EVERY !== 0) return;
     const status = raft().status();
     if (status.leader === 0 && status.role === 'follower') raft().campaign();
   };

@@ -214,6 +214,12 @@ function usearchBuild(usearch: UsearchModule, vectors: readonly Float32Array[]):
   return { index, ms: performance.now() - start };
 }
 
+/** Top-K row numbers of one query through the raw in-process hnswlib index. */
+const hnswlibSearch =
+  (index: HierarchicalNSW) =>
+  (query: Float32Array): number[] =>
+    index.searchKnn(Array.from(query), K).neighbors;
+
 /** One sequential pass of single queries through an in-process index; row numbers per query. */
 function inProcessPass(search: (query: Float32Array) => number[], queries: readonly Float32Array[], latenciesMs: number[]): number[][] {
   return queries.map((query) => {
@@ -238,7 +244,7 @@ async function compareLibraries(raw: { index: HierarchicalNSW; ms: number }, dat
   }
   const built = usearchBuild(usearch, dataset.vectors);
   const searchers: Record<'hnswlib' | 'usearch', (query: Float32Array) => number[]> = {
-    hnswlib: (query) => raw.index.searchKnn(Array.from(query), K).neighbors,
+    hnswlib: hnswlibSearch(raw.index),
     usearch: (query) => Array.from(built.index.search(query, K, 1).keys, Number),
   };
   const samples = { hnswlib: { latenciesMs: [] as number[], elapsedMs: 0, recall: 0 }, usearch: { latenciesMs: [] as number[], elapsedMs: 0, recall: 0 } };
@@ -295,14 +301,11 @@ function passes(db: Shoal, index: HierarchicalNSW, counts: { wrong: number }): R
     return found;
   };
   return {
-    raw: async (queries, latenciesMs) =>
-      queries.map((query) => {
-        const sent = performance.now();
-        const result = index.searchKnn(Array.from(query), K);
-        latenciesMs.push(performance.now() - sent);
-        if (result.neighbors.length !== K) counts.wrong++;
-        return result.neighbors;
-      }),
+    raw: async (queries, latenciesMs) => {
+      const found = inProcessPass(hnswlibSearch(index), queries, latenciesMs);
+      counts.wrong += found.filter((rows) => rows.length !== K).length;
+      return found;
+    },
     sequential: sequential(false),
     shoalExact: sequential(true),
     concurrent: async (queries, latenciesMs) => {
