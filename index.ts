@@ -36,5 +36,6 @@ export type {
   SyncMode,
   UpsertRecord,
   VectorInput,
+  WalRepairReport,
   WriteResult,
 } from './actors/public-api.js';

@@ -345,7 +345,11 @@ export function createEngine(args: EngineArgs): Actor {
         store.apply(batch);
         counters.replayedRecords += batchRows(batch);
       });
-      if (set.checkpointLsn > 0) ctx.tell(args.wal, { type: 'checkpoint', lsn: set.checkpointLsn });
+      if (set.checkpointLsn > 0) {
+        // Before the shard takes writes: new LSNs must be above the checkpoint, or replay would skip them.
+        await ctx.ask(args.wal, { type: 'skip-past', lsn: set.checkpointLsn }, { timeoutMs: REPLAY_TIMEOUT_MS });
+        ctx.tell(args.wal, { type: 'checkpoint', lsn: set.checkpointLsn });
+      }
       ctx.log.info('engine-started', { segments: store.segments.length, replayed: counters.replayedRecords, checkpointLsn: set.checkpointLsn });
       maybeBuild(ctx);
     },

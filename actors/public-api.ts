@@ -8,10 +8,10 @@ import type { Filter } from '../storage/filter.js';
 import type { Placement, PlacementStrategy, StorageComponent } from '../storage/placement.js';
 import type { EnginePolicy, EngineSettings, HnswOptions, Metadata, Metric } from '../storage/types.js';
 import type { SyncMode } from '../storage/wal/wal.js';
-import type { CollectionStats, MetadataStatus, OptimizeResult, SearchBatchResult, SearchResult, ShardAssignmentInfo, ShoalStats } from './supervisor-protocol.js';
+import type { CollectionStats, MetadataStatus, OptimizeResult, SearchBatchResult, SearchResult, ShardAssignmentInfo, ShoalStats, WalRepairReport } from './supervisor-protocol.js';
 
 export type { EnginePolicy, EngineSettings, HnswOptions };
-export type { CollectionStats, Filter, MetadataStatus, OptimizeResult, ShardAssignmentInfo, Metadata, Metric, Placement, PlacementStrategy, SearchBatchResult, SearchResult, ShoalStats, StorageComponent, StorageStats, SyncMode };
+export type { CollectionStats, WalRepairReport, Filter, MetadataStatus, OptimizeResult, ShardAssignmentInfo, Metadata, Metric, Placement, PlacementStrategy, SearchBatchResult, SearchResult, ShoalStats, StorageComponent, StorageStats, SyncMode };
 
 /** The storage of one component: where its collections may go, and how one is picked. */
 export interface ComponentStorageOptions {
@@ -44,6 +44,14 @@ export interface OpenOptions {
   readonly metadataReplicas?: number;
   /** Milliseconds per Raft tick of the metadata group (elections after 25 to 50 ticks of silence), 1 to 1,000. Default 20. */
   readonly metadataTickMs?: number;
+  /**
+   * Default false: a collection whose WAL is damaged before its tail refuses
+   * to open (CORRUPTION). True opens it anyway: each damaged WAL keeps its
+   * records before the damage and discards the rest, acknowledged writes
+   * included, and `stats()` lists what was cut (`walRepairs`). For an
+   * operator who has chosen that loss; see the README (Recovery).
+   */
+  readonly repairWal?: boolean;
 }
 
 /** Options of `createCollection`. */

@@ -50,6 +50,8 @@ export interface SupervisorArgs {
   readonly withinMs: number;
   /** The metadata Raft group. */
   readonly metadata: MetadataSettings;
+  /** Open collections whose WAL is damaged before its tail by cutting it there (`OpenOptions.repairWal`). */
+  readonly repairWal?: boolean;
 }
 
 /** How the metadata Raft group runs. */
@@ -102,7 +104,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     const wal = walAddress(entry.id, shard);
     const engine = engineAddress(entry.id, shard);
     const { walDir, ...engineDirs } = shardDirs(entry.placement, entry.id, shard);
-    const walArgs: WalWriterArgs = { dir: walDir, dimension: entry.dimension, syncMode: entry.syncMode, ...(entry.syncIntervalMs === undefined ? {} : { syncIntervalMs: entry.syncIntervalMs }) };
+    const walArgs: WalWriterArgs = { dir: walDir, dimension: entry.dimension, syncMode: entry.syncMode, repair: args.repairWal === true, ...(entry.syncIntervalMs === undefined ? {} : { syncIntervalMs: entry.syncIntervalMs }) };
     const settings = { ...(entry.engine === undefined ? {} : { engine: entry.engine }), ...(entry.flushThresholdRows === undefined ? {} : { flushThresholdRows: entry.flushThresholdRows }), ...(entry.frozenMemtablesMax === undefined ? {} : { frozenMemtablesMax: entry.frozenMemtablesMax }), ...(entry.hnsw === undefined ? {} : { hnsw: entry.hnsw }) };
     const engineArgs: EngineArgs & EngineStorageDirs = { dimension: entry.dimension, metric: entry.metric, wal, settings, ...engineDirs };
     const shardArgs: ShardArgs = { wal, engine };
@@ -470,6 +472,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
       walBytes: sum((stats) => stats.wal.bytes),
       walSegments: sum((stats) => stats.wal.segments),
       walTruncatedBytes: sum((stats) => stats.wal.recovery.truncatedBytes),
+      walRepairs: shards.flatMap((stats, shard) => (stats.wal.recovery.repaired === null ? [] : [{ shard, ...stats.wal.recovery.repaired }])),
       searchP50Ms: worst((stats) => stats.engine.searchP50Ms),
       searchP99Ms: worst((stats) => stats.engine.searchP99Ms),
       replayedRecords: sum((stats) => stats.engine.replayedRecords),

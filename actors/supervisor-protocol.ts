@@ -11,6 +11,12 @@ import type { ShardAssignment } from '../cluster/metadata.js';
 import type { ReplicaStatus } from './metadata-replica-actor.js';
 import type { UnreachableReplica } from './metadata-client.js';
 import type { CheckedSearch } from './validation.js';
+import type { WalRepair } from '../storage/wal/wal.js';
+
+/** A WAL repair of one shard (see `OpenOptions.repairWal`). */
+export interface WalRepairReport extends WalRepair {
+  readonly shard: number;
+}
 
 /** Creates a collection; answered with its catalogue entry. */
 export type CreateCollectionMessage = { readonly type: 'create-collection' } & Omit<CollectionEntry, 'id' | 'placement'>;
@@ -82,6 +88,8 @@ export interface CollectionStats extends Pick<CollectionEntry, 'name' | 'id' | '
   readonly walSegments: number;
   /** Bytes of torn WAL tail cut away at the last open. */
   readonly walTruncatedBytes: number;
+  /** What `repairWal` cut from each shard's WAL at the last open (empty unless a WAL was damaged before its tail). */
+  readonly walRepairs: readonly WalRepairReport[];
   /** Searches answered since open (each one asks every shard). */
   readonly searches: number;
   /** Engine latency of a shard's search, over each shard's last 1,024 searches: the worst shard's p50 and p99. */

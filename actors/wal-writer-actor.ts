@@ -24,6 +24,8 @@ export interface WalWriterArgs {
   readonly syncMode: SyncMode;
   /** `periodic` mode: the longest an acknowledged write waits for its fdatasync. */
   readonly syncIntervalMs?: number;
+  /** Cut the log at damage before its tail instead of refusing to open (see `WalOptions.repair`). */
+  readonly repair?: boolean;
 }
 
 /** Messages a WAL writer answers. */
@@ -31,6 +33,8 @@ export type WalWriterMessage =
   | { readonly type: 'append'; readonly batch: RecordBatch }
   | { readonly type: 'read'; readonly fromLsn: number; readonly maxRecords: number }
   | { readonly type: 'checkpoint'; readonly lsn: number }
+  /** Makes the next append's LSN greater than `lsn` (the engine's checkpoint; see `Wal.skipPast`); answers whether it had to skip. */
+  | { readonly type: 'skip-past'; readonly lsn: number }
   /** Makes every acknowledged append durable now (an fdatasync in `periodic` and `never` modes). */
   | { readonly type: 'sync' }
   /** Fault injection: from now on every `operation` on the WAL's files fails with errno `code`. */
@@ -88,14 +92,15 @@ export function createWalWriter(args: WalWriterArgs): Actor {
   return {
     async start(ctx: ActorContext) {
       // The WAL writer owns its thread, so it writes and syncs with blocking calls; appends that arrive meanwhile wait in the mailbox and form the next group.
-      const options = { syncMode: args.syncMode, clock: ctx.clock, blockingIo: true, nextTurn: ctx.nextTurn, ...(args.syncIntervalMs === undefined ? {} : { syncIntervalMs: args.syncIntervalMs }) };
+      const options = { syncMode: args.syncMode, clock: ctx.clock, blockingIo: true, nextTurn: ctx.nextTurn, repair: args.repair === true, ...(args.syncIntervalMs === undefined ? {} : { syncIntervalMs: args.syncIntervalMs }) };
       // Every rename of the WAL stays inside its own folder (same device), and this asserts it.
       files = new FaultyFileSystem(ctx.fs);
       wal = await Wal.open(confineRenames(files, args.dir), args.dir, options);
       const recovery = wal.stats().recovery;
       if (recovery.truncatedBytes > 0) ctx.log.warn('wal-torn-tail-truncated', { ...recovery });
+      if (recovery.repaired !== null) ctx.log.error('wal-repaired', { dir: args.dir, ...recovery.repaired });
     },
-    receive(raw: Message, _ctx: ActorContext, responder: Responder | null) {
+    receive(raw: Message, ctx: ActorContext, responder: Responder | null) {
       const message = raw as WalWriterMessage;
       switch (message.type) {
         case 'append':
@@ -111,6 +116,11 @@ export function createWalWriter(args: WalWriterArgs): Actor {
           return undefined;
         case 'checkpoint':
           return (wal as Wal).checkpoint(message.lsn).then((removed) => responder?.ok({ removed }));
+        case 'skip-past':
+          return (wal as Wal).skipPast(message.lsn).then((skipped) => {
+            if (skipped) ctx.log.error('wal-behind-checkpoint', { dir: args.dir, checkpointLsn: message.lsn, resumeLsn: message.lsn + 1 });
+            responder?.ok({ skipped });
+          });
         case 'stats':
           return responder?.ok((wal as Wal).stats() satisfies WalStats);
         default:

@@ -21,7 +21,7 @@ import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { errnoCode } from '../../runtime/fs.js';
 import type { Clock, Timer } from '../../runtime/clock.js';
 import type { FileHandle, FileSystem } from '../../runtime/fs.js';
-import { removeTempFiles } from '../atomic-file.js';
+import { removeTempFiles, writeFileAtomic } from '../atomic-file.js';
 import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, isZeroFrom, parseFrameAt, scanFrames, sealFrame } from './frame.js';
 import type { ScannedFrame } from './frame.js';
 import { decodeBatch, encodeEntries, entryBytes, mergeBatches, peekBatchSummary } from './record-codec.js';
@@ -66,6 +66,16 @@ export interface WalOptions {
    * preallocate (see `preallocates`).
    */
   preallocateBytes?: number;
+  /**
+   * What `open` does with damage before the tail (a bad frame in an earlier
+   * segment or before a valid frame, an LSN gap): false (default) refuses
+   * with CORRUPTION and changes nothing; true keeps the records before the
+   * damage, discards the rest of the log (acknowledged records included:
+   * this is the operator's explicit choice) and numbers the next appends
+   * above every LSN the discarded bytes could hold, so no LSN is ever used
+   * twice. `recovery.repaired` reports what was cut.
+   */
+  repair?: boolean;
 }
 
 /** What `Wal.open` found and repaired. `truncated*` describe a torn tail cut from the last segment. */
@@ -73,10 +83,29 @@ export interface WalRecovery {
   segments: number;
   records: number;
   firstLsn: number;
+  /** The highest LSN the log holds (after a repair: the last record kept). */
   lastLsn: number;
   truncatedBytes: number;
   truncatedSegment: string | null;
   truncatedAtOffset: number | null;
+  /** Set when `repair` cut the log at damage before its tail. */
+  repaired: WalRepair | null;
+}
+
+/** What a repair cut: the damage it found, what it kept and discarded, and where numbering resumes. */
+export interface WalRepair {
+  /** The segment and byte offset of the damage, and what was wrong there. */
+  segment: string;
+  offset: number;
+  problem: string;
+  /** The last LSN kept (records up to it are intact); 0 when nothing was kept. */
+  keptLsn: number;
+  /** The first LSN of the appends after the repair: above every LSN the discarded bytes could hold. */
+  resumeLsn: number;
+  /** Bytes cut from the damaged segment and every segment after it. */
+  discardedBytes: number;
+  /** Segments deleted whole (the damaged one, when nothing before the damage was valid, and all after it). */
+  discardedSegments: string[];
 }
 
 /** Counters since open, plus the recovery report. */
@@ -120,6 +149,7 @@ const READ_CHUNK_BYTES = 8 * MEBIBYTE;
 /** The largest group framing buffer a WAL keeps between groups. */
 const FRAME_BUFFER_RETAINED_BYTES = 4 * MEBIBYTE;
 const SEGMENT_NAME = /^(\d{20})\.wal$/;
+const GAP_NAME = /^(\d{20})\.gap$/;
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** One segment as the WAL tracks it; `readableBytes` ends on a frame boundary that `read` may see. */
@@ -156,6 +186,20 @@ interface Truncation {
 /** The file name of the segment whose first record has `firstLsn`. */
 export function segmentFileName(firstLsn: number): string {
   return `${String(firstLsn).padStart(20, '0')}.wal`;
+}
+
+/**
+ * The marker that lets segment `<lsn>.wal` start above where the segment
+ * before it ends: written (atomically, JSON describing the repair) before that
+ * segment is created, deleted with it. Any other LSN gap is corruption.
+ */
+export function gapMarkerName(firstLsn: number): string {
+  return `${String(firstLsn).padStart(20, '0')}.gap`;
+}
+
+function gapMarkerLsn(name: string): number | null {
+  const match = GAP_NAME.exec(name);
+  return match === null || match[1] === undefined ? null : Number(match[1]);
 }
 
 /** The first LSN encoded in a segment file name, or null when `name` is not a segment. */
@@ -208,10 +252,14 @@ export class Wal {
     private readonly segments: SegmentState[],
     private active: ActiveSegment,
     private readonly recoveryReport: WalRecovery,
+    nextLsn: number,
+    /** First LSNs of the segments allowed to start above where the one before ends (see `gapMarkerName`). */
+    private readonly gaps: Set<number>,
   ) {
-    this.nextLsn = recoveryReport.lastLsn + 1;
-    this.writtenLsn = recoveryReport.lastLsn;
-    this.durableLsn = recoveryReport.lastLsn;
+    // After a repair the LSNs below nextLsn that the log does not hold count as written: they are never assigned.
+    this.nextLsn = nextLsn;
+    this.writtenLsn = nextLsn - 1;
+    this.durableLsn = nextLsn - 1;
   }
 
   /** Creates `dir` if needed, removes temp files, recovers (truncating a torn tail) and returns a WAL ready to append; rejects CORRUPTION, STORAGE_FAILED or INVALID_ARGUMENT. */
@@ -221,11 +269,13 @@ export class Wal {
     await removeTempFiles(fs, dir);
     await undoUnsyncedAfterFailure(fs, dir);
     const names = await io(`listing WAL folder ${dir}`, () => fs.readdir(dir));
-    const recovered = await recoverSegments(fs, dir, names.filter((name) => segmentFirstLsn(name) !== null).sort(), preallocates(settings.syncMode));
+    const segmentNames = names.filter((name) => segmentFirstLsn(name) !== null).sort();
+    const gaps = await keepGapMarkers(fs, dir, names, segmentNames);
+    const recovered = await recoverSegments(fs, dir, segmentNames, preallocates(settings.syncMode), gaps, settings.repair);
     const { segments } = recovered;
     let last = segments[segments.length - 1];
     if (last === undefined) {
-      last = await createFirstSegment(fs, dir, recovered.recovery.lastLsn + 1);
+      last = await createFirstSegment(fs, dir, recovered.nextLsn);
       segments.push(last);
     }
     const lastName = last.name;
@@ -235,7 +285,7 @@ export class Wal {
     // died with it: sync them now, or a power loss much later than `syncIntervalMs` could still lose them.
     if (last.bytes > 0) await io(`syncing segment ${lastName}`, () => handle.datasync());
     const active: ActiveSegment = { state: last, handle, durableBytes: last.bytes, allocatedBytes: recovered.lastFileBytes ?? last.bytes };
-    return new Wal(fs, dir, settings, segments, active, recovered.recovery);
+    return new Wal(fs, dir, settings, segments, active, recovered.recovery, recovered.nextLsn, gaps);
   }
 
   /**
@@ -275,7 +325,7 @@ export class Wal {
     const records: WalRecord[] = [];
     for (const segment of segments.slice(start)) {
       if (records.length >= maxRecords) break;
-      await readSegment(this.fs, this.dir, segment, { fromLsn, maxRecords }, records);
+      await readSegment(this.fs, this.dir, segment, { fromLsn, maxRecords, gaps: this.gaps }, records);
     }
     return records;
   }
@@ -351,12 +401,51 @@ export class Wal {
     const removed = this.segments.splice(0, count);
     this.checkpointedSegments += count;
     try {
-      for (const segment of removed) await this.fs.unlink(join(this.dir, segment.name));
+      for (const segment of removed) {
+        await this.fs.unlink(join(this.dir, segment.name));
+        if (this.gaps.delete(segment.firstLsn)) await this.fs.unlink(join(this.dir, gapMarkerName(segment.firstLsn)));
+      }
       await this.fs.fsyncDir(this.dir);
     } catch (error) {
       throw storageFailed('checkpoint delete', removed[0]?.name ?? '', error);
     }
     return count;
+  }
+
+  /**
+   * Makes the next append's LSN greater than `lsn`: a no-op when the log
+   * already reaches it; otherwise starts a new segment at `lsn + 1` behind a
+   * gap marker and returns true. For an engine whose checkpoint is above the
+   * log: segment files lost or deleted behind Shoal's back (a power loss
+   * cannot do it: the WAL is synced before every checkpoint). Without it new
+   * appends would reuse LSNs at or below the checkpoint, and the engine,
+   * replaying only above its checkpoint, would skip them after the next
+   * restart. Only while no append is pending (the engine asks before its
+   * shard takes writes).
+   */
+  async skipPast(lsn: number): Promise<boolean> {
+    this.assertWritable();
+    if (!Number.isSafeInteger(lsn) || lsn < 0) throw invalidArgument('lsn', 'must be an integer >= 0');
+    if (lsn < this.nextLsn) return false;
+    if (this.writing || this.queue.length > 0) throw new ShoalError('INTERNAL', 'skipPast while appends are pending');
+    const resumeLsn = lsn + 1;
+    const marker = { keptLsn: this.writtenLsn, resumeLsn, problem: 'the engine checkpoint is above the end of the log' };
+    try {
+      await attempt('gap marker', gapMarkerName(resumeLsn), () => writeFileAtomic(this.fs, join(this.dir, gapMarkerName(resumeLsn)), new TextEncoder().encode(`${JSON.stringify(marker)}\n`)));
+      this.gaps.add(resumeLsn);
+      await this.rotate(resumeLsn);
+    } catch (error) {
+      // Like a failed write: the WAL is failed for good, and the next open removes a marker without its segment.
+      this.fail(error, []);
+      await this.recordFailure();
+      throw this.failure ?? error;
+    }
+    // Nothing was pending and rotate synced what was written, so the log is durable to its end; the LSNs
+    // between that end and resumeLsn are never assigned, and count as written and durable.
+    this.writtenLsn = lsn;
+    this.durableLsn = lsn;
+    this.nextLsn = resumeLsn;
+    return true;
   }
 
   private async shutdown(): Promise<void> {
@@ -648,7 +737,14 @@ function resolveOptions(options: WalOptions): WalSettings {
     groupRecordsMax: integerOption('groupRecordsMax', options.groupRecordsMax, GROUP_RECORDS),
     recordBytesMax: integerOption('recordBytesMax', options.recordBytesMax, RECORD_BYTES),
     batchRecordsMax: integerOption('batchRecordsMax', options.batchRecordsMax, BATCH_RECORDS),
+    repair: booleanOption('repair', options.repair),
   };
+}
+
+function booleanOption(name: string, value: boolean | undefined): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalidArgument(name, `must be true or false, got ${String(value)}`);
+  return value;
 }
 
 function integerOption(name: string, value: number | undefined, range: IntegerRange): number {
@@ -715,42 +811,155 @@ function validateEntry(entry: WalEntry, index: number, recordBytesMax: number): 
 // ---------------------------------------------------------------- recovery
 
 /**
+ * The LSNs of the gap markers that belong to a segment; removes the others
+ * (left by a crash between writing a marker and creating its segment, or
+ * between deleting a segment and its marker).
+ */
+async function keepGapMarkers(fs: FileSystem, dir: string, names: readonly string[], segmentNames: readonly string[]): Promise<Set<number>> {
+  const segmentLsns = new Set(segmentNames.map((name) => segmentFirstLsn(name)));
+  const gaps = new Set<number>();
+  let removed = false;
+  for (const name of names) {
+    const lsn = gapMarkerLsn(name);
+    if (lsn === null) continue;
+    if (segmentLsns.has(lsn)) gaps.add(lsn);
+    else {
+      await io(`removing stray gap marker ${name}`, () => fs.unlink(join(dir, name)));
+      removed = true;
+    }
+  }
+  if (removed) await io(`syncing WAL folder ${dir}`, () => fs.fsyncDir(dir));
+  return gaps;
+}
+
+interface Recovered {
+  readonly segments: SegmentState[];
+  readonly recovery: WalRecovery;
+  /** The last segment's file length (with its zeros ahead), or null when there is no segment. */
+  readonly lastFileBytes: number | null;
+  /** The LSN of the next append. */
+  readonly nextLsn: number;
+}
+
+/**
  * Scans every segment in LSN order. Damage in the last segment with no valid
  * frame after it is a torn tail (an append that never completed, so never
- * acknowledged): it is cut off. Any other damage, or an LSN gap or regression
- * within or between segments, is CORRUPTION and nothing is modified.
+ * acknowledged): it is cut off. Any other damage, or an LSN gap (without its
+ * marker) or regression within or between segments, is CORRUPTION and
+ * nothing is modified, unless `repair` is set (see `repairAt`).
  */
 async function recoverSegments(
   fs: FileSystem,
   dir: string,
   names: readonly string[],
   keepZeroTail: boolean,
-): Promise<{ segments: SegmentState[]; recovery: WalRecovery; lastFileBytes: number | null }> {
+  gaps: Set<number>,
+  repair: boolean,
+): Promise<Recovered> {
   const segments: SegmentState[] = [];
   let expectedLsn: number | null = null;
   let truncation: Truncation | null = null;
   let lastFileBytes: number | null = null;
+  let records = 0;
   for (const [index, name] of names.entries()) {
     const isLast = index === names.length - 1;
-    const result = await recoverSegment(fs, dir, name, isLast, isLast && keepZeroTail, expectedLsn);
+    let result: Awaited<ReturnType<typeof recoverSegment>>;
+    try {
+      result = await recoverSegment(fs, dir, name, isLast, isLast && keepZeroTail, expectedLsn, gaps);
+    } catch (error) {
+      if (!repair || !(error instanceof ShoalError) || error.code !== 'CORRUPTION') throw error;
+      const repaired = await repairAt(fs, dir, names, index, error, expectedLsn, gaps);
+      if (repaired.kept !== null) segments.push(repaired.kept);
+      segments.push(repaired.resumed);
+      records += repaired.keptRecords;
+      const firstLsn = segments[0]?.firstLsn ?? 1;
+      const recovery: WalRecovery = { segments: segments.length, records, firstLsn: records > 0 ? firstLsn : 0, lastLsn: repaired.report.keptLsn, truncatedBytes: 0, truncatedSegment: null, truncatedAtOffset: null, repaired: repaired.report };
+      return { segments, recovery, lastFileBytes: 0, nextLsn: repaired.report.resumeLsn };
+    }
     segments.push(result.segment);
+    records += result.nextLsn - result.segment.firstLsn;
     expectedLsn = result.nextLsn;
     truncation = result.truncation ?? truncation;
     lastFileBytes = result.fileBytes;
   }
   const firstLsn = segments[0]?.firstLsn ?? 1;
-  const lastLsn = (expectedLsn ?? 1) - 1;
-  const records = lastLsn - firstLsn + 1;
+  const nextLsn = expectedLsn ?? 1;
   const recovery: WalRecovery = {
     segments: segments.length,
     records,
     firstLsn: records > 0 ? firstLsn : 0,
-    lastLsn,
+    lastLsn: nextLsn - 1,
     truncatedBytes: truncation?.bytes ?? 0,
     truncatedSegment: truncation?.segment ?? null,
     truncatedAtOffset: truncation?.offset ?? null,
+    repaired: null,
   };
-  return { segments, recovery, lastFileBytes };
+  return { segments, recovery, lastFileBytes, nextLsn };
+}
+
+/**
+ * Repairs the log at the damage `error` names in segment `names[index]`:
+ * keeps the frames before it, discards everything after, and resumes at an
+ * LSN above any the discarded bytes could hold (every record takes at least
+ * one byte, so a segment starting at LSN f with b bytes holds LSNs below
+ * f + b). The engine's checkpoint can be no higher than an LSN the log once
+ * held, so the resumed numbering is above it too, and no LSN is reused.
+ * Steps, in an order a crash can interrupt anywhere: (1) the gap marker and
+ * (2) the new, empty segment are made durable first; then (3) the later
+ * segments are deleted and (4) the damaged one is cut. A crash before (4)
+ * leaves the damage in place, so the next open refuses again or, with
+ * `repair`, repairs again above the new segment.
+ */
+async function repairAt(
+  fs: FileSystem,
+  dir: string,
+  names: readonly string[],
+  index: number,
+  error: ShoalError,
+  expectedLsn: number | null,
+  gaps: Set<number>,
+): Promise<{ kept: SegmentState | null; resumed: SegmentState; keptRecords: number; report: WalRepair }> {
+  const name = names[index] as string;
+  const segmentLsn = segmentFirstLsn(name) ?? 0;
+  const offset = typeof error.details?.['offset'] === 'number' ? error.details['offset'] : 0;
+  const bytes = await io(`reading segment ${name}`, () => fs.readFile(join(dir, name)));
+  // The frames before the damage are valid: the scan stops at the first bad one, and the damage is at or before it.
+  const keptFrames = offset > 0 && (expectedLsn === null || segmentLsn === expectedLsn) ? scanFrames(bytes).frames.filter((frame) => frame.offset < offset) : [];
+  const keptBytes = keptFrames[keptFrames.length - 1]?.end ?? 0;
+  const afterKept = keptFrames.length === 0 ? (expectedLsn ?? segmentLsn) : checkFrameLsns(name, segmentLsn, keptFrames);
+  const keptLsn = afterKept - 1;
+  let highest = Math.max(keptLsn, (keptFrames.length === 0 ? segmentLsn - 1 : keptLsn) + bytes.byteLength - keptBytes);
+  let discardedBytes = bytes.byteLength - keptBytes;
+  const later = names.slice(index + 1);
+  for (const laterName of later) {
+    const stat = await io(`checking segment ${laterName}`, () => fs.stat(join(dir, laterName)));
+    const size = stat?.size ?? 0;
+    // + 1: even an empty later segment's own first LSN is passed, so the new segment's name is free.
+    highest = Math.max(highest, (segmentFirstLsn(laterName) ?? 0) + size);
+    discardedBytes += size;
+  }
+  const resumeLsn = highest + 1;
+  const report: WalRepair = {
+    segment: name,
+    offset,
+    problem: error.message,
+    keptLsn: Math.max(0, keptLsn),
+    resumeLsn,
+    discardedBytes,
+    discardedSegments: keptFrames.length === 0 ? [name, ...later] : later,
+  };
+  await writeFileAtomic(fs, join(dir, gapMarkerName(resumeLsn)), new TextEncoder().encode(`${JSON.stringify(report)}\n`));
+  const resumed = await createFirstSegment(fs, dir, resumeLsn);
+  gaps.add(resumeLsn);
+  for (const discarded of report.discardedSegments) {
+    await io(`deleting segment ${discarded}`, () => fs.unlink(join(dir, discarded)));
+    const discardedLsn = segmentFirstLsn(discarded) ?? 0;
+    if (gaps.delete(discardedLsn)) await io(`deleting gap marker of ${discarded}`, () => fs.unlink(join(dir, gapMarkerName(discardedLsn))));
+  }
+  await io(`syncing WAL folder ${dir}`, () => fs.fsyncDir(dir));
+  if (keptFrames.length === 0) return { kept: null, resumed, keptRecords: 0, report };
+  await truncateSegment(fs, join(dir, name), keptBytes);
+  return { kept: { name, firstLsn: segmentLsn, bytes: keptBytes, readableBytes: keptBytes }, resumed, keptRecords: afterKept - segmentLsn, report };
 }
 
 async function recoverSegment(
@@ -760,9 +969,10 @@ async function recoverSegment(
   isLast: boolean,
   keepZeroTail: boolean,
   expectedLsn: number | null,
+  gaps: ReadonlySet<number>,
 ): Promise<{ segment: SegmentState; nextLsn: number; truncation: Truncation | null; fileBytes: number }> {
   const firstLsn = segmentFirstLsn(name) ?? 0;
-  if (expectedLsn !== null && firstLsn !== expectedLsn) {
+  if (expectedLsn !== null && firstLsn !== expectedLsn && !(firstLsn > expectedLsn && gaps.has(firstLsn))) {
     throw corruption(name, 0, `segment starts at LSN ${firstLsn} but the previous segment ends at LSN ${expectedLsn - 1}`);
   }
   const path = join(dir, name);
@@ -824,6 +1034,8 @@ async function createFirstSegment(fs: FileSystem, dir: string, firstLsn: number)
 interface ReadRange {
   readonly fromLsn: number;
   readonly maxRecords: number;
+  /** First LSNs of segments that start above where the one before ends (after a repair). */
+  readonly gaps: ReadonlySet<number>;
 }
 
 /** Appends to `out` the records of one segment's readable bytes that fall in `range`, reading in large chunks. */
@@ -876,7 +1088,7 @@ function collectRecords(payload: Uint8Array, name: string, offset: number, range
     if (record.lsn < range.fromLsn) continue;
     if (out.length >= range.maxRecords) return;
     const previous = out[out.length - 1];
-    if (previous !== undefined && record.lsn !== previous.lsn + 1) {
+    if (previous !== undefined && record.lsn !== previous.lsn + 1 && !(record.lsn > previous.lsn && range.gaps.has(record.lsn))) {
       throw corruption(name, offset, `LSN ${record.lsn} follows LSN ${previous.lsn}`);
     }
     out.push(record);

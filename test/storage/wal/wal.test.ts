@@ -260,6 +260,7 @@ describe('Wal recovery', () => {
       truncatedBytes: 7,
       truncatedSegment: segmentFileName(1),
       truncatedAtOffset: lastFrameOffset,
+      repaired: null,
     });
     expect((await nodeFs.stat(path)).size).toBe(lastFrameOffset);
     expect((await reopened.read(1, 100)).map((record) => record.id)).toEqual(['r0', 'r1', 'r2', 'r3']);
@@ -337,6 +338,147 @@ describe('Wal recovery', () => {
     const reopened = await openWal();
     expect(await nodeFs.readdir(dir)).toEqual([segmentFileName(1)]);
     expect((await reopened.read(1, 10)).map((record) => record.id)).toEqual(['kept']);
+    await reopened.close();
+  });
+});
+
+describe('Wal repair', () => {
+  const gapFiles = async (): Promise<string[]> => (await nodeFs.readdir(dir)).filter((name) => name.endsWith('.gap')).sort();
+
+  it('with repair: keeps the records before a bad frame, discards the rest and numbers new appends above every discarded LSN; the repaired log reopens without repair', async () => {
+    const wal = await openWal(EXACT_FILES);
+    const sizes = await appendEach(wal, 4);
+    await wal.close();
+    const path = join(dir, segmentFileName(1));
+    const damaged = Buffer.from(await nodeFs.readFile(path));
+    const frameOffset = sizes[0] ?? 0;
+    damaged[frameOffset + 20] = (damaged[frameOffset + 20] ?? 0) ^ 0x01;
+    await nodeFs.writeFile(path, damaged);
+
+    const repaired = await openWal({ ...EXACT_FILES, repair: true });
+    const report = repaired.recovery.repaired;
+    expect(report).toMatchObject({ segment: segmentFileName(1), offset: frameOffset, keptLsn: 1, discardedBytes: damaged.byteLength - frameOffset, discardedSegments: [] });
+    expect(report?.problem).toContain('checksum');
+    expect(report?.resumeLsn).toBeGreaterThan(4);
+    expect(repaired.recovery).toMatchObject({ records: 1, lastLsn: 1 });
+    expect((await nodeFs.stat(path)).size).toBe(frameOffset);
+    expect((await repaired.read(1, 100)).map((record) => record.id)).toEqual(['r0']);
+    const resumeLsn = report?.resumeLsn ?? 0;
+    expect(await repaired.append([entry('after')])).toEqual({ firstLsn: resumeLsn, lastLsn: resumeLsn });
+    await repaired.close();
+    expect(await segmentNames()).toEqual([segmentFileName(1), segmentFileName(resumeLsn)]);
+    const markers = await gapFiles();
+    expect(markers).toHaveLength(1);
+    expect(JSON.parse(await nodeFs.readFile(join(dir, markers[0] ?? ''), 'utf8'))).toMatchObject({ keptLsn: 1, resumeLsn });
+
+    const reopened = await openWal(EXACT_FILES);
+    expect(reopened.recovery.repaired).toBeNull();
+    expect((await reopened.read(1, 100)).map((record) => [record.lsn, record.id])).toEqual([
+      [1, 'r0'],
+      [resumeLsn, 'after'],
+    ]);
+    expect((await reopened.read(2, 100)).map((record) => record.lsn)).toEqual([resumeLsn]);
+    await reopened.close();
+  });
+
+  it('with repair: a missing middle segment keeps the segments before it and deletes those after', async () => {
+    const options: WalOptions = { segmentBytesMax: 100 };
+    const wal = await openWal(options);
+    for (let index = 0; index < 12; index += 1) await wal.append([entry(`s${index}`, index)]);
+    await wal.close();
+    const names = await segmentNames();
+    expect(names.length).toBeGreaterThanOrEqual(4);
+    await nodeFs.rm(join(dir, names[2] ?? ''));
+    expect((await rejection(openWal(options))).code).toBe('CORRUPTION');
+
+    const repaired = await openWal({ ...options, repair: true });
+    const report = repaired.recovery.repaired;
+    const keptLsn = Number(names[2]?.slice(0, 20)) - 1;
+    expect(report).toMatchObject({ segment: names[3], offset: 0, keptLsn, discardedSegments: names.slice(3) });
+    expect(report?.resumeLsn).toBeGreaterThan(12);
+    expect((await repaired.read(1, 100)).map((record) => record.id)).toEqual(Array.from({ length: keptLsn }, (_, index) => `s${index}`));
+    await repaired.append([entry('after')]);
+    await repaired.close();
+    expect(await segmentNames()).toEqual([...names.slice(0, 2), segmentFileName(report?.resumeLsn ?? 0)]);
+
+    const reopened = await openWal(options);
+    expect((await reopened.read(1, 100)).map((record) => record.id)).toEqual([...Array.from({ length: keptLsn }, (_, index) => `s${index}`), 'after']);
+    await reopened.close();
+  });
+
+  it('a repair cut short by a failure is repaired again, above its own new segment; stray gap markers go on open', async () => {
+    const wal = await openWal(EXACT_FILES);
+    const sizes = await appendEach(wal, 3);
+    await wal.close();
+    const path = join(dir, segmentFileName(1));
+    const damaged = Buffer.from(await nodeFs.readFile(path));
+    damaged[(sizes[0] ?? 0) + 20] = (damaged[(sizes[0] ?? 0) + 20] ?? 0) ^ 0x01;
+    await nodeFs.writeFile(path, damaged);
+    // The repair's first steps (gap marker, new segment) succeed; cutting the damaged segment fails.
+    const failingTruncate: FileSystem = {
+      ...nodeFileSystem,
+      open: async (file, flags) => {
+        const handle = await nodeFileSystem.open(file, flags);
+        return { ...handle, write: handle.write.bind(handle), read: handle.read.bind(handle), datasync: handle.datasync.bind(handle), sync: handle.sync.bind(handle), size: handle.size.bind(handle), close: handle.close.bind(handle), truncate: () => Promise.reject(Object.assign(new Error('injected EIO'), { code: 'EIO' })) };
+      },
+    };
+    const failed = await rejection(Wal.open(failingTruncate, dir, { ...EXACT_FILES, repair: true }));
+    expect(failed.code).toBe('STORAGE_FAILED');
+    expect((await rejection(openWal(EXACT_FILES))).code).toBe('CORRUPTION');
+    const firstResume = Number((await gapFiles())[0]?.slice(0, 20));
+    expect(firstResume).toBeGreaterThan(3);
+
+    await nodeFs.writeFile(join(dir, '00000000000000099999.gap'), '{}');
+    const repaired = await openWal({ ...EXACT_FILES, repair: true });
+    expect(repaired.recovery.repaired?.resumeLsn).toBeGreaterThan(firstResume);
+    expect(repaired.recovery.repaired?.discardedSegments).toEqual([segmentFileName(firstResume)]);
+    expect((await repaired.read(1, 100)).map((record) => record.id)).toEqual(['r0']);
+    await repaired.close();
+    expect(await gapFiles()).toEqual([`${String(repaired.recovery.repaired?.resumeLsn).padStart(20, '0')}.gap`]);
+  });
+
+  it('a checkpoint that deletes a segment after a gap deletes its marker too', async () => {
+    const options: WalOptions = { ...EXACT_FILES, segmentBytesMax: 100 };
+    const wal = await openWal(EXACT_FILES);
+    const sizes = await appendEach(wal, 3);
+    await wal.close();
+    const path = join(dir, segmentFileName(1));
+    const damaged = Buffer.from(await nodeFs.readFile(path));
+    damaged[(sizes[0] ?? 0) + 20] = (damaged[(sizes[0] ?? 0) + 20] ?? 0) ^ 0x01;
+    await nodeFs.writeFile(path, damaged);
+    const repaired = await openWal({ ...options, repair: true });
+    const resumeLsn = repaired.recovery.repaired?.resumeLsn ?? 0;
+    expect(resumeLsn).toBeGreaterThan(3);
+    for (let index = 0; index < 6; index += 1) await repaired.append([entry(`n${index}`, index)]);
+    expect((await segmentNames()).length).toBeGreaterThan(2);
+    expect(await gapFiles()).toHaveLength(1);
+    expect(await repaired.checkpoint(resumeLsn + 2)).toBeGreaterThanOrEqual(2);
+    expect(await gapFiles()).toEqual([]);
+    await repaired.close();
+    const reopened = await openWal(options);
+    expect((await reopened.read(0, 100)).map((record) => record.id)).toContain('n5');
+    await reopened.close();
+  });
+});
+
+describe('Wal skipPast', () => {
+  it('numbers the next append above an LSN the log has not reached, behind a gap marker that survives reopen; a no-op below the end', async () => {
+    const wal = await openWal();
+    await appendEach(wal, 3);
+    expect(await wal.skipPast(2)).toBe(false);
+    expect(await wal.skipPast(10)).toBe(true);
+    expect(await wal.append([entry('after')])).toEqual({ firstLsn: 11, lastLsn: 11 });
+    expect(wal.stats()).toMatchObject({ lastLsn: 11, durableLsn: 11 });
+    await wal.close();
+    expect((await nodeFs.readdir(dir)).sort()).toEqual([segmentFileName(1), segmentFileName(11).replace('.wal', '.gap'), segmentFileName(11)]);
+    const reopened = await openWal();
+    expect((await reopened.read(1, 100)).map((record) => [record.lsn, record.id])).toEqual([
+      [1, 'r0'],
+      [2, 'r1'],
+      [3, 'r2'],
+      [11, 'after'],
+    ]);
+    expect(await reopened.append([entry('next')])).toEqual({ firstLsn: 12, lastLsn: 12 });
     await reopened.close();
   });
 });
