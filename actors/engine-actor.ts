@@ -74,6 +74,13 @@ export type EngineMessage =
   | { readonly type: 'get'; readonly ids: readonly string[] }
   /** Flushes the memtable and merges every segment into one (one HNSW graph to search); answered with its shard's OptimizeResult once that merge commits. */
   | { readonly type: 'optimize' }
+  /**
+   * Applies what the WAL holds from the first LSN this engine has not
+   * received: told by a (re)started shard, because a shard that died between
+   * the WAL's acknowledgement and its apply left records that are durable but
+   * not in the engine (they would appear only at the engine's next restart).
+   */
+  | { readonly type: 'catch-up' }
   | { readonly type: 'stats' };
 
 /** What an engine reports in stats: its tiers, counters, and write stalls (`writesHeld` and `heldBytes` now; `heldBytes` is part of `memoryBytes`). */
@@ -99,7 +106,9 @@ type Internal =
   | { readonly type: 'flushed'; readonly outcome: Outcome<Segment>; readonly maxLsn: number }
   | { readonly type: 'compacted'; readonly outcome: Outcome<Segment | null>; readonly inputs: readonly Segment[] }
   | { readonly type: 'retry-builds' }
-  | { readonly type: 'held-deadline' };
+  | { readonly type: 'held-deadline' }
+  /** A page of a catch-up read from the WAL (see `catch-up`). */
+  | { readonly type: 'catch-up-page'; readonly outcome: Outcome<ReplayPage> };
 
 const REPLAY_TIMEOUT_MS = 120_000;
 const BUILD_RETRY_MS = 5_000;
@@ -274,6 +283,81 @@ export function createEngine(args: EngineArgs): Actor {
   /** Writes wait while the active memtable is past the threshold and every frozen slot is taken: applying more would grow memory without bound. */
   const mustHold = (): boolean => args.viperDir !== undefined && store.frozenFull && store.memtable.entries >= flushThresholdRows;
 
+  /**
+   * Every LSN up to `contiguousLsn` is applied or held here, or is not in the
+   * WAL; batches received beyond a hole wait in `ahead` (first → last LSN)
+   * until the hole fills. A hole is a write the WAL took but the shard never
+   * handed over (it died in between): the catch-up reads from the hole on.
+   */
+  let contiguousLsn = 0;
+  const ahead = new Map<number, number>();
+  /** A hole that outlives this many batches after it is filled by a catch-up of the engine's own. */
+  const AHEAD_MAX = 1_024;
+  let catchUpQueued = false;
+  const received = (batch: RecordBatch): void => {
+    const lsns = batch.lsns;
+    if (lsns === null || lsns.length === 0) return;
+    const first = lsns[0] as number;
+    const last = lsns[lsns.length - 1] as number;
+    if (first > contiguousLsn + 1) {
+      ahead.set(first, Math.max(last, ahead.get(first) ?? 0));
+      return;
+    }
+    contiguousLsn = Math.max(contiguousLsn, last);
+    absorbAhead();
+  };
+  const absorbAhead = (): void => {
+    for (let advanced = true; advanced; ) {
+      advanced = false;
+      for (const [first, last] of ahead) {
+        if (first > contiguousLsn + 1) continue;
+        ahead.delete(first);
+        contiguousLsn = Math.max(contiguousLsn, last);
+        advanced = true;
+      }
+    }
+  };
+
+  /**
+   * Reads the WAL from the first hole on, page by page, each page coming back
+   * as a message (the mailbox keeps moving: applies are idempotent by LSN, so
+   * their order against the catch-up does not matter, and an engine stopped
+   * meanwhile just drops the page). One catch-up runs at a time.
+   */
+  let catchingUp = false;
+  let caughtUpRecords = 0;
+  const catchUp = (ctx: ActorContext): void => {
+    catchUpQueued = false;
+    if (catchingUp) return;
+    catchingUp = true;
+    caughtUpRecords = 0;
+    readCatchUpPage(ctx, contiguousLsn + 1);
+  };
+  const readCatchUpPage = (ctx: ActorContext, fromLsn: number): void => {
+    const maxRecords = args.replayPageRecords ?? 8_192;
+    const page = ctx.ask<ReplayPage>(args.wal, { type: 'read', fromLsn, maxRecords }, { timeoutMs: REPLAY_TIMEOUT_MS });
+    ctx.pipeToSelf(page, (outcome): Internal => ({ type: 'catch-up-page', outcome }));
+  };
+  const catchUpPage = (message: Extract<Internal, { type: 'catch-up-page' }>, ctx: ActorContext): void => {
+    if (!message.outcome.ok) {
+      catchingUp = false;
+      ctx.log.warn('engine-catch-up-failed', { error: message.outcome.error.message });
+      return;
+    }
+    const page = message.outcome.value;
+    store.apply(page.batch);
+    caughtUpRecords += batchRows(page.batch);
+    const lsns = page.batch.lsns;
+    if (!page.done && lsns !== null && lsns.length > 0) return readCatchUpPage(ctx, (lsns[lsns.length - 1] as number) + 1);
+    // Everything the log held up to its end was read: any hole below it is filled (or was a gap in the log).
+    catchingUp = false;
+    contiguousLsn = Math.max(contiguousLsn, page.lastLsn);
+    absorbAhead();
+    counters.replayedRecords += caughtUpRecords;
+    if (caughtUpRecords > 0) ctx.log.warn('engine-caught-up', { records: caughtUpRecords, contiguousLsn });
+    maybeBuild(ctx);
+  };
+
   const applyNow = (batch: RecordBatch, responder: Responder | null, ctx: ActorContext): void => {
     counters.applied += store.apply(batch);
     responder?.ok(null);
@@ -286,6 +370,11 @@ export function createEngine(args: EngineArgs): Actor {
    * already in the WAL, so it is applied even when its asker gave up.
    */
   const write = (batch: RecordBatch, responder: Responder | null, ctx: ActorContext): void => {
+    received(batch);
+    if (ahead.size >= AHEAD_MAX && !catchUpQueued) {
+      catchUpQueued = true;
+      ctx.tell(ctx.self, { type: 'catch-up' });
+    }
     if (stall.holding === 0 && !mustHold()) return applyNow(batch, responder, ctx);
     stall.hold(batch, responder, ctx.clock.now());
     if (responder === null) return;
@@ -341,13 +430,15 @@ export function createEngine(args: EngineArgs): Actor {
         set = await readSegmentSet(fs, args.viperDir);
         store.load(await openSegmentSet(fs, args.viperDir, set));
       }
-      await replay(ctx, set.checkpointLsn + 1, args, (batch) => {
+      const walEnd = await replay(ctx, set.checkpointLsn + 1, args, (batch) => {
         store.apply(batch);
         counters.replayedRecords += batchRows(batch);
       });
+      contiguousLsn = Math.max(set.checkpointLsn, walEnd);
       if (set.checkpointLsn > 0) {
         // Before the shard takes writes: new LSNs must be above the checkpoint, or replay would skip them.
         await ctx.ask(args.wal, { type: 'skip-past', lsn: set.checkpointLsn }, { timeoutMs: REPLAY_TIMEOUT_MS });
+        // A skip moves the log's end up to the checkpoint, which contiguousLsn already covers.
         ctx.tell(args.wal, { type: 'checkpoint', lsn: set.checkpointLsn });
       }
       ctx.log.info('engine-started', { segments: store.segments.length, replayed: counters.replayedRecords, checkpointLsn: set.checkpointLsn });
@@ -358,6 +449,10 @@ export function createEngine(args: EngineArgs): Actor {
       switch (message.type) {
         case 'apply':
           return write(message.batch, responder, ctx);
+        case 'catch-up':
+          return catchUp(ctx);
+        case 'catch-up-page':
+          return catchUpPage(message, ctx);
         case 'search':
           return responder?.ok(search(message, ctx));
         case 'get':
@@ -406,14 +501,14 @@ function batchBytes(batch: RecordBatch): number {
   return bytes;
 }
 
-/** Feeds the WAL above `fromLsn` to `apply`, page by page. */
-async function replay(ctx: ActorContext, fromLsn: number, args: EngineArgs, apply: (batch: RecordBatch) => void): Promise<void> {
+/** Feeds the WAL above `fromLsn` to `apply`, page by page; returns where the log ended at the last read (every LSN up to it was fed, or is not in the log). */
+async function replay(ctx: ActorContext, fromLsn: number, args: EngineArgs, apply: (batch: RecordBatch) => void): Promise<number> {
   const maxRecords = args.replayPageRecords ?? 8_192;
   for (let from = fromLsn; ; ) {
     const page = await ctx.ask<ReplayPage>(args.wal, { type: 'read', fromLsn: from, maxRecords }, { timeoutMs: REPLAY_TIMEOUT_MS });
     apply(page.batch);
     const lsns = page.batch.lsns;
-    if (page.done || lsns === null || lsns.length === 0) return;
+    if (page.done || lsns === null || lsns.length === 0) return page.lastLsn;
     from = (lsns[lsns.length - 1] as number) + 1;
   }
 }

@@ -9,7 +9,9 @@
  * Once a batch is sent to the WAL, the shard carries it through to the
  * engine even if its caller stopped waiting (its own asks have a long
  * deadline of their own): a write the WAL took is applied in the live
- * engine, not only at the next replay. Writes in flight are bounded
+ * engine, not only at the next replay. If the shard itself dies in between,
+ * its next incarnation has the engine catch up from the WAL before taking
+ * writes. Writes in flight are bounded
  * (`writesInFlightMax`): past it, a write is refused UNAVAILABLE before it
  * reaches the WAL, so a caller that does not wait for acknowledgements
  * during a write stall cannot grow memory without bound.
@@ -105,6 +107,13 @@ export function createShard(args: ShardArgs): Actor {
   };
 
   return {
+    start(ctx: ActorContext) {
+      // Writes a previous incarnation had in the WAL but not yet in the engine (it died in between) are
+      // applied before this one's: its messages reach the engine in order, and the engine finishes the
+      // catch-up before it takes the next message. Told, not asked: a start that waited on the engine
+      // would hold up its supervision group if the engine died meanwhile.
+      ctx.tell(args.engine, { type: 'catch-up' });
+    },
     receive(raw: Message, ctx: ActorContext, responder: Responder | null) {
       const message = raw as ShardMessage | Appended;
       switch (message.type) {

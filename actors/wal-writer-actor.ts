@@ -48,10 +48,11 @@ export interface AppendResult {
   readonly batch: RecordBatch;
 }
 
-/** The answer to `read`: records with LSN >= fromLsn as one batch; `done` when the log has no more. */
+/** The answer to `read`: records with LSN >= fromLsn as one batch; `done` when the log has no more; `lastLsn`: where the log ended when read. */
 export interface ReplayPage {
   readonly batch: RecordBatch;
   readonly done: boolean;
+  readonly lastLsn: number;
 }
 
 /** Creates the WAL writer actor of one shard. */
@@ -84,8 +85,10 @@ export function createWalWriter(args: WalWriterArgs): Actor {
 
   const read = async (fromLsn: number, maxRecords: number, responder: Responder | null): Promise<void> => {
     await Promise.allSettled([...inFlight]);
+    // Taken before reading: the read sees at least this far (an append that lands meanwhile is not claimed).
+    const lastLsn = (wal as Wal).lastLsn;
     const records = await (wal as Wal).read(fromLsn, maxRecords);
-    const page: ReplayPage = { batch: packRecords(records, args.dimension), done: records.length < maxRecords };
+    const page: ReplayPage = { batch: packRecords(records, args.dimension), done: records.length < maxRecords, lastLsn };
     responder?.ok(page, batchTransfer(page.batch));
   };
 

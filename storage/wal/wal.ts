@@ -163,7 +163,16 @@ interface SegmentState {
 interface ActiveSegment {
   readonly state: SegmentState;
   readonly handle: FileHandle;
+  /** Bytes acknowledged as durable under the sync mode (in `never` mode: written). */
   durableBytes: number;
+  /**
+   * Bytes covered by a successful fdatasync. What a failure marker records:
+   * after a failed fdatasync the kernel may drop the dirty pages past it, so
+   * in `never` mode (where written counts as durable) the frames between the
+   * last sync and the failure may be gone after a power loss while later
+   * ones survive, a hole recovery would call corruption.
+   */
+  syncedBytes: number;
   /** The file's length: `state.bytes` plus the zeros written ahead (`always`, `batch`). */
   allocatedBytes: number;
 }
@@ -283,8 +292,19 @@ export class Wal {
     // An earlier instance that died (an actor or process crash, not a power loss) may have left frames
     // in the page cache that it acknowledged but never synced (`periodic`, `never`), and its sync timer
     // died with it: sync them now, or a power loss much later than `syncIntervalMs` could still lose them.
-    if (last.bytes > 0) await io(`syncing segment ${lastName}`, () => handle.datasync());
-    const active: ActiveSegment = { state: last, handle, durableBytes: last.bytes, allocatedBytes: recovered.lastFileBytes ?? last.bytes };
+    if (last.bytes > 0) {
+      try {
+        await io(`syncing segment ${lastName}`, () => handle.datasync());
+      } catch (error) {
+        // The failed fdatasync may have dropped those pages while they stay readable: a later open whose
+        // fdatasync succeeds would trust them, append after them, and a power loss would leave a hole. The
+        // marker has the next open write the whole segment again before syncing it (nothing is known synced).
+        await handle.close().catch(() => undefined);
+        await writeFailureMarker(fs, dir, lastName, last.bytes, 0).catch(() => undefined);
+        throw error;
+      }
+    }
+    const active: ActiveSegment = { state: last, handle, durableBytes: last.bytes, syncedBytes: last.bytes, allocatedBytes: recovered.lastFileBytes ?? last.bytes };
     return new Wal(fs, dir, settings, segments, active, recovered.recovery, recovered.nextLsn, gaps);
   }
 
@@ -539,6 +559,7 @@ export class Wal {
       await attempt('datasync', state.name, () => this.datasync(handle));
       this.syncCount += 1;
       this.active.durableBytes = state.bytes;
+      this.active.syncedBytes = state.bytes;
       this.durableLsn = last.lastLsn;
     } else if (this.settings.syncMode === 'periodic') {
       this.scheduleSync();
@@ -614,6 +635,7 @@ export class Wal {
     }
     this.syncCount += 1;
     this.active.durableBytes = coveredBytes;
+    this.active.syncedBytes = coveredBytes;
     this.durableLsn = coveredLsn;
     for (const waiter of waiters) waiter.resolve();
   }
@@ -630,6 +652,7 @@ export class Wal {
       await attempt('datasync', previous.state.name, () => previous.handle.datasync());
       this.syncCount += 1;
       previous.durableBytes = previous.state.bytes;
+      previous.syncedBytes = previous.state.bytes;
       this.durableLsn = this.writtenLsn;
     }
     if (previous.allocatedBytes > previous.state.bytes) {
@@ -642,7 +665,7 @@ export class Wal {
     const name = segmentFileName(firstLsn);
     const handle = await attempt('create', name, () => this.fs.open(join(this.dir, name), 'wx'));
     const state: SegmentState = { name, firstLsn, bytes: 0, readableBytes: 0 };
-    this.active = { state, handle, durableBytes: 0, allocatedBytes: 0 };
+    this.active = { state, handle, durableBytes: 0, syncedBytes: 0, allocatedBytes: 0 };
     this.segments.push(state);
     await attempt('folder sync', name, () => this.fs.fsyncDir(this.dir));
   }
@@ -650,7 +673,9 @@ export class Wal {
   /** Best effort: leaves the failure marker so a reopen in this boot does not trust unsynced frames. */
   private async recordFailure(): Promise<void> {
     try {
-      await writeFailureMarker(this.fs, this.dir, this.active.state.name, this.active.durableBytes);
+      // Acknowledged: in `always` and `batch` modes what was synced; in `periodic` and `never`, every frame written.
+      const ackedBytes = preallocates(this.settings.syncMode) ? this.active.durableBytes : this.active.state.bytes;
+      await writeFailureMarker(this.fs, this.dir, this.active.state.name, ackedBytes, this.active.syncedBytes);
     } catch {
       // The disk is failing; the marker is a safeguard, and the failure itself is already reported.
     }
@@ -672,18 +697,19 @@ export class Wal {
 const FAILURE_MARKER = 'failed-at.json';
 
 /**
- * After a failed write or fdatasync, the frames past the last durable offset
+ * After a failed write or fdatasync, the frames past the last synced offset
  * may still be readable from the page cache although the disk never got
  * them (Linux marks the pages clean after a failed fsync). A WAL reopened in
  * the same boot (an actor or process restart) would trust them and append
  * after them; a later power loss would then leave a hole in the log. So the
- * failing WAL records its last durable offset here, without fsync: the
- * marker matters exactly as long as the page cache that holds those frames.
+ * failing WAL records its last synced offset here (in `never` mode that can
+ * be well below what it acknowledged), without fsync: the marker matters
+ * exactly as long as the page cache that holds those frames.
  */
-async function writeFailureMarker(fs: FileSystem, dir: string, segment: string, durableBytes: number): Promise<void> {
+async function writeFailureMarker(fs: FileSystem, dir: string, segment: string, durableBytes: number, syncedBytes: number): Promise<void> {
   const handle = await fs.open(join(dir, FAILURE_MARKER), 'w');
   try {
-    await handle.write(new TextEncoder().encode(JSON.stringify({ segment, durableBytes })), 0);
+    await handle.write(new TextEncoder().encode(JSON.stringify({ segment, durableBytes, syncedBytes })), 0);
   } finally {
     await handle.close();
   }
@@ -693,7 +719,7 @@ async function writeFailureMarker(fs: FileSystem, dir: string, segment: string, 
 async function undoUnsyncedAfterFailure(fs: FileSystem, dir: string): Promise<void> {
   const path = join(dir, FAILURE_MARKER);
   if ((await io(`checking ${path}`, () => fs.stat(path))) === null) return;
-  let marker: { segment?: unknown; durableBytes?: unknown };
+  let marker: { segment?: unknown; durableBytes?: unknown; syncedBytes?: unknown };
   try {
     marker = JSON.parse(new TextDecoder().decode(await fs.readFile(path))) as typeof marker;
   } catch {
@@ -701,11 +727,29 @@ async function undoUnsyncedAfterFailure(fs: FileSystem, dir: string): Promise<vo
   }
   if (typeof marker.segment === 'string' && segmentFirstLsn(marker.segment) !== null && Number.isSafeInteger(marker.durableBytes)) {
     const segmentPath = join(dir, marker.segment);
+    const ackedBytes = marker.durableBytes as number;
+    const syncedBytes = Number.isSafeInteger(marker.syncedBytes) ? Math.min(marker.syncedBytes as number, ackedBytes) : ackedBytes;
     const stat = await io(`checking ${segmentPath}`, () => fs.stat(segmentPath));
-    if (stat !== null && stat.size > (marker.durableBytes as number)) await truncateSegment(fs, segmentPath, marker.durableBytes as number);
+    // Frames past what was acknowledged (the failed group) go; acknowledged frames past the last good sync
+    // (`periodic`, `never`) are written again from the page cache and synced, so they no longer depend on
+    // pages the failed fdatasync may have dropped (and a later power loss cannot leave a hole before later frames).
+    if (stat !== null && stat.size > ackedBytes) await truncateSegment(fs, segmentPath, ackedBytes);
+    if (stat !== null && ackedBytes > syncedBytes) await rewriteAndSync(fs, segmentPath, syncedBytes, ackedBytes);
   }
   await io(`removing ${path}`, () => fs.unlink(path));
   await io(`syncing WAL folder ${dir}`, () => fs.fsyncDir(dir));
+}
+
+/** Writes `[from, to)` of a file again with the bytes it reads there, then fdatasyncs it (see `undoUnsyncedAfterFailure`). */
+async function rewriteAndSync(fs: FileSystem, path: string, from: number, to: number): Promise<void> {
+  const bytes = await io(`reading ${path}`, () => fs.readFile(path));
+  const handle = await io(`opening ${path} to write its unsynced frames again`, () => fs.open(path, 'r+'));
+  try {
+    await io(`writing the unsynced frames of ${path} again`, () => handle.write(bytes.subarray(from, Math.min(to, bytes.byteLength)), from));
+    await io(`syncing ${path}`, () => handle.datasync());
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

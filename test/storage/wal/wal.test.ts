@@ -1,7 +1,8 @@
-// Proves the WAL keeps every acknowledged record bit-exact with contiguous LSNs across reopen and rotation, group-commits concurrent appends, fails for good on an I/O error, truncates a torn tail but refuses corruption, and rejects bad input before writing; each test drives a real Wal on real files in a temp folder, injecting faults through a wrapping FileSystem or by editing segment files with node:fs.
+// Proves the WAL keeps every acknowledged record bit-exact with contiguous LSNs across reopen and rotation, group-commits concurrent appends, fails for good on an I/O error, truncates a torn tail but refuses corruption unless asked to repair it (fast-check: a flipped byte in any frame but the last keeps exactly the frames before it), skips past an engine checkpoint it has not reached, and rejects bad input before writing; each test drives a real Wal on real files in a temp folder, injecting faults through a wrapping FileSystem or by editing segment files with node:fs.
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ShoalError } from '../../../runtime/errors.js';
 import { nodeFileSystem } from '../../../runtime/fs.js';
@@ -379,6 +380,53 @@ describe('Wal repair', () => {
     ]);
     expect((await reopened.read(2, 100)).map((record) => record.lsn)).toEqual([resumeLsn]);
     await reopened.close();
+  });
+
+  it('with repair, for random logs and a flipped byte in any frame but the very last: keeps exactly the records of the frames before it, and the log then reopens without repair', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 3, maxLength: 10 }),
+        fc.boolean(),
+        fc.nat(),
+        fc.nat(),
+        async (batchSizes, smallSegments, frameDraw, byteDraw) => {
+          const runDir = join(dir, `run-${run++}`);
+          const options: WalOptions = { ...EXACT_FILES, segmentBytesMax: smallSegments ? 150 : 64 * 1024 * 1024 };
+          const wal = await Wal.open(nodeFileSystem, runDir, options);
+          const batches: WalEntry[][] = batchSizes.map((size, batch) => Array.from({ length: size }, (_, row) => entry(`b${batch}-${row}`, batch * 10 + row)));
+          for (const batch of batches) await wal.append(batch);
+          await wal.close();
+          // Every frame of every segment, in log order, with the batch it holds.
+          const names = (await nodeFs.readdir(runDir)).filter((name) => name.endsWith('.wal')).sort();
+          const frames: { name: string; offset: number; end: number; batch: number }[] = [];
+          for (const name of names) {
+            for (const frame of scanFrames(await nodeFs.readFile(join(runDir, name))).frames) frames.push({ name, offset: frame.offset, end: frame.end, batch: frames.length });
+          }
+          expect(frames).toHaveLength(batches.length);
+          const target = frames[frameDraw % (frames.length - 1)] as (typeof frames)[number];
+          const path = join(runDir, target.name);
+          const bytes = Buffer.from(await nodeFs.readFile(path));
+          const at = target.offset + (byteDraw % (target.end - target.offset));
+          bytes[at] = (bytes[at] ?? 0) ^ 0x5a;
+          await nodeFs.writeFile(path, bytes);
+
+          const repaired = await Wal.open(nodeFileSystem, runDir, { ...options, repair: true });
+          const keptIds = batches.slice(0, target.batch).flat().map((each) => each.id);
+          expect((await repaired.read(0, 1_000)).map((record) => record.id)).toEqual(keptIds);
+          const totalRecords = batchSizes.reduce((sum, size) => sum + size, 0);
+          expect(repaired.recovery.repaired).toMatchObject({ segment: target.name, offset: target.offset, keptLsn: keptIds.length });
+          expect(repaired.recovery.repaired?.resumeLsn).toBeGreaterThan(totalRecords);
+          const { firstLsn } = await repaired.append([entry('new')]);
+          expect(firstLsn).toBe(repaired.recovery.repaired?.resumeLsn);
+          await repaired.close();
+          const reopened = await Wal.open(nodeFileSystem, runDir, options);
+          expect((await reopened.read(0, 1_000)).map((record) => record.id)).toEqual([...keptIds, 'new']);
+          await reopened.close();
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it('with repair: a missing middle segment keeps the segments before it and deletes those after', async () => {
