@@ -90,6 +90,19 @@ async function openWal(options?: WalOptions): Promise<Wal> {
   return Wal.open(nodeFileSystem, dir, options);
 }
 
+/** Appends `count` single-record batches to a new log, then flips one bit inside its second frame; returns that frame's offset and the damaged bytes. */
+async function logWithDamagedSecondFrame(count: number): Promise<{ path: string; frameOffset: number; damaged: Buffer }> {
+  const wal = await openWal(EXACT_FILES);
+  const sizes = await appendEach(wal, count);
+  await wal.close();
+  const path = join(dir, segmentFileName(1));
+  const damaged = Buffer.from(await nodeFs.readFile(path));
+  const frameOffset = sizes[0] ?? 0;
+  damaged[frameOffset + 20] = (damaged[frameOffset + 20] ?? 0) ^ 0x01;
+  await nodeFs.writeFile(path, damaged);
+  return { path, frameOffset, damaged };
+}
+
 describe('Wal round trip', () => {
   it('returns the same records after reopen: ids, ops, bit-exact vectors, metadata', async () => {
     const batches: WalEntry[][] = [
@@ -288,15 +301,7 @@ describe('Wal recovery', () => {
   });
 
   it('rejects a flipped byte in an earlier frame as CORRUPTION naming the segment and offset, changing nothing', async () => {
-    const wal = await openWal(EXACT_FILES);
-    const sizes = await appendEach(wal, 4);
-    await wal.close();
-    const path = join(dir, segmentFileName(1));
-    const original = await nodeFs.readFile(path);
-    const damaged = Buffer.from(original);
-    const frameOffset = sizes[0] ?? 0;
-    damaged[frameOffset + 20] = (damaged[frameOffset + 20] ?? 0) ^ 0x01;
-    await nodeFs.writeFile(path, damaged);
+    const { path, frameOffset, damaged } = await logWithDamagedSecondFrame(4);
 
     const error = await rejection(openWal(EXACT_FILES));
     expect(error.code).toBe('CORRUPTION');
@@ -347,14 +352,7 @@ describe('Wal repair', () => {
   const gapFiles = async (): Promise<string[]> => (await nodeFs.readdir(dir)).filter((name) => name.endsWith('.gap')).sort();
 
   it('with repair: keeps the records before a bad frame, discards the rest and numbers new appends above every discarded LSN; the repaired log reopens without repair', async () => {
-    const wal = await openWal(EXACT_FILES);
-    const sizes = await appendEach(wal, 4);
-    await wal.close();
-    const path = join(dir, segmentFileName(1));
-    const damaged = Buffer.from(await nodeFs.readFile(path));
-    const frameOffset = sizes[0] ?? 0;
-    damaged[frameOffset + 20] = (damaged[frameOffset + 20] ?? 0) ^ 0x01;
-    await nodeFs.writeFile(path, damaged);
+    const { path, frameOffset, damaged } = await logWithDamagedSecondFrame(4);
 
     const repaired = await openWal({ ...EXACT_FILES, repair: true });
     const report = repaired.recovery.repaired;
@@ -455,13 +453,7 @@ describe('Wal repair', () => {
   });
 
   it('a repair cut short by a failure is repaired again, above its own new segment; stray gap markers go on open', async () => {
-    const wal = await openWal(EXACT_FILES);
-    const sizes = await appendEach(wal, 3);
-    await wal.close();
-    const path = join(dir, segmentFileName(1));
-    const damaged = Buffer.from(await nodeFs.readFile(path));
-    damaged[(sizes[0] ?? 0) + 20] = (damaged[(sizes[0] ?? 0) + 20] ?? 0) ^ 0x01;
-    await nodeFs.writeFile(path, damaged);
+    await logWithDamagedSecondFrame(3);
     // The repair's first steps (gap marker, new segment) succeed; cutting the damaged segment fails.
     const failingTruncate: FileSystem = {
       ...nodeFileSystem,
@@ -487,13 +479,7 @@ describe('Wal repair', () => {
 
   it('a checkpoint that deletes a segment after a gap deletes its marker too', async () => {
     const options: WalOptions = { ...EXACT_FILES, segmentBytesMax: 100 };
-    const wal = await openWal(EXACT_FILES);
-    const sizes = await appendEach(wal, 3);
-    await wal.close();
-    const path = join(dir, segmentFileName(1));
-    const damaged = Buffer.from(await nodeFs.readFile(path));
-    damaged[(sizes[0] ?? 0) + 20] = (damaged[(sizes[0] ?? 0) + 20] ?? 0) ^ 0x01;
-    await nodeFs.writeFile(path, damaged);
+    await logWithDamagedSecondFrame(3);
     const repaired = await openWal({ ...options, repair: true });
     const resumeLsn = repaired.recovery.repaired?.resumeLsn ?? 0;
     expect(resumeLsn).toBeGreaterThan(3);
