@@ -334,9 +334,7 @@ export function createEngine(args: EngineArgs): Actor {
     readCatchUpPage(ctx, contiguousLsn + 1);
   };
   const readCatchUpPage = (ctx: ActorContext, fromLsn: number): void => {
-    const maxRecords = args.replayPageRecords ?? 8_192;
-    const page = ctx.ask<ReplayPage>(args.wal, { type: 'read', fromLsn, maxRecords }, { timeoutMs: REPLAY_TIMEOUT_MS });
-    ctx.pipeToSelf(page, (outcome): Internal => ({ type: 'catch-up-page', outcome }));
+    ctx.pipeToSelf(readPage(ctx, args, fromLsn), (outcome): Internal => ({ type: 'catch-up-page', outcome }));
   };
   const catchUpPage = (message: Extract<Internal, { type: 'catch-up-page' }>, ctx: ActorContext): void => {
     if (!message.outcome.ok) {
@@ -501,11 +499,15 @@ function batchBytes(batch: RecordBatch): number {
   return bytes;
 }
 
+/** One page of the WAL from `fromLsn` on, asked of the shard's WAL writer. */
+function readPage(ctx: ActorContext, args: EngineArgs, fromLsn: number): Promise<ReplayPage> {
+  return ctx.ask<ReplayPage>(args.wal, { type: 'read', fromLsn, maxRecords: args.replayPageRecords ?? 8_192 }, { timeoutMs: REPLAY_TIMEOUT_MS });
+}
+
 /** Feeds the WAL above `fromLsn` to `apply`, page by page; returns where the log ended at the last read (every LSN up to it was fed, or is not in the log). */
 async function replay(ctx: ActorContext, fromLsn: number, args: EngineArgs, apply: (batch: RecordBatch) => void): Promise<number> {
-  const maxRecords = args.replayPageRecords ?? 8_192;
   for (let from = fromLsn; ; ) {
-    const page = await ctx.ask<ReplayPage>(args.wal, { type: 'read', fromLsn: from, maxRecords }, { timeoutMs: REPLAY_TIMEOUT_MS });
+    const page = await readPage(ctx, args, from);
     apply(page.batch);
     const lsns = page.batch.lsns;
     if (page.done || lsns === null || lsns.length === 0) return page.lastLsn;

@@ -10,8 +10,8 @@
  * engine even if its caller stopped waiting (its own asks have a long
  * deadline of their own): a write the WAL took is applied in the live
  * engine, not only at the next replay. If the shard itself dies in between,
- * its next incarnation has the engine catch up from the WAL before taking
- * writes. Writes in flight are bounded
+ * its next incarnation tells the engine to catch up from the WAL. Writes in
+ * flight are bounded
  * (`writesInFlightMax`): past it, a write is refused UNAVAILABLE before it
  * reaches the WAL, so a caller that does not wait for acknowledgements
  * during a write stall cannot grow memory without bound.
@@ -109,9 +109,9 @@ export function createShard(args: ShardArgs): Actor {
   return {
     start(ctx: ActorContext) {
       // Writes a previous incarnation had in the WAL but not yet in the engine (it died in between) are
-      // applied before this one's: its messages reach the engine in order, and the engine finishes the
-      // catch-up before it takes the next message. Told, not asked: a start that waited on the engine
-      // would hold up its supervision group if the engine died meanwhile.
+      // read back by the engine from its first missing LSN; applies are idempotent by LSN, so this
+      // incarnation's writes may land before or after them. Told, not asked: a start that waited on the
+      // engine would hold up its supervision group if the engine died meanwhile.
       ctx.tell(args.engine, { type: 'catch-up' });
     },
     receive(raw: Message, ctx: ActorContext, responder: Responder | null) {

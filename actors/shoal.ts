@@ -39,7 +39,7 @@ import type { PingResult } from './supervisor-protocol.js';
 import { SearchCoalescer } from './search-coalescer.js';
 import type { SearchAsk } from './search-coalescer.js';
 import type { CheckedSearch } from './validation.js';
-import { LIMITS, checkSearch, checkSearchBatch, collectionName, createCollectionMessage, integerIn, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
+import { LIMITS, booleanOr, checkSearch, checkSearchBatch, collectionName, createCollectionMessage, integerIn, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
 
 const SUPERVISOR_MODULE = new URL(`./supervisor-actor${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
 const OPEN_TIMEOUT_MS = 300_000;
@@ -76,7 +76,7 @@ export function prepareOpen(options: OpenOptions): PreparedOpen {
     maxRestarts: integerIn(options.maxRestarts ?? 5, 'maxRestarts', 0, 1000),
     withinMs: integerIn(options.restartWindowMs ?? 60_000, 'restartWindowMs', 1, 86_400_000),
     metadata: { replicas: metadataReplicas(options.metadataReplicas), tickMs: integerIn(options.metadataTickMs ?? DEFAULT_METADATA_SETTINGS.tickMs, 'metadataTickMs', 1, 1000) },
-    repairWal: booleanOption(options.repairWal, 'repairWal'),
+    repairWal: booleanOr(options.repairWal, 'repairWal', false),
   };
   return { dataDir, requestTimeoutMs: timeoutOf(options.requestTimeoutMs, 30_000), supervisorArgs };
 }
@@ -340,10 +340,4 @@ function metadataReplicas(value: unknown): number {
   const replicas = integerIn(value ?? DEFAULT_METADATA_SETTINGS.replicas, 'metadataReplicas', 1, 7);
   if (replicas % 2 === 0) throw invalidArgument('metadataReplicas', `must be odd (1, 3, 5 or 7) so that a majority is well defined, got ${replicas}`);
   return replicas;
-}
-
-function booleanOption(value: unknown, name: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw invalidArgument(name, 'must be true or false');
-  return value;
 }

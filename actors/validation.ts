@@ -39,6 +39,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return prototype === Object.prototype || prototype === null;
 }
 
+/** A boolean option: `fallback` when absent, INVALID_ARGUMENT when not a boolean. */
+export function booleanOr(value: unknown, field: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalidArgument(field, 'must be true or false');
+  return value;
+}
+
 /** Checks an integer option against an inclusive range. */
 export function integerIn(value: unknown, field: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

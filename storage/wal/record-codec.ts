@@ -279,7 +279,8 @@ export function mergeBatches(payloads: readonly Uint8Array[], prefixBytes = 0, a
     records += Math.abs(count.value);
     items.push(payload.subarray(start, payload.byteLength - 1));
   }
-  const head = [...writeVarLong(version ?? WAL_SCHEMA_VERSION), ...writeVarLong(records)];
+  const headBuffer = Buffer.alloc(20); // two varints of at most 10 bytes
+  const head = headBuffer.subarray(0, writeLongAt(headBuffer, writeLongAt(headBuffer, 0, version ?? WAL_SCHEMA_VERSION), records));
   const merged = allocate(prefixBytes + head.length + items.reduce((sum, part) => sum + part.byteLength, 0) + 1);
   merged.set(head, prefixBytes);
   let offset = prefixBytes + head.length;
@@ -289,18 +290,6 @@ export function mergeBatches(payloads: readonly Uint8Array[], prefixBytes = 0, a
   }
   merged[offset] = 0;
   return merged;
-}
-
-/** Encodes a non-negative integer below 2^52 as an Avro zig-zag varint. */
-function writeVarLong(value: number): number[] {
-  const bytes: number[] = [];
-  let unsigned = value * 2;
-  while (unsigned >= 0x80) {
-    bytes.push((unsigned % 0x80) | 0x80);
-    unsigned = Math.floor(unsigned / 0x80);
-  }
-  bytes.push(unsigned);
-  return bytes;
 }
 
 /** Reads one Avro zig-zag varint (int or long) exactly for magnitudes below 2^52. */

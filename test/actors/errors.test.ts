@@ -107,5 +107,6 @@ describe('bad input', () => {
   it('rejects bad open options', async () => {
     await expectCode(Shoal.open({ dataDir: '' }), 'INVALID_ARGUMENT', 'dataDir');
     await expectCode(Shoal.open({ dataDir: directory.path, maxWorkers: 0 }), 'INVALID_ARGUMENT', 'maxWorkers');
+    await expectCode(Shoal.open({ dataDir: directory.path, repairWal: 'yes' as unknown as boolean }), 'INVALID_ARGUMENT', 'repairWal');
   });
 });
