@@ -2,7 +2,10 @@
  * The host client: what `import { Shoal } from 'shoal'` gives. It lives in
  * the caller's thread and stays thin: it validates and packs requests, posts
  * them to the supervisor actor (in its own worker) and rebuilds the answers.
- * Routing, merging, distance work and file I/O all happen in workers.
+ * Searches are the exception: once the supervisor has told it where a
+ * collection's engines are, the client asks them directly and merges their
+ * top-k lists (read-router.ts). Routing decisions, distance work and file
+ * I/O all happen in workers.
  */
 import { dirname, resolve } from 'node:path';
 import type { AskOptions, GroupSpec, Message } from '../runtime/actor.js';
@@ -24,7 +27,6 @@ import type {
   RecordResult,
   SearchHit,
   SearchBatchOptions,
-  SearchBatchResult,
   SearchOptions,
   ShardAssignmentInfo,
   ShoalRequest,
@@ -36,9 +38,9 @@ import type {
 import { DEFAULT_METADATA_SETTINGS } from './supervisor-actor.js';
 import type { SupervisorArgs } from './supervisor-actor.js';
 import type { PingResult } from './supervisor-protocol.js';
+import { ReadRouter } from './read-router.js';
 import { SearchCoalescer } from './search-coalescer.js';
 import type { SearchAsk } from './search-coalescer.js';
-import type { CheckedSearch } from './validation.js';
 import { LIMITS, booleanOr, checkSearch, checkSearchBatch, collectionName, createCollectionMessage, integerIn, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
 
 const SUPERVISOR_MODULE = new URL(`./supervisor-actor${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
@@ -97,6 +99,7 @@ export class Shoal {
   private closing: Promise<void> | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly searches: SearchCoalescer;
+  private readonly reads: ReadRouter;
 
   /** Wraps a host whose root group is running; `Shoal.open` (or the simulator's client) makes one. */
   protected constructor(
@@ -105,8 +108,10 @@ export class Shoal {
     private readonly faultInjection: boolean,
   ) {
     const defer = system.defer ?? ((callback: () => void) => void setImmediate(callback));
-    const ask: SearchAsk = (collection, search, timeoutMs) => this.askSearch(collection, search, timeoutMs);
-    this.searches = new SearchCoalescer(ask, LIMITS.queriesPerBatchMax, defer, system.clock ?? systemClock);
+    const clock = system.clock ?? systemClock;
+    this.reads = new ReadRouter((to, message, options) => system.ask(to, message, options), (message, timeoutMs, transfer) => this.ask(message, timeoutMs, transfer), clock);
+    const ask: SearchAsk = (collection, search, timeoutMs) => this.reads.search(collection, search, timeoutMs);
+    this.searches = new SearchCoalescer(ask, LIMITS.queriesPerBatchMax, defer, clock);
   }
 
   /**
@@ -259,10 +264,10 @@ export class Shoal {
     switch (message.type) {
       case 'create-collection': {
         const { type: _type, timeoutMs: _timeout, ...options } = message;
-        return this.ask(createCollectionMessage(options), timeoutMs);
+        return this.changeCatalogue(createCollectionMessage(options), timeoutMs);
       }
       case 'drop-collection':
-        return this.ask({ type: 'drop-collection', name: collectionName(message.name) }, timeoutMs);
+        return this.changeCatalogue({ type: 'drop-collection', name: collectionName(message.name) }, timeoutMs);
       case 'list-collections':
         return this.ask({ type: 'list-collections' }, timeoutMs);
       case 'upsert':
@@ -280,9 +285,9 @@ export class Shoal {
         // Concurrent searches of a collection issued in one turn share one trip through the actors.
         return this.searches.search(collectionName(message.collection, 'collection'), checkSearch(message), timeoutMs);
       case 'search-batch':
-        return this.askSearch(collectionName(message.collection, 'collection'), checkSearchBatch(message), timeoutMs);
+        return this.reads.search(collectionName(message.collection, 'collection'), checkSearchBatch(message), timeoutMs);
       case 'stats':
-        return this.ask({ type: 'stats' }, timeoutMs);
+        return this.askStats(timeoutMs);
       case 'optimize':
         return this.ask({ type: 'optimize', collection: collectionName(message.collection, 'collection') }, timeoutMs);
       case 'shard-assignments': {
@@ -301,9 +306,20 @@ export class Shoal {
     return { count: result.records };
   }
 
-  /** One search message (of one or more queries) to the supervisor, its packed vectors moved, not copied. */
-  private askSearch(collection: string, search: CheckedSearch, timeoutMs: number): Promise<SearchBatchResult> {
-    return this.ask<SearchBatchResult>({ type: 'search', collection, ...search }, timeoutMs, [search.vectors.buffer as ArrayBuffer]);
+  /** Creates or drops a collection; the cached read routes are forgotten before and after (names may change meaning). */
+  private async changeCatalogue<T>(message: Message, timeoutMs: number): Promise<T> {
+    this.reads.invalidate();
+    try {
+      return await this.ask<T>(message, timeoutMs);
+    } finally {
+      this.reads.invalidate();
+    }
+  }
+
+  /** The supervisor's stats, with the searches this client answered on the direct read route added to each collection's count. */
+  private async askStats(timeoutMs: number): Promise<ShoalStats> {
+    const stats = await this.ask<ShoalStats>({ type: 'stats' }, timeoutMs);
+    return { ...stats, collections: stats.collections.map((collection) => ({ ...collection, searches: collection.searches + this.reads.searchesOf(collection.id) })) };
   }
 
   private ask<T>(message: Message, timeoutMs: number, transfer: ArrayBuffer[] = []): Promise<T> {

@@ -20,7 +20,7 @@ import { remainingMs } from '../runtime/deadline.js';
 import { ShoalError, toShoalError } from '../runtime/errors.js';
 import type { ErrorData } from '../runtime/errors.js';
 import { errnoCode } from '../runtime/fs.js';
-import { mergeTopK } from '../cluster/merge.js';
+import { gatherSearch } from '../cluster/merge.js';
 import { partitionByShard } from '../cluster/routing.js';
 import { LOCAL_MEMBER } from '../cluster/metadata.js';
 import type { MetadataState } from '../cluster/metadata.js';
@@ -37,7 +37,7 @@ import type { EngineArgs, EngineMessage } from './engine-actor.js';
 import { MetadataClient, isUnknownOutcome } from './metadata-client.js';
 import type { MetadataReplicaArgs } from './metadata-replica-actor.js';
 import type { ShardArgs, ShardStats, WriteResult } from './shard-actor.js';
-import type { CollectionStats, CreateCollectionMessage, MetadataStatus, OptimizeResult, SearchBatchResult, ShardAssignmentInfo, ShoalStats, SupervisorMessage } from './supervisor-protocol.js';
+import type { CollectionStats, CreateCollectionMessage, MetadataStatus, OptimizeResult, ReadRoute, SearchBatchResult, ShardAssignmentInfo, ShoalStats, SupervisorMessage } from './supervisor-protocol.js';
 import type { WalWriterArgs } from './wal-writer-actor.js';
 
 /** Arguments of the supervisor. */
@@ -90,7 +90,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
   const broken = new Map<string, ErrorData>();
   const failedGroups = new Map<string, ErrorData>();
   let bootFailure: ErrorData | null = null;
-  /** Searches answered per collection since this supervisor started. */
+  /** Searches answered per collection id (on the supervisor's path: the client counts the ones it sent to engines itself) since this supervisor started. */
   const searchCounts = new Map<string, number>();
   /** The placement counters as last committed to the metadata. */
   let counters: PlacementCounters = zeroCounters();
@@ -170,6 +170,9 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     started.forEach((outcome, index) => {
       if (outcome.status === 'rejected') ctx.log.error('metadata-replica-failed-to-start', { group: missing[index]?.name, error: toShoalError(outcome.reason).message });
     });
+    // The system is shutting down (a close while this supervisor restarted): waiting for a leader would hold the close for the whole boot deadline.
+    const closed = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected' && toShoalError(outcome.reason).code === 'CLOSED');
+    if (closed !== undefined) throw toShoalError(closed.reason);
     const deadline = ctx.clock.now() + BOOT_METADATA_MS;
     let state = await metadata.read(ctx, deadline);
     if (!state.initialized) {
@@ -424,12 +427,15 @@ export function createSupervisor(args: SupervisorArgs): Actor {
         }, deadline, 'engine'),
       ),
     );
-    searchCounts.set(entry.name, (searchCounts.get(entry.name) ?? 0) + message.queries.length);
-    const lists = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value] : []));
-    const firstFailure = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
-    if (firstFailure !== undefined && (!message.allowPartial || lists.length === 0)) throw toShoalError(firstFailure.reason);
-    const results = message.queries.map((query, index) => mergeTopK(lists.map((perQuery) => perQuery[index] ?? []), query.k, entry.metric));
-    return { results, partial: lists.length < entry.shards, shardsAnswered: lists.length, shardsTotal: entry.shards };
+    const gathered = gatherSearch(answers, message.queries, entry.metric, message.allowPartial);
+    searchCounts.set(entry.id, (searchCounts.get(entry.id) ?? 0) + message.queries.length);
+    return gathered;
+  };
+
+  /** The route of a collection's searches (a collection that failed to open answers with its error). */
+  const readRoute = async (collection: string): Promise<ReadRoute> => {
+    const entry = lookup(collection);
+    return { collection: entry.name, id: entry.id, dimension: entry.dimension, metric: entry.metric, shards: entry.shards };
   };
 
   /** Every shard's engine flushes and merges its segments into one, in parallel; answered when all have. */
@@ -457,7 +463,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
   };
 
   const collectionStats = async (entry: CollectionEntry, ctx: ActorContext, deadline: number): Promise<CollectionStats> => {
-    const base = { name: entry.name, id: entry.id, dimension: entry.dimension, metric: entry.metric, shards: entry.shards, syncMode: entry.syncMode, searches: searchCounts.get(entry.name) ?? 0 };
+    const base = { name: entry.name, id: entry.id, dimension: entry.dimension, metric: entry.metric, shards: entry.shards, syncMode: entry.syncMode, searches: searchCounts.get(entry.id) ?? 0 };
     const failure = broken.get(entry.name);
     const answers = failure !== undefined ? [] : await Promise.allSettled(
       Array.from({ length: entry.shards }, (_, shard) => askShard<ShardStats>(ctx, entry, shard, () => ({ message: { type: 'stats' }, transfer: [] }), deadline)),
@@ -543,6 +549,8 @@ export function createSupervisor(args: SupervisorArgs): Actor {
           return answer(write(message.collection, message.batch, ctx, deadline), responder);
         case 'search':
           return answer(search(message, ctx, deadline), responder);
+        case 'read-route':
+          return answer(readRoute(message.collection), responder);
         case 'get':
           return answer(get(message.collection, message.ids, ctx, deadline), responder);
         case 'optimize':

@@ -6,7 +6,7 @@ import type { ErrorData } from '../runtime/errors.js';
 import type { StorageStats } from '../storage/discovery.js';
 import type { CollectionEntry } from '../storage/catalogue.js';
 import type { RecordBatch } from '../storage/record-batch.js';
-import type { Hit } from '../storage/types.js';
+import type { Hit, Metric } from '../storage/types.js';
 import type { ShardAssignment } from '../cluster/metadata.js';
 import type { ReplicaStatus } from './metadata-replica-actor.js';
 import type { UnreachableReplica } from './metadata-client.js';
@@ -31,12 +31,27 @@ export type SupervisorMessage =
   | { readonly type: 'write'; readonly collection: string; readonly batch: RecordBatch }
   /** One or more queries (a `search` is a batch of one); answered with a SearchBatchResult. */
   | ({ readonly type: 'search'; readonly collection: string } & CheckedSearch)
+  /** Where the client may send a collection's searches itself (its engines); answered with a ReadRoute. */
+  | { readonly type: 'read-route'; readonly collection: string }
   | { readonly type: 'get'; readonly collection: string; readonly ids: readonly string[] }
   | { readonly type: 'optimize'; readonly collection: string }
   | { readonly type: 'stats' }
   /** A collection's shard assignments: a replica's applied state, or linearizable (ReadIndex). */
   | { readonly type: 'shard-assignments'; readonly collection: string; readonly linearizable: boolean }
   | { readonly type: 'metadata-status' };
+
+/**
+ * What the host client needs to scatter a collection's searches to its
+ * engines and gather them itself: the engines' addresses follow from the id
+ * and shard count; the dimension and metric check and merge the answers.
+ */
+export interface ReadRoute {
+  readonly collection: string;
+  readonly id: string;
+  readonly dimension: number;
+  readonly metric: Metric;
+  readonly shards: number;
+}
 
 /** Who serves one shard, as the metadata records it. */
 export type ShardAssignmentInfo = ShardAssignment;

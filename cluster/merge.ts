@@ -4,6 +4,7 @@
  * not depend on which shard answered first.
  */
 import { BoundedHeap } from '../runtime/bounded-heap.js';
+import { toShoalError } from '../runtime/errors.js';
 import type { Hit, Metric } from '../storage/types.js';
 import { hitComparator } from '../storage/types.js';
 
@@ -21,4 +22,27 @@ export function mergeTopK(lists: readonly (readonly Hit[])[], k: number, metric:
   }
   for (const hit of best.values()) heap.push(hit);
   return heap.sorted();
+}
+
+/** A search message's answer: each query's merged hits, in query order, and how many shards answered. */
+export interface GatheredSearch {
+  readonly results: Hit[][];
+  /** True when some shards did not answer (only with `allowPartial`); the same shards are missing for every query. */
+  readonly partial: boolean;
+  readonly shardsAnswered: number;
+  readonly shardsTotal: number;
+}
+
+/**
+ * The gather of one search message: `answers[s]` is shard s's outcome (its
+ * hits per query). Every query's lists are merged into its top-k. A shard
+ * that failed fails the whole message with its error, unless `allowPartial`
+ * and at least one shard answered: then the answer is marked partial.
+ */
+export function gatherSearch(answers: readonly PromiseSettledResult<Hit[][]>[], queries: readonly { readonly k: number }[], metric: Metric, allowPartial: boolean): GatheredSearch {
+  const lists = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value] : []));
+  const firstFailure = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
+  if (firstFailure !== undefined && (!allowPartial || lists.length === 0)) throw toShoalError(firstFailure.reason);
+  const results = queries.map((query, index) => mergeTopK(lists.map((perQuery) => perQuery[index] ?? []), query.k, metric));
+  return { results, partial: lists.length < answers.length, shardsAnswered: lists.length, shardsTotal: answers.length };
 }

@@ -184,3 +184,31 @@ describe('metrics', () => {
     });
   }
 });
+
+describe('read routes', () => {
+  it('sends searches of a dropped and recreated name to the new collection, and fails a dropped one with COLLECTION_NOT_FOUND', async () => {
+    const directory = await temporaryDirectory('routes');
+    const db = await Shoal.open({ dataDir: directory.path });
+    try {
+      const old = makeRows(300, 21);
+      await db.createCollection({ name: 'r', dimension: DIMENSION, metric: 'cosine', shards: 2 });
+      await db.upsert('r', old);
+      const query = randomVectors(1, DIMENSION, 22)[0] as Float32Array;
+      expectSameHits(await db.search('r', { vector: query, k: 5 }), bruteForce('cosine', old, query, 5));
+      await db.dropCollection('r');
+      await expect(db.search('r', { vector: query, k: 5 })).rejects.toMatchObject({ code: 'COLLECTION_NOT_FOUND' });
+      // The same name again, with another dimension and shard count: the route the client held must not be used.
+      await db.createCollection({ name: 'r', dimension: 8, metric: 'l2', shards: 3 });
+      await expect(db.search('r', { vector: query, k: 5 })).rejects.toMatchObject({ code: 'DIMENSION_MISMATCH' });
+      const fresh = randomVectors(50, 8, 23).map((vector, i) => ({ id: `new-${i}`, vector, metadata: null }));
+      await db.upsert('r', fresh);
+      const small = randomVectors(1, 8, 24)[0] as Float32Array;
+      const hits = await db.search('r', { vector: small, k: 5 });
+      expect(hits.map((hit) => hit.id)).toEqual(bruteForce('l2', fresh, small, 5).map((hit) => hit.id));
+      expect((await db.stats()).collections.find((collection) => collection.name === 'r')?.searches).toBe(1);
+    } finally {
+      await db.close();
+      await directory.remove();
+    }
+  });
+});

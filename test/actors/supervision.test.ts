@@ -1,4 +1,4 @@
-// Proves supervision with real threads: when the worker thread of an engine, shard or WAL writer is killed (or the actor crashes), it is restarted with its data replayed from the WAL and the collection keeps answering; past the restart intensity the shard stops and answers UNAVAILABLE, and a partial search says so.
+// Proves supervision with real threads: when the worker thread of an engine, shard or WAL writer is killed (or the actor crashes), it is restarted with its data replayed from the WAL and the collection keeps answering; a killed supervisor restarts without losing collections, searches answer while it boots, and a close during that boot does not wait for it; past the restart intensity the shard stops and answers UNAVAILABLE, and a partial search says so.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Shoal } from '../../index.js';
 import type { FaultSpec, SearchHit } from '../../index.js';
@@ -59,6 +59,20 @@ describe('supervision', () => {
       if (after === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(after).toEqual(before);
+  });
+
+  it('closes promptly while the supervisor restarts', async () => {
+    const directory = await temporaryDirectory('close-restarting');
+    const { db, query, before } = await loaded(directory.path);
+    cleanup.push(directory.remove);
+    await db.injectFault({ kind: 'kill-worker', actor: 'supervisor' });
+    // A search needs no supervisor once the client knows the route: it answers while the supervisor boots again.
+    expect(await db.search('c', { vector: query, k: 20, filter: ORIGINAL })).toEqual(before);
+    // The close meets the new supervisor booting. Its boot once waited for a metadata leader
+    // among replicas that the close had stopped, holding the close for the boot's whole minute.
+    const closing = Date.now();
+    await db.close();
+    expect(Date.now() - closing).toBeLessThan(30_000);
   });
 
   it('stops a shard that crashes more often than maxRestarts and answers UNAVAILABLE (or partial results when allowed)', async () => {

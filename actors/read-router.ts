@@ -1,0 +1,101 @@
+/**
+ * The client's read route: searches go from the host thread straight to a
+ * collection's engines, one ask per shard, and are merged here, instead of
+ * through the supervisor's thread. The supervisor still decides where a
+ * collection lives: it answers a `read-route` (the collection's id, shard
+ * count, dimension and metric; the engines' addresses follow from those),
+ * which the client caches per collection name. Two thread hops of four are
+ * saved: a single search's trip falls from about 0.17 to 0.10 ms.
+ *
+ * Anything but a clean answer goes the old way. When an engine cannot be
+ * reached (UNAVAILABLE: restarting past its hold, stopped after repeated
+ * crashes, or the route is stale), the route is forgotten and the search is
+ * asked again through the supervisor with the time left, which retries while
+ * a shard group restarts and knows which groups have failed. A collection
+ * created or dropped through this client clears every route first, and a
+ * route fetched before that is not kept, so a name never points at a dropped
+ * collection's engines.
+ */
+import type { AskOptions, Message } from '../runtime/actor.js';
+import type { Clock } from '../runtime/clock.js';
+import { remainingMs } from '../runtime/deadline.js';
+import { ShoalError } from '../runtime/errors.js';
+import { gatherSearch } from '../cluster/merge.js';
+import type { Hit } from '../storage/types.js';
+import { engineAddress } from './addresses.js';
+import type { EngineMessage } from './engine-actor.js';
+import type { ReadRoute, SearchBatchResult } from './supervisor-protocol.js';
+import type { CheckedSearch } from './validation.js';
+
+/** Asks an actor from the host. */
+export type HostAsk = <T>(to: string, message: Message, options: AskOptions) => Promise<T>;
+/** Asks the supervisor from the host (a search there is the fallback). */
+export type SupervisorAsk = <T>(message: Message, timeoutMs: number, transfer?: ArrayBuffer[]) => Promise<T>;
+
+/** Scatters searches to engines from the host and gathers them; falls back to the supervisor. */
+export class ReadRouter {
+  private readonly routes = new Map<string, ReadRoute>();
+  /** Bumped by every create or drop: a route fetched under an older generation is used once, not kept. */
+  private generation = 0;
+  /** Queries answered on the direct route, per collection id (a name may be dropped and created again). */
+  private readonly answered = new Map<string, number>();
+
+  constructor(
+    private readonly ask: HostAsk,
+    private readonly askSupervisor: SupervisorAsk,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Forgets every route: a collection is being created or dropped, so a name may come to mean another collection. */
+  invalidate(): void {
+    this.routes.clear();
+    this.generation++;
+  }
+
+  /** Queries of the collection with this id answered on the direct route (the supervisor counts the ones it answered). */
+  searchesOf(collectionId: string): number {
+    return this.answered.get(collectionId) ?? 0;
+  }
+
+  /** One search message (one or more queries) of `collection`: scattered to its engines, merged here. */
+  async search(collection: string, search: CheckedSearch, timeoutMs: number): Promise<SearchBatchResult> {
+    const deadline = this.clock.now() + timeoutMs;
+    const route = await this.route(collection, deadline);
+    if (search.dimension !== route.dimension) {
+      throw new ShoalError('DIMENSION_MISMATCH', `collection ${route.collection} has dimension ${route.dimension}, the query has ${search.dimension}`, { expected: route.dimension, actual: search.dimension });
+    }
+    // As the supervisor does: the engines' asks end a little before the deadline, so a partial answer can still return.
+    const margin = Math.min(50, (deadline - this.clock.now()) / 10);
+    const answers = await Promise.allSettled(
+      Array.from({ length: route.shards }, (_, shard) => {
+        // Each engine gets its own copy (its buffer is moved); the caller's stays for a fallback.
+        const vectors = new Float32Array(search.vectors);
+        const message: EngineMessage = { type: 'search', vectors, dimension: search.dimension, queries: search.queries };
+        return this.ask<Hit[][]>(engineAddress(route.id, shard), message, { timeoutMs: remainingMs(deadline, this.clock, margin), transfer: [vectors.buffer] });
+      }),
+    );
+    if (answers.some((answer) => answer.status === 'rejected' && unreachable(answer.reason))) {
+      if (this.routes.get(collection) === route) this.routes.delete(collection);
+      const left = deadline - this.clock.now();
+      if (left < 1) throw new ShoalError('TIMEOUT', `search of ${collection} timed out after ${timeoutMs} ms`, { type: 'search', timeoutMs });
+      return this.askSupervisor<SearchBatchResult>({ type: 'search', collection, ...search }, left, [search.vectors.buffer as ArrayBuffer]);
+    }
+    const gathered = gatherSearch(answers, search.queries, route.metric, search.allowPartial);
+    this.answered.set(route.id, this.searchesOf(route.id) + search.queries.length);
+    return gathered;
+  }
+
+  private async route(collection: string, deadline: number): Promise<ReadRoute> {
+    const known = this.routes.get(collection);
+    if (known !== undefined) return known;
+    const generation = this.generation;
+    const route = await this.askSupervisor<ReadRoute>({ type: 'read-route', collection }, remainingMs(deadline, this.clock));
+    if (generation === this.generation) this.routes.set(collection, route);
+    return route;
+  }
+}
+
+/** True for a failure to reach an engine (as opposed to an answer that is an error, like a bad filter). */
+function unreachable(reason: unknown): boolean {
+  return reason instanceof ShoalError && reason.code === 'UNAVAILABLE';
+}
