@@ -1,8 +1,8 @@
 /**
  * Client-side coalescing of concurrent searches. Searches of one collection
  * (of one dimension and one `allowPartial`) issued in the same turn of the
- * host's event loop travel to the supervisor as one search message with
- * several queries, so the thread hops host → supervisor → engines → back are
+ * host's event loop travel to the engines as one search message with
+ * several queries, so the thread hops host → engines → host are
  * paid once per group instead of once per search (the read-side twin of the
  * WAL's group commit). A lone search waits only for the end of the current
  * turn (`setImmediate`). Each search keeps its own deadline: it fails with
@@ -13,7 +13,7 @@ import { ShoalError } from '../runtime/errors.js';
 import type { SearchBatchResult, SearchResult } from './supervisor-protocol.js';
 import type { CheckedQuery, CheckedSearch } from './validation.js';
 
-/** Sends one search message (of one or more queries) to the supervisor. */
+/** Sends one search message (of one or more queries) to the collection's engines (the read router). */
 export type SearchAsk = (collection: string, search: CheckedSearch, timeoutMs: number) => Promise<SearchBatchResult>;
 
 interface Pending {

@@ -507,7 +507,7 @@ function cycled(queries: readonly Float32Array[], count: number): Float32Array[]
   return Array.from({ length: count }, (_, index) => queries[index % queries.length] as Float32Array);
 }
 
-/** One search at a time on a 20-row collection of SHARDS shards: what the trip host → supervisor → engines → back costs by itself. */
+/** One search at a time on a 20-row collection of SHARDS shards: what the trip host → engines → host costs by itself. */
 async function measureFloor(db: Shoal, queries: readonly Float32Array[], warmupQueries: number): Promise<ModeResult> {
   for (const query of cycled(queries, warmupQueries)) await db.search('floor', { vector: query, k: K });
   const latenciesMs: number[] = [];
