@@ -18,6 +18,7 @@
 import type { Actor, ActorContext, Message, Outcome, Responder } from '../runtime/actor.js';
 import { ShoalError } from '../runtime/errors.js';
 import type { FileSystem } from '../runtime/fs.js';
+import { threadDyingFlag } from '../runtime/thread.js';
 import { compileFilter } from '../storage/filter.js';
 import type { Memtable } from '../storage/memtable.js';
 import { batchRows } from '../storage/record-batch.js';
@@ -138,6 +139,9 @@ export function createEngine(args: EngineArgs): Actor {
     ...(args.buildPointPauseMs === undefined ? {} : { pointPauseMs: args.buildPointPauseMs }),
     abort,
   };
+  // Pool builds also watch this thread's dying flag: a killed engine thread takes its build threads with it, and one cut inside hnswlib aborts the process.
+  const dying = threadDyingFlag();
+  const poolBuildOptions: SegmentBuildOptions = dying === undefined ? buildOptions : { ...buildOptions, threadDying: dying };
   let fs: FileSystem | null = null;
   let pool: SegmentBuildPool | null = null;
   let set: SegmentSet = EMPTY_SEGMENT_SET;
@@ -169,7 +173,7 @@ export function createEngine(args: EngineArgs): Actor {
   const build = (name: string, rows: SegmentRows, started: number, ctx: ActorContext): Promise<Segment> => {
     const built = args.buildInThread === true
       ? buildSegment(fs as FileSystem, dir(), name, rows, { ...buildOptions, now: () => ctx.clock.now() })
-      : (pool ??= new SegmentBuildPool({ maxThreads: BUILD_THREADS })).build(dir(), name, rows, buildOptions);
+      : (pool ??= new SegmentBuildPool({ maxThreads: BUILD_THREADS })).build(dir(), name, rows, poolBuildOptions);
     const opened = built.then(async (manifest) => {
       counters.buildMsTotal += manifest.buildMs;
       ctx.log.info('segment-built', { name, rows: manifest.rows, buildMs: manifest.buildMs, totalMs: Math.round(ctx.clock.now() - started) });
@@ -269,8 +273,11 @@ export function createEngine(args: EngineArgs): Actor {
     const optimizers = optimizeRunning ?? [];
     optimizeRunning = null;
     if (!message.outcome.ok) {
-      for (const responder of optimizers) responder.fail(message.outcome.error);
-      return buildFailed('compaction', message.outcome.error, ctx);
+      const { error } = message.outcome;
+      // An aborted merge means this engine is stopping or its thread is being killed: UNAVAILABLE, so the asker retries on the next incarnation.
+      const answer = isBuildAbortedError(error) ? new ShoalError('UNAVAILABLE', `${ctx.self} is going away; its merge was aborted`, { address: ctx.self }) : error;
+      for (const responder of optimizers) responder.fail(answer);
+      return buildFailed('compaction', error, ctx);
     }
     store.compacted(message.inputs, message.outcome.value);
     counters.compactions++;

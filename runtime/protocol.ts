@@ -59,4 +59,6 @@ export interface WorkerBootData {
   readonly stationId: number;
   readonly entry: string;
   readonly useTsx: boolean;
+  /** One Int32Array cell, set to 1 just before the system terminates the thread (see thread.ts). */
+  readonly dying: SharedArrayBuffer;
 }

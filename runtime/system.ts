@@ -39,6 +39,8 @@ interface WorkerSlot {
   readonly id: number;
   readonly worker: Worker;
   readonly actors: Set<Address>;
+  /** The thread's dying flag (thread.ts), set just before it is terminated. */
+  readonly dying: Int32Array;
   terminating: boolean;
 }
 
@@ -56,6 +58,8 @@ interface Waiter {
 
 const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url).href;
 const WORKER_BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
+/** How long a killed thread's nested threads get to leave native code once its dying flag is set (a build checks after every HNSW point, well under a millisecond). */
+const KILL_GRACE_MS = 50;
 
 /** Hosts actors in worker threads; the supervision rules live in `Supervision`, this class is its host. */
 export class ActorSystem {
@@ -197,9 +201,10 @@ export class ActorSystem {
 
   private createWorker(): WorkerSlot {
     const id = this.nextStationId++;
-    const workerData: WorkerBootData = { stationId: id, entry: WORKER_ENTRY, useTsx: WORKER_ENTRY.endsWith('.ts') };
+    const dying = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+    const workerData: WorkerBootData = { stationId: id, entry: WORKER_ENTRY, useTsx: WORKER_ENTRY.endsWith('.ts'), dying };
     const worker = new Worker(WORKER_BOOTSTRAP, { workerData });
-    const slot: WorkerSlot = { id, worker, actors: new Set(), terminating: false };
+    const slot: WorkerSlot = { id, worker, actors: new Set(), dying: new Int32Array(dying), terminating: false };
     this.workers.set(id, slot);
     worker.on('message', (envelope: Envelope) => this.fromWorker(slot, envelope));
     worker.on('error', (error) => this.log.error('worker-error', { station: id, error: error.message, stack: error.stack }));
@@ -210,6 +215,9 @@ export class ActorSystem {
 
   private async terminate(slot: WorkerSlot): Promise<void> {
     slot.terminating = true;
+    // Its actors have stopped (and closed their build pools); the flag only guards what outlived them.
+    Atomics.store(slot.dying, 0, 1);
+    Atomics.notify(slot.dying, 0);
     this.workers.delete(slot.id);
     await slot.worker.terminate();
   }
@@ -314,9 +322,18 @@ export class ActorSystem {
     }
   }
 
-  /** Fault injection: terminates the worker thread hosting `address`, as a crash would. */
+  /**
+   * Fault injection: terminates the worker thread hosting `address`, as a
+   * crash would. The thread's dying flag is set first, and the threads it
+   * started (segment builds) get KILL_GRACE_MS to leave native code: cut
+   * inside an hnswlib call, a nested thread aborts the whole process. The
+   * actors themselves get no warning.
+   */
   async killWorkerOf(address: Address): Promise<void> {
     const slot = this.slotOf(address);
+    Atomics.store(slot.dying, 0, 1);
+    Atomics.notify(slot.dying, 0);
+    await new Promise((resolve) => setTimeout(resolve, KILL_GRACE_MS));
     await slot.worker.terminate();
   }
 

@@ -11,10 +11,12 @@ import { nodeFileSystem } from './fs.js';
 import type { Envelope, WorkerBootData } from './protocol.js';
 import { systemRandom } from './random.js';
 import { Station } from './station.js';
+import { setThreadDyingFlag } from './thread.js';
 
 const boot = workerData as WorkerBootData;
 const port = parentPort;
 if (port === null) throw new Error('worker-main must run in a worker thread');
+setThreadDyingFlag(new Int32Array(boot.dying));
 
 const peers = new Map<number, MessagePort>();
 

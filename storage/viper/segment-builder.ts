@@ -39,6 +39,8 @@ export interface SegmentBuildOptions {
   readonly now?: () => number;
   /** Checked between the build's steps and after every HNSW point: once set, the build gives up before its manifest (see build-abort.ts). */
   readonly abort?: BuildAbortFlag;
+  /** A second flag checked like `abort`: the dying flag of the thread that asked for the build (runtime/thread.ts), set just before that thread is terminated. */
+  readonly threadDying?: BuildAbortFlag;
   /** Tests only: the build pauses this long after every HNSW point (woken at once by `abort`), to make builds slow. Default 0. */
   readonly pointPauseMs?: number;
 }
@@ -68,25 +70,29 @@ export async function buildSegment(
   validateSegmentRows(rows);
   const sorted = sortRowsById(rows);
   const names = segmentFileNames(name);
-  const { abort } = options;
+  const { abort, threadDying } = options;
   const pointPauseMs = options.pointPauseMs ?? 0;
+  const check = (): void => {
+    throwIfBuildAborted(abort, name);
+    throwIfBuildAborted(threadDying, name);
+  };
   await requireUncommitted(fs, join(dir, names.manifest), name);
-  throwIfBuildAborted(abort, name);
+  check();
   const parquet = await writeDurable(fs, dir, names.parquet, encodeSegmentRows(sorted));
   const liveRows = liveRowCount(sorted);
   let index: SegmentFile | null = null;
   if (liveRows > 0 && liveRows >= settings.indexThresholdRows) {
-    throwIfBuildAborted(abort, name);
+    check();
     const built = HnswVectorIndex.build(sorted, settings.metric, settings, () => {
       pauseUnlessAborted(abort, pointPauseMs);
-      throwIfBuildAborted(abort, name);
+      check();
     });
     index = await saveIndexDurable(fs, dir, names.index, built);
   } else {
     await fs.rm(join(dir, names.index)).catch(() => undefined);
   }
   await syncDirectory(fs, dir);
-  throwIfBuildAborted(abort, name);
+  check();
   const { minLsn, maxLsn } = lsnRange(sorted.lsns);
   const manifest: SegmentManifest = {
     version: 1,

@@ -1,4 +1,7 @@
-// Proves the actor runtime with real worker threads: actors run in their own threads, asks cross threads with transferred buffers and deadlines, errors arrive typed, and supervision restarts crashed actors and escalates past the restart intensity.
+// Proves the actor runtime with real worker threads: actors run in their own threads, asks cross threads with transferred buffers and deadlines, errors arrive typed, and supervision restarts crashed actors and escalates past the restart intensity; a killed thread's dying flag is set before it is terminated, so the threads it started can stop first.
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GroupSpec } from '../../runtime/actor.js';
 import { ShoalError } from '../../runtime/errors.js';
@@ -97,6 +100,20 @@ describe('ActorSystem', () => {
     const restarts = Object.fromEntries(system.describe().actors.map((actor) => [actor.address, actor.restarts]));
     expect(restarts).toEqual({ a: 1, b: 1 });
     expect(before.threadId).toBeGreaterThan(0);
+  });
+
+  it('sets a killed thread\'s dying flag before terminating it, so its nested threads hear of the kill', async () => {
+    system = new ActorSystem({ maxWorkers: 4 });
+    const folder = await mkdtemp(join(tmpdir(), 'dying-'));
+    try {
+      const markerPath = join(folder, 'marker');
+      await system.startGroup({ ...group('g', []), children: [{ address: 'watcher', module: MODULE, factory: 'createDyingWatcher', args: { markerPath } }] });
+      await expect(stat(markerPath)).rejects.toMatchObject({ code: 'ENOENT' });
+      await system.killWorkerOf('watcher');
+      expect(await readFile(markerPath, 'utf8')).toBe('heard');
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it('restarts later siblings too under rest_for_one', async () => {

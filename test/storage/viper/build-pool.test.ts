@@ -1,4 +1,4 @@
-// Proves the build pool builds segments off the calling thread: during a 20,000-row build the caller's event loop stays responsive (its longest stall is measured), the rows' buffers are transferred rather than copied, the segment opens and searches, errors keep their codes, a closed pool refuses work, a pool works from inside a worker thread, and a build that would take minutes (paused after every HNSW point) gives up cooperatively when its abort flag is set or the pool closes: it rejects as aborted, writes no manifest, and the thread builds again afterwards.
+// Proves the build pool builds segments off the calling thread: during a 20,000-row build the caller's event loop stays responsive (its longest stall is measured), the rows' buffers are transferred rather than copied, the segment opens and searches, errors keep their codes, a closed pool refuses work, a pool works from inside a worker thread, and a build that would take minutes (paused after every HNSW point) gives up cooperatively when its abort flag (or the dying flag of the thread that asked for it) is set or the pool closes: it rejects as aborted, writes no manifest, and the thread builds again afterwards.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +102,19 @@ describe('segment build pool', () => {
       expect(await nodeFileSystem.stat(join(folder.path, 'aborted-by-flag.manifest.json'))).toBeNull();
       const after = await pool.build(folder.path, 'after-abort', makeRows({ count: 1_100, dimension: 8, seed: 4 }), { metric: 'l2' });
       expect(after).toMatchObject({ name: 'after-abort', rows: 1_100 });
+      await pool.close();
+    });
+
+    it('stops a running build when the dying flag of the thread that asked for it is set', async () => {
+      const pool = new SegmentBuildPool({ maxThreads: 1 });
+      const threadDying = createBuildAbortFlag();
+      // Short pauses: the pause waits on the build's own flag only, so the dying flag is seen at the next point.
+      const built = rejection(pool.build(folder.path, 'aborted-by-dying', slowRows(6), { ...slow, pointPauseMs: 20, threadDying }));
+      await building('aborted-by-dying');
+      abortBuild(threadDying);
+      const error = await built;
+      expect(error).toMatchObject({ code: 'CLOSED', details: { aborted: true, segment: 'aborted-by-dying' } });
+      expect(await nodeFileSystem.stat(join(folder.path, 'aborted-by-dying.manifest.json'))).toBeNull();
       await pool.close();
     });
 
