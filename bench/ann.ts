@@ -28,6 +28,7 @@ import type { HierarchicalNSW } from 'hnswlib-node';
 import { Shoal } from '../index.js';
 import type { CollectionStats, UpsertRecord } from '../index.js';
 import { dot, norm } from '../storage/distance.js';
+import { toPoint } from '../storage/viper/hnsw-index.js';
 import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
 import { SeededRandom, formatNumber, formatRatio, formatTable, heading, latencySummary, significant } from './harness.js';
 
@@ -222,11 +223,11 @@ function usearchBuild(usearch: UsearchModule, vectors: readonly Float32Array[]):
   return { index, ms: performance.now() - start };
 }
 
-/** Top-K row numbers of one query through the raw in-process hnswlib index. */
+/** Top-K row numbers of one query through the raw in-process hnswlib index (the query converted as Shoal's engines convert it: a filled loop, not Array.from). */
 const hnswlibSearch =
   (index: HierarchicalNSW) =>
   (query: Float32Array): number[] =>
-    index.searchKnn(Array.from(query), K).neighbors;
+    index.searchKnn(toPoint(query), K).neighbors;
 
 /** One sequential pass of single queries through an in-process index; row numbers per query. */
 function inProcessPass(search: (query: Float32Array) => number[], queries: readonly Float32Array[], latenciesMs: number[]): number[][] {

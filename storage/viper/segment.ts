@@ -17,7 +17,7 @@ import { norm, scoreOf } from '../distance.js';
 import type { FilterPredicate } from '../filter.js';
 import type { Hit, Metadata } from '../types.js';
 import { hitComparator } from '../types.js';
-import { DEFAULT_HNSW_EF, HnswVectorIndex } from './hnsw-index.js';
+import { DEFAULT_HNSW_EF, HnswVectorIndex, toPoint } from './hnsw-index.js';
 import type { VectorIndex } from './hnsw-index.js';
 import { readManifest } from './manifest.js';
 import type { SegmentFile, SegmentManifest } from './manifest.js';
@@ -177,7 +177,7 @@ export class Segment {
     const { k, ef } = validateSearch(options);
     const test = this.rowTest(options);
     if (plan.strategy === 'exact' || this.index === null) return this.exactScan(query, k, options);
-    const point = Array.from(query);
+    const point = toPoint(query);
     let hits: Hit[];
     if (plan.strategy === 'hnsw') {
       hits = this.indexSearch(query, point, k, ef, null, null);
