@@ -2,9 +2,9 @@
  * The host client: what `import { Shoal } from 'shoal'` gives. It lives in
  * the caller's thread and stays thin: it validates and packs requests, posts
  * them to the supervisor actor (in its own worker) and rebuilds the answers.
- * Searches are the exception: once the supervisor has told it where a
- * collection's engines are, the client asks them directly and merges their
- * top-k lists (read-router.ts). Routing decisions, distance work and file
+ * Reads are the exception: once the supervisor has told it where a
+ * collection's engines are, the client sends searches and gets to them
+ * directly and merges their answers (read-router.ts). Routing decisions, distance work and file
  * I/O all happen in workers.
  */
 import { dirname, resolve } from 'node:path';
@@ -279,7 +279,7 @@ export class Shoal {
       }
       case 'get': {
         const ids = recordIds(message.ids);
-        return this.ask({ type: 'get', collection: collectionName(message.collection, 'collection'), ids }, timeoutMs);
+        return this.reads.get(collectionName(message.collection, 'collection'), ids, timeoutMs);
       }
       case 'search':
         // Concurrent searches of a collection issued in one turn share one trip through the actors.

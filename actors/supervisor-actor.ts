@@ -20,7 +20,7 @@ import { remainingMs } from '../runtime/deadline.js';
 import { ShoalError, toShoalError } from '../runtime/errors.js';
 import type { ErrorData } from '../runtime/errors.js';
 import { errnoCode } from '../runtime/fs.js';
-import { gatherSearch } from '../cluster/merge.js';
+import { gatherSearch, orderRecords } from '../cluster/merge.js';
 import { partitionByShard } from '../cluster/routing.js';
 import { LOCAL_MEMBER } from '../cluster/metadata.js';
 import type { MetadataState } from '../cluster/metadata.js';
@@ -453,13 +453,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     const found = await Promise.all(
       parts.map((rows, shard) => (rows.length === 0 ? Promise.resolve([]) : askShard<StoredRecord[]>(ctx, entry, shard, () => ({ message: { type: 'get', ids: rows.map((row) => ids[row]) }, transfer: [] }), deadline, 'engine'))),
     );
-    const byId = new Map(found.flat().map((record) => [record.id, record]));
-    const ordered: StoredRecord[] = [];
-    for (const id of new Set(ids)) {
-      const record = byId.get(id);
-      if (record !== undefined) ordered.push(record);
-    }
-    return ordered;
+    return orderRecords(ids, found);
   };
 
   const collectionStats = async (entry: CollectionEntry, ctx: ActorContext, deadline: number): Promise<CollectionStats> => {

@@ -5,7 +5,7 @@
  */
 import { BoundedHeap } from '../runtime/bounded-heap.js';
 import { toShoalError } from '../runtime/errors.js';
-import type { Hit, Metric } from '../storage/types.js';
+import type { Hit, Metric, StoredRecord } from '../storage/types.js';
 import { hitComparator } from '../storage/types.js';
 
 /** The best `k` hits of all `lists` (each best first or not), best first; an id seen twice keeps its better hit. */
@@ -45,4 +45,15 @@ export function gatherSearch(answers: readonly PromiseSettledResult<Hit[][]>[], 
   if (firstFailure !== undefined && (!allowPartial || lists.length === 0)) throw toShoalError(firstFailure.reason);
   const results = queries.map((query, index) => mergeTopK(lists.map((perQuery) => perQuery[index] ?? []), query.k, metric));
   return { results, partial: lists.length < answers.length, shardsAnswered: lists.length, shardsTotal: answers.length };
+}
+
+/** The records found by the shards of a `get`, in the order of `ids` (each id once; ids not found left out). */
+export function orderRecords(ids: readonly string[], found: readonly (readonly StoredRecord[])[]): StoredRecord[] {
+  const byId = new Map(found.flat().map((record) => [record.id, record]));
+  const ordered: StoredRecord[] = [];
+  for (const id of new Set(ids)) {
+    const record = byId.get(id);
+    if (record !== undefined) ordered.push(record);
+  }
+  return ordered;
 }

@@ -1,4 +1,4 @@
-// Proves the client's direct read route: a search asks the supervisor for the collection's route once, then asks each shard's engine itself (its own copy of the vectors) and merges the per-shard top-k under the metric; a wrong dimension fails before any engine is asked; an engine that cannot be reached sends the search through the supervisor with the time left and makes the next search fetch the route again; an engine's error answer fails the search (or, with allowPartial, leaves it partial) without a second trip; a route fetched across a create or drop is used once and not kept. The transport is replaced by a recording function here; shoal.test.ts and supervision.test.ts check the same paths through real threads.
+// Proves the client's direct read route: a get asks each shard's engine for its own ids and answers in the order asked; a search asks the supervisor for the collection's route once, then asks each shard's engine itself (its own copy of the vectors) and merges the per-shard top-k under the metric; a wrong dimension fails before any engine is asked; an engine that cannot be reached sends the search through the supervisor with the time left and makes the next search fetch the route again; an engine's error answer fails the search (or, with allowPartial, leaves it partial) without a second trip; a route fetched across a create or drop is used once and not kept. The transport is replaced by a recording function here; shoal.test.ts and supervision.test.ts check the same paths through real threads.
 import { describe, expect, it } from 'vitest';
 import { ReadRouter } from '../../actors/read-router.js';
 import type { ReadRoute, SearchBatchResult } from '../../actors/supervisor-protocol.js';
@@ -99,6 +99,26 @@ describe('ReadRouter', () => {
     const partial = await router.search('docs', { ...queries([1, 0]), allowPartial: true }, 1_000);
     expect(partial).toMatchObject({ partial: true, shardsAnswered: 1, shardsTotal: 2 });
     expect(partial.results[0]?.map((each) => each.id)).toEqual(['b']);
+  });
+
+  it('asks each shard\'s engine for its ids only and answers in the order asked, through the supervisor when an engine is unreachable', async () => {
+    const stored = (id: string) => ({ id, vector: new Float32Array([1, 0]), metadata: null });
+    let down = false;
+    const { asked, router } = transport(
+      (shard, message) => (down && shard === 0 ? new ShoalError('UNAVAILABLE', 'restarting') : ((message as unknown as { ids: string[] }).ids.filter((id) => id !== 'missing').map(stored) as never)),
+      (message) => (message.type === 'read-route' ? ROUTE : [stored('from-supervisor')]),
+    );
+    const ids = ['a', 'b', 'c', 'd', 'missing', 'a'];
+    const records = await router.get('docs', ids, 1_000);
+    expect(records.map((record) => record.id)).toEqual(['a', 'b', 'c', 'd']);
+    const gets = asked.filter((each) => each.message.type === 'get');
+    const asks = gets.map((each) => (each.message as unknown as { ids: string[] }).ids);
+    // Every id went to exactly one shard (its FNV-1a shard), each shard only its own.
+    expect(asks.flat().sort()).toEqual([...ids].sort());
+    expect(new Set(gets.map((each) => each.to)).size).toBe(gets.length);
+    down = true;
+    expect((await router.get('docs', ids, 1_000)).map((record) => record.id)).toEqual(['from-supervisor']);
+    expect(asked.at(-1)).toMatchObject({ to: 'supervisor', message: { type: 'get', collection: 'docs', ids } });
   });
 
   it('uses a route fetched across a create or drop once, without keeping it', async () => {
