@@ -162,6 +162,7 @@ export async function crashAndCheck(campaign: Campaign, powerLoss: boolean): Pro
   campaign.pause = new Promise<void>((resolve) => (resume = resolve));
   try {
     const crash = { powerLoss, atMs: campaign.sim.now() };
+    for (const model of campaign.collections) model.history.noteCrash(crash);
     const report = campaign.sim.crashNode({ powerLoss, garbleProbability: campaign.settings.garbleProbability, garblePaths: GARBLED_PATHS });
     if (powerLoss) {
       campaign.counts.powerLosses++;

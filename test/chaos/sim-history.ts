@@ -101,6 +101,8 @@ export class History {
   /** Every value ever written to each id (settling forgets writes, not this). */
   private readonly written = new Map<string, RecordValue[]>();
   private clock = 0;
+  /** The crashes so far, each with the stamp at which it happened (a read in flight across one may see what it left). */
+  private readonly crashes: { readonly stamp: number; readonly crash: CrashEvent }[] = [];
 
   constructor(ids: readonly string[], readonly promise: DurabilityPromise = { syncMode: 'batch', syncIntervalMs: 0 }) {
     for (const id of ids) {
@@ -163,6 +165,11 @@ export class History {
     return writes.filter((write) => !surviving.some((other) => other !== write && other.issued > (write.acknowledged ?? NEVER))).map((write) => write.value);
   }
 
+  /** The node crashed now: reads in flight may complete after the restart, with what the crash left. */
+  noteCrash(crash: CrashEvent): void {
+    this.crashes.push({ stamp: ++this.clock, crash });
+  }
+
   /** A logical timestamp now (to mark when a read was issued and when it completed). */
   stamp(): number {
     return ++this.clock;
@@ -172,7 +179,8 @@ export class History {
    * A violation message when a read of `id` issued at stamp `issued` and
    * completed at `completed` could not have returned `observed`: its value
    * must come from a write issued before the read completed that no write
-   * acknowledged before the read was issued supersedes.
+   * acknowledged before the read was issued supersedes, or be what a crash
+   * during the read allows (`allowed(id, crash)`).
    */
   checkRead(id: string, observed: RecordValue, issued: number, completed: number): string | null {
     const writes = this.writes.get(id) ?? [];
@@ -181,6 +189,10 @@ export class History {
       .filter((write) => !writes.some((other) => other !== write && other.acknowledged !== null && other.acknowledged < issued && other.issued > (write.acknowledged ?? NEVER)))
       .map((write) => write.value);
     if (allowed.some((value) => sameValue(value, observed))) return null;
+    // A read in flight across a crash may be answered after the restart (the client retries it), from what the crash kept.
+    for (const { stamp, crash } of this.crashes) {
+      if (stamp > issued && stamp < completed && this.allowed(id, crash).some((value) => sameValue(value, observed))) return null;
+    }
     return `a read of ${id} returned ${describe(observed)}, allowed: ${allowed.map(describe).join(' | ')}`;
   }
 

@@ -1,4 +1,4 @@
-// Proves the campaign checker encodes each sync mode's promise, on hand-built histories: after a power loss `always` and `batch` keep every acknowledged write, `periodic` those acknowledged more than syncIntervalMs (plus slack) before it, `never` none; a process crash loses nothing in any mode; a value never written is refused everywhere; a dropped collection's ids are absent for good, whatever the mode; a failed periodic WAL may undo its recent acknowledgements; once nothing is in flight, a write that did not show must not appear later.
+// Proves the campaign checker encodes each sync mode's promise, on hand-built histories: after a power loss `always` and `batch` keep every acknowledged write, `periodic` those acknowledged more than syncIntervalMs (plus slack) before it, `never` none; a process crash loses nothing in any mode; a value never written is refused everywhere; a dropped collection's ids are absent for good, whatever the mode; a failed periodic WAL may undo its recent acknowledgements; once nothing is in flight, a write that did not show must not appear later; a read in flight across a power loss may return what the loss may leave.
 import { describe, expect, it } from 'vitest';
 import type { SyncMode } from '../../../storage/wal/wal.js';
 import { History, PERIODIC_SLACK_MS } from '../../chaos/sim-history.js';
@@ -77,6 +77,26 @@ describe('the durability checker', () => {
     expect(history.checkRead('x', value(1), history.stamp(), history.stamp())).toMatch(/returned/);
     expect(history.check('x', value(1), powerLossAt(300))).toBeNull();
     expect(history.check('x', null, powerLossAt(300))).toBeNull();
+  });
+
+  it('lets a read in flight across a power loss return what the loss may leave, and only across one', () => {
+    const history = twoWrites('never');
+    const before = history.stamp();
+    // With no crash during the read, write 2 (acknowledged before it) hides write 1.
+    expect(history.checkRead('x', value(1), before, history.stamp())).toMatch(/returned/);
+    const issued = history.stamp();
+    history.noteCrash(powerLossAt(400)); // never: neither write must survive
+    const completed = history.stamp();
+    expect(history.checkRead('x', value(1), issued, completed)).toBeNull();
+    expect(history.checkRead('x', null, issued, completed)).toBeNull();
+    expect(history.checkRead('x', value(3), issued, completed)).toMatch(/returned/);
+    // A read issued after the crash gets no such leeway.
+    expect(history.checkRead('x', value(1), history.stamp(), history.stamp())).toMatch(/returned/);
+    // In batch mode a power loss keeps write 2, so write 1 stays refused across it.
+    const batch = twoWrites('batch');
+    const batchIssued = batch.stamp();
+    batch.noteCrash(powerLossAt(400));
+    expect(batch.checkRead('x', value(1), batchIssued, batch.stamp())).toMatch(/returned/);
   });
 
   it('once quiescent, refuses a write that did not show and appears later (a zombie), in batch mode even after a power loss', () => {
