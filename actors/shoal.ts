@@ -4,8 +4,8 @@
  * them to the supervisor actor (in its own worker) and rebuilds the answers.
  * Reads are the exception: once the supervisor has told it where a
  * collection's engines are, the client sends searches and gets to them
- * directly and merges their answers (read-router.ts). Routing decisions, distance work and file
- * I/O all happen in workers.
+ * directly and merges their answers (read-router.ts). Routing decisions,
+ * distance work and file I/O all happen in workers.
  */
 import { dirname, resolve } from 'node:path';
 import type { AskOptions, GroupSpec, Message } from '../runtime/actor.js';

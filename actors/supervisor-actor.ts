@@ -432,7 +432,7 @@ export function createSupervisor(args: SupervisorArgs): Actor {
     return gathered;
   };
 
-  /** The route of a collection's searches (a collection that failed to open answers with its error). */
+  /** The route of a collection's reads, for the client (a collection that failed to open answers with its error). */
   const readRoute = async (collection: string): Promise<ReadRoute> => {
     const entry = lookup(collection);
     return { collection: entry.name, id: entry.id, dimension: entry.dimension, metric: entry.metric, shards: entry.shards };
