@@ -6,8 +6,8 @@
  * Exits 2 on bad arguments, 1 when a correctness check inside a benchmark failed.
  */
 import { cpus } from 'node:os';
-import { runAnnBench } from './ann.js';
 import { runCodecBench } from './codec.js';
+import { runExactBench } from './exact.js';
 import { runRaftBench } from './raft.js';
 import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
 import { runSearchBench } from './search.js';
@@ -17,17 +17,20 @@ import { runWriteBench } from './write.js';
 const BENCHES: Record<string, (options: BenchOptions) => Promise<BenchOutcome>> = {
   codec: runCodecBench,
   write: runWriteBench,
+  exact: runExactBench,
   search: runSearchBench,
-  ann: runAnnBench,
   wal: runWalBench,
   raft: runRaftBench,
 };
 
+/** Earlier names: `ann` was the approximate search bench's name before it took `search`. */
+const ALIASES: Record<string, string> = { ann: 'search' };
+
 const USAGE = `usage: npm run bench [-- [--quick] [${Object.keys(BENCHES).join('|')} ...]]
   codec   one ask round trip between worker threads: structured clone vs msgpackr
   write   acknowledged upserts/s through Shoal vs raw write+fdatasync
-  search  searches/s through Shoal vs the same exact search in-process
-  ann     HNSW recall@10, QPS and build rate: Shoal vs raw hnswlib-node vs exact (the engine issue's "search" bench)
+  exact   exact searches/s through Shoal vs the same exact search in-process
+  search  HNSW recall@10, QPS and build rate: Shoal vs raw hnswlib-node vs exact brute force (also: ann)
   wal     WAL appends/s per sync mode and writer count vs raw fdatasync; replay speed
   raft    metadata commit latency p50/p99 and commits/s, 1 and 3 replicas, vs raw fdatasync latency
   --quick a much shorter run (rough figures)
@@ -47,6 +50,7 @@ function parseArguments(argv: readonly string[]): { names: string[]; options: Be
     else if (argument === '--help' || argument === '-h') usage(null);
     else if (argument.startsWith('-')) usage(`unknown option ${argument}`);
     else if (Object.hasOwn(BENCHES, argument)) names.push(argument);
+    else if (Object.hasOwn(ALIASES, argument)) names.push(ALIASES[argument] as string);
     else usage(`unknown benchmark ${JSON.stringify(argument)}`);
   }
   return { names: names.length === 0 ? Object.keys(BENCHES) : names, options: { quick } };
