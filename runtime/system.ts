@@ -216,8 +216,7 @@ export class ActorSystem {
   private async terminate(slot: WorkerSlot): Promise<void> {
     slot.terminating = true;
     // Its actors have stopped (and closed their build pools); the flag only guards what outlived them.
-    Atomics.store(slot.dying, 0, 1);
-    Atomics.notify(slot.dying, 0);
+    markDying(slot);
     this.workers.delete(slot.id);
     await slot.worker.terminate();
   }
@@ -331,9 +330,8 @@ export class ActorSystem {
    */
   async killWorkerOf(address: Address): Promise<void> {
     const slot = this.slotOf(address);
-    Atomics.store(slot.dying, 0, 1);
-    Atomics.notify(slot.dying, 0);
-    await new Promise((resolve) => setTimeout(resolve, KILL_GRACE_MS));
+    markDying(slot);
+    await new Promise<void>((resolve) => systemClock.setTimer(KILL_GRACE_MS, resolve));
     await slot.worker.terminate();
   }
 
@@ -348,4 +346,10 @@ export class ActorSystem {
     if (slot === undefined) throw new ShoalError('UNAVAILABLE', `no running actor at ${address}`, { address });
     return slot;
   }
+}
+
+/** Sets a thread's dying flag and wakes whatever waits on it (see thread.ts). */
+function markDying(slot: WorkerSlot): void {
+  Atomics.store(slot.dying, 0, 1);
+  Atomics.notify(slot.dying, 0);
 }
