@@ -2,7 +2,7 @@
  * Shoal: an embedded, actor-model vector database for Node.js.
  * The public entry: the host client and its types, nothing else.
  */
-export { Shoal } from './actors/shoal.js';
+export { Shoal } from './actors/client/shoal.js';
 export { ShoalError, ERROR_CODES } from './runtime/errors.js';
 export type { ErrorCode, ErrorData } from './runtime/errors.js';
 export type {

@@ -42,8 +42,8 @@ import { LatencyWindow } from './latency-window.js';
 import type { ReplayPage } from './wal-writer-actor.js';
 import { WriteStall } from './write-stall.js';
 import type { WriteStallStats } from './write-stall.js';
-import type { OptimizeResult } from './supervisor-protocol.js';
-import type { CheckedQuery } from './validation.js';
+import type { OptimizeResult } from './public-api.js';
+import type { CheckedQuery } from './read-protocol.js';
 
 /** Arguments of an engine. */
 export interface EngineArgs {

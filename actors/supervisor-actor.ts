@@ -20,6 +20,7 @@ import { remainingMs } from '../runtime/deadline.js';
 import { ShoalError, toShoalError } from '../runtime/errors.js';
 import type { ErrorData } from '../runtime/errors.js';
 import { errnoCode } from '../runtime/fs.js';
+import { siblingModuleUrl } from '../runtime/module-url.js';
 import { gatherSearch, orderRecords } from '../cluster/merge.js';
 import { partitionByShard } from '../cluster/routing.js';
 import { LOCAL_MEMBER } from '../cluster/metadata.js';
@@ -37,7 +38,9 @@ import type { EngineArgs, EngineMessage } from './engine-actor.js';
 import { MetadataClient, isUnknownOutcome } from './metadata-client.js';
 import type { MetadataReplicaArgs } from './metadata-replica-actor.js';
 import type { ShardArgs, ShardStats, WriteResult } from './shard-actor.js';
-import type { CollectionStats, CreateCollectionMessage, MetadataStatus, OptimizeResult, ReadRoute, SearchBatchResult, ShardAssignmentInfo, ShoalStats, SupervisorMessage } from './supervisor-protocol.js';
+import type { CreateCollectionMessage, SupervisorMessage } from './supervisor-protocol.js';
+import type { CollectionStats, MetadataStatus, OptimizeResult, SearchBatchResult, ShardAssignmentInfo, ShoalStats } from './public-api.js';
+import type { ReadRoute } from './read-protocol.js';
 import type { WalWriterArgs } from './wal-writer-actor.js';
 
 /** Arguments of the supervisor. */
@@ -71,17 +74,13 @@ const SNAPSHOT_ENTRIES = 1_000;
 const BOOT_METADATA_MS = 60_000;
 
 const MODULES = {
-  wal: new URL(`./wal-writer-actor${extension()}`, import.meta.url).href,
-  engine: new URL(`./engine-actor${extension()}`, import.meta.url).href,
-  shard: new URL(`./shard-actor${extension()}`, import.meta.url).href,
-  metadata: new URL(`./metadata-replica-actor${extension()}`, import.meta.url).href,
+  wal: siblingModuleUrl('./wal-writer-actor', import.meta.url),
+  engine: siblingModuleUrl('./engine-actor', import.meta.url),
+  shard: siblingModuleUrl('./shard-actor', import.meta.url),
+  metadata: siblingModuleUrl('./metadata-replica-actor', import.meta.url),
 };
 const SYSTEM_TIMEOUT_MS = 120_000;
 const RETRY_BACKOFF_MS_MAX = 500;
-
-function extension(): string {
-  return import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-}
 
 /** Creates the supervisor. */
 export function createSupervisor(args: SupervisorArgs): Actor {

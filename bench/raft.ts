@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ActorSystem } from '../runtime/system.js';
+import { siblingModuleUrl } from '../runtime/module-url.js';
 import { metadataGroupName, metadataReplicaAddress } from '../actors/addresses.js';
 import type { MetadataReplicaArgs, ReplicaStatus } from '../actors/metadata-replica-actor.js';
 import type { MetadataCommand } from '../cluster/metadata.js';
@@ -21,7 +22,7 @@ import { zeroCounters } from '../storage/placement.js';
 import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
 import { formatNumber, formatRatio, formatTable, heading, latencySummary, median, rawAppends, significant } from './harness.js';
 
-const MODULE = new URL(`../actors/metadata-replica-actor${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+const MODULE = siblingModuleUrl('../actors/metadata-replica-actor', import.meta.url);
 const IN_FLIGHT = 64;
 
 interface Plan {

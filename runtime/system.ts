@@ -15,6 +15,7 @@ import { ShoalError, toShoalError } from './errors.js';
 import type { ErrorData } from './errors.js';
 import { nodeFileSystem } from './fs.js';
 import { createLogger } from './log.js';
+import { runsFromSource, siblingModuleUrl } from './module-url.js';
 import type { ControlEnvelope, Envelope, ReportEnvelope, WorkerBootData } from './protocol.js';
 import { systemRandom } from './random.js';
 import { Supervision } from './supervision.js';
@@ -56,7 +57,7 @@ interface Waiter {
   readonly reject: (error: ShoalError) => void;
 }
 
-const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url).href;
+const WORKER_ENTRY = siblingModuleUrl('./worker-main', import.meta.url);
 const WORKER_BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
 /** How long a killed thread's nested threads get to leave native code once its dying flag is set (a build checks after every HNSW point, well under a millisecond). */
 const KILL_GRACE_MS = 50;
@@ -202,7 +203,7 @@ export class ActorSystem {
   private createWorker(): WorkerSlot {
     const id = this.nextStationId++;
     const dying = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
-    const workerData: WorkerBootData = { stationId: id, entry: WORKER_ENTRY, useTsx: WORKER_ENTRY.endsWith('.ts'), dying };
+    const workerData: WorkerBootData = { stationId: id, entry: WORKER_ENTRY, useTsx: runsFromSource(WORKER_ENTRY), dying };
     const worker = new Worker(WORKER_BOOTSTRAP, { workerData });
     const slot: WorkerSlot = { id, worker, actors: new Set(), dying: new Int32Array(dying), terminating: false };
     this.workers.set(id, slot);

@@ -11,6 +11,7 @@
 
 import { Piscina } from 'piscina';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
+import { runsFromSource, siblingModuleUrl } from '../../runtime/module-url.js';
 import { abortBuild, buildAbortedError, createBuildAbortFlag } from './build-abort.js';
 import type { BuildAbortFlag } from './build-abort.js';
 import type { BuildReply, BuildTask } from './build-worker.js';
@@ -29,8 +30,8 @@ export interface SegmentBuildPoolOptions {
   readonly queueLengthMax?: number;
 }
 
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_ENTRY = new URL(FROM_SOURCE ? './build-worker.ts' : './build-worker.js', import.meta.url).href;
+const FROM_SOURCE = runsFromSource(import.meta.url);
+const WORKER_ENTRY = siblingModuleUrl('./build-worker', import.meta.url);
 // From source the worker starts through the .mjs bootstrap (it registers tsx);
 // compiled, piscina loads build-worker.js itself.
 const WORKER_FILE = FROM_SOURCE ? new URL('./build-worker-bootstrap.mjs', import.meta.url).href : WORKER_ENTRY;

@@ -7,7 +7,7 @@ import type { CollectionStats } from '../../index.js';
 import { engineAddress, shardAddress, shardGroupName, walAddress } from '../../actors/addresses.js';
 import type { EngineArgs, EngineMessage, EngineStats } from '../../actors/engine-actor.js';
 import type { WriteResult } from '../../actors/shard-actor.js';
-import { packUpsert } from '../../actors/validation.js';
+import { packUpsert } from '../../actors/client/validation.js';
 import type { WalWriterArgs } from '../../actors/wal-writer-actor.js';
 import type { GroupSpec } from '../../runtime/actor.js';
 import { ActorSystem } from '../../runtime/system.js';

@@ -1,8 +1,9 @@
 // Proves the client's direct read route: a get asks each shard's engine for its own ids and answers in the order asked; a search asks the supervisor for the collection's route once, then asks each shard's engine itself (its own copy of the vectors) and merges the per-shard top-k under the metric; a wrong dimension fails before any engine is asked; an engine that cannot be reached sends the search through the supervisor with the time left and makes the next search fetch the route again; an engine's error answer fails the search (or, with allowPartial, leaves it partial) without a second trip; a route fetched across a create or drop is used once and not kept. The transport is replaced by a recording function here; shoal.test.ts and supervision.test.ts check the same paths through real threads.
 import { describe, expect, it } from 'vitest';
-import { ReadRouter } from '../../actors/read-router.js';
-import type { ReadRoute, SearchBatchResult } from '../../actors/supervisor-protocol.js';
-import type { CheckedSearch } from '../../actors/validation.js';
+import { ReadRouter } from '../../actors/client/read-router.js';
+import type { ReadRoute } from '../../actors/read-protocol.js';
+import type { SearchBatchResult } from '../../actors/public-api.js';
+import type { CheckedSearch } from '../../actors/read-protocol.js';
 import type { AskOptions, Message } from '../../runtime/actor.js';
 import { systemClock } from '../../runtime/clock.js';
 import { ShoalError } from '../../runtime/errors.js';

@@ -1,9 +1,9 @@
 // Proves the client's search coalescing: searches of one collection, dimension and allowPartial issued in one turn leave as one search message whose answers go back to the right callers; other keys, a full group and a later turn start new messages; each search keeps its own deadline, and a failed message fails exactly its members. The supervisor's transport is replaced by a recording function here; shoal.test.ts checks the same through real threads.
 import { describe, expect, it } from 'vitest';
-import { SearchCoalescer } from '../../actors/search-coalescer.js';
-import type { SearchAsk } from '../../actors/search-coalescer.js';
-import type { SearchBatchResult } from '../../actors/supervisor-protocol.js';
-import type { CheckedSearch } from '../../actors/validation.js';
+import { SearchCoalescer } from '../../actors/client/search-coalescer.js';
+import type { SearchAsk } from '../../actors/client/search-coalescer.js';
+import type { SearchBatchResult } from '../../actors/public-api.js';
+import type { CheckedSearch } from '../../actors/read-protocol.js';
 import { systemClock } from '../../runtime/clock.js';
 import { ShoalError } from '../../runtime/errors.js';
 

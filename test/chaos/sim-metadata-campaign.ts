@@ -28,7 +28,7 @@ import { SimSystem } from '../../runtime/sim/sim-system.js';
 import { RELIABLE_NETWORK } from '../../runtime/sim/network.js';
 import { RaftLogFile } from '../../storage/raft-log.js';
 import { isUnknownOutcome } from '../../actors/metadata-client.js';
-import type { MetadataStatus } from '../../actors/supervisor-protocol.js';
+import type { MetadataStatus } from '../../actors/public-api.js';
 import { metadataModel } from '../cluster/metadata-map-model.js';
 import type { MetadataInput, MetadataOutput } from '../cluster/metadata-map-model.js';
 import { SimShoal, simSpecTransform } from './sim-shoal.js';

@@ -11,8 +11,8 @@
 import type { ActorSpec } from '../../runtime/actor.js';
 import type { SimSystem } from '../../runtime/sim/sim-system.js';
 import type { StorageOptions } from '../../actors/public-api.js';
-import { Shoal, prepareOpen, rootGroup } from '../../actors/shoal.js';
-import type { ShoalHost } from '../../actors/shoal.js';
+import { Shoal, prepareOpen, rootGroup } from '../../actors/client/shoal.js';
+import type { ShoalHost } from '../../actors/client/shoal.js';
 
 /** Options of `SimShoal.start`: those of `Shoal.open` that mean something in one simulated node. */
 export interface SimShoalOptions {

@@ -1,6 +1,6 @@
 // Proves the `storage` option of Shoal.open is validated once with errors that name the option: URLs must parse, file: URLs must be absolute local paths, s3/gs/adls are refused as not supported yet, other schemes and duplicates are refused, strategies are checked, and defaults put every component under dataDir.
 import { describe, expect, it } from 'vitest';
-import { storageConfig } from '../../actors/validation.js';
+import { storageConfig } from '../../actors/client/validation.js';
 import { ShoalError } from '../../runtime/errors.js';
 import { normaliseStorageUrl } from '../../storage/placement.js';
 

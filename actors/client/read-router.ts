@@ -18,17 +18,18 @@
  * fetched before that is not kept, so a name never points at a dropped
  * collection's engines.
  */
-import type { AskOptions, Message } from '../runtime/actor.js';
-import type { Clock } from '../runtime/clock.js';
-import { remainingMs } from '../runtime/deadline.js';
-import { ShoalError, toShoalError } from '../runtime/errors.js';
-import { gatherSearch, orderRecords } from '../cluster/merge.js';
-import { partitionByShard } from '../cluster/routing.js';
-import type { Hit, StoredRecord } from '../storage/types.js';
-import { engineAddress } from './addresses.js';
-import type { EngineMessage } from './engine-actor.js';
-import type { ReadRoute, SearchBatchResult } from './supervisor-protocol.js';
-import type { CheckedSearch } from './validation.js';
+import type { AskOptions, Message } from '../../runtime/actor.js';
+import type { Clock } from '../../runtime/clock.js';
+import { remainingMs } from '../../runtime/deadline.js';
+import { ShoalError, toShoalError } from '../../runtime/errors.js';
+import { gatherSearch, orderRecords } from '../../cluster/merge.js';
+import { partitionByShard } from '../../cluster/routing.js';
+import type { Hit, StoredRecord } from '../../storage/types.js';
+import { engineAddress } from '../addresses.js';
+import type { EngineMessage } from '../engine-actor.js';
+import type { ReadRoute } from '../read-protocol.js';
+import type { SearchBatchResult } from '../public-api.js';
+import type { CheckedSearch } from '../read-protocol.js';
 
 /** Asks an actor from the host. */
 export type HostAsk = <T>(to: string, message: Message, options: AskOptions) => Promise<T>;

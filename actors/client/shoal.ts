@@ -8,15 +8,16 @@
  * distance work and file I/O all happen in workers.
  */
 import { dirname, resolve } from 'node:path';
-import type { AskOptions, GroupSpec, Message } from '../runtime/actor.js';
-import { systemClock } from '../runtime/clock.js';
-import type { Clock } from '../runtime/clock.js';
-import { ShoalError, invalidArgument } from '../runtime/errors.js';
-import { nodeFileSystem } from '../runtime/fs.js';
-import { ActorSystem } from '../runtime/system.js';
-import { batchTransfer } from '../storage/record-batch.js';
-import type { RecordBatch } from '../storage/record-batch.js';
-import { SUPERVISOR_ADDRESS, engineAddress, metadataReplicaAddress, shardAddress, walAddress } from './addresses.js';
+import type { AskOptions, GroupSpec, Message } from '../../runtime/actor.js';
+import { systemClock } from '../../runtime/clock.js';
+import type { Clock } from '../../runtime/clock.js';
+import { ShoalError, invalidArgument } from '../../runtime/errors.js';
+import { nodeFileSystem } from '../../runtime/fs.js';
+import { siblingModuleUrl } from '../../runtime/module-url.js';
+import { ActorSystem } from '../../runtime/system.js';
+import { batchTransfer } from '../../storage/record-batch.js';
+import type { RecordBatch } from '../../storage/record-batch.js';
+import { SUPERVISOR_ADDRESS, engineAddress, metadataReplicaAddress, shardAddress, walAddress } from '../addresses.js';
 import type {
   CollectionInfo,
   CreateCollectionOptions,
@@ -34,16 +35,16 @@ import type {
   ShoalStats,
   UpsertRecord,
   WriteResult,
-} from './public-api.js';
-import { DEFAULT_METADATA_SETTINGS } from './supervisor-actor.js';
-import type { SupervisorArgs } from './supervisor-actor.js';
-import type { PingResult } from './supervisor-protocol.js';
+} from '../public-api.js';
+import { DEFAULT_METADATA_SETTINGS } from '../supervisor-actor.js';
+import type { SupervisorArgs } from '../supervisor-actor.js';
+import type { PingResult } from '../supervisor-protocol.js';
 import { ReadRouter } from './read-router.js';
 import { SearchCoalescer } from './search-coalescer.js';
 import type { SearchAsk } from './search-coalescer.js';
 import { LIMITS, booleanOr, checkSearch, checkSearchBatch, collectionName, createCollectionMessage, integerIn, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
 
-const SUPERVISOR_MODULE = new URL(`./supervisor-actor${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+const SUPERVISOR_MODULE = siblingModuleUrl('../supervisor-actor', import.meta.url);
 const OPEN_TIMEOUT_MS = 300_000;
 /** The default deadline of `optimize`: merging a shard rebuilds its HNSW graph. */
 const OPTIMIZE_TIMEOUT_MS = 600_000;

@@ -4,17 +4,18 @@
  * are packed into one columnar batch (one copy of the caller's vectors, so
  * the caller's arrays stay usable). A rejected batch writes nothing.
  */
-import { ShoalError, invalidArgument } from '../runtime/errors.js';
-import { compileFilter } from '../storage/filter.js';
-import { OP_DELETE, OP_UPSERT } from '../storage/record-batch.js';
-import type { RecordBatch } from '../storage/record-batch.js';
-import { PLACEMENT_STRATEGIES, STORAGE_COMPONENTS, URLS_PER_COMPONENT_MAX, defaultStorageConfig, isStorageComponent, normaliseStorageUrl } from '../storage/placement.js';
-import type { ComponentStorage, PlacementStrategy, StorageConfig } from '../storage/placement.js';
-import { METRICS } from '../storage/types.js';
-import type { EnginePolicy, EngineSettings, HnswOptions } from '../storage/types.js';
-import type { SyncMode } from '../storage/wal/wal.js';
-import type { CreateCollectionOptions, SearchBatchOptions, SearchOptions, SearchQuery, UpsertRecord, VectorInput } from './public-api.js';
-import type { CreateCollectionMessage } from './supervisor-protocol.js';
+import { ShoalError, invalidArgument } from '../../runtime/errors.js';
+import { compileFilter } from '../../storage/filter.js';
+import { OP_DELETE, OP_UPSERT } from '../../storage/record-batch.js';
+import type { RecordBatch } from '../../storage/record-batch.js';
+import { PLACEMENT_STRATEGIES, STORAGE_COMPONENTS, URLS_PER_COMPONENT_MAX, defaultStorageConfig, isStorageComponent, normaliseStorageUrl } from '../../storage/placement.js';
+import type { ComponentStorage, PlacementStrategy, StorageConfig } from '../../storage/placement.js';
+import { METRICS } from '../../storage/types.js';
+import type { EnginePolicy, EngineSettings, HnswOptions } from '../../storage/types.js';
+import type { SyncMode } from '../../storage/wal/wal.js';
+import type { CreateCollectionOptions, SearchBatchOptions, SearchOptions, SearchQuery, UpsertRecord, VectorInput } from '../public-api.js';
+import type { CheckedQuery, CheckedSearch } from '../read-protocol.js';
+import type { CreateCollectionMessage } from '../supervisor-protocol.js';
 
 /** Limits of one request. */
 export const LIMITS = {
@@ -179,22 +180,6 @@ export function packUpsert(records: unknown): RecordBatch {
 /** Packs ids into one delete batch. */
 export function packDelete(ids: readonly string[]): RecordBatch {
   return { dimension: 0, ops: new Uint8Array(ids.length).fill(OP_DELETE), ids, vectors: new Float32Array(0), metadata: ids.map(() => null), lsns: null };
-}
-
-/** One validated query of a search; its vector travels packed in the search's `vectors`. */
-export interface CheckedQuery {
-  readonly k: number;
-  readonly filter: unknown;
-  readonly exact: boolean;
-  readonly ef?: number;
-}
-
-/** A validated search of one or more queries: query i's vector is `vectors[i × dimension, (i + 1) × dimension)` (one buffer to transfer). */
-export interface CheckedSearch {
-  readonly vectors: Float32Array;
-  readonly dimension: number;
-  readonly queries: readonly CheckedQuery[];
-  readonly allowPartial: boolean;
 }
 
 /** Validates the options of `search` (the filter too, so a bad filter fails here, not in a worker): a search of one query. */

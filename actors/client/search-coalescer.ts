@@ -8,10 +8,10 @@
  * turn (`setImmediate`). Each search keeps its own deadline: it fails with
  * TIMEOUT at its own time even while the group's ask runs on.
  */
-import type { Clock, Timer } from '../runtime/clock.js';
-import { ShoalError } from '../runtime/errors.js';
-import type { SearchBatchResult, SearchResult } from './supervisor-protocol.js';
-import type { CheckedQuery, CheckedSearch } from './validation.js';
+import type { Clock, Timer } from '../../runtime/clock.js';
+import { ShoalError } from '../../runtime/errors.js';
+import type { SearchBatchResult, SearchResult } from '../public-api.js';
+import type { CheckedQuery, CheckedSearch } from '../read-protocol.js';
 
 /** Sends one search message (of one or more queries) to the collection's engines (the read router). */
 export type SearchAsk = (collection: string, search: CheckedSearch, timeoutMs: number) => Promise<SearchBatchResult>;
