@@ -152,13 +152,16 @@ export class ActorCell {
       if (result !== undefined) await result;
       return true;
     } catch (thrown) {
-      if (thrown instanceof ShoalError) {
+      // A ShoalError is an answer (bad input, a failed dependency); INTERNAL and anything else is a bug,
+      // so the actor crashes and is restarted rather than carry on in a state it did not expect.
+      if (thrown instanceof ShoalError && thrown.code !== 'INTERNAL') {
         letter.responder?.fail(thrown);
         if (letter.responder === null) this.ctx.log.warn('unanswered-error', { message: letter.message.type, code: thrown.code, error: thrown.message });
         return true;
       }
       const error = toShoalError(thrown);
-      letter.responder?.fail(new ShoalError('UNAVAILABLE', `actor ${this.address} crashed: ${error.message}`, { address: this.address }));
+      const crashed = `actor ${this.address} crashed on a bug and is restarted: ${error.message}`;
+      letter.responder?.fail(new ShoalError('INTERNAL', crashed, { address: this.address }));
       this.ctx.log.error('actor-crashed', { message: letter.message.type, error: error.message, stack: error.details?.['stack'] });
       this.draining = false;
       this.crash(error);

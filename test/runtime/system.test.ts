@@ -91,7 +91,7 @@ describe('ActorSystem', () => {
     system = new ActorSystem({ maxWorkers: 4 });
     await system.startGroup(group('g', ['a', 'b']));
     const before = await system.ask<{ threadId: number }>('a', { type: 'ping' }, { timeoutMs: 5_000 });
-    await expect(system.ask('a', { type: 'throw' } as never, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(system.ask('a', { type: 'throw' } as never, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'INTERNAL' });
     const after = await eventually(() => system!.ask<{ threadId: number }>('a', { type: 'ping' }, { timeoutMs: 1_000 }));
     expect(after.threadId).toBeGreaterThan(0);
     await system.killWorkerOf('b');

@@ -67,7 +67,7 @@ describe('SimSystem', () => {
     await sim.startGroup(echoGroup('g', ['a', 'b'], { maxRestarts: 2, withinMs: 60_000 }));
     await sim.ask('a', { type: 'count' }, { timeoutMs: 1_000 });
     expect(await sim.ask('b', { type: 'count' }, { timeoutMs: 1_000 })).toBe(1);
-    expect(await codeOf(sim.ask('a', { type: 'throw' }, { timeoutMs: 1_000 }))).toBe('UNAVAILABLE');
+    expect(await codeOf(sim.ask('a', { type: 'throw' }, { timeoutMs: 1_000 }))).toBe('INTERNAL');
     expect(await sim.ask('a', { type: 'count' }, { timeoutMs: 5_000 })).toBe(1);
     expect(await sim.ask('b', { type: 'count' }, { timeoutMs: 1_000 })).toBe(2);
     await codeOf(sim.ask('a', { type: 'throw' }, { timeoutMs: 1_000 }));
@@ -77,6 +77,19 @@ describe('SimSystem', () => {
     const described: SystemDescription = sim.describe();
     expect(described.groups).toEqual([{ name: 'g', restarts: 2, failed: true }]);
     expect(await codeOf(sim.ask('a', { type: 'ping' }, { timeoutMs: 1_000 }))).toBe('UNAVAILABLE');
+  });
+
+  it('crashes and restarts an actor on a failed assertion or a thrown INTERNAL; other errors only answer the ask', async () => {
+    const sim = new SimSystem({ seed: 5 });
+    await sim.startGroup(echoGroup('g', ['a'], { maxRestarts: 5, withinMs: 60_000 }));
+    await sim.ask('a', { type: 'count' }, { timeoutMs: 1_000 });
+    expect(await codeOf(sim.ask('a', { type: 'fail' }, { timeoutMs: 1_000 }))).toBe('INVALID_ARGUMENT');
+    expect(await sim.ask('a', { type: 'count' }, { timeoutMs: 1_000 })).toBe(3);
+    expect(await codeOf(sim.ask('a', { type: 'assert' }, { timeoutMs: 1_000 }))).toBe('INTERNAL');
+    expect(await sim.ask('a', { type: 'count' }, { timeoutMs: 5_000 })).toBe(1);
+    expect(await codeOf(sim.ask('a', { type: 'internal' }, { timeoutMs: 1_000 }))).toBe('INTERNAL');
+    expect(await sim.ask('a', { type: 'count' }, { timeoutMs: 5_000 })).toBe(1);
+    expect(sim.describe().groups).toEqual([{ name: 'g', restarts: 2, failed: false }]);
   });
 
   it('restarts rest_for_one: the crashed child and those after it, not those before', async () => {
