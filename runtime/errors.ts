@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'CORRUPTION',
   'CLOSED',
   'INTERNAL',
+  'LOCKED',
 ] as const;
 
 /** One of the stable error codes. */

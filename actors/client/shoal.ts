@@ -12,9 +12,13 @@ import type { AskOptions, GroupSpec, Message } from '../../runtime/actor.js';
 import { systemClock } from '../../runtime/clock.js';
 import type { Clock } from '../../runtime/clock.js';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
+import { lockFolders, releaseAll } from '../../runtime/directory-lock.js';
+import type { HeldLock } from '../../runtime/directory-lock.js';
 import { nodeFileSystem } from '../../runtime/fs.js';
 import { siblingModuleUrl } from '../../runtime/module-url.js';
 import { ActorSystem } from '../../runtime/system.js';
+import { storageRootPath } from '../../storage/placement.js';
+import type { StorageConfig } from '../../storage/placement.js';
 import { batchTransfer } from '../../storage/record-batch.js';
 import type { RecordBatch } from '../../storage/record-batch.js';
 import { SUPERVISOR_ADDRESS, engineAddress, metadataReplicaAddress, shardAddress, walAddress } from '../addresses.js';
@@ -101,6 +105,8 @@ export class Shoal {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly searches: SearchCoalescer;
   private readonly reads: ReadRouter;
+  /** The locks of the data directory and storage roots, released after the actors have stopped. */
+  private locks: readonly HeldLock[] = [];
 
   /** Wraps a host whose root group is running; `Shoal.open` (or the simulator's client) makes one. */
   protected constructor(
@@ -125,13 +131,19 @@ export class Shoal {
     const { dataDir, requestTimeoutMs, supervisorArgs } = prepareOpen(options);
     const maxWorkers = options.maxWorkers === undefined ? undefined : integerIn(options.maxWorkers, 'maxWorkers', 1, 1024);
     await createDurably(dataDir);
+    // One owner per folder: a second owner of a WAL would acknowledge writes that the first overwrites.
+    const locks = await lockFolders(lockedFolders(dataDir, supervisorArgs.storage), (folder) =>
+      folder === dataDir ? `the data directory ${dataDir}` : `the storage folder ${folder}`,
+    );
     const system = new ActorSystem(maxWorkers === undefined ? {} : { maxWorkers });
     const shoal = new Shoal(system, requestTimeoutMs, options.faultInjection === true);
+    shoal.locks = locks;
     try {
       await system.startGroup(rootGroup(supervisorArgs));
       await shoal.booted();
     } catch (error) {
       await system.shutdown();
+      await releaseAll(locks);
       throw error;
     }
     return shoal;
@@ -253,7 +265,11 @@ export class Shoal {
     if (this.closing === null) {
       this.closing = (async () => {
         await Promise.allSettled([...this.inFlight]);
-        await this.system.shutdown();
+        try {
+          await this.system.shutdown();
+        } finally {
+          await releaseAll(this.locks);
+        }
       })();
     }
     return this.closing;
@@ -337,6 +353,12 @@ export class Shoal {
     const addressOf = { wal: walAddress, engine: engineAddress, shard: shardAddress }[fault.actor];
     return addressOf(entry.id, shard);
   }
+}
+
+/** The folders an open writes to: the data directory and each storage URL's root, without repeats, in a fixed order. */
+function lockedFolders(dataDir: string, storage: StorageConfig): string[] {
+  const roots = Object.values(storage).flatMap((component) => component.urls.map(storageRootPath));
+  return [dataDir, ...[...new Set(roots)].filter((root) => root !== dataDir).sort()];
 }
 
 /** Creates `dataDir` (and missing parents) and makes each new entry durable, so a power failure right after the first open cannot lose the folder. */
