@@ -2,7 +2,7 @@
  * The public types of Shoal: options, records, results and the request
  * messages of which every method of `Shoal` is sugar.
  */
-import type { CollectionEntry } from '../storage/catalogue.js';
+import type { CollectionEntry } from '../storage/collection-entry.js';
 import type { StorageStats } from '../storage/discovery.js';
 import type { Filter } from '../storage/filter.js';
 import type { Placement, PlacementStrategy, StorageComponent } from '../storage/placement.js';

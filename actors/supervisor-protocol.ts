@@ -4,7 +4,7 @@
  * before posting them; the public result types are in public-api.ts.
  */
 import type { ErrorData } from '../runtime/errors.js';
-import type { CollectionEntry } from '../storage/catalogue.js';
+import type { CollectionEntry } from '../storage/collection-entry.js';
 import type { RecordBatch } from '../storage/record-batch.js';
 import type { CheckedSearch } from './read-protocol.js';
 

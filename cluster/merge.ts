@@ -3,7 +3,7 @@
  * global top-k with a bounded heap. Ties are broken by id, so the result does
  * not depend on which shard answered first.
  */
-import { BoundedHeap } from '../runtime/bounded-heap.js';
+import { BoundedHeap } from '../storage/bounded-heap.js';
 import { toShoalError } from '../runtime/errors.js';
 import type { Hit, Metric, StoredRecord } from '../storage/types.js';
 import { hitComparator } from '../storage/types.js';

@@ -18,7 +18,7 @@
  * retried therefore applies once.
  */
 import type { ErrorCode } from '../runtime/errors.js';
-import type { CollectionEntry } from '../storage/catalogue.js';
+import type { CollectionEntry } from '../storage/collection-entry.js';
 import type { Placement, PlacementCounters } from '../storage/placement.js';
 import { zeroCounters } from '../storage/placement.js';
 

@@ -3,21 +3,7 @@
  * hashing the id's UTF-8 bytes, so the mapping is stable across processes,
  * platforms and releases.
  */
-
-const FNV_OFFSET_BASIS = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-const encoder = new TextEncoder();
-
-/** 32-bit FNV-1a of a string's UTF-8 bytes (or of raw bytes), as an unsigned integer. */
-export function fnv1a32(input: string | Uint8Array): number {
-  const bytes = typeof input === 'string' ? encoder.encode(input) : input;
-  let hash = FNV_OFFSET_BASIS;
-  for (let i = 0; i < bytes.length; i++) {
-    hash ^= bytes[i] as number;
-    hash = Math.imul(hash, FNV_PRIME);
-  }
-  return hash >>> 0;
-}
+import { fnv1a32 } from '../runtime/hash.js';
 
 /** The shard that owns `id` in a collection of `shardCount` shards. */
 export function shardOf(id: string, shardCount: number): number {

@@ -9,11 +9,10 @@
 import { ShoalError } from '../runtime/errors.js';
 import type { FileSystem } from '../runtime/fs.js';
 import { writeFileAtomic } from './atomic-file.js';
+import type { CollectionEntry } from './collection-entry.js';
 import { METRICS } from './types.js';
-import type { EngineSettings, Metric } from './types.js';
 import { STORAGE_COMPONENTS, uniformPlacement, zeroCounters } from './placement.js';
 import type { Placement, PlacementCounters } from './placement.js';
-import type { SyncMode } from './wal/wal.js';
 
 /** The catalogue format written by this release. */
 const CATALOGUE_VERSION = 2;
@@ -23,20 +22,8 @@ const SYNC_MODES: readonly string[] = ['always', 'batch', 'periodic', 'never'];
 /** A collection id is a folder name: never a path, never `..`. */
 const FOLDER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
-/** One collection as the catalogue records it. */
-export interface CollectionEntry extends EngineSettings {
-  /** Stable folder name: the collection name plus a random suffix, so a re-created name never meets old files. */
-  readonly id: string;
-  readonly name: string;
-  readonly dimension: number;
-  readonly metric: Metric;
-  readonly shards: number;
-  readonly syncMode: SyncMode;
-  /** `periodic` mode: the longest an acknowledged write waits for its fdatasync (absent: the WAL's default, 200 ms). */
-  readonly syncIntervalMs?: number;
-  /** The storage URL of each component (normalised `file:` URLs). */
-  readonly placement: Placement;
-}
+/** Importers of the entry type from here are moving to `./collection-entry.js`; this re-export goes with the last. */
+export type { CollectionEntry } from './collection-entry.js';
 
 /** The whole catalogue: collections in creation order and the round-robin counters. */
 export interface Catalogue {

@@ -6,7 +6,7 @@
  * top-k searches. A plain class: no I/O, clock or randomness.
  */
 
-import { BoundedHeap } from '../runtime/bounded-heap.js';
+import { BoundedHeap } from './bounded-heap.js';
 import { ShoalError, invalidArgument } from '../runtime/errors.js';
 import { norm, scoreOf } from './distance.js';
 import type { Hit, Metadata, Metric } from './types.js';

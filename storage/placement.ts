@@ -9,8 +9,8 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { fnv1a32 } from '../cluster/routing.js';
 import { ShoalError, invalidArgument } from '../runtime/errors.js';
+import { fnv1a32 } from '../runtime/hash.js';
 
 /** The storage components, each with its own list of URLs. */
 export const STORAGE_COMPONENTS = ['wal', 'viper', 'lsm', 'index', 'metadata'] as const;

@@ -7,7 +7,7 @@
  * compaction make. No I/O: the engine actor builds and loads segments and
  * hands them in.
  */
-import { BoundedHeap } from '../runtime/bounded-heap.js';
+import { BoundedHeap } from './bounded-heap.js';
 import type { FilterPredicate } from './filter.js';
 import { Memtable } from './memtable.js';
 import { OP_UPSERT, batchRows, rowVector } from './record-batch.js';

@@ -9,7 +9,7 @@
 
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
-import { BoundedHeap } from '../../runtime/bounded-heap.js';
+import { BoundedHeap } from '../bounded-heap.js';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { errnoCode } from '../../runtime/fs.js';
 import type { FileSystem } from '../../runtime/fs.js';

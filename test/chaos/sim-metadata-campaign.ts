@@ -19,9 +19,9 @@
  * Operations use no data writes: `sim-campaign.ts` covers the data path.
  */
 import { join } from 'node:path';
-import { checkLinearizable } from '../../cluster/linearizability.js';
+import { checkLinearizable } from '../cluster/linearizability.js';
 import type { ActorSpec } from '../../runtime/actor.js';
-import type { Operation } from '../../cluster/linearizability.js';
+import type { Operation } from '../cluster/linearizability.js';
 import type { Entry, Snapshot } from '../../cluster/raft/index.js';
 import { ShoalError } from '../../runtime/errors.js';
 import { SimSystem } from '../../runtime/sim/sim-system.js';

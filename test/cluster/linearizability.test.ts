@@ -1,8 +1,8 @@
 // Proves the WGL linearizability checker right: hand-written register and metadata-map histories (linearizable, a stale read, overlapping operations that fit in one order only, unknown outcomes that did or did not take effect), agreement with a brute-force search over random small histories, and a bounded, fast search on histories of hundreds of operations.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkLinearizable } from '../../cluster/linearizability.js';
-import type { CheckResult, Model, Operation } from '../../cluster/linearizability.js';
+import { checkLinearizable } from './linearizability.js';
+import type { CheckResult, Model, Operation } from './linearizability.js';
 import { applyMetadata, metadataModel } from './metadata-map-model.js';
 import type { MetadataInput, MetadataOutput, MetadataState } from './metadata-map-model.js';
 

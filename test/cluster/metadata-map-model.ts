@@ -6,7 +6,7 @@
  * or `not-found`, `read` answers the id or null. Operations on different
  * names are independent, so the model partitions by name.
  */
-import type { Model } from '../../cluster/linearizability.js';
+import type { Model } from './linearizability.js';
 
 /** An operation on the map. */
 export type MetadataInput =

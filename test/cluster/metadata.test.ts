@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { LOCAL_MEMBER, MetadataStore, decodeCommand, encodeCommand } from '../../cluster/metadata.js';
 import type { MetadataCommand } from '../../cluster/metadata.js';
-import type { CollectionEntry } from '../../storage/catalogue.js';
+import type { CollectionEntry } from '../../storage/collection-entry.js';
 import { uniformPlacement, zeroCounters } from '../../storage/placement.js';
 
 const PLACEMENT = uniformPlacement('file:///data');

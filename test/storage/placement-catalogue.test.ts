@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ShoalError } from '../../runtime/errors.js';
 import { nodeFileSystem } from '../../runtime/fs.js';
 import { readCatalogue, writeCatalogue } from '../../storage/catalogue.js';
-import type { CollectionEntry } from '../../storage/catalogue.js';
+import type { CollectionEntry } from '../../storage/collection-entry.js';
 import { uniformPlacement } from '../../storage/placement.js';
 
 let dir = '';

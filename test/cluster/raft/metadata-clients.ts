@@ -14,7 +14,7 @@
  * client decides to issue it) and when its answer is delivered, so the
  * recorded intervals contain the real ones.
  */
-import type { Operation } from '../../../cluster/linearizability.js';
+import type { Operation } from '../linearizability.js';
 import { NONE } from '../../../cluster/raft/index.js';
 import type { MetadataInput, MetadataOutput } from '../metadata-map-model.js';
 

@@ -1,8 +1,8 @@
 // Proves the metadata map replicated by 3- and 5-node clusters of pure Raft cores is linearizable as its clients see it: concurrent clients create, drop and read (writes proposed to the presumed leader with redirects and resends, reads through ReadIndex) while the network drops, duplicates, delays, reorders and partitions and nodes crash and restart, and the WGL checker accepts every recorded history; and that the same checker catches reads served from local state without ReadIndex, by a follower or by a deposed leader. RAFT_SEED reproduces a run.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkLinearizable } from '../../../cluster/linearizability.js';
-import type { CheckResult, Operation } from '../../../cluster/linearizability.js';
+import { checkLinearizable } from '../linearizability.js';
+import type { CheckResult, Operation } from '../linearizability.js';
 import { describeMetadata, metadataModel } from '../metadata-map-model.js';
 import type { MetadataInput, MetadataOutput } from '../metadata-map-model.js';
 import type { ClientStats } from './metadata-clients.js';

@@ -31,7 +31,7 @@
  * Every search is bounded by `maxSteps`; past it the answer is `unknown`
  * instead of a hang (the problem is NP-complete in general).
  */
-import { invalidArgument } from '../runtime/errors.js';
+import { invalidArgument } from '../../runtime/errors.js';
 
 /** The outcome of applying one operation to a model state. */
 export interface StepResult<State> {

@@ -1,9 +1,9 @@
 // Proves the campaign's checkers catch deliberately broken durability (mutations applied by the simulator's spec rewrite, production code unchanged): a WAL whose frame checksums are never checked on recovery and replay, under power losses that garble WAL tails, and periodic WALs that never fdatasync; each caught within ten seeds, on a seed whose unmutated run passes, so the catch is due to the mutation.
 import { describe, expect, it } from 'vitest';
-import { runSimCampaign } from '../../chaos/sim-campaign.js';
-import type { SimCampaignOptions } from '../../chaos/sim-campaign.js';
-import { acceptEveryChecksum } from '../../chaos/sim-mutations.js';
-import { encodeFrame, scanFrames } from '../../../storage/wal/frame.js';
+import { runSimCampaign } from '../chaos/sim-campaign.js';
+import type { SimCampaignOptions } from '../chaos/sim-campaign.js';
+import { acceptEveryChecksum } from '../chaos/sim-mutations.js';
+import { encodeFrame, scanFrames } from '../../storage/wal/frame.js';
 
 /**
  * The violations of the first seed from 1 to 10 on which `mutation` breaks a

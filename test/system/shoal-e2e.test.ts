@@ -1,8 +1,8 @@
 // Proves that a whole Shoal instance (the real supervisor, WAL writer, engine and shard actors, unchanged) runs under the simulator: create a collection, upsert, search, crash the node (losing unsynced data), restart from durable state, and every acknowledged record is there with its exact vector.
 import { describe, expect, it } from 'vitest';
-import type { RecordResult } from '../../../actors/public-api.js';
-import { SimSystem } from '../../../runtime/sim/sim-system.js';
-import { SimShoal, simSpecTransform } from '../../chaos/sim-shoal.js';
+import type { RecordResult } from '../../actors/public-api.js';
+import { SimSystem } from '../../runtime/sim/sim-system.js';
+import { SimShoal, simSpecTransform } from '../chaos/sim-shoal.js';
 
 const DIMENSION = 8;
 

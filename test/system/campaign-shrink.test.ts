@@ -1,7 +1,7 @@
 // Proves shrinking: a campaign that fails because of a deliberately broken WAL (acknowledging before fdatasync) is re-run with fault kinds, single faults, operations and clients removed while it still fails, and ends at a strictly smaller configuration that still fails, replays bit for bit, and is printed as a trace command.
 import { expect, it } from 'vitest';
-import { runSimCampaign } from '../../chaos/sim-campaign.js';
-import { campaignSize, reproduceCommand, shrinkCampaign } from '../../chaos/sim-shrink.js';
+import { runSimCampaign } from '../chaos/sim-campaign.js';
+import { campaignSize, reproduceCommand, shrinkCampaign } from '../chaos/sim-shrink.js';
 
 it('shrinks a failing mutated campaign to a smaller configuration that still fails', async () => {
   const original = { seed: 1, mutation: 'wal-ack-before-fsync' as const };

@@ -1,7 +1,7 @@
 // Proves the simulator runs a Shoal workload dominated by timers (periodic WAL syncs, client think times, ask deadlines) in virtual time: timers fire at their virtual instants, so far more virtual time passes than events would take to run; it prints the speed ratio against wall-clock and CPU time (a figure, not an assertion: timings on a shared machine are not test material).
 import { expect, it } from 'vitest';
-import { SimSystem } from '../../../runtime/sim/sim-system.js';
-import { SimShoal, simSpecTransform } from '../../chaos/sim-shoal.js';
+import { SimSystem } from '../../runtime/sim/sim-system.js';
+import { SimShoal, simSpecTransform } from '../chaos/sim-shoal.js';
 
 const DIMENSION = 8;
 

@@ -1,9 +1,9 @@
 // Proves that an idle metadata group wakes only for what Raft needs: the leader's heartbeats (every 5 ticks) and the followers' answers, not a timer per tick per replica; that it holds one leader and one term while idle; and that followers still notice a dead leader in time (their one timer is their election timeout).
 import { describe, expect, it } from 'vitest';
-import { metadataReplicaAddress } from '../../../actors/addresses.js';
-import type { ReplicaStatus } from '../../../actors/metadata-replica-actor.js';
-import { SimSystem } from '../../../runtime/sim/sim-system.js';
-import { SimShoal, simSpecTransform } from '../../chaos/sim-shoal.js';
+import { metadataReplicaAddress } from '../../actors/addresses.js';
+import type { ReplicaStatus } from '../../actors/metadata-replica-actor.js';
+import { SimSystem } from '../../runtime/sim/sim-system.js';
+import { SimShoal, simSpecTransform } from '../chaos/sim-shoal.js';
 
 const TICK_MS = 20; // the default metadataTickMs
 const HEARTBEAT_TICKS = 5;

@@ -1,6 +1,6 @@
 // Proves the simulated chaos campaign end to end: concurrent clients against a whole Shoal node — one collection per sync mode, spread over two storage URLs per component — with actor crashes, killed threads, process crashes, power losses (torn and garbled WAL tails), a collection dropped and re-created, and disk errors keep every invariant (each sync mode's durability promise, acknowledged deletes stay deleted, reads are linearizable per id, exact search agrees with the model, files sit where the placement says) over several seeds, and those seeds do exercise each of these; one seed reproduces a campaign bit for bit; and the checkers do catch a broken delivery guarantee (lost messages).
 import { describe, expect, it } from 'vitest';
-import { runSimCampaign } from '../../chaos/sim-campaign.js';
+import { runSimCampaign } from '../chaos/sim-campaign.js';
 
 describe('simulated chaos campaign', () => {
   it('keeps every invariant over several seeds, across sync modes, collections and storage URLs', async () => {
