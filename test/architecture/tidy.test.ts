@@ -1,4 +1,5 @@
 // Proves the source tree is tidy by the rules of test/architecture/tidy.ts (no function with more than 70 lines of body, no line over 120 columns), reading every function with the TypeScript parser, and proves both rules fire on the fixtures in fixtures/tidy/: functions of every kind just past the limit are reported and one at it is not, lines of 121 columns are reported and lines of 120 are not, counted in code points.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT, sourceFiles } from './source-tree.js';
@@ -6,15 +7,40 @@ import { describeLongFunction, describeLongLine, longFunctions, longLines } from
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/tidy/', import.meta.url));
 
+/**
+ * The violations the tree still had when the rules came in, per file. They may only go down: a file gains none, a
+ * file not listed has none, and a count that went down must be lowered here (so the list never hides new ones).
+ */
+type Baseline = Record<string, { functions: number; lines: number }>;
+const BASELINE = JSON.parse(readFileSync(new URL('./tidy-baseline.json', import.meta.url), 'utf8')) as Baseline;
+
+function counts(files: readonly string[]): Baseline {
+  const found: Baseline = {};
+  for (const file of files) {
+    const functions = longFunctions(REPOSITORY_ROOT, file).length;
+    const lines = longLines(REPOSITORY_ROOT, file).length;
+    if (functions + lines > 0) found[file] = { functions, lines };
+  }
+  return found;
+}
+
 describe('the source tree', () => {
   const files = sourceFiles(REPOSITORY_ROOT);
+  const found = counts(files);
 
-  it('has no function longer than 70 lines', () => {
-    expect(files.flatMap((file) => longFunctions(REPOSITORY_ROOT, file).map(describeLongFunction))).toEqual([]);
+  it('gains no function longer than 70 lines and no line over 120 columns past the recorded baseline', () => {
+    const gained = files.flatMap((file) => {
+      const allowed = BASELINE[file] ?? { functions: 0, lines: 0 };
+      const now = found[file] ?? { functions: 0, lines: 0 };
+      const functions = now.functions > allowed.functions ? longFunctions(REPOSITORY_ROOT, file).map(describeLongFunction) : [];
+      const lines = now.lines > allowed.lines ? longLines(REPOSITORY_ROOT, file).map(describeLongLine) : [];
+      return [...functions, ...lines];
+    });
+    expect(gained).toEqual([]);
   });
 
-  it('has no line over 120 columns', () => {
-    expect(files.flatMap((file) => longLines(REPOSITORY_ROOT, file).map(describeLongLine))).toEqual([]);
+  it('keeps the baseline exact: a file that got tidier lowers its count in tidy-baseline.json', () => {
+    expect(found).toEqual(Object.fromEntries(Object.entries(BASELINE).filter(([file]) => files.includes(file))));
   });
 });
 
