@@ -132,7 +132,7 @@ export class Shoal {
     const maxWorkers = options.maxWorkers === undefined ? undefined : integerIn(options.maxWorkers, 'maxWorkers', 1, 1024);
     await createDurably(dataDir);
     // One owner per folder: a second owner of a WAL would acknowledge writes that the first overwrites.
-    const locks = await lockFolders(lockedFolders(dataDir, supervisorArgs.storage), (folder) =>
+    const locks = await lockFolders(await lockedFolders(dataDir, supervisorArgs.storage), (folder) =>
       folder === dataDir ? `the data directory ${dataDir}` : `the storage folder ${folder}`,
     );
     const system = new ActorSystem(maxWorkers === undefined ? {} : { maxWorkers });
@@ -355,10 +355,15 @@ export class Shoal {
   }
 }
 
-/** The folders an open writes to: the data directory and each storage URL's root, without repeats, in a fixed order. */
-function lockedFolders(dataDir: string, storage: StorageConfig): string[] {
+/**
+ * The folders an open writes to: the data directory and each storage URL's root, without repeats, in a fixed order.
+ * A storage folder that does not exist is left out: the supervisor refuses such an open with INVALID_ARGUMENT.
+ */
+async function lockedFolders(dataDir: string, storage: StorageConfig): Promise<string[]> {
   const roots = Object.values(storage).flatMap((component) => component.urls.map(storageRootPath));
-  return [dataDir, ...[...new Set(roots)].filter((root) => root !== dataDir).sort()];
+  const others = [...new Set(roots)].filter((root) => root !== dataDir).sort();
+  const present = await Promise.all(others.map(async (root) => (await nodeFileSystem.stat(root)) !== null));
+  return [dataDir, ...others.filter((_, index) => present[index])];
 }
 
 /** Creates `dataDir` (and missing parents) and makes each new entry durable, so a power failure right after the first open cannot lose the folder. */
