@@ -21,6 +21,7 @@ import { mkdir, open, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ShoalError } from './errors.js';
+import { errnoCode as errno } from './fs.js';
 
 /** The lock file's name in every locked folder. */
 export const LOCK_FILE = 'shoal.lock';
@@ -208,10 +209,6 @@ async function readIfPresent(path: string): Promise<string | null> {
 function storageFailed(path: string, error: unknown): ShoalError {
   const cause = errno(error) ?? 'UNKNOWN';
   return new ShoalError('STORAGE_FAILED', `the lock file ${path} could not be written or read (${cause}): ${(error as Error).message}`, { path, cause });
-}
-
-function errno(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
 /** A rejection handler that forgets `token` and rethrows. */
