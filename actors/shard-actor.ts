@@ -69,9 +69,7 @@ export function createShard(args: ShardArgs): Actor {
   let inFlight = 0;
 
   const write = (batch: RecordBatch, ctx: ActorContext, responder: Responder | null): void => {
-    if (inFlight >= inFlightMax) {
-      throw new ShoalError('UNAVAILABLE', `the shard has ${inFlight} writes in flight (its engine is behind: a write stall); retry later`, { reason: 'overloaded', inFlight });
-    }
+    if (inFlight >= inFlightMax) throw overloaded(inFlight);
     inFlight++;
     const appended = ctx.ask<AppendResult>(args.wal, { type: 'append', batch }, { timeoutMs: PIPELINE_TIMEOUT_MS, transfer: batchTransfer(batch) });
     ctx.pipeToSelf(appended, (outcome): Appended => ({ type: 'appended', outcome, responder }));
@@ -99,9 +97,8 @@ export function createShard(args: ShardArgs): Actor {
   };
 
   const stats = (ctx: ActorContext, responder: Responder | null): void => {
-    const timeoutMs = remainingMs(deadlineOf(responder, ctx), ctx.clock);
-    Promise.all([ctx.ask<WalStats>(args.wal, { type: 'stats' }, { timeoutMs }), ctx.ask<EngineStats>(args.engine, { type: 'stats' }, { timeoutMs })]).then(
-      ([wal, engine]) => responder?.ok({ wal, engine } satisfies ShardStats),
+    askStats(args, ctx, remainingMs(deadlineOf(responder, ctx), ctx.clock)).then(
+      (stats) => responder?.ok(stats),
       (error: unknown) => responder?.fail(error),
     );
   };
@@ -128,4 +125,19 @@ export function createShard(args: ShardArgs): Actor {
       }
     },
   };
+}
+
+/** A write refused because the shard's engine is behind (a write stall): the caller retries later. */
+function overloaded(inFlight: number): ShoalError {
+  const message = `the shard has ${inFlight} writes in flight (its engine is behind: a write stall); retry later`;
+  return new ShoalError('UNAVAILABLE', message, { reason: 'overloaded', inFlight });
+}
+
+/** The stats of the shard's WAL and engine, asked in parallel within `timeoutMs`. */
+async function askStats(args: ShardArgs, ctx: ActorContext, timeoutMs: number): Promise<ShardStats> {
+  const [wal, engine] = await Promise.all([
+    ctx.ask<WalStats>(args.wal, { type: 'stats' }, { timeoutMs }),
+    ctx.ask<EngineStats>(args.engine, { type: 'stats' }, { timeoutMs }),
+  ]);
+  return { wal, engine };
 }

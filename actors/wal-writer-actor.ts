@@ -62,13 +62,7 @@ export function createWalWriter(args: WalWriterArgs): Actor {
   const inFlight = new Set<Promise<unknown>>();
 
   const append = (batch: RecordBatch, responder: Responder | null): void => {
-    const entries: WalEntry[] = batch.ids.map((id, row) => ({
-      op: batch.ops[row] === OP_DELETE ? 'delete' : 'upsert',
-      id,
-      vector: rowVector(batch, row),
-      metadata: batch.metadata[row] ?? null,
-    }));
-    const appended = (wal as Wal).append(entries);
+    const appended = (wal as Wal).append(walEntries(batch));
     inFlight.add(appended);
     appended.then(
       ({ firstLsn, lastLsn }) => {
@@ -85,23 +79,14 @@ export function createWalWriter(args: WalWriterArgs): Actor {
 
   const read = async (fromLsn: number, maxRecords: number, responder: Responder | null): Promise<void> => {
     await Promise.allSettled([...inFlight]);
-    // Taken before reading: the read sees at least this far (an append that lands meanwhile is not claimed).
-    const lastLsn = (wal as Wal).lastLsn;
-    const records = await (wal as Wal).read(fromLsn, maxRecords);
-    const page: ReplayPage = { batch: packRecords(records, args.dimension), done: records.length < maxRecords, lastLsn };
+    const page = await replayPage(wal as Wal, fromLsn, maxRecords, args.dimension);
     responder?.ok(page, batchTransfer(page.batch));
   };
 
   return {
     async start(ctx: ActorContext) {
-      // The WAL writer owns its thread, so it writes and syncs with blocking calls; appends that arrive meanwhile wait in the mailbox and form the next group.
-      const options = { syncMode: args.syncMode, clock: ctx.clock, blockingIo: true, nextTurn: ctx.nextTurn, repair: args.repair === true, ...(args.syncIntervalMs === undefined ? {} : { syncIntervalMs: args.syncIntervalMs }) };
-      // Every rename of the WAL stays inside its own folder (same device), and this asserts it.
       files = new FaultyFileSystem(ctx.fs);
-      wal = await Wal.open(confineRenames(files, args.dir), args.dir, options);
-      const recovery = wal.stats().recovery;
-      if (recovery.truncatedBytes > 0) ctx.log.warn('wal-torn-tail-truncated', { ...recovery });
-      if (recovery.repaired !== null) ctx.log.error('wal-repaired', { dir: args.dir, ...recovery.repaired });
+      wal = await openWal(args, files, ctx);
     },
     receive(raw: Message, ctx: ActorContext, responder: Responder | null) {
       const message = raw as WalWriterMessage;
@@ -120,10 +105,7 @@ export function createWalWriter(args: WalWriterArgs): Actor {
         case 'checkpoint':
           return (wal as Wal).checkpoint(message.lsn).then((removed) => responder?.ok({ removed }));
         case 'skip-past':
-          return (wal as Wal).skipPast(message.lsn).then((skipped) => {
-            if (skipped) ctx.log.error('wal-behind-checkpoint', { dir: args.dir, checkpointLsn: message.lsn, resumeLsn: message.lsn + 1 });
-            responder?.ok({ skipped });
-          });
+          return skipPast(wal as Wal, message.lsn, args.dir, ctx).then((skipped) => responder?.ok({ skipped }));
         case 'stats':
           return responder?.ok((wal as Wal).stats() satisfies WalStats);
         default:
@@ -134,6 +116,54 @@ export function createWalWriter(args: WalWriterArgs): Actor {
       await wal?.close();
     },
   };
+}
+
+/** Opens the shard's WAL on `files` and logs what recovery cut or repaired. */
+async function openWal(args: WalWriterArgs, files: FaultyFileSystem, ctx: ActorContext): Promise<Wal> {
+  // The WAL writer owns its thread, so it writes and syncs with blocking calls; appends that arrive
+  // meanwhile wait in the mailbox and form the next group.
+  const options = {
+    syncMode: args.syncMode,
+    clock: ctx.clock,
+    blockingIo: true,
+    nextTurn: ctx.nextTurn,
+    repair: args.repair === true,
+    ...(args.syncIntervalMs === undefined ? {} : { syncIntervalMs: args.syncIntervalMs }),
+  };
+  // Every rename of the WAL stays inside its own folder (same device), and this asserts it.
+  const wal = await Wal.open(confineRenames(files, args.dir), args.dir, options);
+  const recovery = wal.stats().recovery;
+  if (recovery.truncatedBytes > 0) ctx.log.warn('wal-torn-tail-truncated', { ...recovery });
+  if (recovery.repaired !== null) ctx.log.error('wal-repaired', { dir: args.dir, ...recovery.repaired });
+  return wal;
+}
+
+/** The rows of `batch` as WAL entries. */
+function walEntries(batch: RecordBatch): WalEntry[] {
+  return batch.ids.map((id, row) => ({
+    op: batch.ops[row] === OP_DELETE ? 'delete' : 'upsert',
+    id,
+    vector: rowVector(batch, row),
+    metadata: batch.metadata[row] ?? null,
+  }));
+}
+
+/** Reads one replay page of at most `maxRecords` records from `fromLsn`. */
+async function replayPage(wal: Wal, fromLsn: number, maxRecords: number, dimension: number): Promise<ReplayPage> {
+  // Taken before reading: the read sees at least this far (an append that lands meanwhile is not claimed).
+  const lastLsn = wal.lastLsn;
+  const records = await wal.read(fromLsn, maxRecords);
+  return { batch: packRecords(records, dimension), done: records.length < maxRecords, lastLsn };
+}
+
+/**
+ * Makes the WAL's next LSN greater than `lsn`; having to skip means the WAL
+ * lost records behind the engine's checkpoint, which is logged.
+ */
+async function skipPast(wal: Wal, lsn: number, dir: string, ctx: ActorContext): Promise<boolean> {
+  const skipped = await wal.skipPast(lsn);
+  if (skipped) ctx.log.error('wal-behind-checkpoint', { dir, checkpointLsn: lsn, resumeLsn: lsn + 1 });
+  return skipped;
 }
 
 /** Packs WAL records into one columnar batch for transfer. */

@@ -143,71 +143,10 @@ export class MetadataStore {
 
   /** Applies one command in log order. Never throws: a command that cannot apply answers a refusal and changes nothing. */
   apply(command: MetadataCommand): MetadataResult {
-    const state = this.state;
-    switch (command.type) {
-      case 'bootstrap': {
-        if (state.initialized) return REPEATED;
-        const shards: Record<string, ShardAssignment[]> = {};
-        const leader = command.members[0]?.id ?? LOCAL_MEMBER.id;
-        for (const entry of command.collections) shards[entry.id] = initialAssignments(entry.shards, leader);
-        this.state = { ...state, initialized: true, members: [...command.members], collections: [...command.collections], shards, counters: command.counters };
-        return OK;
-      }
-      case 'create-collection': {
-        const existing = state.collections.find((entry) => entry.name === command.entry.name);
-        if (existing !== undefined) {
-          if (existing.id === command.entry.id) return REPEATED;
-          return refuse('COLLECTION_EXISTS', `collection ${command.entry.name} already exists`);
-        }
-        const leader = state.members[0]?.id ?? LOCAL_MEMBER.id;
-        this.state = {
-          ...state,
-          collections: [...state.collections, command.entry],
-          shards: { ...state.shards, [command.entry.id]: initialAssignments(command.entry.shards, leader) },
-          counters: command.counters,
-        };
-        return OK;
-      }
-      case 'drop-collection': {
-        if (!state.collections.some((entry) => entry.id === command.id)) return REPEATED;
-        const { [command.id]: _dropped, ...shards } = state.shards;
-        this.state = { ...state, collections: state.collections.filter((entry) => entry.id !== command.id), shards };
-        return OK;
-      }
-      case 'assign-shard':
-      case 'set-shard-leader': {
-        const assignments = state.shards[command.collectionId];
-        const current = assignments?.[command.shard];
-        if (assignments === undefined || current === undefined) return refuse('COLLECTION_NOT_FOUND', `no shard ${command.shard} of collection ${command.collectionId}`);
-        const replicas = command.type === 'assign-shard' ? [...command.replicas] : current.replicas;
-        const unknown = [command.leader, ...replicas].find((id) => !state.members.some((member) => member.id === id));
-        if (unknown !== undefined) return refuse('INVALID_ARGUMENT', `${unknown} is not a member`);
-        if (!replicas.includes(command.leader)) return refuse('INVALID_ARGUMENT', `leader ${command.leader} is not one of the shard's replicas`);
-        if (current.leader === command.leader && sameMembers(current.replicas, replicas)) return REPEATED;
-        const next = assignments.map((assignment) => (assignment.shard === command.shard ? { shard: command.shard, leader: command.leader, replicas, epoch: current.epoch + 1 } : assignment));
-        this.state = { ...state, shards: { ...state.shards, [command.collectionId]: next } };
-        return OK;
-      }
-      case 'set-placement': {
-        if (!state.collections.some((entry) => entry.id === command.collectionId)) return refuse('COLLECTION_NOT_FOUND', `no collection ${command.collectionId}`);
-        this.state = { ...state, collections: state.collections.map((entry) => (entry.id === command.collectionId ? { ...entry, placement: command.placement } : entry)) };
-        return OK;
-      }
-      case 'add-member': {
-        if (state.members.some((member) => member.id === command.member.id)) return REPEATED;
-        this.state = { ...state, members: [...state.members, command.member] };
-        return OK;
-      }
-      case 'remove-member': {
-        if (!state.members.some((member) => member.id === command.id)) return REPEATED;
-        const hosting = Object.entries(state.shards).find(([, assignments]) => assignments.some((assignment) => assignment.replicas.includes(command.id)));
-        if (hosting !== undefined) return refuse('INVALID_ARGUMENT', `member ${command.id} still hosts shards of ${hosting[0]}; reassign them first`);
-        this.state = { ...state, members: state.members.filter((member) => member.id !== command.id) };
-        return OK;
-      }
-      default:
-        return refuse('INVALID_ARGUMENT', `unknown metadata command ${String((command as { type?: unknown }).type)}`);
-    }
+    const applied = applyCommand(this.state, command);
+    if ('ok' in applied) return applied;
+    this.state = applied;
+    return OK;
   }
 
   /** The collection called `name`, or undefined. */
@@ -224,6 +163,108 @@ export class MetadataStore {
   shardReplicas(collectionId: string, shard: number): readonly string[] {
     return this.state.shards[collectionId]?.[shard]?.replicas ?? [];
   }
+}
+
+/** One command of the log, by its type. */
+type CommandOf<Type extends MetadataCommand['type']> = Extract<MetadataCommand, { readonly type: Type }>;
+
+/** What a command does: the next state (answered `ok`), or a result that leaves the state as it was. */
+type Applied = MetadataState | MetadataResult;
+
+function applyCommand(state: MetadataState, command: MetadataCommand): Applied {
+  switch (command.type) {
+    case 'bootstrap':
+      return bootstrap(state, command);
+    case 'create-collection':
+      return createCollection(state, command);
+    case 'drop-collection':
+      return dropCollection(state, command);
+    case 'assign-shard':
+    case 'set-shard-leader':
+      return assignShard(state, command);
+    case 'set-placement':
+      return setPlacement(state, command);
+    case 'add-member':
+      return addMember(state, command);
+    case 'remove-member':
+      return removeMember(state, command);
+    default:
+      return refuse('INVALID_ARGUMENT', `unknown metadata command ${String((command as { type?: unknown }).type)}`);
+  }
+}
+
+function bootstrap(state: MetadataState, command: CommandOf<'bootstrap'>): Applied {
+  if (state.initialized) return REPEATED;
+  const shards: Record<string, ShardAssignment[]> = {};
+  const leader = command.members[0]?.id ?? LOCAL_MEMBER.id;
+  for (const entry of command.collections) shards[entry.id] = initialAssignments(entry.shards, leader);
+  const members = [...command.members];
+  const collections = [...command.collections];
+  return { ...state, initialized: true, members, collections, shards, counters: command.counters };
+}
+
+function createCollection(state: MetadataState, command: CommandOf<'create-collection'>): Applied {
+  const existing = state.collections.find((entry) => entry.name === command.entry.name);
+  if (existing !== undefined) {
+    if (existing.id === command.entry.id) return REPEATED;
+    return refuse('COLLECTION_EXISTS', `collection ${command.entry.name} already exists`);
+  }
+  const leader = state.members[0]?.id ?? LOCAL_MEMBER.id;
+  return {
+    ...state,
+    collections: [...state.collections, command.entry],
+    shards: { ...state.shards, [command.entry.id]: initialAssignments(command.entry.shards, leader) },
+    counters: command.counters,
+  };
+}
+
+function dropCollection(state: MetadataState, command: CommandOf<'drop-collection'>): Applied {
+  if (!state.collections.some((entry) => entry.id === command.id)) return REPEATED;
+  const { [command.id]: _dropped, ...shards } = state.shards;
+  return { ...state, collections: state.collections.filter((entry) => entry.id !== command.id), shards };
+}
+
+function assignShard(state: MetadataState, command: CommandOf<'assign-shard' | 'set-shard-leader'>): Applied {
+  const assignments = state.shards[command.collectionId];
+  const current = assignments?.[command.shard];
+  if (assignments === undefined || current === undefined) {
+    return refuse('COLLECTION_NOT_FOUND', `no shard ${command.shard} of collection ${command.collectionId}`);
+  }
+  const replicas = command.type === 'assign-shard' ? [...command.replicas] : current.replicas;
+  const unknown = [command.leader, ...replicas].find((id) => !state.members.some((member) => member.id === id));
+  if (unknown !== undefined) return refuse('INVALID_ARGUMENT', `${unknown} is not a member`);
+  if (!replicas.includes(command.leader)) {
+    return refuse('INVALID_ARGUMENT', `leader ${command.leader} is not one of the shard's replicas`);
+  }
+  if (current.leader === command.leader && sameMembers(current.replicas, replicas)) return REPEATED;
+  const changed = { shard: command.shard, leader: command.leader, replicas, epoch: current.epoch + 1 };
+  const next = assignments.map((assignment) => (assignment.shard === command.shard ? changed : assignment));
+  return { ...state, shards: { ...state.shards, [command.collectionId]: next } };
+}
+
+function setPlacement(state: MetadataState, command: CommandOf<'set-placement'>): Applied {
+  if (!state.collections.some((entry) => entry.id === command.collectionId)) {
+    return refuse('COLLECTION_NOT_FOUND', `no collection ${command.collectionId}`);
+  }
+  const place = (entry: CollectionEntry): CollectionEntry =>
+    entry.id === command.collectionId ? { ...entry, placement: command.placement } : entry;
+  return { ...state, collections: state.collections.map(place) };
+}
+
+function addMember(state: MetadataState, command: CommandOf<'add-member'>): Applied {
+  if (state.members.some((member) => member.id === command.member.id)) return REPEATED;
+  return { ...state, members: [...state.members, command.member] };
+}
+
+function removeMember(state: MetadataState, command: CommandOf<'remove-member'>): Applied {
+  if (!state.members.some((member) => member.id === command.id)) return REPEATED;
+  const hosts = (assignments: readonly ShardAssignment[]): boolean =>
+    assignments.some((assignment) => assignment.replicas.includes(command.id));
+  const hosting = Object.entries(state.shards).find(([, assignments]) => hosts(assignments));
+  if (hosting !== undefined) {
+    return refuse('INVALID_ARGUMENT', `member ${command.id} still hosts shards of ${hosting[0]}; reassign them first`);
+  }
+  return { ...state, members: state.members.filter((member) => member.id !== command.id) };
 }
 
 function refuse(code: ErrorCode, message: string): MetadataResult {

@@ -104,7 +104,7 @@ export function importCycles(edges: readonly ImportEdge[]): string[][] {
   return cycles;
 }
 
-/** Tarjan's algorithm, iterative; components and their members in a stable (sorted) order. */
+/** Tarjan's algorithm (recursive: a source tree is shallow); components and their members in sorted order. */
 function stronglyConnectedComponents(next: Successors): string[][] {
   const index = new Map<string, number>();
   const lowLink = new Map<string, number>();
