@@ -1,5 +1,5 @@
 // Proves the source tree is tidy by the rules of test/architecture/tidy.ts (no function with more than 70 lines of body, no line over 120 columns), reading every function with the TypeScript parser, and proves both rules fire on the fixtures in fixtures/tidy/: functions of every kind just past the limit are reported and one at it is not, lines of 121 columns are reported and lines of 120 are not, counted in code points.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT, sourceFiles } from './source-tree.js';
@@ -24,9 +24,24 @@ function counts(files: readonly string[]): Baseline {
   return found;
 }
 
+/**
+ * With REWRITE=1 the baseline is lowered to what the tree has now; a count is never raised (a file that gained a
+ * violation still fails), so rewriting cannot hide a new one.
+ */
+function lowerBaseline(found: Baseline): void {
+  const lowered: Baseline = {};
+  for (const [file, now] of Object.entries(found).sort(([a], [b]) => a.localeCompare(b))) {
+    const allowed = BASELINE[file] ?? { functions: 0, lines: 0 };
+    const entry = { functions: Math.min(now.functions, allowed.functions), lines: Math.min(now.lines, allowed.lines) };
+    if (entry.functions + entry.lines > 0) lowered[file] = entry;
+  }
+  writeFileSync(new URL('./tidy-baseline.json', import.meta.url), `${JSON.stringify(lowered, null, 2)}\n`);
+}
+
 describe('the source tree', () => {
   const files = sourceFiles(REPOSITORY_ROOT);
   const found = counts(files);
+  if (process.env.REWRITE === '1') lowerBaseline(found);
 
   it('gains no function longer than 70 lines and no line over 120 columns past the recorded baseline', () => {
     const gained = files.flatMap((file) => {
