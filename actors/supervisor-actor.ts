@@ -20,7 +20,7 @@
  * retry policy), shard requests and the stats roll-up (pure).
  */
 import type { Actor, ActorContext, Message, Responder } from '../runtime/actor.js';
-import { present, unreachable } from '../runtime/assert.js';
+import { AssertionFailure, present, unreachable } from '../runtime/assert.js';
 import { ShoalError } from '../runtime/errors.js';
 import type { ErrorData } from '../runtime/errors.js';
 import type { ShardAssignmentInfo, MetadataStatus } from './public-api.js';
@@ -80,27 +80,29 @@ function dispatch(
     case 'drop-collection':
       return holdMailbox(dropCollection(state, args, message.name, ctx, deadline).then(() => null), responder);
     case 'write':
-      return runConcurrently(write(state, message, ctx, deadline), responder);
+      return runConcurrently(write(state, message, ctx, deadline), responder, ctx);
     case 'search':
-      return runConcurrently(search(state, message, ctx, deadline), responder);
+      return runConcurrently(search(state, message, ctx, deadline), responder, ctx);
     case 'get':
-      return runConcurrently(get(state, message, ctx, deadline), responder);
+      return runConcurrently(get(state, message, ctx, deadline), responder, ctx);
     case 'optimize':
-      return runConcurrently(optimize(state, message, ctx, deadline), responder);
+      return runConcurrently(optimize(state, message, ctx, deadline), responder, ctx);
     case 'stats':
-      return runConcurrently(stats(state, args, ctx, deadline), responder);
+      return runConcurrently(stats(state, args, ctx, deadline), responder, ctx);
     case 'read-route':
-      return runConcurrently(readRoute(state, message), responder);
+      return runConcurrently(readRoute(state, message), responder, ctx);
     case 'shard-assignments':
-      return runConcurrently(assignments(state, message, ctx, deadline), responder);
+      return runConcurrently(assignments(state, message, ctx, deadline), responder, ctx);
     case 'metadata-status':
-      return runConcurrently(metadataStatus(state, ctx, deadline), responder);
+      return runConcurrently(metadataStatus(state, ctx, deadline), responder, ctx);
     case 'ping':
       return responder?.ok(ping(state));
     case 'list-collections':
       return responder?.ok([...state.collections.values()]);
     case 'group-failed':
       return recordGroupFailure(state, message.group, message.error, ctx);
+    case 'bug':
+      throw new AssertionFailure(message.error);
     default:
       return unreachable(message, 'supervisor message');
   }
@@ -112,11 +114,16 @@ function holdMailbox<T>(work: Promise<T>, responder: Responder | null): Promise<
   return work.then((value) => responder?.ok(value));
 }
 
-/** Answers when `work` settles, without holding the mailbox. */
-function runConcurrently<T>(work: Promise<T>, responder: Responder | null): void {
+/** Answers when `work` settles, without holding the mailbox; a failed invariant then crashes the actor. */
+function runConcurrently<T>(work: Promise<T>, responder: Responder | null, ctx: ActorContext): void {
   work.then(
     (value) => responder?.ok(value),
-    (error: unknown) => responder?.fail(error),
+    (error: unknown) => {
+      if (!(error instanceof AssertionFailure)) return responder?.fail(error);
+      const crashed = `supervisor crashed on a bug and is restarted: ${error.message}`;
+      responder?.fail(new ShoalError('INTERNAL', crashed, { address: ctx.self }));
+      ctx.tell(ctx.self, { type: 'bug', error: error.message });
+    },
   );
 }
 

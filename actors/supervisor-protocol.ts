@@ -35,8 +35,17 @@ export type SupervisorMessage =
   | { readonly type: 'shard-assignments'; readonly collection: string; readonly linearizable: boolean }
   | { readonly type: 'metadata-status' };
 
-/** Every message the supervisor receives: the ones it answers and the system's notice of a group that stopped. */
-export type SupervisorInbox = SupervisorMessage | GroupFailedMessage;
+/**
+ * A failed invariant in a handler that ran concurrently (its promise was not awaited by the actor cell): told to
+ * itself, so the supervisor crashes on it as on any other bug, and is restarted.
+ */
+export interface SupervisorBugMessage {
+  readonly type: 'bug';
+  readonly error: string;
+}
+
+/** Every message the supervisor receives: the ones it answers, the system's notice of a stopped group, its bugs. */
+export type SupervisorInbox = SupervisorMessage | GroupFailedMessage | SupervisorBugMessage;
 
 /** The supervisor message of one type. */
 export type SupervisorMessageOf<T extends SupervisorMessage['type']> = Extract<SupervisorMessage, { readonly type: T }>;
