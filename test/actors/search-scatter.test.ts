@@ -59,7 +59,10 @@ describe('gatherScatteredSearch', () => {
   const failed: PromiseSettledResult<Hit[][]> = { status: 'rejected', reason: new ShoalError('TIMEOUT', 'slow') };
 
   it('merges each query over the shards under the metric (l2: lower is better)', () => {
-    const answers = [fulfilled([[hit('a', 3), hit('b', 1)], [hit('a', 3)]]), fulfilled([[hit('c', 2)], [hit('c', 2)]])];
+    const answers = [
+      fulfilled([[hit('a', 3), hit('b', 1)], [hit('a', 3)]]),
+      fulfilled([[hit('c', 2)], [hit('c', 2)]]),
+    ];
     const gathered = gatherScatteredSearch(LAYOUT, checked(), answers);
     expect(gathered.results.map((hits) => hits.map((each) => each.id))).toEqual([['b', 'c'], ['c']]);
     expect(gathered).toMatchObject({ partial: false, shardsAnswered: 2, shardsTotal: 2 });
@@ -67,7 +70,8 @@ describe('gatherScatteredSearch', () => {
 
   it('fails with a shard error, or answers partial with allowPartial', () => {
     const answers = [fulfilled([[hit('a', 1)], []]), failed];
-    expect(() => gatherScatteredSearch(LAYOUT, checked(), answers)).toThrow(expect.objectContaining({ code: 'TIMEOUT' }));
+    const timedOut = expect.objectContaining({ code: 'TIMEOUT' });
+    expect(() => gatherScatteredSearch(LAYOUT, checked(), answers)).toThrow(timedOut);
     const partial = gatherScatteredSearch(LAYOUT, checked(true), answers);
     expect(partial).toMatchObject({ partial: true, shardsAnswered: 1, shardsTotal: 2 });
     expect(partial.results[0]?.map((each) => each.id)).toEqual(['a']);

@@ -7,7 +7,14 @@ import type { CollectionIdentity, ShardStatsRolledUp } from '../../../actors/sup
 import type { StorageStats } from '../../../storage/discovery.js';
 import type { WalRepair } from '../../../storage/wal/wal.js';
 
-const COLLECTION: CollectionIdentity = { name: 'docs', id: 'docs-1', dimension: 4, metric: 'l2', shards: 3, syncMode: 'batch' };
+const COLLECTION: CollectionIdentity = {
+  name: 'docs',
+  id: 'docs-1',
+  dimension: 4,
+  metric: 'l2',
+  shards: 3,
+  syncMode: 'batch',
+};
 
 function shard(scale: number, repaired: WalRepair | null = null): ShardStatsRolledUp {
   return {
@@ -114,6 +121,7 @@ describe('rollUpShoal', () => {
     const system = { workers: 2, actors, groups: [] };
     const storage: StorageStats = { components: [], unknown: [] };
     const stats = rollUpShoal(collections, system, new Set(['shard-group/docs-1/2']).keys(), storage);
-    expect(stats).toEqual({ collections, actors, workers: 2, restarts: 5, failedShards: ['shard-group/docs-1/2'], storage });
+    const failedShards = ['shard-group/docs-1/2'];
+    expect(stats).toEqual({ collections, actors, workers: 2, restarts: 5, failedShards, storage });
   });
 });

@@ -1,4 +1,7 @@
-// Proves the supervisor's pure topology: a collection's shard groups name the WAL writer, engine and shard actor of each shard under the stable addresses, restarted rest_for_one with the configured intensity, with the arguments the collection records (absent settings left out) and its placement's folders; the metadata group has one one_for_one group per replica with the Raft timing. Plain data in and out, no actors started.
+// Proves the supervisor's pure topology: a collection's shard groups name the WAL writer, engine and shard actor
+// of each shard under the stable addresses, restarted rest_for_one with the configured intensity, with the
+// arguments the collection records (absent settings left out) and its placement's folders; the metadata group has
+// one one_for_one group per replica with the Raft timing. Plain data in and out, no actors started.
 import { describe, expect, it } from 'vitest';
 import {
   ACTOR_MODULES,
@@ -23,7 +26,8 @@ const ARGS: SupervisorArgs = {
 
 function entry(fields: Partial<CollectionEntry> = {}): CollectionEntry {
   const placement = new PlacementService(ARGS.storage, zeroCounters()).assign('docs-0000abcd');
-  return { id: 'docs-0000abcd', name: 'docs', dimension: 4, metric: 'cosine', shards: 2, syncMode: 'batch', placement, ...fields };
+  const recorded = { name: 'docs', dimension: 4, metric: 'cosine', shards: 2, syncMode: 'batch' } as const;
+  return { id: 'docs-0000abcd', ...recorded, placement, ...fields };
 }
 
 describe('shard groups', () => {
@@ -44,7 +48,8 @@ describe('shard groups', () => {
     const [wal, engine, shard] = shardGroupSpec(ARGS, entry(), 0).children;
     expect(wal?.args).toEqual({ dir: dirs.walDir, dimension: 4, syncMode: 'batch', repair: false });
     const { walDir: _walDir, ...engineDirs } = dirs;
-    expect(engine?.args).toEqual({ dimension: 4, metric: 'cosine', wal: 'wal/docs-0000abcd/0', settings: {}, ...engineDirs });
+    const wal0 = 'wal/docs-0000abcd/0';
+    expect(engine?.args).toEqual({ dimension: 4, metric: 'cosine', wal: wal0, settings: {}, ...engineDirs });
     expect(shard?.args).toEqual({ wal: 'wal/docs-0000abcd/0', engine: 'engine/docs-0000abcd/0' });
   });
 
@@ -67,6 +72,15 @@ describe('shard groups', () => {
   });
 });
 
+describe('actor modules', () => {
+  it('name the actor files beside the supervisor, with the extension Shoal runs from', () => {
+    expect(new URL(ACTOR_MODULES.wal).pathname).toMatch(/\/actors\/wal-writer-actor\.ts$/);
+    expect(new URL(ACTOR_MODULES.engine).pathname).toMatch(/\/actors\/engine-actor\.ts$/);
+    expect(new URL(ACTOR_MODULES.shard).pathname).toMatch(/\/actors\/shard-actor\.ts$/);
+    expect(new URL(ACTOR_MODULES.metadata).pathname).toMatch(/\/actors\/metadata-replica-actor\.ts$/);
+  });
+});
+
 describe('metadata groups', () => {
   it('runs each replica alone in a one_for_one group, with every peer and the Raft timing', () => {
     const groups = metadataGroupSpecs(ARGS, [1, 2, 3]);
@@ -76,7 +90,9 @@ describe('metadata groups', () => {
       ['metadata-group/3', 'one_for_one', 1],
     ]);
     const replica = groups[1]?.children[0];
-    expect(replica).toMatchObject({ address: 'metadata/2', module: ACTOR_MODULES.metadata, factory: 'createMetadataReplica' });
-    expect(replica?.args).toEqual({ id: 2, peers: [1, 2, 3], dir: '/data/cluster/replica-2', tickMs: 20, ...METADATA_RAFT });
+    const module = ACTOR_MODULES.metadata;
+    expect(replica).toMatchObject({ address: 'metadata/2', module, factory: 'createMetadataReplica' });
+    const dir = '/data/cluster/replica-2';
+    expect(replica?.args).toEqual({ id: 2, peers: [1, 2, 3], dir, tickMs: 20, ...METADATA_RAFT });
   });
 });
