@@ -1,15 +1,20 @@
 /**
- * The messages the supervisor answers and the internal shapes of its
- * answers. The host client validates and packs public requests into these
+ * The messages the supervisor answers, its arguments and the internal shapes
+ * of its answers. The host client validates and packs public requests into these
  * before posting them; the public result types are in public-api.ts.
  */
+import type { GroupFailedMessage } from '../runtime/actor.js';
 import type { ErrorData } from '../runtime/errors.js';
 import type { CollectionEntry } from '../storage/collection-entry.js';
+import type { StorageConfig } from '../storage/placement.js';
 import type { RecordBatch } from '../storage/record-batch.js';
 import type { CheckedSearch } from './read-protocol.js';
 
 /** Creates a collection; answered with its catalogue entry. */
-export type CreateCollectionMessage = { readonly type: 'create-collection' } & Omit<CollectionEntry, 'id' | 'placement'>;
+export type CreateCollectionMessage = { readonly type: 'create-collection' } & Omit<
+  CollectionEntry,
+  'id' | 'placement'
+>;
 
 /** Every message the supervisor answers. */
 export type SupervisorMessage =
@@ -29,6 +34,46 @@ export type SupervisorMessage =
   /** A collection's shard assignments: a replica's applied state, or linearizable (ReadIndex). */
   | { readonly type: 'shard-assignments'; readonly collection: string; readonly linearizable: boolean }
   | { readonly type: 'metadata-status' };
+
+/**
+ * A failed invariant in a handler that ran concurrently (its promise was not awaited by the actor cell): told to
+ * itself, so the supervisor crashes on it as on any other bug, and is restarted.
+ */
+export interface SupervisorBugMessage {
+  readonly type: 'bug';
+  readonly error: string;
+}
+
+/** Every message the supervisor receives: the ones it answers, the system's notice of a stopped group, its bugs. */
+export type SupervisorInbox = SupervisorMessage | GroupFailedMessage | SupervisorBugMessage;
+
+/** The supervisor message of one type. */
+export type SupervisorMessageOf<T extends SupervisorMessage['type']> = Extract<SupervisorMessage, { readonly type: T }>;
+
+/** Arguments of the supervisor. */
+export interface SupervisorArgs {
+  readonly dataDir: string;
+  /** Storage URLs per component, validated and normalised. */
+  readonly storage: StorageConfig;
+  /** Restart intensity of each shard group. */
+  readonly maxRestarts: number;
+  readonly withinMs: number;
+  /** The metadata Raft group. */
+  readonly metadata: MetadataSettings;
+  /** Open collections whose WAL is damaged before its tail by cutting it there (`OpenOptions.repairWal`). */
+  readonly repairWal?: boolean;
+}
+
+/** How the metadata Raft group runs. */
+export interface MetadataSettings {
+  /** Replicas (voters), each an actor in its own worker: 1, 3, 5 or 7. */
+  readonly replicas: number;
+  /** Milliseconds per Raft tick; elections time out after 25 to 50 ticks, leaders heartbeat every 5. */
+  readonly tickMs: number;
+}
+
+/** Default metadata settings: three replicas, 20 ms ticks (elections after 0.5 to 1 s of silence). */
+export const DEFAULT_METADATA_SETTINGS: MetadataSettings = { replicas: 3, tickMs: 20 };
 
 /** The answer to `ping`: whether the supervisor booted, and which collections failed to open. */
 export interface PingResult {

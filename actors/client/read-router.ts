@@ -19,14 +19,17 @@
  * collection's engines.
  */
 import type { AskOptions, Message } from '../../runtime/actor.js';
+import { present } from '../../runtime/assert.js';
 import type { Clock } from '../../runtime/clock.js';
 import { remainingMs } from '../../runtime/deadline.js';
 import { ShoalError, toShoalError } from '../../runtime/errors.js';
-import { gatherSearch, orderRecords } from '../../cluster/merge.js';
+import { orderRecords } from '../../cluster/merge.js';
 import { partitionByShard } from '../../cluster/routing.js';
 import type { Hit, StoredRecord } from '../../storage/types.js';
 import { engineAddress } from '../addresses.js';
 import type { EngineMessage } from '../engine-actor.js';
+import { gatherScatteredSearch, scatterSearch } from '../search-scatter.js';
+import { attemptTimeoutMs } from '../supervisor/shard-asks.js';
 import type { ReadRoute } from '../read-protocol.js';
 import type { SearchBatchResult } from '../public-api.js';
 import type { CheckedSearch } from '../read-protocol.js';
@@ -56,7 +59,7 @@ export class ReadRouter {
     this.generation++;
   }
 
-  /** Queries of the collection with this id answered on the direct route (the supervisor counts the ones it answered). */
+  /** Queries of the collection with this id answered on the direct route (the supervisor counts its own). */
   searchesOf(collectionId: string): number {
     return this.answered.get(collectionId) ?? 0;
   }
@@ -65,23 +68,20 @@ export class ReadRouter {
   async search(collection: string, search: CheckedSearch, timeoutMs: number): Promise<SearchBatchResult> {
     const deadline = this.clock.now() + timeoutMs;
     const route = await this.route(collection, deadline);
-    if (search.dimension !== route.dimension) {
-      throw new ShoalError('DIMENSION_MISMATCH', `collection ${route.collection} has dimension ${route.dimension}, the query has ${search.dimension}`, { expected: route.dimension, actual: search.dimension });
-    }
-    // As the supervisor does: the engines' asks end a little before the deadline, so a partial answer can still return.
-    const margin = Math.min(50, (deadline - this.clock.now()) / 10);
-    const answers = await Promise.allSettled(
-      Array.from({ length: route.shards }, (_, shard) => {
-        // Each engine gets its own copy (its buffer is moved); the caller's stays for a fallback.
-        const vectors = new Float32Array(search.vectors);
-        const message: EngineMessage = { type: 'search', vectors, dimension: search.dimension, queries: search.queries };
-        return this.ask<Hit[][]>(engineAddress(route.id, shard), message, { timeoutMs: remainingMs(deadline, this.clock, margin), transfer: [vectors.buffer] });
-      }),
-    );
+    // As the supervisor's asks do, each engine's ask ends a little before the deadline, so a partial answer can
+    // still return. Each engine gets its own copy of the vectors (its buffer is moved); the caller's stay for a
+    // fallback.
+    const answers = await scatterSearch(route.collection, route, search, (shard, build) => {
+      const { message, transfer } = build();
+      const options = { timeoutMs: attemptTimeoutMs(deadline, this.clock), transfer };
+      return this.ask<Hit[][]>(engineAddress(route.id, shard), message, options);
+    });
     if (this.stale(collection, route, answers)) {
-      return this.viaSupervisor<SearchBatchResult>({ type: 'search', collection, ...search }, deadline, timeoutMs, [search.vectors.buffer as ArrayBuffer]);
+      const fallback: Message = { type: 'search', collection, ...search };
+      const transfer = [search.vectors.buffer as ArrayBuffer];
+      return this.viaSupervisor<SearchBatchResult>(fallback, deadline, timeoutMs, transfer);
     }
-    const gathered = gatherSearch(answers, search.queries, route.metric, search.allowPartial);
+    const gathered = gatherScatteredSearch(route, search, answers);
     this.answered.set(route.id, this.searchesOf(route.id) + search.queries.length);
     return gathered;
   }
@@ -93,27 +93,38 @@ export class ReadRouter {
     const answers = await Promise.allSettled(
       partitionByShard(ids, route.shards).map((rows, shard) => {
         if (rows.length === 0) return Promise.resolve([]);
-        const message: EngineMessage = { type: 'get', ids: rows.map((row) => ids[row] as string) };
-        return this.ask<StoredRecord[]>(engineAddress(route.id, shard), message, { timeoutMs: remainingMs(deadline, this.clock) });
+        const message: EngineMessage = { type: 'get', ids: rows.map((row) => present(ids[row], `id of row ${row}`)) };
+        const options = { timeoutMs: remainingMs(deadline, this.clock) };
+        return this.ask<StoredRecord[]>(engineAddress(route.id, shard), message, options);
       }),
     );
-    if (this.stale(collection, route, answers)) return this.viaSupervisor<StoredRecord[]>({ type: 'get', collection, ids }, deadline, timeoutMs);
+    if (this.stale(collection, route, answers)) {
+      return this.viaSupervisor<StoredRecord[]>({ type: 'get', collection, ids }, deadline, timeoutMs);
+    }
     const failure = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
     if (failure !== undefined) throw toShoalError(failure.reason);
     return orderRecords(ids, answers.map((answer) => (answer.status === 'fulfilled' ? answer.value : [])));
   }
 
-  /** True (and the route forgotten) when an engine could not be reached: the request then goes through the supervisor. */
+  /** True (and the route forgotten) when an engine could not be reached: the request then goes via the supervisor. */
   private stale(collection: string, route: ReadRoute, answers: readonly PromiseSettledResult<unknown>[]): boolean {
     if (!answers.some((answer) => answer.status === 'rejected' && unreachable(answer.reason))) return false;
     if (this.routes.get(collection) === route) this.routes.delete(collection);
     return true;
   }
 
-  /** The request the old way, through the supervisor (which retries while a shard group restarts), with the time left. */
-  private viaSupervisor<T>(message: Message, deadline: number, timeoutMs: number, transfer: ArrayBuffer[] = []): Promise<T> {
+  /** The request the old way, through the supervisor (which retries while a shard group restarts), in the time left. */
+  private viaSupervisor<T>(
+    message: Message,
+    deadline: number,
+    timeoutMs: number,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<T> {
     const left = deadline - this.clock.now();
-    if (left < 1) return Promise.reject(new ShoalError('TIMEOUT', `${message.type} timed out after ${timeoutMs} ms`, { type: message.type, timeoutMs }));
+    if (left < 1) {
+      const timedOut = `${message.type} timed out after ${timeoutMs} ms`;
+      return Promise.reject(new ShoalError('TIMEOUT', timedOut, { type: message.type, timeoutMs }));
+    }
     return this.askSupervisor<T>(message, left, transfer);
   }
 
@@ -121,7 +132,8 @@ export class ReadRouter {
     const known = this.routes.get(collection);
     if (known !== undefined) return known;
     const generation = this.generation;
-    const route = await this.askSupervisor<ReadRoute>({ type: 'read-route', collection }, remainingMs(deadline, this.clock));
+    const asked: Message = { type: 'read-route', collection };
+    const route = await this.askSupervisor<ReadRoute>(asked, remainingMs(deadline, this.clock));
     if (generation === this.generation) this.routes.set(collection, route);
     return route;
   }
