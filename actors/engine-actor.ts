@@ -300,7 +300,9 @@ async function start(engine: Engine, ctx: ActorContext): Promise<void> {
 
 /**
  * One message. No engine handler holds the mailbox: each runs to its end in
- * the turn and returns nothing for the cell to await. What takes longer runs
+ * the turn and returns nothing for the cell to await (the `void` return type
+ * keeps it so: a handler that returned a promise fails the typecheck, since
+ * the cell would then hold the mailbox until it settles). What takes longer runs
  * concurrently and comes back as a self message: builds (`flushed`,
  * `compacted`), catch-up reads (`catch-up-page`), timers (`retry-builds`,
  * `held-deadline`); segment-set writes chain among themselves.

@@ -96,7 +96,8 @@ export function createShard(args: ShardArgs): Actor {
 /**
  * One message. No shard handler holds the mailbox: a write's trip through
  * the WAL writer and the engine, and a stats ask of both, run concurrently
- * (the WAL's answer comes back as `appended`), so writes pipeline.
+ * (the WAL's answer comes back as `appended`), so writes pipeline; the
+ * `void` return type keeps any handler from holding the mailbox.
  */
 function receive(shard: Shard, message: ShardInbox, ctx: ActorContext, responder: Responder | null): void {
   switch (message.type) {
