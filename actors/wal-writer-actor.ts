@@ -123,19 +123,19 @@ function receive(
 ): Promise<void> | void {
   const wal = present(writer.wal, 'the WAL (opened at start)');
   switch (message.type) {
-    case 'append':
+    case 'append': // concurrent
       return append(writer, wal, message.batch, responder);
-    case 'sync':
+    case 'sync': // concurrent
       wal.sync().then(
         () => responder?.ok(null),
         (error: unknown) => responder?.fail(error),
       );
       return undefined;
-    case 'read':
+    case 'read': // holds the mailbox
       return read(writer, wal, message.fromLsn, message.maxRecords, responder);
-    case 'checkpoint':
+    case 'checkpoint': // holds the mailbox
       return wal.checkpoint(message.lsn).then((removed) => responder?.ok({ removed }));
-    case 'skip-past':
+    case 'skip-past': // holds the mailbox
       return skipPast(writer, wal, message.lsn, ctx, responder);
     case 'inject-io-error':
       present(writer.files, 'the WAL files (opened at start)').arm(message.operation, message.code);
