@@ -12,38 +12,52 @@
  * time). When the queue is full and the active memtable past the threshold,
  * writes are held (a write stall) until a flush makes room; searches and gets
  * are answered throughout. Stopping aborts running builds cooperatively.
+ *
+ * The decisions are pure modules of `storage/engine/`: when to freeze, flush,
+ * compact and optimize (`BuildScheduler`), which LSNs are applied and which
+ * are durable in segments (`LsnWatermark`), what the settings mean
+ * (`resolveEnginePolicy`), the held writes (`WriteStall`). This file
+ * translates messages into their events and carries out their actions.
  * Every completion comes back as a message, so state changes only inside
  * `receive`.
  */
 import type { Actor, ActorContext, Message, Outcome, Responder } from '../runtime/actor.js';
+import { assert, present, unreachable } from '../runtime/assert.js';
 import { ShoalError } from '../runtime/errors.js';
 import type { FileSystem } from '../runtime/fs.js';
 import { threadDyingFlag } from '../runtime/thread.js';
+import { BuildScheduler } from '../storage/engine/build-scheduler.js';
+import type { BuildAction, BuildEvent, BuildKind, OptimizeFailure } from '../storage/engine/build-scheduler.js';
+import type { TierShape } from '../storage/engine/build-scheduler.js';
+import { BUILD_RETRY_MS, BUILD_THREADS, DEFAULT_REPLAY_PAGE_RECORDS } from '../storage/engine/engine-policy.js';
+import { resolveEnginePolicy } from '../storage/engine/engine-policy.js';
+import type { ResolvedEnginePolicy } from '../storage/engine/engine-policy.js';
+import { LsnWatermark } from '../storage/engine/lsn-watermark.js';
+import { WriteStall } from '../storage/engine/write-stall.js';
+import type { WriteStallStats } from '../storage/engine/write-stall.js';
 import { compileFilter } from '../storage/filter.js';
-import type { Memtable } from '../storage/memtable.js';
 import { batchRows } from '../storage/record-batch.js';
 import type { RecordBatch } from '../storage/record-batch.js';
-import { DEFAULT_FROZEN_MEMTABLES_MAX, ShardStore } from '../storage/shard-store.js';
+import { ShardStore } from '../storage/shard-store.js';
 import type { ShardStoreStats } from '../storage/shard-store.js';
 import { confineRenames } from '../storage/storage-backend.js';
 import type { EngineSettings, Hit, Metric, StoredRecord } from '../storage/types.js';
 import { abortBuild, createBuildAbortFlag, isBuildAbortedError } from '../storage/viper/build-abort.js';
+import type { BuildAbortFlag } from '../storage/viper/build-abort.js';
 import { SegmentBuildPool } from '../storage/viper/build-pool.js';
 import { mergeRows } from '../storage/viper/compaction.js';
-import { planCompaction } from '../storage/viper/compaction-plan.js';
 import { Segment } from '../storage/viper/segment.js';
 import { buildSegment } from '../storage/viper/segment-builder.js';
 import type { SegmentBuildOptions } from '../storage/viper/segment-builder.js';
 import type { SegmentRows } from '../storage/viper/segment-rows.js';
 import { removeSegment } from '../storage/viper/segment-files.js';
-import { EMPTY_SEGMENT_SET, openSegmentSet, readSegmentSet, segmentName, writeSegmentSet } from '../storage/viper/segment-set.js';
+import { EMPTY_SEGMENT_SET, openSegmentSet, readSegmentSet, segmentName } from '../storage/viper/segment-set.js';
+import { writeSegmentSet } from '../storage/viper/segment-set.js';
 import type { SegmentSet } from '../storage/viper/segment-set.js';
 import { LatencyWindow } from './latency-window.js';
-import type { ReplayPage } from './wal-writer-actor.js';
-import { WriteStall } from './write-stall.js';
-import type { WriteStallStats } from './write-stall.js';
 import type { OptimizeResult } from './public-api.js';
 import type { CheckedQuery } from './read-protocol.js';
+import type { ReplayPage, WalWriterMessage } from './wal-writer-actor.js';
 
 /** Arguments of an engine. */
 export interface EngineArgs {
@@ -63,17 +77,35 @@ export interface EngineArgs {
    * while it builds.
    */
   readonly buildInThread?: boolean;
-  /** Tests only: every HNSW point of a build pauses this long (`SegmentBuildOptions.pointPauseMs`), so builds are slow but still abort at once. */
+  /**
+   * Tests only: every HNSW point of a build pauses this long (`SegmentBuildOptions.pointPauseMs`),
+   * so builds are slow but still abort at once.
+   */
   readonly buildPointPauseMs?: number;
 }
 
-/** Messages an engine answers. `apply` is answered once applied: at once, or during a write stall once a flush makes room (or TIMEOUT at its deadline, the batch still to be applied). */
+/**
+ * Messages an engine answers. `apply` is answered once applied: at once, or
+ * during a write stall once a flush makes room (or TIMEOUT at its deadline,
+ * the batch still to be applied).
+ */
 export type EngineMessage =
   | { readonly type: 'apply'; readonly batch: RecordBatch }
-  /** Queries answered in one turn, hits per query in query order; query i's vector is `vectors[i × dimension, (i + 1) × dimension)`. */
-  | { readonly type: 'search'; readonly vectors: Float32Array; readonly dimension: number; readonly queries: readonly CheckedQuery[] }
+  /**
+   * Queries answered in one turn, hits per query in query order; query i's
+   * vector is `vectors[i × dimension, (i + 1) × dimension)`.
+   */
+  | {
+      readonly type: 'search';
+      readonly vectors: Float32Array;
+      readonly dimension: number;
+      readonly queries: readonly CheckedQuery[];
+    }
   | { readonly type: 'get'; readonly ids: readonly string[] }
-  /** Flushes the memtable and merges every segment into one (one HNSW graph to search); answered with its shard's OptimizeResult once that merge commits. */
+  /**
+   * Flushes the memtable and merges every segment into one (one HNSW graph to
+   * search); answered with its shard's OptimizeResult once that merge commits.
+   */
   | { readonly type: 'optimize' }
   /**
    * Applies what the WAL holds from the first LSN this engine has not
@@ -84,7 +116,25 @@ export type EngineMessage =
   | { readonly type: 'catch-up' }
   | { readonly type: 'stats' };
 
-/** What an engine reports in stats: its tiers, counters, and write stalls (`writesHeld` and `heldBytes` now; `heldBytes` is part of `memoryBytes`). */
+/** Completions and timers an engine sends itself. */
+type EngineSelfMessage =
+  | { readonly type: 'flushed'; readonly outcome: Outcome<Segment>; readonly maxLsn: number }
+  | { readonly type: 'compacted'; readonly outcome: Outcome<Segment | null>; readonly inputs: readonly Segment[] }
+  | { readonly type: 'retry-builds' }
+  | { readonly type: 'held-deadline' }
+  /** A page of a catch-up read from the WAL (see `catch-up`). */
+  | { readonly type: 'catch-up-page'; readonly outcome: Outcome<ReplayPage> };
+
+/** The self message of one type. */
+type SelfMessage<T extends EngineSelfMessage['type']> = Extract<EngineSelfMessage, { readonly type: T }>;
+
+/** Every message an engine's `receive` handles. */
+type EngineInbox = EngineMessage | EngineSelfMessage;
+
+/**
+ * What an engine reports in stats: its tiers, counters, and write stalls
+ * (`writesHeld` and `heldBytes` now; `heldBytes` is part of `memoryBytes`).
+ */
 export interface EngineStats extends ShardStoreStats, WriteStallStats {
   readonly rows: number;
   readonly memoryBytes: number;
@@ -103,421 +153,554 @@ export interface EngineStats extends ShardStoreStats, WriteStallStats {
   readonly searchP99Ms: number;
 }
 
-type Internal =
-  | { readonly type: 'flushed'; readonly outcome: Outcome<Segment>; readonly maxLsn: number }
-  | { readonly type: 'compacted'; readonly outcome: Outcome<Segment | null>; readonly inputs: readonly Segment[] }
-  | { readonly type: 'retry-builds' }
-  | { readonly type: 'held-deadline' }
-  /** A page of a catch-up read from the WAL (see `catch-up`). */
-  | { readonly type: 'catch-up-page'; readonly outcome: Outcome<ReplayPage> };
-
 const REPLAY_TIMEOUT_MS = 120_000;
-const BUILD_RETRY_MS = 5_000;
-const DEFAULT_FLUSH_ROWS = 20_000;
-const DEFAULT_EF = 128;
 /** How long a flush waits for the WAL's fdatasync. */
 const WAL_SYNC_TIMEOUT_MS = 60_000;
-/** Build threads per engine: a flush and a compaction. */
-const BUILD_THREADS = 2;
+const WAL_CHECKPOINT_TIMEOUT_MS = 60_000;
+/** A hole that outlives this many batches after it is filled by a catch-up of the engine's own. */
+const RANGES_AHEAD_MAX = 1_024;
+const SEARCH_LATENCY_SAMPLES = 1_024;
+
+/** The counters an engine reports in stats. */
+interface EngineCounters {
+  replayedRecords: number;
+  searches: number;
+  applied: number;
+  flushes: number;
+  compactions: number;
+  buildFailures: number;
+  buildMsTotal: number;
+}
+
+/** Where an engine keeps its segments: its folder, through a filesystem whose renames stay inside it. */
+interface SegmentFolder {
+  readonly fs: FileSystem;
+  readonly dir: string;
+}
+
+/** Everything one engine holds, declared here and nowhere else. */
+interface Engine {
+  readonly args: EngineArgs;
+  readonly policy: ResolvedEnginePolicy;
+  readonly store: ShardStore;
+  /** Writes held during a write stall, with their askers. */
+  readonly stall: WriteStall<RecordBatch, Responder>;
+  /** When to freeze, flush, compact and optimize; its optimize callers are the askers' responders. */
+  readonly scheduler: BuildScheduler<Responder>;
+  /** Which LSNs are applied here and which are durable in segments; set from the segment set at start. */
+  watermark: LsnWatermark;
+  readonly counters: EngineCounters;
+  readonly latency: LatencyWindow;
+  /** Set once, on stop: every build of this engine, in a pool thread or in this one, gives up at its next check. */
+  readonly abort: BuildAbortFlag;
+  readonly buildOptions: SegmentBuildOptions;
+  /** `buildOptions` for pool threads, which also watch this thread's dying flag. */
+  readonly poolBuildOptions: SegmentBuildOptions;
+  /** The segment folder once started; null for an engine kept in memory. */
+  folder: SegmentFolder | null;
+  pool: SegmentBuildPool | null;
+  /** The segment set as last saved: segment names and the next name; its checkpoint is the watermark's. */
+  set: SegmentSet;
+  /** Segment-set writes in call order, each followed by what waited for it. */
+  setWrites: Promise<void>;
+  /** Builds not yet settled (stop waits for them). */
+  readonly builds: Set<Promise<unknown>>;
+  /** A catch-up read of the WAL: told to run, running, and the records it applied so far. */
+  readonly catchUp: { queued: boolean; running: boolean; records: number };
+}
 
 /** Creates the engine actor of one shard. */
 export function createEngine(args: EngineArgs): Actor {
-  const settings = args.settings ?? {};
-  const store = new ShardStore(args.dimension, args.metric, settings.frozenMemtablesMax ?? DEFAULT_FROZEN_MEMTABLES_MAX);
-  const stall = new WriteStall<RecordBatch>(batchBytes);
-  const counters = { replayedRecords: 0, searches: 0, applied: 0, flushes: 0, compactions: 0, buildFailures: 0, buildMsTotal: 0 };
-  const latency = new LatencyWindow(1_024);
-  const flushThresholdRows = settings.flushThresholdRows ?? DEFAULT_FLUSH_ROWS;
-  const defaultEf = settings.hnsw?.ef ?? DEFAULT_EF;
-  // Set once, on stop: every build of this engine, in a pool thread or in this one, gives up at its next check.
+  const engine = newEngine(args);
+  return {
+    start: (ctx) => start(engine, ctx),
+    // Any message type outside the union reaches the switch's `unreachable`.
+    receive: (message: Message, ctx, responder) => receive(engine, message as EngineInbox, ctx, responder),
+    stop: (ctx) => stop(engine, ctx),
+  };
+}
+
+function newEngine(args: EngineArgs): Engine {
+  const policy = resolveEnginePolicy(args.settings);
   const abort = createBuildAbortFlag();
   const buildOptions: SegmentBuildOptions = {
     metric: args.metric,
-    indexThresholdRows: { auto: 1_000, lsm: Number.MAX_SAFE_INTEGER, viper: 1 }[settings.engine ?? 'auto'],
-    ...(settings.hnsw?.m === undefined ? {} : { M: settings.hnsw.m }),
-    ...(settings.hnsw?.efConstruction === undefined ? {} : { efConstruction: settings.hnsw.efConstruction }),
+    indexThresholdRows: policy.indexThresholdRows,
+    ...(policy.hnswM === undefined ? {} : { M: policy.hnswM }),
+    ...(policy.hnswEfConstruction === undefined ? {} : { efConstruction: policy.hnswEfConstruction }),
     ...(args.buildPointPauseMs === undefined ? {} : { pointPauseMs: args.buildPointPauseMs }),
     abort,
   };
-  // Pool builds also watch this thread's dying flag: a killed engine thread takes its build threads with it, and one cut inside hnswlib aborts the process.
+  // Pool builds also watch this thread's dying flag: a killed engine thread takes its build threads with it,
+  // and one cut inside hnswlib aborts the process.
   const dying = threadDyingFlag();
-  const poolBuildOptions: SegmentBuildOptions = dying === undefined ? buildOptions : { ...buildOptions, threadDying: dying };
-  let fs: FileSystem | null = null;
-  let pool: SegmentBuildPool | null = null;
-  let set: SegmentSet = EMPTY_SEGMENT_SET;
-  let flushing = false;
-  let compacting = false;
-  // `optimize` callers waiting for their full merge to start, and those waiting for the running one.
-  const optimizeQueued: Responder[] = [];
-  let optimizeRunning: Responder[] | null = null;
-  let stopping = false;
-  let buildsPausedUntil = 0;
-  let setWrites: Promise<void> = Promise.resolve();
-  const builds = new Set<Promise<unknown>>();
-
-  const dir = (): string => args.viperDir as string;
-
-  /** Makes the current segment list durable, in call order; then runs `after`. */
-  const saveSet = (ctx: ActorContext, after: () => Promise<unknown>): void => {
-    set = { ...set, segments: store.segments.map((segment) => segment.manifest.name) };
-    const snapshot = set;
-    setWrites = setWrites
-      .then(() => writeSegmentSet(fs as FileSystem, dir(), snapshot))
-      .then(after)
-      .then(
-        () => undefined,
-        (error: unknown) => ctx.log.error('segment-set-write-failed', { error: (error as Error).message }),
-      );
-  };
-
-  const build = (name: string, rows: SegmentRows, started: number, ctx: ActorContext): Promise<Segment> => {
-    const built = args.buildInThread === true
-      ? buildSegment(fs as FileSystem, dir(), name, rows, { ...buildOptions, now: () => ctx.clock.now() })
-      : (pool ??= new SegmentBuildPool({ maxThreads: BUILD_THREADS })).build(dir(), name, rows, poolBuildOptions);
-    const opened = built.then(async (manifest) => {
-      counters.buildMsTotal += manifest.buildMs;
-      ctx.log.info('segment-built', { name, rows: manifest.rows, buildMs: manifest.buildMs, totalMs: Math.round(ctx.clock.now() - started) });
-      return Segment.open(fs as FileSystem, dir(), name);
-    });
-    const settled = opened.then(() => undefined, () => undefined);
-    builds.add(settled);
-    void settled.then(() => builds.delete(settled));
-    return opened;
-  };
-
-  const nextName = (): string => {
-    const name = segmentName(set.nextSegment);
-    set = { ...set, nextSegment: set.nextSegment + 1 };
-    return name;
-  };
-
-  /**
-   * Freezes the active memtable when it is past the threshold and the queue
-   * has room, then starts the flush of the oldest frozen memtable and a due
-   * compaction, each unless one is running or builds are paused.
-   */
-  const maybeBuild = (ctx: ActorContext): void => {
-    if (args.viperDir === undefined || stopping) return;
-    if (store.memtable.entries >= flushThresholdRows && !store.frozenFull) store.freeze();
-    if (ctx.clock.now() < buildsPausedUntil) return;
-    if (!flushing && store.frozen.length > 0) startFlush(ctx);
-    if (compacting) return;
-    // An optimize waits for the flushes of what was in memory when it was asked, then merges everything.
-    if (optimizeQueued.length > 0 && !flushing && store.frozen.length === 0) return startOptimize(ctx);
-    const plan = planCompaction(store.segments.map((segment) => segment.rows), flushThresholdRows);
-    if (plan !== null) startCompaction(plan.from, plan.count, plan.dropTombstones, ctx);
-  };
-
-  const startFlush = (ctx: ActorContext): void => {
-    flushing = true;
-    const oldest = store.frozen[0] as Memtable;
-    const maxLsn = oldest.maxLsn;
-    // The WAL must hold every row of the segment durably before the segment set checkpoints it: in
-    // `periodic` and `never` modes acknowledged rows may not be synced yet, and a power loss would cut the
-    // WAL back below the checkpoint and make it hand out those LSNs again. The sync runs beside the build.
-    const synced = ctx.ask(args.wal, { type: 'sync' }, { timeoutMs: WAL_SYNC_TIMEOUT_MS });
-    const done = Promise.all([build(nextName(), oldest.exportRows(), ctx.clock.now(), ctx), synced]).then(([segment]) => segment);
-    ctx.pipeToSelf(done, (outcome): Internal => ({ type: 'flushed', outcome, maxLsn }));
-  };
-
-  const startCompaction = (from: number, count: number, dropTombstones: boolean, ctx: ActorContext): void => {
-    compacting = true;
-    const inputs = store.segments.slice(from, from + count);
-    const merged = mergeRows(inputs.map((segment) => segment.toRows()), { dropTombstones });
-    const done = merged.ids.length === 0 ? Promise.resolve(null) : build(nextName(), merged, ctx.clock.now(), ctx);
-    ctx.pipeToSelf(done, (outcome): Internal => ({ type: 'compacted', outcome, inputs }));
-  };
-
-  const optimizeSummary = (): OptimizeResult => ({ segments: store.segments.length, memtableRows: store.memtable.entries });
-
-  const optimize = (responder: Responder | null, ctx: ActorContext): void => {
-    if (args.viperDir === undefined) return responder?.ok(optimizeSummary());
-    if (store.memtable.entries > 0 && !store.frozenFull) store.freeze();
-    if (responder !== null) optimizeQueued.push(responder);
-    maybeBuild(ctx);
-  };
-
-  const startOptimize = (ctx: ActorContext): void => {
-    const waiting = optimizeQueued.splice(0);
-    if (store.segments.length <= 1) {
-      for (const responder of waiting) responder.ok(optimizeSummary());
-      return;
-    }
-    optimizeRunning = waiting;
-    startCompaction(0, store.segments.length, true, ctx);
-  };
-
-  const buildFailed = (what: string, error: ShoalError, ctx: ActorContext): void => {
-    if (isBuildAbortedError(error)) return;
-    counters.buildFailures++;
-    buildsPausedUntil = ctx.clock.now() + BUILD_RETRY_MS;
-    ctx.log.error(`${what}-failed`, { code: error.code, error: error.message, retryInMs: BUILD_RETRY_MS });
-    ctx.clock.setTimer(BUILD_RETRY_MS, () => ctx.tell(ctx.self, { type: 'retry-builds' }));
-  };
-
-  const flushed = (message: Extract<Internal, { type: 'flushed' }>, ctx: ActorContext): void => {
-    flushing = false;
-    // A failed flush leaves its memtable first in the queue; it is built again after the pause.
-    if (!message.outcome.ok) return buildFailed('flush', message.outcome.error, ctx);
-    store.flushed(message.outcome.value);
-    counters.flushes++;
-    set = { ...set, checkpointLsn: message.maxLsn };
-    // The WAL below the checkpoint may go only once the segment set naming the new segment is durable.
-    saveSet(ctx, () => ctx.ask(args.wal, { type: 'checkpoint', lsn: message.maxLsn }, { timeoutMs: 60_000 }));
-    releaseHeld(ctx);
-    maybeBuild(ctx);
-  };
-
-  const compacted = (message: Extract<Internal, { type: 'compacted' }>, ctx: ActorContext): void => {
-    compacting = false;
-    const optimizers = optimizeRunning ?? [];
-    optimizeRunning = null;
-    if (!message.outcome.ok) {
-      const { error } = message.outcome;
-      // An aborted merge means this engine is stopping or its thread is being killed: UNAVAILABLE, so the asker retries on the next incarnation.
-      const answer = isBuildAbortedError(error) ? new ShoalError('UNAVAILABLE', `${ctx.self} is going away; its merge was aborted`, { address: ctx.self }) : error;
-      for (const responder of optimizers) responder.fail(answer);
-      return buildFailed('compaction', error, ctx);
-    }
-    store.compacted(message.inputs, message.outcome.value);
-    counters.compactions++;
-    for (const responder of optimizers) responder.ok(optimizeSummary());
-    // The inputs' files go only once the set without them is durable.
-    saveSet(ctx, () => Promise.all(message.inputs.map((segment) => removeSegment(fs as FileSystem, dir(), segment.manifest.name))));
-    maybeBuild(ctx);
-  };
-
-  /** Writes wait while the active memtable is past the threshold and every frozen slot is taken: applying more would grow memory without bound. */
-  const mustHold = (): boolean => args.viperDir !== undefined && store.frozenFull && store.memtable.entries >= flushThresholdRows;
-
-  /**
-   * Every LSN up to `contiguousLsn` is applied or held here, or is not in the
-   * WAL; batches received beyond a hole wait in `ahead` (first → last LSN)
-   * until the hole fills. A hole is a write the WAL took but the shard never
-   * handed over (it died in between): the catch-up reads from the hole on.
-   */
-  let contiguousLsn = 0;
-  const ahead = new Map<number, number>();
-  /** A hole that outlives this many batches after it is filled by a catch-up of the engine's own. */
-  const AHEAD_MAX = 1_024;
-  let catchUpQueued = false;
-  const received = (batch: RecordBatch): void => {
-    const lsns = batch.lsns;
-    if (lsns === null || lsns.length === 0) return;
-    const first = lsns[0] as number;
-    const last = lsns[lsns.length - 1] as number;
-    if (first > contiguousLsn + 1) {
-      ahead.set(first, Math.max(last, ahead.get(first) ?? 0));
-      return;
-    }
-    contiguousLsn = Math.max(contiguousLsn, last);
-    absorbAhead();
-  };
-  const absorbAhead = (): void => {
-    for (let advanced = true; advanced; ) {
-      advanced = false;
-      for (const [first, last] of ahead) {
-        if (first > contiguousLsn + 1) continue;
-        ahead.delete(first);
-        contiguousLsn = Math.max(contiguousLsn, last);
-        advanced = true;
-      }
-    }
-  };
-
-  /**
-   * Reads the WAL from the first hole on, page by page, each page coming back
-   * as a message (the mailbox keeps moving: applies are idempotent by LSN, so
-   * their order against the catch-up does not matter, and an engine stopped
-   * meanwhile just drops the page). One catch-up runs at a time.
-   */
-  let catchingUp = false;
-  let caughtUpRecords = 0;
-  const catchUp = (ctx: ActorContext): void => {
-    catchUpQueued = false;
-    if (catchingUp) return;
-    catchingUp = true;
-    caughtUpRecords = 0;
-    readCatchUpPage(ctx, contiguousLsn + 1);
-  };
-  const readCatchUpPage = (ctx: ActorContext, fromLsn: number): void => {
-    ctx.pipeToSelf(readPage(ctx, args, fromLsn), (outcome): Internal => ({ type: 'catch-up-page', outcome }));
-  };
-  const catchUpPage = (message: Extract<Internal, { type: 'catch-up-page' }>, ctx: ActorContext): void => {
-    if (!message.outcome.ok) {
-      catchingUp = false;
-      ctx.log.warn('engine-catch-up-failed', { error: message.outcome.error.message });
-      return;
-    }
-    const page = message.outcome.value;
-    store.apply(page.batch);
-    caughtUpRecords += batchRows(page.batch);
-    const lsns = page.batch.lsns;
-    if (!page.done && lsns !== null && lsns.length > 0) return readCatchUpPage(ctx, (lsns[lsns.length - 1] as number) + 1);
-    // Everything the log held up to its end was read: any hole below it is filled (or was a gap in the log).
-    catchingUp = false;
-    contiguousLsn = Math.max(contiguousLsn, page.lastLsn);
-    absorbAhead();
-    counters.replayedRecords += caughtUpRecords;
-    if (caughtUpRecords > 0) ctx.log.warn('engine-caught-up', { records: caughtUpRecords, contiguousLsn });
-    maybeBuild(ctx);
-  };
-
-  const applyNow = (batch: RecordBatch, responder: Responder | null, ctx: ActorContext): void => {
-    counters.applied += store.apply(batch);
-    responder?.ok(null);
-    maybeBuild(ctx);
-  };
-
-  /**
-   * Applies a write, or holds it during a stall. Held writes keep their
-   * order: while any is held, later ones queue behind it. A held write is
-   * already in the WAL, so it is applied even when its asker gave up.
-   */
-  const write = (batch: RecordBatch, responder: Responder | null, ctx: ActorContext): void => {
-    received(batch);
-    if (ahead.size >= AHEAD_MAX && !catchUpQueued) {
-      catchUpQueued = true;
-      ctx.tell(ctx.self, { type: 'catch-up' });
-    }
-    if (stall.holding === 0 && !mustHold()) return applyNow(batch, responder, ctx);
-    stall.hold(batch, responder, ctx.clock.now());
-    if (responder === null) return;
-    ctx.clock.setTimer(Math.max(0, responder.deadline - ctx.clock.now()), () => ctx.tell(ctx.self, { type: 'held-deadline' }));
-  };
-
-  /** Applies held writes, oldest first, while there is room (each apply may freeze the memtable and fill the queue again). */
-  const releaseHeld = (ctx: ActorContext): void => {
-    while (stall.holding > 0 && !mustHold()) {
-      const held = stall.release(ctx.clock.now());
-      if (held !== undefined) applyNow(held.item, held.responder, ctx);
-    }
-  };
-
-  const search = (message: Extract<EngineMessage, { type: 'search' }>, ctx: ActorContext): Hit[][] => {
-    const { vectors, dimension } = message;
-    return message.queries.map((query, index) => {
-      const started = ctx.clock.now();
-      counters.searches++;
-      const vector = vectors.subarray(index * dimension, (index + 1) * dimension);
-      const hits = store.search(vector, query.k, compileFilter(query.filter), { exact: query.exact, ef: query.ef ?? defaultEf });
-      latency.record(ctx.clock.now() - started);
-      return hits;
-    });
-  };
-
-  const get = (ids: readonly string[]): StoredRecord[] => ids.flatMap((id) => store.get(id) ?? []);
-
-  const stats = (ctx: ActorContext): EngineStats => {
-    const tiers = store.stats();
-    const held = stall.stats(ctx.clock.now());
-    const segmentBytes = store.segments.reduce((sum, segment) => sum + segment.manifest.files.parquet.bytes + (segment.manifest.files.index?.bytes ?? 0), 0);
-    const memoryBytes = store.memtable.bytes + store.frozen.reduce((sum, table) => sum + table.bytes, 0) + held.heldBytes;
-    return {
-      ...tiers,
-      ...held,
-      rows: tiers.records,
-      memoryBytes,
-      segmentBytes,
-      checkpointLsn: set.checkpointLsn,
-      ...counters,
-      buildsRunning: (flushing ? 1 : 0) + (compacting ? 1 : 0),
-      searchP50Ms: latency.quantile(0.5),
-      searchP99Ms: latency.quantile(0.99),
-    };
-  };
-
+  const scheduler = new BuildScheduler<Responder>({
+    flushThresholdRows: policy.flushThresholdRows,
+    frozenMemtablesMax: policy.frozenMemtablesMax,
+    retryMs: BUILD_RETRY_MS,
+    persistent: args.viperDir !== undefined,
+  });
   return {
-    async start(ctx: ActorContext) {
-      if (args.viperDir !== undefined) {
-        fs = confineRenames(ctx.fs, args.viperDir);
-        await ctx.fs.mkdir(args.viperDir);
-        set = await readSegmentSet(fs, args.viperDir);
-        store.load(await openSegmentSet(fs, args.viperDir, set));
-      }
-      const walEnd = await replay(ctx, set.checkpointLsn + 1, args, (batch) => {
-        store.apply(batch);
-        counters.replayedRecords += batchRows(batch);
-      });
-      contiguousLsn = Math.max(set.checkpointLsn, walEnd);
-      if (set.checkpointLsn > 0) {
-        // Before the shard takes writes: new LSNs must be above the checkpoint, or replay would skip them.
-        await ctx.ask(args.wal, { type: 'skip-past', lsn: set.checkpointLsn }, { timeoutMs: REPLAY_TIMEOUT_MS });
-        // A skip moves the log's end up to the checkpoint, which contiguousLsn already covers.
-        ctx.tell(args.wal, { type: 'checkpoint', lsn: set.checkpointLsn });
-      }
-      ctx.log.info('engine-started', { segments: store.segments.length, replayed: counters.replayedRecords, checkpointLsn: set.checkpointLsn });
-      maybeBuild(ctx);
+    args,
+    policy,
+    store: new ShardStore(args.dimension, args.metric, policy.frozenMemtablesMax),
+    stall: new WriteStall<RecordBatch, Responder>(batchBytes),
+    scheduler,
+    watermark: new LsnWatermark(),
+    counters: {
+      replayedRecords: 0,
+      searches: 0,
+      applied: 0,
+      flushes: 0,
+      compactions: 0,
+      buildFailures: 0,
+      buildMsTotal: 0,
     },
-    receive(raw: Message, ctx: ActorContext, responder: Responder | null) {
-      const message = raw as EngineMessage | Internal;
-      switch (message.type) {
-        case 'apply':
-          return write(message.batch, responder, ctx);
-        case 'catch-up':
-          return catchUp(ctx);
-        case 'catch-up-page':
-          return catchUpPage(message, ctx);
-        case 'search':
-          return responder?.ok(search(message, ctx));
-        case 'get':
-          return responder?.ok(get(message.ids));
-        case 'optimize':
-          return optimize(responder, ctx);
-        case 'stats':
-          return responder?.ok(stats(ctx));
-        case 'flushed':
-          return flushed(message, ctx);
-        case 'compacted':
-          return compacted(message, ctx);
-        case 'retry-builds':
-          return maybeBuild(ctx);
-        case 'held-deadline':
-          stall.expire(ctx.clock.now());
-          return undefined;
-        default:
-          throw new ShoalError('INVALID_ARGUMENT', `engine cannot handle ${(raw as Message).type}`);
-      }
-    },
-    /**
-     * Orderly stop: aborts running builds (they give up at their next HNSW
-     * point or step, publishing nothing; the WAL still covers their rows),
-     * answers held writes UNAVAILABLE (they are in the WAL: the restarted
-     * engine replays them), then waits for the builds and segment-set writes.
-     */
-    async stop(ctx: ActorContext) {
-      stopping = true;
-      abortBuild(abort);
-      const unavailable = new ShoalError('UNAVAILABLE', 'the engine stopped before the optimize finished; ask again');
-      for (const responder of [...optimizeQueued.splice(0), ...(optimizeRunning ?? [])]) responder.fail(unavailable);
-      optimizeRunning = null;
-      stall.failAll(new ShoalError('UNAVAILABLE', 'the engine stopped while the write was held by a write stall; it is in the WAL and is applied when the shard restarts'), ctx.clock.now());
-      await pool?.close();
-      await Promise.all(builds);
-      await setWrites;
-    },
+    latency: new LatencyWindow(SEARCH_LATENCY_SAMPLES),
+    abort,
+    buildOptions,
+    poolBuildOptions: dying === undefined ? buildOptions : { ...buildOptions, threadDying: dying },
+    folder: null,
+    pool: null,
+    set: EMPTY_SEGMENT_SET,
+    setWrites: Promise.resolve(),
+    builds: new Set(),
+    catchUp: { queued: false, running: false, records: 0 },
   };
 }
+
+// ------------------------------------------------------------------ lifecycle
+
+async function start(engine: Engine, ctx: ActorContext): Promise<void> {
+  const { args, store } = engine;
+  if (args.viperDir !== undefined) {
+    const fs = confineRenames(ctx.fs, args.viperDir);
+    engine.folder = { fs, dir: args.viperDir };
+    await ctx.fs.mkdir(args.viperDir);
+    engine.set = await readSegmentSet(fs, args.viperDir);
+    store.load(await openSegmentSet(fs, args.viperDir, engine.set));
+  }
+  const checkpointLsn = engine.set.checkpointLsn;
+  const walEnd = await replay(ctx, checkpointLsn + 1, args, (batch) => {
+    store.apply(batch);
+    engine.counters.replayedRecords += batchRows(batch);
+  });
+  engine.watermark = new LsnWatermark(checkpointLsn, walEnd);
+  if (checkpointLsn > 0) {
+    // Before the shard takes writes: new LSNs must be above the checkpoint, or replay would skip them.
+    const skip: WalWriterMessage = { type: 'skip-past', lsn: checkpointLsn };
+    await ctx.ask(args.wal, skip, { timeoutMs: REPLAY_TIMEOUT_MS });
+    // A skip moves the log's end up to the checkpoint, which the watermark already covers.
+    ctx.tell(args.wal, { type: 'checkpoint', lsn: checkpointLsn } satisfies WalWriterMessage);
+  }
+  const replayed = engine.counters.replayedRecords;
+  ctx.log.info('engine-started', { segments: store.segments.length, replayed, checkpointLsn });
+  drive(engine, { type: 'rows-applied' }, ctx);
+}
+
+/**
+ * One message. No engine handler holds the mailbox: each runs to its end in
+ * the turn and returns nothing for the cell to await (the `void` return type
+ * keeps it so: a handler that returned a promise fails the typecheck, since
+ * the cell would then hold the mailbox until it settles). What takes longer runs
+ * concurrently and comes back as a self message: builds (`flushed`,
+ * `compacted`), catch-up reads (`catch-up-page`), timers (`retry-builds`,
+ * `held-deadline`); segment-set writes chain among themselves.
+ */
+function receive(engine: Engine, message: EngineInbox, ctx: ActorContext, responder: Responder | null): void {
+  switch (message.type) {
+    case 'apply':
+      return write(engine, message.batch, responder, ctx);
+    case 'search':
+      return responder?.ok(search(engine, message, ctx));
+    case 'get':
+      return responder?.ok(get(engine, message.ids));
+    case 'optimize':
+      return drive(engine, { type: 'optimize-requested', waiter: responder }, ctx);
+    case 'catch-up':
+      return startCatchUp(engine, ctx);
+    case 'stats':
+      return responder?.ok(stats(engine, ctx));
+    case 'flushed':
+      return flushed(engine, message, ctx);
+    case 'compacted':
+      return compacted(engine, message, ctx);
+    case 'retry-builds':
+      return drive(engine, { type: 'retry-due' }, ctx);
+    case 'held-deadline':
+      engine.stall.expire(ctx.clock.now());
+      return undefined;
+    case 'catch-up-page':
+      return catchUpPage(engine, message, ctx);
+    default:
+      return unreachable(message, 'engine message');
+  }
+}
+
+/**
+ * Orderly stop: aborts running builds (they give up at their next HNSW
+ * point or step, publishing nothing; the WAL still covers their rows),
+ * answers held writes UNAVAILABLE (they are in the WAL: the restarted
+ * engine replays them), then waits for the builds and segment-set writes.
+ */
+async function stop(engine: Engine, ctx: ActorContext): Promise<void> {
+  abortBuild(engine.abort);
+  drive(engine, { type: 'stop' }, ctx);
+  const message =
+    'the engine stopped while the write was held by a write stall; ' +
+    'it is in the WAL and is applied when the shard restarts';
+  engine.stall.failAll(new ShoalError('UNAVAILABLE', message), ctx.clock.now());
+  await engine.pool?.close();
+  await Promise.all(engine.builds);
+  await engine.setWrites;
+}
+
+// ------------------------------------------------------------------ builds
+
+/** Steps the build scheduler with `event` and carries out what it hands out, in order. */
+function drive(engine: Engine, event: BuildEvent<Responder>, ctx: ActorContext, failure?: ShoalError): void {
+  engine.scheduler.step(event, tierShape(engine), ctx.clock.now());
+  for (let ready = engine.scheduler.ready(); ready !== null; ready = engine.scheduler.ready()) {
+    for (const action of ready.actions) perform(engine, action, ctx, failure);
+  }
+}
+
+/** Carries out one action; `failure` is the error of the build whose failure was the event. */
+function perform(engine: Engine, action: BuildAction<Responder>, ctx: ActorContext, failure?: ShoalError): void {
+  switch (action.type) {
+    case 'freeze':
+      engine.store.freeze();
+      return undefined;
+    case 'flush':
+      return startFlush(engine, ctx);
+    case 'compact':
+      return startCompaction(engine, action, ctx);
+    case 'release-held':
+      return releaseHeld(engine, ctx);
+    case 'answer-optimize':
+      for (const responder of action.waiters) responder.ok(optimizeSummary(engine));
+      return undefined;
+    case 'fail-optimize': {
+      const error = optimizeFailure(action.reason, failure, ctx);
+      for (const responder of action.waiters) responder.fail(error);
+      return undefined;
+    }
+    case 'retry-after':
+      ctx.clock.setTimer(action.delayMs, () => ctx.tell(ctx.self, { type: 'retry-builds' }));
+      return undefined;
+    default:
+      return unreachable(action, 'build action');
+  }
+}
+
+function tierShape(engine: Engine): TierShape {
+  const { store } = engine;
+  return {
+    memtableRows: store.memtable.entries,
+    frozenMemtables: store.frozen.length,
+    segmentRows: store.segments.map((segment) => segment.rows),
+    writesHeld: engine.stall.holding,
+  };
+}
+
+function optimizeSummary(engine: Engine): OptimizeResult {
+  return { segments: engine.store.segments.length, memtableRows: engine.store.memtable.entries };
+}
+
+function optimizeFailure(reason: OptimizeFailure, failure: ShoalError | undefined, ctx: ActorContext): ShoalError {
+  switch (reason) {
+    case 'merge-failed':
+      return present(failure, 'the error of the failed merge');
+    case 'merge-aborted':
+      // The engine is stopping or its thread is being killed: UNAVAILABLE, so the asker retries on the
+      // next incarnation.
+      return new ShoalError('UNAVAILABLE', `${ctx.self} is going away; its merge was aborted`, { address: ctx.self });
+    case 'stopped':
+      return new ShoalError('UNAVAILABLE', 'the engine stopped before the optimize finished; ask again');
+    default:
+      return unreachable(reason, 'optimize failure');
+  }
+}
+
+function startFlush(engine: Engine, ctx: ActorContext): void {
+  const oldest = present(engine.store.frozen[0], 'the frozen memtable to flush');
+  const maxLsn = oldest.maxLsn;
+  // The WAL must hold every row of the segment durably before the segment set checkpoints it: in
+  // `periodic` and `never` modes acknowledged rows may not be synced yet, and a power loss would cut the
+  // WAL back below the checkpoint and make it hand out those LSNs again. The sync runs beside the build.
+  const sync: WalWriterMessage = { type: 'sync' };
+  const synced = ctx.ask(engine.args.wal, sync, { timeoutMs: WAL_SYNC_TIMEOUT_MS });
+  const built = build(engine, nextSegmentName(engine), oldest.exportRows(), ctx);
+  const done = Promise.all([built, synced]).then(([segment]) => segment);
+  ctx.pipeToSelf(done, (outcome): EngineSelfMessage => ({ type: 'flushed', outcome, maxLsn }));
+}
+
+type CompactAction = Extract<BuildAction<Responder>, { type: 'compact' }>;
+
+function startCompaction(engine: Engine, plan: CompactAction, ctx: ActorContext): void {
+  const inputs = engine.store.segments.slice(plan.from, plan.from + plan.count);
+  const range = `${plan.from} .. ${plan.from + plan.count - 1}`;
+  assert(inputs.length === plan.count && inputs.length > 0, `compaction of segments ${range} out of range`);
+  const merged = mergeRows(inputs.map((segment) => segment.toRows()), { dropTombstones: plan.dropTombstones });
+  const done = merged.ids.length === 0 ? Promise.resolve(null) : build(engine, nextSegmentName(engine), merged, ctx);
+  ctx.pipeToSelf(done, (outcome): EngineSelfMessage => ({ type: 'compacted', outcome, inputs }));
+}
+
+/** Builds `rows` into segment `name` and opens it; the build runs concurrently (a pool thread, or this one). */
+function build(engine: Engine, name: string, rows: SegmentRows, ctx: ActorContext): Promise<Segment> {
+  const folder = present(engine.folder, 'the segment folder');
+  const started = ctx.clock.now();
+  const built =
+    engine.args.buildInThread === true
+      ? buildSegment(folder.fs, folder.dir, name, rows, { ...engine.buildOptions, now: () => ctx.clock.now() })
+      : (engine.pool ??= new SegmentBuildPool({ maxThreads: BUILD_THREADS })).build(
+          folder.dir,
+          name,
+          rows,
+          engine.poolBuildOptions,
+        );
+  const opened = built.then(async (manifest) => {
+    engine.counters.buildMsTotal += manifest.buildMs;
+    const totalMs = Math.round(ctx.clock.now() - started);
+    ctx.log.info('segment-built', { name, rows: manifest.rows, buildMs: manifest.buildMs, totalMs });
+    return Segment.open(folder.fs, folder.dir, name);
+  });
+  const settled = opened.then(
+    () => undefined,
+    () => undefined,
+  );
+  engine.builds.add(settled);
+  void settled.then(() => engine.builds.delete(settled));
+  return opened;
+}
+
+function nextSegmentName(engine: Engine): string {
+  const name = segmentName(engine.set.nextSegment);
+  engine.set = { ...engine.set, nextSegment: engine.set.nextSegment + 1 };
+  return name;
+}
+
+function flushed(engine: Engine, message: SelfMessage<'flushed'>, ctx: ActorContext): void {
+  if (!message.outcome.ok) return buildFailed(engine, 'flush', message.outcome.error, ctx);
+  engine.store.flushed(message.outcome.value);
+  engine.counters.flushes++;
+  engine.watermark.checkpointed(message.maxLsn);
+  // The WAL below the checkpoint may go only once the segment set naming the new segment is durable.
+  const checkpoint: WalWriterMessage = { type: 'checkpoint', lsn: message.maxLsn };
+  saveSet(engine, ctx, () => ctx.ask(engine.args.wal, checkpoint, { timeoutMs: WAL_CHECKPOINT_TIMEOUT_MS }));
+  drive(engine, { type: 'build-finished', build: 'flush' }, ctx);
+}
+
+function compacted(engine: Engine, message: SelfMessage<'compacted'>, ctx: ActorContext): void {
+  if (!message.outcome.ok) return buildFailed(engine, 'compaction', message.outcome.error, ctx);
+  engine.store.compacted(message.inputs, message.outcome.value);
+  engine.counters.compactions++;
+  const folder = present(engine.folder, 'the segment folder');
+  // The inputs' files go only once the set without them is durable.
+  const removeInputs = (): Promise<unknown> =>
+    Promise.all(message.inputs.map((segment) => removeSegment(folder.fs, folder.dir, segment.manifest.name)));
+  saveSet(engine, ctx, removeInputs);
+  drive(engine, { type: 'build-finished', build: 'compaction' }, ctx);
+}
+
+function buildFailed(engine: Engine, build: BuildKind, error: ShoalError, ctx: ActorContext): void {
+  const aborted = isBuildAbortedError(error);
+  if (!aborted) {
+    engine.counters.buildFailures++;
+    ctx.log.error(`${build}-failed`, { code: error.code, error: error.message, retryInMs: BUILD_RETRY_MS });
+  }
+  drive(engine, { type: 'build-failed', build, aborted }, ctx, error);
+}
+
+/** Makes the current segment list and checkpoint durable, in call order; then runs `after`. */
+function saveSet(engine: Engine, ctx: ActorContext, after: () => Promise<unknown>): void {
+  const folder = present(engine.folder, 'the segment folder');
+  const segments = engine.store.segments.map((segment) => segment.manifest.name);
+  engine.set = { ...engine.set, segments, checkpointLsn: engine.watermark.checkpointLsn };
+  const snapshot = engine.set;
+  engine.setWrites = engine.setWrites
+    .then(() => writeSegmentSet(folder.fs, folder.dir, snapshot))
+    .then(after)
+    .then(
+      () => undefined,
+      (error: unknown) => ctx.log.error('segment-set-write-failed', { error: errorMessage(error) }),
+    );
+}
+
+// ------------------------------------------------------------------ writes
+
+/**
+ * Applies a write, or holds it during a stall. Held writes keep their
+ * order: while any is held, later ones queue behind it. A held write is
+ * already in the WAL, so it is applied even when its asker gave up.
+ */
+function write(engine: Engine, batch: RecordBatch, responder: Responder | null, ctx: ActorContext): void {
+  received(engine, batch, ctx);
+  const { stall } = engine;
+  if (stall.holding === 0 && !engine.scheduler.writesMustWait(tierShape(engine))) {
+    return applyNow(engine, batch, responder, ctx);
+  }
+  stall.hold(batch, responder, ctx.clock.now());
+  if (responder === null) return;
+  const untilDeadlineMs = Math.max(0, responder.deadline - ctx.clock.now());
+  ctx.clock.setTimer(untilDeadlineMs, () => ctx.tell(ctx.self, { type: 'held-deadline' }));
+}
+
+/** Notes a batch's LSNs; too many batches waiting beyond a hole start a catch-up of the engine's own. */
+function received(engine: Engine, batch: RecordBatch, ctx: ActorContext): void {
+  const lsns = batch.lsns;
+  if (lsns !== null && lsns.length > 0) {
+    engine.watermark.received(present(lsns[0], 'first LSN'), present(lsns[lsns.length - 1], 'last LSN'));
+  }
+  if (engine.watermark.rangesAhead >= RANGES_AHEAD_MAX && !engine.catchUp.queued) {
+    engine.catchUp.queued = true;
+    ctx.tell(ctx.self, { type: 'catch-up' });
+  }
+}
+
+function applyNow(engine: Engine, batch: RecordBatch, responder: Responder | null, ctx: ActorContext): void {
+  engine.counters.applied += engine.store.apply(batch);
+  responder?.ok(null);
+  drive(engine, { type: 'rows-applied' }, ctx);
+}
+
+/** Applies held writes, oldest first, while there is room (each apply may freeze the memtable and fill the queue). */
+function releaseHeld(engine: Engine, ctx: ActorContext): void {
+  const { stall } = engine;
+  while (stall.holding > 0 && !engine.scheduler.writesMustWait(tierShape(engine))) {
+    const held = present(stall.release(ctx.clock.now()), 'the oldest held write');
+    applyNow(engine, held.item, held.responder, ctx);
+  }
+}
+
+/**
+ * Reads the WAL from the first hole on, page by page, each page coming back
+ * as a message (the mailbox keeps moving: applies are idempotent by LSN, so
+ * their order against the catch-up does not matter, and an engine stopped
+ * meanwhile just drops the page). One catch-up runs at a time.
+ */
+function startCatchUp(engine: Engine, ctx: ActorContext): void {
+  const { catchUp } = engine;
+  catchUp.queued = false;
+  if (catchUp.running) return;
+  catchUp.running = true;
+  catchUp.records = 0;
+  readCatchUpPage(engine, ctx, engine.watermark.nextMissingLsn);
+}
+
+function readCatchUpPage(engine: Engine, ctx: ActorContext, fromLsn: number): void {
+  const page = readPage(ctx, engine.args, fromLsn);
+  ctx.pipeToSelf(page, (outcome): EngineSelfMessage => ({ type: 'catch-up-page', outcome }));
+}
+
+function catchUpPage(engine: Engine, message: SelfMessage<'catch-up-page'>, ctx: ActorContext): void {
+  const { catchUp } = engine;
+  if (!message.outcome.ok) {
+    catchUp.running = false;
+    ctx.log.warn('engine-catch-up-failed', { error: message.outcome.error.message });
+    return;
+  }
+  const page = message.outcome.value;
+  engine.store.apply(page.batch);
+  catchUp.records += batchRows(page.batch);
+  const nextLsn = nextPageLsn(page);
+  if (nextLsn !== null) return readCatchUpPage(engine, ctx, nextLsn);
+  // Everything the log held up to its end was read: any hole below it is filled (or was a gap in the log).
+  catchUp.running = false;
+  engine.watermark.readTo(page.lastLsn);
+  engine.counters.replayedRecords += catchUp.records;
+  if (catchUp.records > 0) {
+    ctx.log.warn('engine-caught-up', { records: catchUp.records, contiguousLsn: engine.watermark.appliedLsn });
+  }
+  drive(engine, { type: 'rows-applied' }, ctx);
+}
+
+// ------------------------------------------------------------------ reads
+
+function search(engine: Engine, message: Extract<EngineMessage, { type: 'search' }>, ctx: ActorContext): Hit[][] {
+  const { vectors, dimension } = message;
+  return message.queries.map((query, index) => {
+    const started = ctx.clock.now();
+    engine.counters.searches++;
+    const vector = vectors.subarray(index * dimension, (index + 1) * dimension);
+    const options = { exact: query.exact, ef: query.ef ?? engine.policy.searchEf };
+    const hits = engine.store.search(vector, query.k, compileFilter(query.filter), options);
+    engine.latency.record(ctx.clock.now() - started);
+    return hits;
+  });
+}
+
+function get(engine: Engine, ids: readonly string[]): StoredRecord[] {
+  return ids.flatMap((id) => engine.store.get(id) ?? []);
+}
+
+function stats(engine: Engine, ctx: ActorContext): EngineStats {
+  const { store } = engine;
+  const tiers = store.stats();
+  const held = engine.stall.stats(ctx.clock.now());
+  const segmentBytes = store.segments.reduce(
+    (sum, segment) => sum + segment.manifest.files.parquet.bytes + (segment.manifest.files.index?.bytes ?? 0),
+    0,
+  );
+  const frozenBytes = store.frozen.reduce((sum, table) => sum + table.bytes, 0);
+  return {
+    ...tiers,
+    ...held,
+    rows: tiers.records,
+    memoryBytes: store.memtable.bytes + frozenBytes + held.heldBytes,
+    segmentBytes,
+    checkpointLsn: engine.watermark.checkpointLsn,
+    ...engine.counters,
+    buildsRunning: engine.scheduler.buildsRunning,
+    searchP50Ms: engine.latency.quantile(0.5),
+    searchP99Ms: engine.latency.quantile(0.99),
+  };
+}
+
+// ------------------------------------------------------------------ helpers
 
 /** Roughly the bytes a batch keeps in memory while held: its columns and strings. */
 function batchBytes(batch: RecordBatch): number {
   let bytes = batch.vectors.byteLength + batch.ops.byteLength + (batch.lsns?.byteLength ?? 0);
-  for (let row = 0; row < batch.ids.length; row++) bytes += 2 * ((batch.ids[row] as string).length + (batch.metadata[row]?.length ?? 0));
+  batch.ids.forEach((id, row) => {
+    bytes += 2 * (id.length + (batch.metadata[row]?.length ?? 0));
+  });
   return bytes;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** One page of the WAL from `fromLsn` on, asked of the shard's WAL writer. */
 function readPage(ctx: ActorContext, args: EngineArgs, fromLsn: number): Promise<ReplayPage> {
-  return ctx.ask<ReplayPage>(args.wal, { type: 'read', fromLsn, maxRecords: args.replayPageRecords ?? 8_192 }, { timeoutMs: REPLAY_TIMEOUT_MS });
+  const maxRecords = args.replayPageRecords ?? DEFAULT_REPLAY_PAGE_RECORDS;
+  const read: WalWriterMessage = { type: 'read', fromLsn, maxRecords };
+  return ctx.ask<ReplayPage>(args.wal, read, { timeoutMs: REPLAY_TIMEOUT_MS });
 }
 
-/** Feeds the WAL above `fromLsn` to `apply`, page by page; returns where the log ended at the last read (every LSN up to it was fed, or is not in the log). */
-async function replay(ctx: ActorContext, fromLsn: number, args: EngineArgs, apply: (batch: RecordBatch) => void): Promise<number> {
+/** Where the next page of a WAL read starts, or null when `page` was the last. */
+function nextPageLsn(page: ReplayPage): number | null {
+  const lsns = page.batch.lsns;
+  if (page.done || lsns === null || lsns.length === 0) return null;
+  return present(lsns[lsns.length - 1], 'the last LSN of a page') + 1;
+}
+
+/**
+ * Feeds the WAL above `fromLsn` to `apply`, page by page; returns where the
+ * log ended at the last read (every LSN up to it was fed, or is not in the log).
+ */
+async function replay(
+  ctx: ActorContext,
+  fromLsn: number,
+  args: EngineArgs,
+  apply: (batch: RecordBatch) => void,
+): Promise<number> {
   for (let from = fromLsn; ; ) {
     const page = await readPage(ctx, args, from);
     apply(page.batch);
-    const lsns = page.batch.lsns;
-    if (page.done || lsns === null || lsns.length === 0) return page.lastLsn;
-    from = (lsns[lsns.length - 1] as number) + 1;
+    const next = nextPageLsn(page);
+    if (next === null) return page.lastLsn;
+    from = next;
   }
 }

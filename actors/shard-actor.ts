@@ -18,12 +18,14 @@
  */
 import type { Actor, ActorContext, Message, Outcome, Responder } from '../runtime/actor.js';
 import { remainingMs } from '../runtime/deadline.js';
+import { unreachable } from '../runtime/assert.js';
 import { ShoalError } from '../runtime/errors.js';
 import { batchRows, batchTransfer } from '../storage/record-batch.js';
 import type { RecordBatch } from '../storage/record-batch.js';
 import type { WalStats } from '../storage/wal/wal.js';
 import type { EngineStats } from './engine-actor.js';
-import type { AppendResult } from './wal-writer-actor.js';
+import type { EngineMessage } from './engine-actor.js';
+import type { AppendResult, WalWriterMessage } from './wal-writer-actor.js';
 
 /** Arguments of a shard actor. */
 export interface ShardArgs {
@@ -36,6 +38,8 @@ export interface ShardArgs {
 const WRITES_IN_FLIGHT_MAX = 1_024;
 /** How long the shard itself waits for its WAL writer and engine (the caller's deadline is the caller's). */
 const PIPELINE_TIMEOUT_MS = 120_000;
+/** The deadline of a `stats` that was told, not asked. */
+const TOLD_STATS_TIMEOUT_MS = 30_000;
 
 /** Messages a shard answers. */
 export type ShardMessage =
@@ -56,88 +60,103 @@ export interface ShardStats {
 }
 
 /** A WAL answer, back in the shard's mailbox. */
-interface Appended extends Message {
+type ShardSelfMessage = {
   readonly type: 'appended';
   readonly outcome: Outcome<AppendResult>;
   readonly responder: Responder | null;
+};
+
+/** Every message a shard's `receive` handles. */
+type ShardInbox = ShardMessage | ShardSelfMessage;
+
+/** Everything one shard holds. */
+interface Shard {
+  readonly args: ShardArgs;
+  readonly inFlightMax: number;
+  /** Writes between arrival and the engine's apply. */
+  inFlight: number;
 }
 
 /** Creates the shard actor. */
 export function createShard(args: ShardArgs): Actor {
-  const deadlineOf = (responder: Responder | null, ctx: ActorContext): number => responder?.deadline ?? ctx.clock.now() + 30_000;
-  const inFlightMax = args.writesInFlightMax ?? WRITES_IN_FLIGHT_MAX;
-  let inFlight = 0;
-
-  const write = (batch: RecordBatch, ctx: ActorContext, responder: Responder | null): void => {
-    if (inFlight >= inFlightMax) throw overloaded(inFlight);
-    inFlight++;
-    const appended = ctx.ask<AppendResult>(args.wal, { type: 'append', batch }, { timeoutMs: PIPELINE_TIMEOUT_MS, transfer: batchTransfer(batch) });
-    ctx.pipeToSelf(appended, (outcome): Appended => ({ type: 'appended', outcome, responder }));
-  };
-
-  const appended = (message: Appended, ctx: ActorContext): void => {
-    if (!message.outcome.ok) {
-      inFlight--;
-      message.responder?.fail(message.outcome.error);
-      return;
-    }
-    const { firstLsn, lastLsn, batch } = message.outcome.value;
-    const result: WriteResult = { records: batchRows(batch), firstLsn, lastLsn };
-    // Durable already; if the engine dies before applying, its restart replays the WAL and the caller may retry.
-    ctx.ask(args.engine, { type: 'apply', batch }, { timeoutMs: PIPELINE_TIMEOUT_MS, transfer: batchTransfer(batch) }).then(
-      () => {
-        inFlight--;
-        message.responder?.ok(result);
-      },
-      (error: unknown) => {
-        inFlight--;
-        message.responder?.fail(error);
-      },
-    );
-  };
-
-  const stats = (ctx: ActorContext, responder: Responder | null): void => {
-    askStats(args, ctx, remainingMs(deadlineOf(responder, ctx), ctx.clock)).then(
-      (stats) => responder?.ok(stats),
-      (error: unknown) => responder?.fail(error),
-    );
-  };
-
+  const shard: Shard = { args, inFlightMax: args.writesInFlightMax ?? WRITES_IN_FLIGHT_MAX, inFlight: 0 };
   return {
     start(ctx: ActorContext) {
       // Writes a previous incarnation had in the WAL but not yet in the engine (it died in between) are
       // read back by the engine from its first missing LSN; applies are idempotent by LSN, so this
       // incarnation's writes may land before or after them. Told, not asked: a start that waited on the
       // engine would hold up its supervision group if the engine died meanwhile.
-      ctx.tell(args.engine, { type: 'catch-up' });
+      ctx.tell(args.engine, { type: 'catch-up' } satisfies EngineMessage);
     },
-    receive(raw: Message, ctx: ActorContext, responder: Responder | null) {
-      const message = raw as ShardMessage | Appended;
-      switch (message.type) {
-        case 'write':
-          return write(message.batch, ctx, responder);
-        case 'appended':
-          return appended(message, ctx);
-        case 'stats':
-          return stats(ctx, responder);
-        default:
-          throw new ShoalError('INVALID_ARGUMENT', `shard cannot handle ${(raw as Message).type}`);
-      }
-    },
+    // Any message type outside the union reaches the switch's `unreachable`.
+    receive: (message: Message, ctx, responder) => receive(shard, message as ShardInbox, ctx, responder),
   };
 }
 
-/** A write refused because the shard's engine is behind (a write stall): the caller retries later. */
-function overloaded(inFlight: number): ShoalError {
-  const message = `the shard has ${inFlight} writes in flight (its engine is behind: a write stall); retry later`;
-  return new ShoalError('UNAVAILABLE', message, { reason: 'overloaded', inFlight });
+/**
+ * One message. No shard handler holds the mailbox: a write's trip through
+ * the WAL writer and the engine, and a stats ask of both, run concurrently
+ * (the WAL's answer comes back as `appended`), so writes pipeline; the
+ * `void` return type keeps any handler from holding the mailbox.
+ */
+function receive(shard: Shard, message: ShardInbox, ctx: ActorContext, responder: Responder | null): void {
+  switch (message.type) {
+    case 'write':
+      return write(shard, message.batch, ctx, responder);
+    case 'appended':
+      return appended(shard, message, ctx);
+    case 'stats':
+      return stats(shard, ctx, responder);
+    default:
+      return unreachable(message, 'shard message');
+  }
 }
 
-/** The stats of the shard's WAL and engine, asked in parallel within `timeoutMs`. */
-async function askStats(args: ShardArgs, ctx: ActorContext, timeoutMs: number): Promise<ShardStats> {
-  const [wal, engine] = await Promise.all([
-    ctx.ask<WalStats>(args.wal, { type: 'stats' }, { timeoutMs }),
-    ctx.ask<EngineStats>(args.engine, { type: 'stats' }, { timeoutMs }),
-  ]);
-  return { wal, engine };
+function write(shard: Shard, batch: RecordBatch, ctx: ActorContext, responder: Responder | null): void {
+  if (shard.inFlight >= shard.inFlightMax) {
+    const { inFlight } = shard;
+    const message = `the shard has ${inFlight} writes in flight (its engine is behind: a write stall); retry later`;
+    throw new ShoalError('UNAVAILABLE', message, { reason: 'overloaded', inFlight });
+  }
+  shard.inFlight++;
+  const append: WalWriterMessage = { type: 'append', batch };
+  const options = { timeoutMs: PIPELINE_TIMEOUT_MS, transfer: batchTransfer(batch) };
+  ctx.pipeToSelf(ctx.ask<AppendResult>(shard.args.wal, append, options), (outcome): ShardSelfMessage => ({
+    type: 'appended',
+    outcome,
+    responder,
+  }));
+}
+
+function appended(shard: Shard, message: ShardSelfMessage, ctx: ActorContext): void {
+  if (!message.outcome.ok) {
+    shard.inFlight--;
+    message.responder?.fail(message.outcome.error);
+    return;
+  }
+  const { firstLsn, lastLsn, batch } = message.outcome.value;
+  const result: WriteResult = { records: batchRows(batch), firstLsn, lastLsn };
+  // Durable already; if the engine dies before applying, its restart replays the WAL and the caller may retry.
+  const apply: EngineMessage = { type: 'apply', batch };
+  ctx.ask(shard.args.engine, apply, { timeoutMs: PIPELINE_TIMEOUT_MS, transfer: batchTransfer(batch) }).then(
+    () => {
+      shard.inFlight--;
+      message.responder?.ok(result);
+    },
+    (error: unknown) => {
+      shard.inFlight--;
+      message.responder?.fail(error);
+    },
+  );
+}
+
+function stats(shard: Shard, ctx: ActorContext, responder: Responder | null): void {
+  const deadline = responder?.deadline ?? ctx.clock.now() + TOLD_STATS_TIMEOUT_MS;
+  const timeoutMs = remainingMs(deadline, ctx.clock);
+  const wal = ctx.ask<WalStats>(shard.args.wal, { type: 'stats' } satisfies WalWriterMessage, { timeoutMs });
+  const engine = ctx.ask<EngineStats>(shard.args.engine, { type: 'stats' } satisfies EngineMessage, { timeoutMs });
+  Promise.all([wal, engine]).then(
+    ([walStats, engineStats]) => responder?.ok({ wal: walStats, engine: engineStats } satisfies ShardStats),
+    (error: unknown) => responder?.fail(error),
+  );
 }

@@ -8,6 +8,7 @@
  * durably elsewhere; it and `read` hold the mailbox, so they never overlap.
  */
 import type { Actor, ActorContext, Message, Responder } from '../runtime/actor.js';
+import { present, unreachable } from '../runtime/assert.js';
 import { ShoalError } from '../runtime/errors.js';
 import { FaultyFileSystem } from '../runtime/faulty-fs.js';
 import type { FaultyOperation } from '../runtime/faulty-fs.js';
@@ -33,7 +34,10 @@ export type WalWriterMessage =
   | { readonly type: 'append'; readonly batch: RecordBatch }
   | { readonly type: 'read'; readonly fromLsn: number; readonly maxRecords: number }
   | { readonly type: 'checkpoint'; readonly lsn: number }
-  /** Makes the next append's LSN greater than `lsn` (the engine's checkpoint; see `Wal.skipPast`); answers whether it had to skip. */
+  /**
+   * Makes the next append's LSN greater than `lsn` (the engine's checkpoint;
+   * see `Wal.skipPast`); answers whether it had to skip.
+   */
   | { readonly type: 'skip-past'; readonly lsn: number }
   /** Makes every acknowledged append durable now (an fdatasync in `periodic` and `never` modes). */
   | { readonly type: 'sync' }
@@ -48,78 +52,42 @@ export interface AppendResult {
   readonly batch: RecordBatch;
 }
 
-/** The answer to `read`: records with LSN >= fromLsn as one batch; `done` when the log has no more; `lastLsn`: where the log ended when read. */
+/**
+ * The answer to `read`: records with LSN >= fromLsn as one batch; `done` when
+ * the log has no more; `lastLsn`: where the log ended when read.
+ */
 export interface ReplayPage {
   readonly batch: RecordBatch;
   readonly done: boolean;
   readonly lastLsn: number;
 }
 
+/** Everything one WAL writer holds. */
+interface WalWriter {
+  readonly args: WalWriterArgs;
+  /** The log, once started. */
+  wal: Wal | null;
+  /** The WAL's files, through a filesystem that injects faults when armed. */
+  files: FaultyFileSystem | null;
+  /** Appends not yet settled: a read waits for them. */
+  readonly inFlight: Set<Promise<unknown>>;
+}
+
 /** Creates the WAL writer actor of one shard. */
 export function createWalWriter(args: WalWriterArgs): Actor {
-  let wal: Wal | null = null;
-  let files: FaultyFileSystem | null = null;
-  const inFlight = new Set<Promise<unknown>>();
-
-  const append = (batch: RecordBatch, responder: Responder | null): void => {
-    const appended = (wal as Wal).append(walEntries(batch));
-    inFlight.add(appended);
-    appended.then(
-      ({ firstLsn, lastLsn }) => {
-        inFlight.delete(appended);
-        const result: AppendResult = { firstLsn, lastLsn, batch: withLsns(batch, firstLsn) };
-        responder?.ok(result, batchTransfer(result.batch));
-      },
-      (error: unknown) => {
-        inFlight.delete(appended);
-        responder?.fail(error);
-      },
-    );
-  };
-
-  const read = async (fromLsn: number, maxRecords: number, responder: Responder | null): Promise<void> => {
-    await Promise.allSettled([...inFlight]);
-    const page = await replayPage(wal as Wal, fromLsn, maxRecords, args.dimension);
-    responder?.ok(page, batchTransfer(page.batch));
-  };
-
+  const writer: WalWriter = { args, wal: null, files: null, inFlight: new Set() };
   return {
-    async start(ctx: ActorContext) {
-      files = new FaultyFileSystem(ctx.fs);
-      wal = await openWal(args, files, ctx);
-    },
-    receive(raw: Message, ctx: ActorContext, responder: Responder | null) {
-      const message = raw as WalWriterMessage;
-      switch (message.type) {
-        case 'append':
-          return append(message.batch, responder);
-        case 'read':
-          return read(message.fromLsn, message.maxRecords, responder);
-        case 'inject-io-error':
-          files?.arm(message.operation, message.code);
-          return responder?.ok(null);
-        case 'sync':
-          // Not awaited: appends keep flowing while the writer loop syncs.
-          (wal as Wal).sync().then(() => responder?.ok(null), (error: unknown) => responder?.fail(error));
-          return undefined;
-        case 'checkpoint':
-          return (wal as Wal).checkpoint(message.lsn).then((removed) => responder?.ok({ removed }));
-        case 'skip-past':
-          return skipPast(wal as Wal, message.lsn, args.dir, ctx).then((skipped) => responder?.ok({ skipped }));
-        case 'stats':
-          return responder?.ok((wal as Wal).stats() satisfies WalStats);
-        default:
-          throw new ShoalError('INVALID_ARGUMENT', `WAL writer cannot handle ${(raw as Message).type}`);
-      }
-    },
+    start: (ctx) => start(writer, ctx),
+    // Any message type outside the union reaches the switch's `unreachable`.
+    receive: (message: Message, ctx, responder) => receive(writer, message as WalWriterMessage, ctx, responder),
     async stop() {
-      await wal?.close();
+      await writer.wal?.close();
     },
   };
 }
 
-/** Opens the shard's WAL on `files` and logs what recovery cut or repaired. */
-async function openWal(args: WalWriterArgs, files: FaultyFileSystem, ctx: ActorContext): Promise<Wal> {
+async function start(writer: WalWriter, ctx: ActorContext): Promise<void> {
+  const { args } = writer;
   // The WAL writer owns its thread, so it writes and syncs with blocking calls; appends that arrive
   // meanwhile wait in the mailbox and form the next group.
   const options = {
@@ -131,39 +99,102 @@ async function openWal(args: WalWriterArgs, files: FaultyFileSystem, ctx: ActorC
     ...(args.syncIntervalMs === undefined ? {} : { syncIntervalMs: args.syncIntervalMs }),
   };
   // Every rename of the WAL stays inside its own folder (same device), and this asserts it.
-  const wal = await Wal.open(confineRenames(files, args.dir), args.dir, options);
+  writer.files = new FaultyFileSystem(ctx.fs);
+  const wal = await Wal.open(confineRenames(writer.files, args.dir), args.dir, options);
+  writer.wal = wal;
   const recovery = wal.stats().recovery;
   if (recovery.truncatedBytes > 0) ctx.log.warn('wal-torn-tail-truncated', { ...recovery });
   if (recovery.repaired !== null) ctx.log.error('wal-repaired', { dir: args.dir, ...recovery.repaired });
-  return wal;
 }
 
-/** The rows of `batch` as WAL entries. */
-function walEntries(batch: RecordBatch): WalEntry[] {
-  return batch.ids.map((id, row) => ({
+/**
+ * One message. `read`, `checkpoint` and `skip-past` hold the mailbox (the
+ * cell awaits them before the next message), so a read, a segment deletion
+ * and a skip never overlap each other or a later append. `append` and `sync`
+ * run concurrently: they are answered when their group commit or fdatasync
+ * completes, and appends that arrive meanwhile form the next group. The rest
+ * are answered in the turn.
+ */
+function receive(
+  writer: WalWriter,
+  message: WalWriterMessage,
+  ctx: ActorContext,
+  responder: Responder | null,
+): Promise<void> | void {
+  const wal = present(writer.wal, 'the WAL (opened at start)');
+  switch (message.type) {
+    case 'append': // concurrent
+      return append(writer, wal, message.batch, responder);
+    case 'sync': // concurrent
+      wal.sync().then(
+        () => responder?.ok(null),
+        (error: unknown) => responder?.fail(error),
+      );
+      return undefined;
+    case 'read': // holds the mailbox
+      return read(writer, wal, message.fromLsn, message.maxRecords, responder);
+    case 'checkpoint': // holds the mailbox
+      return wal.checkpoint(message.lsn).then((removed) => responder?.ok({ removed }));
+    case 'skip-past': // holds the mailbox
+      return skipPast(writer, wal, message.lsn, ctx, responder);
+    case 'inject-io-error':
+      present(writer.files, 'the WAL files (opened at start)').arm(message.operation, message.code);
+      return responder?.ok(null);
+    case 'stats':
+      return responder?.ok(wal.stats() satisfies WalStats);
+    default:
+      return unreachable(message, 'WAL writer message');
+  }
+}
+
+function append(writer: WalWriter, wal: Wal, batch: RecordBatch, responder: Responder | null): void {
+  const entries: WalEntry[] = batch.ids.map((id, row) => ({
     op: batch.ops[row] === OP_DELETE ? 'delete' : 'upsert',
     id,
     vector: rowVector(batch, row),
     metadata: batch.metadata[row] ?? null,
   }));
+  const appended = wal.append(entries);
+  writer.inFlight.add(appended);
+  appended.then(
+    ({ firstLsn, lastLsn }) => {
+      writer.inFlight.delete(appended);
+      const result: AppendResult = { firstLsn, lastLsn, batch: withLsns(batch, firstLsn) };
+      responder?.ok(result, batchTransfer(result.batch));
+    },
+    (error: unknown) => {
+      writer.inFlight.delete(appended);
+      responder?.fail(error);
+    },
+  );
 }
 
-/** Reads one replay page of at most `maxRecords` records from `fromLsn`. */
-async function replayPage(wal: Wal, fromLsn: number, maxRecords: number, dimension: number): Promise<ReplayPage> {
+async function read(
+  writer: WalWriter,
+  wal: Wal,
+  fromLsn: number,
+  maxRecords: number,
+  responder: Responder | null,
+): Promise<void> {
+  await Promise.allSettled([...writer.inFlight]);
   // Taken before reading: the read sees at least this far (an append that lands meanwhile is not claimed).
   const lastLsn = wal.lastLsn;
   const records = await wal.read(fromLsn, maxRecords);
-  return { batch: packRecords(records, dimension), done: records.length < maxRecords, lastLsn };
+  const batch = packRecords(records, writer.args.dimension);
+  const page: ReplayPage = { batch, done: records.length < maxRecords, lastLsn };
+  responder?.ok(page, batchTransfer(page.batch));
 }
 
-/**
- * Makes the WAL's next LSN greater than `lsn`; having to skip means the WAL
- * lost records behind the engine's checkpoint, which is logged.
- */
-async function skipPast(wal: Wal, lsn: number, dir: string, ctx: ActorContext): Promise<boolean> {
+async function skipPast(
+  writer: WalWriter,
+  wal: Wal,
+  lsn: number,
+  ctx: ActorContext,
+  responder: Responder | null,
+): Promise<void> {
   const skipped = await wal.skipPast(lsn);
-  if (skipped) ctx.log.error('wal-behind-checkpoint', { dir, checkpointLsn: lsn, resumeLsn: lsn + 1 });
-  return skipped;
+  if (skipped) ctx.log.error('wal-behind-checkpoint', { dir: writer.args.dir, checkpointLsn: lsn, resumeLsn: lsn + 1 });
+  responder?.ok({ skipped });
 }
 
 /** Packs WAL records into one columnar batch for transfer. */
@@ -176,9 +207,11 @@ function packRecords(records: readonly WalRecord[], dimension: number): RecordBa
     lsns[row] = record.lsn;
     if (record.vector === null) return;
     if (record.vector.length !== dimension) {
-      throw new ShoalError('CORRUPTION', `WAL record ${record.lsn} (${record.id}) has ${record.vector.length} values, the collection has dimension ${dimension}`, { lsn: record.lsn });
+      const shape = `has ${record.vector.length} values, the collection has dimension ${dimension}`;
+      throw new ShoalError('CORRUPTION', `WAL record ${record.lsn} (${record.id}) ${shape}`, { lsn: record.lsn });
     }
     vectors.set(record.vector, row * dimension);
   });
-  return { dimension, ops, ids: records.map((record) => record.id), vectors, metadata: records.map((record) => record.metadata), lsns };
+  const ids = records.map((record) => record.id);
+  return { dimension, ops, ids, vectors, metadata: records.map((record) => record.metadata), lsns };
 }

@@ -7,13 +7,20 @@
  * held. Also counts stall episodes and how long writes were held. A plain
  * class: time comes in as arguments, I/O and timers stay with the engine.
  */
-import type { Responder } from '../runtime/actor.js';
-import { ShoalError } from '../runtime/errors.js';
+import { present } from '../../runtime/assert.js';
+import { ShoalError } from '../../runtime/errors.js';
 
-/** One held write: its payload, the responder still waiting for it (null once answered), and its size. */
-export interface HeldWrite<T> {
+/** Who waits for a held write: the engine's responders (an actor's `Responder` is one). */
+export interface StallWaiter {
+  /** When the waiter stops waiting, in the engine's clock milliseconds. */
+  readonly deadline: number;
+  fail(error: ShoalError): void;
+}
+
+/** One held write: its payload, the waiter still waiting for it (null once answered), and its size. */
+export interface HeldWrite<T, W extends StallWaiter = StallWaiter> {
   readonly item: T;
-  responder: Responder | null;
+  responder: W | null;
   readonly bytes: number;
 }
 
@@ -31,8 +38,8 @@ export interface WriteStallStats {
 }
 
 /** A FIFO of held writes and the stall counters. */
-export class WriteStall<T> {
-  private queue: HeldWrite<T>[] = [];
+export class WriteStall<T, W extends StallWaiter = StallWaiter> {
+  private queue: HeldWrite<T, W>[] = [];
   private head = 0;
   private bytes = 0;
   private episodes = 0;
@@ -49,7 +56,7 @@ export class WriteStall<T> {
   }
 
   /** Holds `item` behind every write held before it; the first held write starts a stall episode at `now`. */
-  hold(item: T, responder: Responder | null, now: number): void {
+  hold(item: T, responder: W | null, now: number): void {
     if (this.holding === 0) {
       this.episodes++;
       this.startedAt = now;
@@ -61,9 +68,9 @@ export class WriteStall<T> {
   }
 
   /** Removes and returns the oldest held write; releasing the last one ends the episode at `now`. */
-  release(now: number): HeldWrite<T> | undefined {
+  release(now: number): HeldWrite<T, W> | undefined {
     if (this.holding === 0) return undefined;
-    const held = this.queue[this.head] as HeldWrite<T>;
+    const held = present(this.queue[this.head], 'the oldest held write');
     this.head++;
     this.bytes -= held.bytes;
     if (this.holding === 0) this.endEpisode(now);
@@ -71,24 +78,26 @@ export class WriteStall<T> {
     return held;
   }
 
-  /** Answers TIMEOUT to held writes whose asker's deadline is at or before `now`; they stay held, to be applied in order. Returns how many. */
+  /**
+   * Answers TIMEOUT to held writes whose asker's deadline is at or before
+   * `now`; they stay held, to be applied in order. Returns how many.
+   */
   expire(now: number): number {
     let expired = 0;
     for (let index = this.head; index < this.queue.length; index++) {
-      const held = this.queue[index] as HeldWrite<T>;
+      const held = present(this.queue[index], 'a held write');
       if (held.responder === null || held.responder.deadline > now) continue;
-      held.responder.fail(
-        new ShoalError('TIMEOUT', 'the write waited past its deadline behind a write stall (segment builds are behind); it is in the WAL and will be applied', {
-          heldWrites: this.holding,
-        }),
-      );
+      const message =
+        'the write waited past its deadline behind a write stall (segment builds are behind); ' +
+        'it is in the WAL and will be applied';
+      held.responder.fail(new ShoalError('TIMEOUT', message, { heldWrites: this.holding }));
       held.responder = null;
       expired++;
     }
     return expired;
   }
 
-  /** Answers every held write with `error` and forgets them (the engine is stopping; the WAL still holds their data). */
+  /** Answers every held write with `error` and forgets them (the engine is stopping; the WAL keeps their data). */
   failAll(error: ShoalError, now: number): void {
     for (let held = this.release(now); held !== undefined; held = this.release(now)) held.responder?.fail(error);
   }
@@ -96,7 +105,13 @@ export class WriteStall<T> {
   /** The counters at `now`. */
   stats(now: number): WriteStallStats {
     const currentMs = this.startedAt === null ? 0 : now - this.startedAt;
-    return { stalls: this.episodes, stalledWrites: this.writes, stalledMs: Math.round(this.finishedMs + currentMs), writesHeld: this.holding, heldBytes: this.bytes };
+    return {
+      stalls: this.episodes,
+      stalledWrites: this.writes,
+      stalledMs: Math.round(this.finishedMs + currentMs),
+      writesHeld: this.holding,
+      heldBytes: this.bytes,
+    };
   }
 
   private endEpisode(now: number): void {

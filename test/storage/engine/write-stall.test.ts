@@ -1,8 +1,10 @@
-// Proves the write-stall queue on its own, as a transcript with explicit times: held writes come back oldest first, an expired one is answered TIMEOUT exactly once yet stays queued for its apply, stopping answers the rest, and the episode, write and millisecond counters add up.
+// Proves the write-stall queue on its own, as a transcript with explicit times: held writes come back oldest first,
+// an expired one is answered TIMEOUT exactly once yet stays queued for its apply, stopping answers the rest, and the
+// episode, write and millisecond counters add up.
 import { describe, expect, it } from 'vitest';
-import type { Responder } from '../../runtime/actor.js';
-import { ShoalError } from '../../runtime/errors.js';
-import { WriteStall } from '../../actors/write-stall.js';
+import type { Responder } from '../../../runtime/actor.js';
+import { ShoalError } from '../../../runtime/errors.js';
+import { WriteStall } from '../../../storage/engine/write-stall.js';
 
 /** A responder that records its answers as text. */
 function recorder(name: string, deadline: number, log: string[]): Responder {
@@ -16,7 +18,7 @@ function recorder(name: string, deadline: number, log: string[]): Responder {
 describe('WriteStall', () => {
   it('releases in order, expires without dropping, and counts episodes and held time', () => {
     const log: string[] = [];
-    const stall = new WriteStall<string>((item) => item.length);
+    const stall = new WriteStall<string, Responder>((item) => item.length);
     stall.hold('a', recorder('a', 50, log), 0);
     stall.hold('bb', recorder('b', 500, log), 10);
     stall.hold('ccc', null, 20);
