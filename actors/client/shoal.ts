@@ -7,7 +7,7 @@
  * directly and merges their answers (read-router.ts). Routing decisions,
  * distance work and file I/O all happen in workers.
  */
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { AskOptions, GroupSpec, Message } from '../../runtime/actor.js';
 import { systemClock } from '../../runtime/clock.js';
 import type { Clock } from '../../runtime/clock.js';
@@ -15,6 +15,7 @@ import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { nodeFileSystem } from '../../runtime/fs.js';
 import { siblingModuleUrl } from '../../runtime/module-url.js';
 import { ActorSystem } from '../../runtime/system.js';
+import { makeDirectoryDurable } from '../../storage/atomic-file.js';
 import { batchTransfer } from '../../storage/record-batch.js';
 import type { RecordBatch } from '../../storage/record-batch.js';
 import { SUPERVISOR_ADDRESS, engineAddress, metadataReplicaAddress, shardAddress, walAddress } from '../addresses.js';
@@ -124,7 +125,8 @@ export class Shoal {
   static async open(options: OpenOptions): Promise<Shoal> {
     const { dataDir, requestTimeoutMs, supervisorArgs } = prepareOpen(options);
     const maxWorkers = options.maxWorkers === undefined ? undefined : integerIn(options.maxWorkers, 'maxWorkers', 1, 1024);
-    await createDurably(dataDir);
+    // Every new folder's entry is synced: a power failure right after the first open cannot lose the folder.
+    await makeDirectoryDurable(nodeFileSystem, dataDir);
     const system = new ActorSystem(maxWorkers === undefined ? {} : { maxWorkers });
     const shoal = new Shoal(system, requestTimeoutMs, options.faultInjection === true);
     try {
@@ -336,19 +338,6 @@ export class Shoal {
     const shard = integerIn(fault.shard ?? 0, 'shard', 0, entry.shards - 1);
     const addressOf = { wal: walAddress, engine: engineAddress, shard: shardAddress }[fault.actor];
     return addressOf(entry.id, shard);
-  }
-}
-
-/** Creates `dataDir` (and missing parents) and makes each new entry durable, so a power failure right after the first open cannot lose the folder. */
-async function createDurably(dataDir: string): Promise<void> {
-  const missing: string[] = [];
-  for (let folder = dataDir; (await nodeFileSystem.stat(folder)) === null && dirname(folder) !== folder; folder = dirname(folder)) missing.push(folder);
-  if (missing.length === 0) return;
-  try {
-    await nodeFileSystem.mkdir(dataDir);
-    for (const folder of missing) await nodeFileSystem.fsyncDir(dirname(folder));
-  } catch (error) {
-    throw new ShoalError('STORAGE_FAILED', `creating the data directory ${dataDir} durably failed: ${(error as Error).message}`, { dataDir });
   }
 }
 

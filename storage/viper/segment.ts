@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { BoundedHeap } from '../../runtime/bounded-heap.js';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
-import { errnoCode } from '../../runtime/fs.js';
+import { errnoCode, storageFailed } from '../../runtime/fs-errors.js';
 import type { FileSystem } from '../../runtime/fs.js';
 import { norm, scoreOf } from '../distance.js';
 import type { FilterPredicate } from '../filter.js';
@@ -271,7 +271,7 @@ async function readVerified(fs: FileSystem, path: string, file: SegmentFile): Pr
   } catch (error) {
     const cause = errnoCode(error);
     if (cause === 'ENOENT') throw new ShoalError('CORRUPTION', `${path}: segment file is missing`, { path });
-    throw new ShoalError('STORAGE_FAILED', `reading ${path} failed (${cause ?? 'UNKNOWN'})`, { path, cause });
+    throw storageFailed(`reading ${path}`, error, { path });
   }
   if (bytes.byteLength !== file.bytes) {
     throw new ShoalError('CORRUPTION', `${path}: ${bytes.byteLength} bytes, manifest says ${file.bytes}`, { path });

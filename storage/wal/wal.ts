@@ -18,7 +18,7 @@
  */
 import { dirname, join } from 'node:path';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
-import { errnoCode } from '../../runtime/fs.js';
+import { corruptionAt, io, storageFailed } from '../../runtime/fs-errors.js';
 import type { Clock, Timer } from '../../runtime/clock.js';
 import type { FileHandle, FileSystem } from '../../runtime/fs.js';
 import { removeTempFiles, writeFileAtomic } from '../atomic-file.js';
@@ -427,7 +427,7 @@ export class Wal {
       }
       await this.fs.fsyncDir(this.dir);
     } catch (error) {
-      throw storageFailed('checkpoint delete', removed[0]?.name ?? '', error);
+      throw storageFailedOn('checkpoint delete', removed[0]?.name ?? '', error);
     }
     return count;
   }
@@ -477,7 +477,7 @@ export class Wal {
     try {
       await this.active.handle.close();
     } catch (error) {
-      if (this.failure === null) throw storageFailed('close', this.active.state.name, error);
+      if (this.failure === null) throw storageFailedOn('close', this.active.state.name, error);
     }
   }
 
@@ -683,7 +683,7 @@ export class Wal {
 
   /** Enters the failed state for good and rejects the group and everything queued behind it. */
   private fail(error: unknown, group: PendingAppend[]): void {
-    const failure = error instanceof ShoalError ? error : storageFailed('write', this.active.state.name, error);
+    const failure = storageFailedOn('write', this.active.state.name, error);
     this.failure = failure;
     this.active.state.readableBytes = Math.min(this.active.state.readableBytes, this.active.durableBytes);
     this.writtenLsn = this.durableLsn;
@@ -1158,37 +1158,17 @@ function summarise(name: string, offset: number, payload: Uint8Array): BatchSumm
   }
 }
 
+/** CORRUPTION of a WAL segment. */
 function corruption(segment: string, offset: number, problem: string): ShoalError {
-  return new ShoalError('CORRUPTION', `WAL segment ${segment} is corrupt at byte offset ${offset}: ${problem}`, { segment, offset });
+  return corruptionAt(`WAL segment ${segment}`, offset, problem, { segment });
 }
 
-function storageFailed(operation: string, segment: string, error: unknown): ShoalError {
-  const cause = errnoCode(error) ?? 'UNKNOWN';
-  const message = error instanceof Error ? error.message : String(error);
-  return new ShoalError('STORAGE_FAILED', `WAL ${operation} on segment ${segment} failed (${cause}): ${message}`, {
-    cause,
-    operation,
-    segment,
-  });
+/** STORAGE_FAILED of one writer step on `segment`, naming the step, the segment and the cause. */
+function storageFailedOn(operation: string, segment: string, error: unknown): ShoalError {
+  return storageFailed(`WAL ${operation} on segment ${segment}`, error, { operation, segment });
 }
 
-/** Runs one I/O step of the writer; any error becomes STORAGE_FAILED naming the step, segment and cause. */
-async function attempt<T>(operation: string, segment: string, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    throw storageFailed(operation, segment, error);
-  }
-}
-
-/** Runs one I/O step outside the writer (open, recovery, read); errors other than ShoalError become STORAGE_FAILED. */
-async function io<T>(action: string, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    if (error instanceof ShoalError) throw error;
-    const cause = errnoCode(error) ?? 'UNKNOWN';
-    const message = error instanceof Error ? error.message : String(error);
-    throw new ShoalError('STORAGE_FAILED', `${action} failed (${cause}): ${message}`, { cause });
-  }
+/** Runs one I/O step of the writer; an error becomes STORAGE_FAILED naming the step, segment and cause. */
+function attempt<T>(operation: string, segment: string, step: () => Promise<T>): Promise<T> {
+  return io(`WAL ${operation} on segment ${segment}`, step, { operation, segment });
 }
