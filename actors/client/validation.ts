@@ -12,7 +12,8 @@ import { PLACEMENT_STRATEGIES, STORAGE_COMPONENTS, URLS_PER_COMPONENT_MAX, defau
 import type { ComponentStorage, PlacementStrategy, StorageConfig } from '../../storage/placement.js';
 import { METRICS } from '../../storage/types.js';
 import type { EnginePolicy, EngineSettings, HnswOptions } from '../../storage/types.js';
-import type { SyncMode } from '../../storage/wal/wal.js';
+import { SYNC_MODES, isSyncMode } from '../../storage/wal/sync-mode.js';
+import type { SyncMode } from '../../storage/wal/sync-mode.js';
 import type { CreateCollectionOptions, SearchBatchOptions, SearchOptions, SearchQuery, UpsertRecord, VectorInput } from '../public-api.js';
 import type { CheckedQuery, CheckedSearch } from '../read-protocol.js';
 import type { CreateCollectionMessage } from '../supervisor-protocol.js';
@@ -32,7 +33,6 @@ export const LIMITS = {
 } as const;
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const SYNC_MODES: readonly SyncMode[] = ['always', 'batch', 'periodic', 'never'];
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -69,7 +69,7 @@ export function createCollectionMessage(options: CreateCollectionOptions): Creat
   const metric = options.metric;
   if (!(METRICS as readonly unknown[]).includes(metric)) throw invalidArgument('metric', `must be one of ${METRICS.join(', ')}, got ${JSON.stringify(metric)}`);
   const syncMode = options.syncMode ?? 'batch';
-  if (!SYNC_MODES.includes(syncMode)) throw invalidArgument('syncMode', `must be one of ${SYNC_MODES.join(', ')}, got ${JSON.stringify(syncMode)}`);
+  if (!isSyncMode(syncMode)) throw invalidArgument('syncMode', `must be one of ${SYNC_MODES.join(', ')}, got ${JSON.stringify(syncMode)}`);
   return {
     type: 'create-collection',
     name: collectionName(options.name),

@@ -26,15 +26,12 @@ import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, isZeroFrom, parseFrameAt, 
 import type { ScannedFrame } from './frame.js';
 import { decodeBatch, encodeEntries, entryBytes, mergeBatches, peekBatchSummary } from './record-codec.js';
 import type { BatchSummary, WalEntry, WalRecord } from './record-codec.js';
+import { SYNC_MODES, isSyncMode } from './sync-mode.js';
+import type { SyncMode } from './sync-mode.js';
 
 export type { WalEntry, WalOp, WalRecord } from './record-codec.js';
-
-/**
- * `always`: one write+fdatasync per append. `batch` (default): group commit.
- * `periodic`: acknowledged after the write, fdatasync every `syncIntervalMs`.
- * `never`: no fdatasync (unsafe).
- */
-export type SyncMode = 'always' | 'batch' | 'periodic' | 'never';
+/** Re-exported for the WAL's users; the list of modes lives in sync-mode.ts. */
+export type { SyncMode } from './sync-mode.js';
 
 /** Tuning and limits; every field is optional and validated by `Wal.open`. */
 export interface WalOptions {
@@ -135,7 +132,6 @@ interface IntegerRange {
 }
 
 const MEBIBYTE = 1024 * 1024;
-const SYNC_MODES: readonly SyncMode[] = ['always', 'batch', 'periodic', 'never'];
 const SYNC_INTERVAL_MS: IntegerRange = { fallback: 200, min: 1, max: 60_000 };
 /** A group's merged payload must fit one frame; the merge adds at most a few header bytes. */
 const GROUP_PAYLOAD_BYTES_MAX = FRAME_PAYLOAD_BYTES_MAX - 64;
@@ -765,7 +761,7 @@ function preallocates(syncMode: SyncMode): boolean {
 
 function resolveOptions(options: WalOptions): WalSettings {
   const syncMode = options.syncMode ?? 'batch';
-  if (!SYNC_MODES.includes(syncMode)) {
+  if (!isSyncMode(syncMode)) {
     throw invalidArgument('syncMode', `must be one of ${SYNC_MODES.join(', ')}, got ${String(syncMode)}`);
   }
   if (syncMode === 'periodic' && options.clock === undefined) throw invalidArgument('clock', 'is required in periodic sync mode');
