@@ -14,6 +14,7 @@ import type { Clock } from '../../runtime/clock.js';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { nodeFileSystem } from '../../runtime/fs.js';
 import { siblingModuleUrl } from '../../runtime/module-url.js';
+import { booleanOr, integerIn } from '../../runtime/options.js';
 import { ActorSystem } from '../../runtime/system.js';
 import { makeDirectoryDurable } from '../../storage/atomic-file.js';
 import { batchTransfer } from '../../storage/record-batch.js';
@@ -43,7 +44,7 @@ import type { PingResult } from '../supervisor-protocol.js';
 import { ReadRouter } from './read-router.js';
 import { SearchCoalescer } from './search-coalescer.js';
 import type { SearchAsk } from './search-coalescer.js';
-import { LIMITS, booleanOr, checkSearch, checkSearchBatch, collectionName, createCollectionMessage, integerIn, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
+import { LIMITS, checkSearch, checkSearchBatch, collectionName, createCollectionMessage, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
 
 const SUPERVISOR_MODULE = siblingModuleUrl('../supervisor-actor', import.meta.url);
 const OPEN_TIMEOUT_MS = 300_000;

@@ -5,6 +5,7 @@
  * the caller's arrays stay usable). A rejected batch writes nothing.
  */
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
+import { integerIn } from '../../runtime/options.js';
 import { compileFilter } from '../../storage/filter.js';
 import { OP_DELETE, OP_UPSERT } from '../../storage/record-batch.js';
 import type { RecordBatch } from '../../storage/record-batch.js';
@@ -38,21 +39,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const prototype = Object.getPrototypeOf(value) as unknown;
   return prototype === Object.prototype || prototype === null;
-}
-
-/** A boolean option: `fallback` when absent, INVALID_ARGUMENT when not a boolean. */
-export function booleanOr(value: unknown, field: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalidArgument(field, 'must be true or false');
-  return value;
-}
-
-/** Checks an integer option against an inclusive range. */
-export function integerIn(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidArgument(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
 }
 
 /** A collection name, checked. */

@@ -19,6 +19,7 @@
 import { dirname, join } from 'node:path';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { corruptionAt, io, storageFailed } from '../../runtime/fs-errors.js';
+import { booleanOr, integerIn } from '../../runtime/options.js';
 import type { Clock, Timer } from '../../runtime/clock.js';
 import type { FileHandle, FileSystem } from '../../runtime/fs.js';
 import { removeTempFiles, writeFileAtomic } from '../atomic-file.js';
@@ -777,22 +778,13 @@ function resolveOptions(options: WalOptions): WalSettings {
     groupRecordsMax: integerOption('groupRecordsMax', options.groupRecordsMax, GROUP_RECORDS),
     recordBytesMax: integerOption('recordBytesMax', options.recordBytesMax, RECORD_BYTES),
     batchRecordsMax: integerOption('batchRecordsMax', options.batchRecordsMax, BATCH_RECORDS),
-    repair: booleanOption('repair', options.repair),
+    repair: booleanOr(options.repair, 'repair', false),
   };
 }
 
-function booleanOption(name: string, value: boolean | undefined): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw invalidArgument(name, `must be true or false, got ${String(value)}`);
-  return value;
-}
-
+/** `value`, or the range's fallback when absent, checked against the range. */
 function integerOption(name: string, value: number | undefined, range: IntegerRange): number {
-  if (value === undefined) return range.fallback;
-  if (!Number.isSafeInteger(value) || value < range.min || value > range.max) {
-    throw invalidArgument(name, `must be an integer in ${range.min}..${range.max}, got ${String(value)}`);
-  }
-  return value;
+  return value === undefined ? range.fallback : integerIn(value, name, range.min, range.max);
 }
 
 /** Validates a batch against the limits and encodes its payload with LSNs from `firstLsn`; throws INVALID_ARGUMENT. */
