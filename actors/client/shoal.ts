@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import type { AskOptions, GroupSpec, Message } from '../../runtime/actor.js';
 import { systemClock } from '../../runtime/clock.js';
 import type { Clock } from '../../runtime/clock.js';
+import { DEFAULT_DEADLINE_MS } from '../../runtime/deadline.js';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { nodeFileSystem } from '../../runtime/fs.js';
 import { siblingModuleUrl } from '../../runtime/module-url.js';
@@ -83,7 +84,7 @@ export function prepareOpen(options: OpenOptions): PreparedOpen {
     metadata: { replicas: metadataReplicas(options.metadataReplicas), tickMs: integerIn(options.metadataTickMs ?? DEFAULT_METADATA_SETTINGS.tickMs, 'metadataTickMs', 1, 1000) },
     repairWal: booleanOr(options.repairWal, 'repairWal', false),
   };
-  return { dataDir, requestTimeoutMs: timeoutOf(options.requestTimeoutMs, 30_000), supervisorArgs };
+  return { dataDir, requestTimeoutMs: timeoutOf(options.requestTimeoutMs, DEFAULT_DEADLINE_MS), supervisorArgs };
 }
 
 /** The root supervision group: the supervisor actor alone. */
