@@ -8,6 +8,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ActorFactory, ActorSpec } from './actor.js';
 import { systemClock } from './clock.js';
 import { nodeFileSystem } from './fs.js';
+import { RUNTIME_LIMITS } from './limits.js';
 import type { Envelope, WorkerBootData } from './protocol.js';
 import { systemRandom } from './random.js';
 import { Station } from './station.js';
@@ -33,7 +34,7 @@ const station: Station = new Station({
   clock: systemClock,
   random: systemRandom(),
   fs: nodeFileSystem,
-  mailboxCapacity: 100_000,
+  mailboxCapacity: RUNTIME_LIMITS.mailboxCapacity,
   schedule: (work) => setImmediate(work),
   loadFactory,
   links: {

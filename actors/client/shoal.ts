@@ -14,6 +14,7 @@ import type { Clock } from '../../runtime/clock.js';
 import { DEFAULT_DEADLINE_MS } from '../../runtime/deadline.js';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { nodeFileSystem } from '../../runtime/fs.js';
+import { REQUEST_LIMITS } from '../../runtime/limits.js';
 import { siblingModuleUrl } from '../../runtime/module-url.js';
 import { booleanOr, integerIn } from '../../runtime/options.js';
 import { ActorSystem } from '../../runtime/system.js';
@@ -45,7 +46,7 @@ import type { PingResult } from '../supervisor-protocol.js';
 import { ReadRouter } from './read-router.js';
 import { SearchCoalescer } from './search-coalescer.js';
 import type { SearchAsk } from './search-coalescer.js';
-import { LIMITS, checkSearch, checkSearchBatch, collectionName, createCollectionMessage, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
+import { checkSearch, checkSearchBatch, collectionName, createCollectionMessage, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
 
 const SUPERVISOR_MODULE = siblingModuleUrl('../supervisor-actor', import.meta.url);
 const OPEN_TIMEOUT_MS = 300_000;
@@ -115,7 +116,7 @@ export class Shoal {
     const clock = system.clock ?? systemClock;
     this.reads = new ReadRouter((to, message, options) => system.ask(to, message, options), (message, timeoutMs, transfer) => this.ask(message, timeoutMs, transfer), clock);
     const ask: SearchAsk = (collection, search, timeoutMs) => this.reads.search(collection, search, timeoutMs);
-    this.searches = new SearchCoalescer(ask, LIMITS.queriesPerBatchMax, defer, clock);
+    this.searches = new SearchCoalescer(ask, REQUEST_LIMITS.queriesPerBatchMax, defer, clock);
   }
 
   /**

@@ -19,6 +19,7 @@
 import type { ActorFactory, ActorSpec, Address, AskOptions, GroupFailedMessage, GroupSpec, Message, Responder, SystemDescription, SystemRequest, TransferList } from '../actor.js';
 import { ShoalError, toShoalError } from '../errors.js';
 import type { ErrorData } from '../errors.js';
+import { RUNTIME_LIMITS } from '../limits.js';
 import type { Logger, LogLevel } from '../log.js';
 import { SYSTEM_ADDRESS } from '../protocol.js';
 import { SeededRandom } from '../random.js';
@@ -446,7 +447,7 @@ export class SimSystem {
       post: this.post,
       random: new SeededRandom(streamSeed(this.options.seed, `actor ${address} ${count}`)),
       log: createTraceLogger(this.scheduler, address, this.options.logLevel ?? 'info'),
-      mailboxCapacity: this.options.mailboxCapacity ?? 100_000,
+      mailboxCapacity: this.options.mailboxCapacity ?? RUNTIME_LIMITS.mailboxCapacity,
       crashed: (incarnation, error) => {
         if (incarnation.killed) return;
         this.scheduler.record(`crashed ${incarnation.address} #${incarnation.id} ${error.code} ${error.message}`);

@@ -13,6 +13,8 @@ import { BoundedHeap } from '../../runtime/bounded-heap.js';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { errnoCode, storageFailed } from '../../runtime/fs-errors.js';
 import type { FileSystem } from '../../runtime/fs.js';
+import { STORAGE_LIMITS } from '../../runtime/limits.js';
+import { integerIn } from '../../runtime/options.js';
 import { norm, scoreOf } from '../distance.js';
 import type { FilterPredicate } from '../filter.js';
 import type { Hit, Metadata } from '../types.js';
@@ -28,8 +30,6 @@ import { checkOpenedRows } from './segment-checks.js';
 import { copySegmentRows } from './segment-rows.js';
 import type { SegmentRows } from './segment-rows.js';
 
-/** Largest `ef` a search accepts. */
-export const SEARCH_EF_MAX = 10_000;
 
 /** A row of a segment as returned by `get`: a live record (vector copied for the caller) or a tombstone. */
 export type SegmentRecord =
@@ -260,7 +260,7 @@ function validateSearch(options: SegmentSearchOptions): { k: number; ef: number 
   const { k } = options;
   if (!Number.isSafeInteger(k) || k < 1) throw invalidArgument('k', `expected a positive integer, got ${String(k)}`);
   const ef = options.ef ?? DEFAULT_HNSW_EF;
-  if (!Number.isInteger(ef) || ef < 1 || ef > SEARCH_EF_MAX) throw invalidArgument('ef', `expected an integer in [1, ${SEARCH_EF_MAX}], got ${String(ef)}`);
+  integerIn(ef, 'ef', 1, STORAGE_LIMITS.searchEfMax);
   return { k, ef: Math.max(ef, k) };
 }
 

@@ -10,6 +10,7 @@
  *  12  payload   `length` bytes (an Avro batch, see record-codec.ts)
  */
 import { crc32c } from '@node-rs/crc32';
+import { WAL_LIMITS } from '../../runtime/limits.js';
 
 /** ASCII "SHW1": Shoal WAL, frame format 1. */
 export const FRAME_MAGIC: Uint8Array = Uint8Array.from([0x53, 0x48, 0x57, 0x31]);
@@ -17,8 +18,8 @@ export const FRAME_MAGIC: Uint8Array = Uint8Array.from([0x53, 0x48, 0x57, 0x31])
 /** Bytes before the payload: magic, length, checksum. */
 export const FRAME_HEADER_BYTES = 12;
 
-/** The largest payload a frame may carry; a header claiming more is invalid. */
-export const FRAME_PAYLOAD_BYTES_MAX = 1024 * 1024 * 1024;
+/** The largest payload a frame may carry; a header claiming more is invalid (the value lives in the limits table). */
+export const FRAME_PAYLOAD_BYTES_MAX = WAL_LIMITS.framePayloadBytesMax;
 
 const MAGIC_BUFFER = Buffer.from(FRAME_MAGIC);
 

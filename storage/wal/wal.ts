@@ -19,6 +19,8 @@
 import { dirname, join } from 'node:path';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { corruptionAt, io, storageFailed } from '../../runtime/fs-errors.js';
+import { WAL_LIMITS } from '../../runtime/limits.js';
+import type { IntegerRange } from '../../runtime/limits.js';
 import { booleanOr, integerIn } from '../../runtime/options.js';
 import type { Clock, Timer } from '../../runtime/clock.js';
 import type { FileHandle, FileSystem } from '../../runtime/fs.js';
@@ -126,22 +128,10 @@ export interface WalStats {
 
 type WalSettings = Required<Omit<WalOptions, 'clock' | 'nextTurn'>> & { readonly clock: Clock | null; readonly nextTurn: () => Promise<void> };
 
-interface IntegerRange {
-  readonly fallback: number;
-  readonly min: number;
-  readonly max: number;
-}
-
 const MEBIBYTE = 1024 * 1024;
 const SYNC_INTERVAL_MS: IntegerRange = { fallback: 200, min: 1, max: 60_000 };
-/** A group's merged payload must fit one frame; the merge adds at most a few header bytes. */
-const GROUP_PAYLOAD_BYTES_MAX = FRAME_PAYLOAD_BYTES_MAX - 64;
 const PREALLOCATE_BYTES: IntegerRange = { fallback: MEBIBYTE, min: 0, max: 1024 * MEBIBYTE };
 const SEGMENT_BYTES: IntegerRange = { fallback: 64 * MEBIBYTE, min: 1, max: 1024 * MEBIBYTE };
-const GROUP_BYTES: IntegerRange = { fallback: 8 * MEBIBYTE, min: 1, max: 1024 * MEBIBYTE };
-const GROUP_RECORDS: IntegerRange = { fallback: 10_000, min: 1, max: 1_000_000 };
-const RECORD_BYTES: IntegerRange = { fallback: MEBIBYTE, min: 1, max: 256 * MEBIBYTE };
-const BATCH_RECORDS: IntegerRange = { fallback: 10_000, min: 1, max: 1_000_000 };
 const READ_CHUNK_BYTES = 8 * MEBIBYTE;
 /** The largest group framing buffer a WAL keeps between groups. */
 const FRAME_BUFFER_RETAINED_BYTES = 4 * MEBIBYTE;
@@ -527,7 +517,7 @@ export class Wal {
     for (const pending of this.queue) {
       const full =
         syncMode === 'always' ||
-        bytes + pending.payload.byteLength > Math.min(groupBytesMax, GROUP_PAYLOAD_BYTES_MAX) ||
+        bytes + pending.payload.byteLength > Math.min(groupBytesMax, WAL_LIMITS.groupPayloadBytesMax) ||
         records + pending.records > groupRecordsMax ||
         segmentBytes + bytes >= segmentBytesMax;
       if (count > 0 && full) break;
@@ -774,10 +764,10 @@ function resolveOptions(options: WalOptions): WalSettings {
     nextTurn: options.nextTurn ?? (() => Promise.resolve()),
     preallocateBytes: integerOption('preallocateBytes', options.preallocateBytes, PREALLOCATE_BYTES),
     segmentBytesMax: integerOption('segmentBytesMax', options.segmentBytesMax, SEGMENT_BYTES),
-    groupBytesMax: integerOption('groupBytesMax', options.groupBytesMax, GROUP_BYTES),
-    groupRecordsMax: integerOption('groupRecordsMax', options.groupRecordsMax, GROUP_RECORDS),
-    recordBytesMax: integerOption('recordBytesMax', options.recordBytesMax, RECORD_BYTES),
-    batchRecordsMax: integerOption('batchRecordsMax', options.batchRecordsMax, BATCH_RECORDS),
+    groupBytesMax: integerOption('groupBytesMax', options.groupBytesMax, WAL_LIMITS.groupBytes),
+    groupRecordsMax: integerOption('groupRecordsMax', options.groupRecordsMax, WAL_LIMITS.groupRecords),
+    recordBytesMax: integerOption('recordBytesMax', options.recordBytesMax, WAL_LIMITS.recordBytes),
+    batchRecordsMax: integerOption('batchRecordsMax', options.batchRecordsMax, WAL_LIMITS.batchRecords),
     repair: booleanOr(options.repair, 'repair', false),
   };
 }
@@ -808,7 +798,7 @@ function encodeAppend(entries: readonly WalEntry[], firstLsn: number, settings: 
     });
   if (batchBytes > FRAME_PAYLOAD_BYTES_MAX) throw payloadTooLarge(batchBytes);
   const payload = encodeEntries(entries, firstLsn, batchBytes);
-  if (payload.byteLength > GROUP_PAYLOAD_BYTES_MAX) throw payloadTooLarge(payload.byteLength);
+  if (payload.byteLength > WAL_LIMITS.groupPayloadBytesMax) throw payloadTooLarge(payload.byteLength);
   return payload;
 }
 
