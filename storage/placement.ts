@@ -10,6 +10,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fnv1a32 } from '../cluster/routing.js';
+import { present } from '../runtime/assert.js';
 import { ShoalError, invalidArgument } from '../runtime/errors.js';
 
 /** The storage components, each with its own list of URLs. */
@@ -124,9 +125,7 @@ export class PlacementService {
     const pick = (component: StorageComponent): string => {
       const { urls, strategy } = this.config[component];
       const index = strategy === 'hash' ? fnv1a32(collectionId) % urls.length : this.counters[component]++ % urls.length;
-      const url = urls[index];
-      if (url === undefined) throw new ShoalError('INTERNAL', `component ${component} has no storage URL`);
-      return url;
+      return present(urls[index], `the storage URL of component ${component}`);
     };
     return { wal: pick('wal'), viper: pick('viper'), lsm: pick('lsm'), index: pick('index'), metadata: pick('metadata') };
   }

@@ -24,6 +24,7 @@
 import { basename, join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { ShoalError } from '../runtime/errors.js';
+import { present } from '../runtime/assert.js';
 import { corruptionAt, io, storageFailed } from '../runtime/fs-errors.js';
 import type { FileHandle, FileSystem } from '../runtime/fs.js';
 import { makeDirectoryDurable, removeTempFiles, writeFileAtomic } from './atomic-file.js';
@@ -172,7 +173,7 @@ export class RaftLogFile<Entry extends StoredPosition, Snapshot extends StoredPo
   }
 
   private async appendEntries(entries: readonly Entry[]): Promise<void> {
-    const first = entries[0] as Entry;
+    const first = present(entries[0], 'the first entry to append');
     checkContiguous(entries);
     const stored = this.state.entries;
     const firstStored = stored[0]?.index ?? (this.state.snapshot?.index ?? 0) + 1;

@@ -23,6 +23,7 @@ import type { Cancellable, Scheduler } from './scheduler.js';
 
 /** The address the host (test or client) sends from. */
 export const HOST_ADDRESS = '$host';
+
 /** A sender or receiver: an actor incarnation, the host or the system. */
 export interface Endpoint {
   readonly address: Address;

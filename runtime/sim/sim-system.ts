@@ -17,6 +17,7 @@
  * code. Host code must not await anything real in between (timers, files).
  */
 import type { ActorFactory, ActorSpec, Address, AskOptions, GroupFailedMessage, GroupSpec, Message, Responder, SystemDescription, SystemRequest, TransferList } from '../actor.js';
+import { assert } from '../assert.js';
 import { ShoalError, toShoalError } from '../errors.js';
 import type { ErrorData } from '../errors.js';
 import { RUNTIME_LIMITS } from '../limits.js';
@@ -75,7 +76,7 @@ function streamSeed(seed: number, name: string): number {
 async function importFactory(spec: ActorSpec): Promise<ActorFactory> {
   const module = (await import(spec.module)) as Record<string, unknown>;
   const factory = module[spec.factory];
-  if (typeof factory !== 'function') throw new Error(`${spec.module} exports no function ${spec.factory}`);
+  assert(typeof factory === 'function', `${spec.module} exports no function ${spec.factory}`);
   return factory as ActorFactory;
 }
 

@@ -9,6 +9,7 @@
 
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
+import { present } from '../../runtime/assert.js';
 import { BoundedHeap } from '../../runtime/bounded-heap.js';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { errnoCode, storageFailed } from '../../runtime/fs-errors.js';
@@ -193,7 +194,7 @@ export class Segment {
 
   // Rows from the index (filtered in the traversal by `inside`, afterwards by `after`), rescored exactly, best first.
   private indexSearch(query: Float32Array, point: number[], fetch: number, ef: number, inside: RowTest | null, after: RowTest | null): Hit[] {
-    const found = (this.index as VectorIndex).search(point, fetch, ef, inside);
+    const found = present(this.index, 'the HNSW index of a segment searched through it').search(point, fetch, ef, inside);
     const queryNorm = norm(query, 0, this.data.dimension);
     const hits: Hit[] = [];
     for (const row of found.rows) {

@@ -10,6 +10,7 @@
  *  12  payload   `length` bytes (an Avro batch, see record-codec.ts)
  */
 import { crc32c } from '@node-rs/crc32';
+import { assert } from '../../runtime/assert.js';
 import { WAL_LIMITS } from '../../runtime/limits.js';
 
 /** ASCII "SHW1": Shoal WAL, frame format 1. */
@@ -69,9 +70,9 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
  */
 export function sealFrame(frame: Uint8Array): Uint8Array {
   const payload = frame.subarray(FRAME_HEADER_BYTES);
-  if (payload.byteLength < 1 || payload.byteLength > FRAME_PAYLOAD_BYTES_MAX) {
-    throw new RangeError(`frame payload of ${payload.byteLength} bytes is outside 1..${FRAME_PAYLOAD_BYTES_MAX}`);
-  }
+  // Writers bound their payloads before framing them (the WAL rejects a larger batch as bad input).
+  const size = payload.byteLength;
+  assert(size >= 1 && size <= FRAME_PAYLOAD_BYTES_MAX, `frame payload of ${size} bytes is outside 1..${FRAME_PAYLOAD_BYTES_MAX}`);
   const view = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES);
   frame.set(FRAME_MAGIC, 0);
   view.setUint32(4, payload.byteLength, true);

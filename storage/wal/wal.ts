@@ -17,6 +17,7 @@
  * second fsync can report success for data that is gone.
  */
 import { dirname, join } from 'node:path';
+import { assert } from '../../runtime/assert.js';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { corruptionAt, io, storageFailed } from '../../runtime/fs-errors.js';
 import { WAL_LIMITS } from '../../runtime/limits.js';
@@ -434,7 +435,7 @@ export class Wal {
     this.assertWritable();
     if (!Number.isSafeInteger(lsn) || lsn < 0) throw invalidArgument('lsn', 'must be an integer >= 0');
     if (lsn < this.nextLsn) return false;
-    if (this.writing || this.queue.length > 0) throw new ShoalError('INTERNAL', 'skipPast while appends are pending');
+    assert(!this.writing && this.queue.length === 0, 'skipPast while appends are pending');
     const resumeLsn = lsn + 1;
     const marker = { keptLsn: this.writtenLsn, resumeLsn, problem: 'the engine checkpoint is above the end of the log' };
     try {
