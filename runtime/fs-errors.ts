@@ -43,6 +43,12 @@ export async function io<T>(action: string, step: () => Promise<T>, details?: Re
 }
 
 /** CORRUPTION of `file` (its description, such as "WAL segment x.wal") at byte `offset`, with `details` added. */
-export function corruptionAt(file: string, offset: number, problem: string, details?: Record<string, unknown>): ShoalError {
-  return new ShoalError('CORRUPTION', `${file} is corrupt at byte offset ${offset}: ${problem}`, { ...details, offset });
+export function corruptionAt(
+  file: string,
+  offset: number,
+  problem: string,
+  details?: Record<string, unknown>,
+): ShoalError {
+  const message = `${file} is corrupt at byte offset ${offset}: ${problem}`;
+  return new ShoalError('CORRUPTION', message, { ...details, offset });
 }

@@ -82,7 +82,12 @@ export interface Limits {
 }
 
 /** Every limit of Shoal. */
-export const LIMITS: Limits = { runtime: RUNTIME_LIMITS, request: REQUEST_LIMITS, wal: WAL_LIMITS, storage: STORAGE_LIMITS };
+export const LIMITS: Limits = {
+  runtime: RUNTIME_LIMITS,
+  request: REQUEST_LIMITS,
+  wal: WAL_LIMITS,
+  storage: STORAGE_LIMITS,
+};
 
 /** Most UTF-8 bytes one UTF-16 code unit becomes (a surrogate pair, two units, becomes four bytes). */
 const UTF8_BYTES_PER_UNIT_MAX = 3;
@@ -97,14 +102,21 @@ export function publicRecordBytesMax(request: Limits['request']): number {
  * each (none for a consistent table). What holds: a public write's share for
  * one shard is one WAL append and one group, every record the public API
  * accepts is one the WAL accepts, a group fits one frame, and every public
- * search is one the engines accept.
+ * search is one the engines accept. Not among them, because it does not hold:
+ * a public batch of maximal records (recordsPerBatchMax times
+ * `publicRecordBytesMax`, about 4.6 GB) is larger than one frame, so the WAL
+ * refuses a shard's share of it as INVALID_ARGUMENT ("frame payload") after
+ * the other shards may have taken theirs; bounding a batch's bytes at the
+ * public boundary would make it hold.
  */
 export function checkLimitRelations(limits: Limits): string[] {
   const { request, wal, storage } = limits;
+  const batchRecords = request.recordsPerBatchMax;
+  const recordBytes = publicRecordBytesMax(request);
   const relations: [boolean, string][] = [
-    [request.recordsPerBatchMax <= wal.batchRecords.fallback, 'a public write batch must fit one WAL append (batchRecords)'],
-    [request.recordsPerBatchMax <= wal.groupRecords.fallback, 'a public write batch must fit one WAL group (groupRecords)'],
-    [publicRecordBytesMax(request) <= wal.recordBytes.fallback, 'the largest public record must fit the WAL record limit'],
+    [batchRecords <= wal.batchRecords.fallback, 'a public write batch must fit one WAL append (batchRecords)'],
+    [batchRecords <= wal.groupRecords.fallback, 'a public write batch must fit one WAL group (groupRecords)'],
+    [recordBytes <= wal.recordBytes.fallback, 'the largest public record must fit the WAL record limit'],
     [wal.recordBytes.fallback <= wal.groupBytes.fallback, 'the largest WAL record must fit one WAL group (groupBytes)'],
     [wal.recordBytes.max <= wal.groupPayloadBytesMax, 'the largest WAL record allowed must fit one frame'],
     [wal.groupPayloadBytesMax < wal.framePayloadBytesMax, 'a WAL group payload must fit one frame'],

@@ -66,7 +66,8 @@ export class ShardStore {
     readonly frozenMemtablesMax = DEFAULT_FROZEN_MEMTABLES_MAX,
   ) {
     // Checked at the public boundary; another value here is a bug.
-    assert(Number.isSafeInteger(frozenMemtablesMax) && frozenMemtablesMax >= 1, `frozenMemtablesMax must be a positive integer, got ${frozenMemtablesMax}`);
+    const valid = Number.isSafeInteger(frozenMemtablesMax) && frozenMemtablesMax >= 1;
+    assert(valid, `frozenMemtablesMax must be a positive integer, got ${frozenMemtablesMax}`);
     this.active = new Memtable(dimension, metric);
     this.compare = hitComparator(metric);
   }
@@ -102,7 +103,8 @@ export class ShardStore {
       if (batch.ops[row] === OP_UPSERT) {
         const text = batch.metadata[row] ?? null;
         const metadata = text === null ? null : (JSON.parse(text) as Metadata);
-        if (this.active.upsert(lsn, id, present(rowVector(batch, row), 'the vector of an upsert row'), metadata)) applied++;
+        const vector = present(rowVector(batch, row), 'the vector of an upsert row');
+        if (this.active.upsert(lsn, id, vector, metadata)) applied++;
       } else if (this.active.delete(lsn, id)) {
         applied++;
       }

@@ -46,7 +46,17 @@ import type { PingResult } from '../supervisor-protocol.js';
 import { ReadRouter } from './read-router.js';
 import { SearchCoalescer } from './search-coalescer.js';
 import type { SearchAsk } from './search-coalescer.js';
-import { checkSearch, checkSearchBatch, collectionName, createCollectionMessage, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
+import {
+  checkSearch,
+  checkSearchBatch,
+  collectionName,
+  createCollectionMessage,
+  packDelete,
+  packUpsert,
+  recordIds,
+  storageConfig,
+  timeoutOf,
+} from './validation.js';
 
 const SUPERVISOR_MODULE = siblingModuleUrl('../supervisor-actor', import.meta.url);
 const OPEN_TIMEOUT_MS = 300_000;

@@ -42,7 +42,9 @@ export function createCollectionMessage(options: CreateCollectionOptions): Creat
   const metric = options.metric;
   if (!(METRICS as readonly unknown[]).includes(metric)) throw invalidArgument('metric', `must be one of ${METRICS.join(', ')}, got ${JSON.stringify(metric)}`);
   const syncMode = options.syncMode ?? 'batch';
-  if (!isSyncMode(syncMode)) throw invalidArgument('syncMode', `must be one of ${SYNC_MODES.join(', ')}, got ${JSON.stringify(syncMode)}`);
+  if (!isSyncMode(syncMode)) {
+    throw invalidArgument('syncMode', `must be one of ${SYNC_MODES.join(', ')}, got ${JSON.stringify(syncMode)}`);
+  }
   return {
     type: 'create-collection',
     name: collectionName(options.name),
@@ -87,7 +89,9 @@ function syncInterval(value: unknown, syncMode: SyncMode): number {
 /** An id, checked. */
 function recordId(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > REQUEST_LIMITS.idLengthMax) {
-    throw invalidArgument(field, `must be a non-empty string of at most ${REQUEST_LIMITS.idLengthMax} characters, got ${typeof value === 'string' ? `a string of length ${value.length}` : typeof value}`);
+    const got = typeof value === 'string' ? `a string of length ${value.length}` : typeof value;
+    const lengthMax = REQUEST_LIMITS.idLengthMax;
+    throw invalidArgument(field, `must be a non-empty string of at most ${lengthMax} characters, got ${got}`);
   }
   return value;
 }
@@ -95,7 +99,10 @@ function recordId(value: unknown, field: string): string {
 /** A list of ids, checked (empty is allowed). */
 export function recordIds(value: unknown, field = 'ids'): string[] {
   if (!Array.isArray(value)) throw invalidArgument(field, 'must be an array of ids');
-  if (value.length > REQUEST_LIMITS.recordsPerBatchMax) throw invalidArgument(field, `holds ${value.length} ids, at most ${REQUEST_LIMITS.recordsPerBatchMax} are allowed per call`);
+  const idsMax = REQUEST_LIMITS.recordsPerBatchMax;
+  if (value.length > idsMax) {
+    throw invalidArgument(field, `holds ${value.length} ids, at most ${idsMax} are allowed per call`);
+  }
   return value.map((id, index) => recordId(id, `${field}[${index}]`));
 }
 
@@ -126,14 +133,20 @@ function metadataText(value: unknown, field: string): string | null {
   } catch (error) {
     throw invalidArgument(field, `is not serialisable as JSON: ${(error as Error).message}`);
   }
-  if (text.length > REQUEST_LIMITS.metadataBytesMax) throw invalidArgument(field, `is ${text.length} bytes as JSON, at most ${REQUEST_LIMITS.metadataBytesMax} are allowed`);
+  const bytesMax = REQUEST_LIMITS.metadataBytesMax;
+  if (text.length > bytesMax) {
+    throw invalidArgument(field, `is ${text.length} bytes as JSON, at most ${bytesMax} are allowed`);
+  }
   return text;
 }
 
 /** Validates and packs records into one upsert batch; throws before anything is written. */
 export function packUpsert(records: unknown): RecordBatch {
   if (!Array.isArray(records) || records.length === 0) throw invalidArgument('records', 'must be a non-empty array');
-  if (records.length > REQUEST_LIMITS.recordsPerBatchMax) throw invalidArgument('records', `holds ${records.length} records, at most ${REQUEST_LIMITS.recordsPerBatchMax} are allowed per call`);
+  const recordsMax = REQUEST_LIMITS.recordsPerBatchMax;
+  if (records.length > recordsMax) {
+    throw invalidArgument('records', `holds ${records.length} records, at most ${recordsMax} are allowed per call`);
+  }
   const first = (records[0] as Partial<UpsertRecord> | undefined)?.vector;
   if (!isVectorInput(first) || first.length === 0) throw invalidArgument('records[0].vector', 'must be a non-empty array or typed array of numbers');
   const dimension = first.length;
@@ -166,11 +179,16 @@ export function checkSearchBatch(options: SearchBatchOptions): CheckedSearch {
   if (!isPlainObject(options)) throw invalidArgument('options', 'must be an object with queries');
   const { queries } = options;
   if (!Array.isArray(queries) || queries.length === 0 || queries.length > REQUEST_LIMITS.queriesPerBatchMax) {
-    throw invalidArgument('queries', `must be an array of 1 to ${REQUEST_LIMITS.queriesPerBatchMax} queries, got ${Array.isArray(queries) ? `${queries.length}` : typeof queries}`);
+    const got = Array.isArray(queries) ? `${queries.length}` : typeof queries;
+    const queriesMax = REQUEST_LIMITS.queriesPerBatchMax;
+    throw invalidArgument('queries', `must be an array of 1 to ${queriesMax} queries, got ${got}`);
   }
   const checked = packQueries(queries, 'queries', options.allowPartial);
   const hits = checked.queries.reduce((sum, query) => sum + query.k, 0);
-  if (hits > REQUEST_LIMITS.batchHitsMax) throw invalidArgument('queries', `ask for at most ${REQUEST_LIMITS.batchHitsMax} hits in one batch (the sum of k), got ${hits}`);
+  const hitsMax = REQUEST_LIMITS.batchHitsMax;
+  if (hits > hitsMax) {
+    throw invalidArgument('queries', `ask for at most ${hitsMax} hits in one batch (the sum of k), got ${hits}`);
+  }
   return checked;
 }
 

@@ -194,7 +194,8 @@ export class Segment {
 
   // Rows from the index (filtered in the traversal by `inside`, afterwards by `after`), rescored exactly, best first.
   private indexSearch(query: Float32Array, point: number[], fetch: number, ef: number, inside: RowTest | null, after: RowTest | null): Hit[] {
-    const found = present(this.index, 'the HNSW index of a segment searched through it').search(point, fetch, ef, inside);
+    const index = present(this.index, 'the HNSW index of a segment searched through it');
+    const found = index.search(point, fetch, ef, inside);
     const queryNorm = norm(query, 0, this.data.dimension);
     const hits: Hit[] = [];
     for (const row of found.rows) {

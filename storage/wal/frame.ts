@@ -72,7 +72,8 @@ export function sealFrame(frame: Uint8Array): Uint8Array {
   const payload = frame.subarray(FRAME_HEADER_BYTES);
   // Writers bound their payloads before framing them (the WAL rejects a larger batch as bad input).
   const size = payload.byteLength;
-  assert(size >= 1 && size <= FRAME_PAYLOAD_BYTES_MAX, `frame payload of ${size} bytes is outside 1..${FRAME_PAYLOAD_BYTES_MAX}`);
+  const within = size >= 1 && size <= FRAME_PAYLOAD_BYTES_MAX;
+  assert(within, `frame payload of ${size} bytes is outside 1..${FRAME_PAYLOAD_BYTES_MAX}`);
   const view = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES);
   frame.set(FRAME_MAGIC, 0);
   view.setUint32(4, payload.byteLength, true);

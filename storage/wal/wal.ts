@@ -17,7 +17,7 @@
  * second fsync can report success for data that is gone.
  */
 import { dirname, join } from 'node:path';
-import { assert } from '../../runtime/assert.js';
+import { assert, present } from '../../runtime/assert.js';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { corruptionAt, io, storageFailed } from '../../runtime/fs-errors.js';
 import { WAL_LIMITS } from '../../runtime/limits.js';
@@ -596,7 +596,8 @@ export class Wal {
   private scheduleSync(): void {
     this.unsynced = true;
     if (this.syncTimer !== null) return;
-    const clock = this.settings.clock as Clock;
+    // Wal.open refuses periodic mode without a clock.
+    const clock = present(this.settings.clock, 'the clock of a periodic WAL');
     this.syncTimer = clock.setTimer(this.settings.syncIntervalMs, () => {
       this.syncTimer = null;
       this.syncDue = true;

@@ -1,4 +1,6 @@
-// Proves the one conversion of filesystem errors: an errno error becomes STORAGE_FAILED naming the action, the cause and the original message, a ShoalError passes unchanged, `io` converts what its step throws but lets an assertion failure through (it must crash the actor), and CORRUPTION names the file and offset; pure, with errors built by hand.
+// Proves the one conversion of filesystem errors: an errno error becomes STORAGE_FAILED naming the action, the cause
+// and the original message, a ShoalError passes unchanged, `io` converts what its step throws but lets an assertion
+// failure through (it must crash the actor), and CORRUPTION names the file and offset; pure, with errors built by hand.
 import { describe, expect, it } from 'vitest';
 import { AssertionFailure } from '../../runtime/assert.js';
 import { ShoalError } from '../../runtime/errors.js';
@@ -21,7 +23,11 @@ describe('filesystem errors', () => {
       message: 'writing /d/f failed (ENOSPC): no space left on device',
       details: { cause: 'ENOSPC', path: '/d/f' },
     });
-    expect(storageFailed('reading', 'odd').toData()).toEqual({ code: 'STORAGE_FAILED', message: 'reading failed (UNKNOWN): odd', details: { cause: 'UNKNOWN' } });
+    expect(storageFailed('reading', 'odd').toData()).toEqual({
+      code: 'STORAGE_FAILED',
+      message: 'reading failed (UNKNOWN): odd',
+      details: { cause: 'UNKNOWN' },
+    });
   });
 
   it('passes a ShoalError through unchanged', () => {

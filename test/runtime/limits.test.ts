@@ -1,4 +1,5 @@
-// Proves the limits table is consistent (every cross-layer relation holds for the shipped numbers) and that checkLimitRelations catches each relation broken on purpose in a copy of the table, naming it; pure, no I/O.
+// Proves the limits table is consistent (every cross-layer relation holds for the shipped numbers) and that
+// checkLimitRelations catches each relation broken on purpose in a copy of the table, naming it; pure, no I/O.
 import { describe, expect, it } from 'vitest';
 import { LIMITS, checkLimitRelations, publicRecordBytesMax } from '../../runtime/limits.js';
 import type { Limits } from '../../runtime/limits.js';
@@ -37,7 +38,8 @@ describe('the limits table', () => {
 
   it('catches WAL groups and records that do not fit one frame', () => {
     const frameBytes = LIMITS.wal.framePayloadBytesMax;
-    expect(checkLimitRelations(broken('wal', { groupPayloadBytesMax: frameBytes }))).toEqual(['a WAL group payload must fit one frame']);
+    const wholeFrameGroups = broken('wal', { groupPayloadBytesMax: frameBytes });
+    expect(checkLimitRelations(wholeFrameGroups)).toEqual(['a WAL group payload must fit one frame']);
     const hugeRecords = broken('wal', { recordBytes: { ...LIMITS.wal.recordBytes, max: frameBytes } });
     expect(checkLimitRelations(hugeRecords)).toEqual(['the largest WAL record allowed must fit one frame']);
     const hugeGroups = broken('wal', { groupBytes: { ...LIMITS.wal.groupBytes, fallback: frameBytes } });
@@ -47,7 +49,9 @@ describe('the limits table', () => {
   });
 
   it('catches public dimensions and search breadths the engines would refuse', () => {
-    expect(checkLimitRelations(broken('storage', { vectorDimensionMax: 1024 }))).toEqual(['every public dimension must be one the engines hold']);
+    expect(checkLimitRelations(broken('storage', { vectorDimensionMax: 1024 }))).toEqual([
+      'every public dimension must be one the engines hold',
+    ]);
     expect(checkLimitRelations(broken('storage', { searchEfMax: 100 }))).toEqual([
       'every public k and ef must be a search breadth the segments accept',
     ]);

@@ -1,4 +1,5 @@
-// Proves the shared option checks: an integer in range or a boolean passes (a missing boolean takes its fallback), anything else is INVALID_ARGUMENT naming the option and the allowed range; pure.
+// Proves the shared option checks: an integer in range or a boolean passes (a missing boolean takes its fallback),
+// anything else is INVALID_ARGUMENT naming the option and the allowed range; pure.
 import { describe, expect, it } from 'vitest';
 import { ShoalError } from '../../runtime/errors.js';
 import { booleanOr, integerIn } from '../../runtime/options.js';

@@ -66,7 +66,8 @@ describe('removeTempFiles', () => {
   it('recognises the temp files writeFileAtomic creates', async () => {
     const spying = recordingFileSystem();
     await writeFileAtomic(spying.fs, join(dir, 'file'), Buffer.from('x'));
-    const names = spying.calls.filter((call) => call.operation === 'open').map((call) => call.path.slice(dir.length + 1));
+    const opened = spying.calls.filter((call) => call.operation === 'open');
+    const names = opened.map((call) => call.path.slice(dir.length + 1));
     expect(names).toHaveLength(1);
     expect(names.every(isTempFileName)).toBe(true);
     expect(isTempFileName('file')).toBe(false);

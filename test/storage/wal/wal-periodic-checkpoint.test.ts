@@ -41,7 +41,8 @@ class ManualClock implements Clock {
 /** A FileSystem that counts datasyncs and fails each with EIO while `failDatasync` says so. */
 function countingFileSystem(failDatasync: () => boolean = () => false): { fs: FileSystem; datasyncs: () => number } {
   const recording = recordingFileSystem((call) => {
-    if (call.operation === 'datasync' && failDatasync()) throw Object.assign(new Error('injected EIO'), { code: 'EIO' });
+    if (call.operation !== 'datasync' || !failDatasync()) return;
+    throw Object.assign(new Error('injected EIO'), { code: 'EIO' });
   });
   return { fs: recording.fs, datasyncs: () => recording.count('datasync') };
 }
