@@ -17,12 +17,13 @@ import { join } from 'node:path';
 import { systemClock } from '../runtime/clock.js';
 import { nodeFileSystem } from '../runtime/fs.js';
 import { Wal } from '../storage/wal/wal.js';
-import type { SyncMode, WalEntry } from '../storage/wal/wal.js';
+import { SYNC_MODES } from '../storage/wal/sync-mode.js';
+import type { SyncMode } from '../storage/wal/sync-mode.js';
+import type { WalEntry } from '../storage/wal/wal.js';
 import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
 import { SeededRandom, formatNumber, median, formatRatio, formatTable, heading, rawAppends, rawBandwidth, significant } from './harness.js';
 
 const VECTOR_FLOATS = 150; // 600 bytes of vector per record
-const MODES: readonly SyncMode[] = ['always', 'batch', 'periodic', 'never'];
 const WRITERS = [1, 8, 64] as const;
 const PAIRED_ROUNDS = 5;
 /** Records per append of the bulk-writer row (an upsert batch): bandwidth needs groups near the 1 MiB of the raw baseline. */
@@ -133,7 +134,7 @@ export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> 
     }
     const pairedRatios = paired.map(({ raw, wal }) => wal / raw);
     const pairedRatio = median(pairedRatios);
-    for (const mode of MODES) {
+    for (const mode of SYNC_MODES) {
       if (mode === 'periodic') rawSamples.push(rawAppends(join(root, 'raw-appends'), recordBytes, plan.phaseMs));
       for (const writers of WRITERS) {
         const dir = join(root, `run-${run++}`);

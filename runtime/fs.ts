@@ -153,11 +153,5 @@ export const nodeFileSystem: FileSystem = {
   },
 };
 
-/** The Node error code of a filesystem error (`ENOENT`, `EIO`, ...), or undefined. */
-export function errnoCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
-}
+/** Kept here for importers of this module; the function lives in fs-errors.ts. */
+export { errnoCode } from './fs-errors.js';

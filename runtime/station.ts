@@ -7,9 +7,11 @@
  */
 import type { Actor, ActorContext, ActorFactory, ActorSpec, Address, AskOptions, Message, Outcome, Responder, SystemRequest, TransferList } from './actor.js';
 import { ActorCell } from './actor-cell.js';
+import { assert } from './assert.js';
 import type { Clock, Timer } from './clock.js';
 import { ShoalError, toErrorData, toShoalError } from './errors.js';
 import type { FileSystem } from './fs.js';
+import { RUNTIME_LIMITS } from './limits.js';
 import { createLogger } from './log.js';
 import { SYSTEM_ADDRESS } from './protocol.js';
 import type { Envelope, MessageEnvelope, ReplyEnvelope, ReportEnvelope } from './protocol.js';
@@ -17,8 +19,6 @@ import type { Random } from './random.js';
 
 /** Directory value of an actor that is being restarted: messages to it wait. */
 const RESTARTING = -1;
-/** Messages held for one restarting actor before further ones are refused. */
-const HELD_MESSAGES_MAX = 10_000;
 
 /** The ports of a station to other stations. */
 export interface StationLinks {
@@ -130,7 +130,8 @@ export class Station {
       case 'crashed':
       case 'stopped':
       case 'connect':
-        throw new Error(`station ${this.id} cannot handle ${envelope.k} here`);
+        // The worker's link code takes ports and the system takes reports: one reaching a station is a routing bug.
+        assert(false, `station ${this.id} cannot handle ${envelope.k} here`);
     }
   }
 
@@ -171,7 +172,7 @@ export class Station {
 
   private hold(to: Address, held: Held): void {
     const queue = this.held.get(to) ?? [];
-    if (queue.length >= HELD_MESSAGES_MAX) {
+    if (queue.length >= RUNTIME_LIMITS.heldMessagesMax) {
       if (held.askId !== null) this.settle(held.askId, false, new ShoalError('UNAVAILABLE', `${to} is restarting and its queue is full`, { to }));
       return;
     }

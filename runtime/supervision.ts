@@ -6,6 +6,7 @@
  * simulator) starts and stops incarnations and publishes where they are.
  */
 import type { ActorSpec, Address, GroupFailedMessage, GroupSpec, SystemDescription } from './actor.js';
+import { present } from './assert.js';
 import { ShoalError, toShoalError } from './errors.js';
 import type { ErrorData } from './errors.js';
 import type { Logger } from './log.js';
@@ -138,8 +139,7 @@ export class Supervision {
   }
 
   private async spawn(address: Address): Promise<void> {
-    const record = this.actors.get(address);
-    if (record === undefined) throw new ShoalError('INTERNAL', `no record of actor ${address}`);
+    const record = present(this.actors.get(address), `the record of actor ${address}`);
     const { id, started } = this.host.spawn(record.spec);
     record.incarnation = id;
     record.threadId = await started;

@@ -14,6 +14,7 @@ import { systemClock } from './clock.js';
 import { ShoalError, toShoalError } from './errors.js';
 import type { ErrorData } from './errors.js';
 import { nodeFileSystem } from './fs.js';
+import { RUNTIME_LIMITS } from './limits.js';
 import { createLogger } from './log.js';
 import { runsFromSource, siblingModuleUrl } from './module-url.js';
 import type { ControlEnvelope, Envelope, ReportEnvelope, WorkerBootData } from './protocol.js';
@@ -89,7 +90,7 @@ export class ActorSystem {
       clock: systemClock,
       random: systemRandom(),
       fs: nodeFileSystem,
-      mailboxCapacity: 100_000,
+      mailboxCapacity: RUNTIME_LIMITS.mailboxCapacity,
       schedule: (work) => setImmediate(work),
       loadFactory: async (spec) => ((await import(spec.module)) as Record<string, ActorFactory>)[spec.factory] as ActorFactory,
       systemHandler: (request, responder) => this.handleRequest(request, responder),

@@ -6,8 +6,10 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import type { ActorFactory, ActorSpec } from './actor.js';
+import { assert } from './assert.js';
 import { systemClock } from './clock.js';
 import { nodeFileSystem } from './fs.js';
+import { RUNTIME_LIMITS } from './limits.js';
 import type { Envelope, WorkerBootData } from './protocol.js';
 import { systemRandom } from './random.js';
 import { Station } from './station.js';
@@ -15,7 +17,7 @@ import { setThreadDyingFlag } from './thread.js';
 
 const boot = workerData as WorkerBootData;
 const port = parentPort;
-if (port === null) throw new Error('worker-main must run in a worker thread');
+assert(port !== null, 'worker-main must run in a worker thread');
 setThreadDyingFlag(new Int32Array(boot.dying));
 
 const peers = new Map<number, MessagePort>();
@@ -23,7 +25,7 @@ const peers = new Map<number, MessagePort>();
 async function loadFactory(spec: ActorSpec): Promise<ActorFactory> {
   const module = (await import(spec.module)) as Record<string, unknown>;
   const factory = module[spec.factory];
-  if (typeof factory !== 'function') throw new Error(`${spec.module} exports no function ${spec.factory}`);
+  assert(typeof factory === 'function', `${spec.module} exports no function ${spec.factory}`);
   return factory as ActorFactory;
 }
 
@@ -33,7 +35,7 @@ const station: Station = new Station({
   clock: systemClock,
   random: systemRandom(),
   fs: nodeFileSystem,
-  mailboxCapacity: 100_000,
+  mailboxCapacity: RUNTIME_LIMITS.mailboxCapacity,
   schedule: (work) => setImmediate(work),
   loadFactory,
   links: {

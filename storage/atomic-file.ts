@@ -6,8 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { ShoalError } from '../runtime/errors.js';
-import { errnoCode } from '../runtime/fs.js';
+import { storageFailed } from '../runtime/fs-errors.js';
 import type { FileSystem } from '../runtime/fs.js';
 
 /** The marker every temp file name contains. Data files must never contain it. */
@@ -64,12 +63,6 @@ export async function removeTempFiles(fs: FileSystem, dir: string): Promise<stri
   }
 }
 
-function storageFailed(action: string, error: unknown): ShoalError {
-  const cause = errnoCode(error) ?? 'UNKNOWN';
-  const message = error instanceof Error ? error.message : String(error);
-  return new ShoalError('STORAGE_FAILED', `${action} failed (${cause}): ${message}`, { cause });
-}
-
 /**
  * Creates `dir` and any missing parents so that they survive a power loss:
  * each new folder's entry is fsynced in its parent. A folder created with a
@@ -85,7 +78,6 @@ export async function makeDirectoryDurable(fs: FileSystem, dir: string): Promise
     await fs.mkdir(dir);
     for (const folder of missing) await fs.fsyncDir(dirname(folder));
   } catch (error) {
-    const cause = errnoCode(error) ?? 'UNKNOWN';
-    throw new ShoalError('STORAGE_FAILED', `creating ${dir} durably failed (${cause}): ${(error as Error).message}`, { cause, path: dir });
+    throw storageFailed(`creating ${dir} durably`, error, { path: dir });
   }
 }

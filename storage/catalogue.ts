@@ -13,12 +13,12 @@ import type { CollectionEntry } from './collection-entry.js';
 import { METRICS } from './types.js';
 import { STORAGE_COMPONENTS, uniformPlacement, zeroCounters } from './placement.js';
 import type { Placement, PlacementCounters } from './placement.js';
+import { isSyncMode } from './wal/sync-mode.js';
 
 /** The catalogue format written by this release. */
 const CATALOGUE_VERSION = 2;
 /** The format before placement, still read. */
 const CATALOGUE_VERSION_UNPLACED = 1;
-const SYNC_MODES: readonly string[] = ['always', 'batch', 'periodic', 'never'];
 /** A collection id is a folder name: never a path, never `..`. */
 const FOLDER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
@@ -89,7 +89,7 @@ function checkEntry(raw: unknown, where: string): CollectionEntry {
     Number.isInteger(entry.dimension) &&
     (METRICS as readonly unknown[]).includes(entry.metric) &&
     Number.isInteger(entry.shards) &&
-    SYNC_MODES.includes(entry.syncMode as string) &&
+    isSyncMode(entry.syncMode) &&
     (entry.syncIntervalMs === undefined || Number.isInteger(entry.syncIntervalMs)) &&
     (entry.engine === undefined || ['auto', 'lsm', 'viper'].includes(entry.engine as string)) &&
     (entry.flushThresholdRows === undefined || Number.isInteger(entry.flushThresholdRows)) &&

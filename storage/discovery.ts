@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { ShoalError } from '../runtime/errors.js';
-import { errnoCode } from '../runtime/fs.js';
+import { storageFailed } from '../runtime/fs-errors.js';
 import type { FileSystem } from '../runtime/fs.js';
 import { STORAGE_COMPONENTS, storageRootPath } from './placement.js';
 import type { Placement, PlacementStrategy, StorageComponent, StorageConfig } from './placement.js';
@@ -101,9 +101,7 @@ export async function discoverComponent(fs: FileSystem, component: StorageCompon
       found.push({ url, component, collectionId: entry.name, files, bytes });
     }
   } catch (error) {
-    if (error instanceof ShoalError) throw error;
-    const cause = errnoCode(error) ?? 'UNKNOWN';
-    throw new ShoalError('STORAGE_FAILED', `listing ${component} folders of ${url} failed (${cause}): ${(error as Error).message}`, { url, component, cause });
+    throw storageFailed(`listing ${component} folders of ${url}`, error, { url, component });
   }
   return found;
 }

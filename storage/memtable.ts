@@ -8,6 +8,8 @@
 
 import { BoundedHeap } from './bounded-heap.js';
 import { ShoalError, invalidArgument } from '../runtime/errors.js';
+import { STORAGE_LIMITS } from '../runtime/limits.js';
+import { integerIn } from '../runtime/options.js';
 import { norm, scoreOf } from './distance.js';
 import type { Hit, Metadata, Metric } from './types.js';
 import type { SegmentRows } from './viper/segment-rows.js';
@@ -21,8 +23,6 @@ export interface MemtableRecord {
   readonly lsn: number;
 }
 
-/** Largest vector dimension a memtable accepts. */
-export const MEMTABLE_DIMENSION_MAX = 65_536;
 
 const INITIAL_CAPACITY_ROWS = 16;
 // Rough per-entry costs of JS engine structures, for the `bytes` estimate.
@@ -56,9 +56,7 @@ export class Memtable {
 
   /** Creates an empty memtable for vectors of `dimension` floats scored under `metric`. */
   constructor(private readonly dimension: number, private readonly metric: Metric) {
-    if (!Number.isInteger(dimension) || dimension < 1 || dimension > MEMTABLE_DIMENSION_MAX) {
-      throw invalidArgument('dimension', `expected an integer in [1, ${MEMTABLE_DIMENSION_MAX}], got ${String(dimension)}`);
-    }
+    integerIn(dimension, 'dimension', 1, STORAGE_LIMITS.vectorDimensionMax);
     if (!(METRICS as readonly string[]).includes(metric)) {
       throw invalidArgument('metric', `expected one of ${METRICS.join(', ')}, got ${String(metric)}`);
     }

@@ -9,6 +9,7 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { present } from '../runtime/assert.js';
 import { ShoalError, invalidArgument } from '../runtime/errors.js';
 import { fnv1a32 } from '../runtime/hash.js';
 
@@ -124,9 +125,7 @@ export class PlacementService {
     const pick = (component: StorageComponent): string => {
       const { urls, strategy } = this.config[component];
       const index = strategy === 'hash' ? fnv1a32(collectionId) % urls.length : this.counters[component]++ % urls.length;
-      const url = urls[index];
-      if (url === undefined) throw new ShoalError('INTERNAL', `component ${component} has no storage URL`);
-      return url;
+      return present(urls[index], `the storage URL of component ${component}`);
     };
     return { wal: pick('wal'), viper: pick('viper'), lsm: pick('lsm'), index: pick('index'), metadata: pick('metadata') };
   }

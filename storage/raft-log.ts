@@ -24,7 +24,8 @@
 import { basename, join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { ShoalError } from '../runtime/errors.js';
-import { errnoCode } from '../runtime/fs.js';
+import { present } from '../runtime/assert.js';
+import { corruptionAt, io, storageFailed } from '../runtime/fs-errors.js';
 import type { FileHandle, FileSystem } from '../runtime/fs.js';
 import { makeDirectoryDurable, removeTempFiles, writeFileAtomic } from './atomic-file.js';
 import { encodeFrame, parseFrameAt, scanFrames } from './wal/frame.js';
@@ -172,7 +173,7 @@ export class RaftLogFile<Entry extends StoredPosition, Snapshot extends StoredPo
   }
 
   private async appendEntries(entries: readonly Entry[]): Promise<void> {
-    const first = entries[0] as Entry;
+    const first = present(entries[0], 'the first entry to append');
     checkContiguous(entries);
     const stored = this.state.entries;
     const firstStored = stored[0]?.index ?? (this.state.snapshot?.index ?? 0) + 1;
@@ -231,7 +232,7 @@ export class RaftLogFile<Entry extends StoredPosition, Snapshot extends StoredPo
   }
 
   private fail(error: unknown): ShoalError {
-    const failure = error instanceof ShoalError ? error : toStorageFailed('writing the raft log', error);
+    const failure = storageFailed('writing the raft log', error);
     if (failure.code === 'STORAGE_FAILED') this.failure = failure;
     return failure;
   }
@@ -354,21 +355,7 @@ async function truncateFile(fs: FileSystem, path: string, length: number): Promi
   }
 }
 
+/** CORRUPTION of one of the log's files, named as the raft log's. */
 function corruption(file: string, offset: number, problem: string): ShoalError {
-  return new ShoalError('CORRUPTION', `raft ${file} is corrupt at byte offset ${offset}: ${problem}`, { file, offset });
-}
-
-function toStorageFailed(action: string, error: unknown): ShoalError {
-  const cause = errnoCode(error) ?? 'UNKNOWN';
-  const message = error instanceof Error ? error.message : String(error);
-  return new ShoalError('STORAGE_FAILED', `${action} failed (${cause}): ${message}`, { cause });
-}
-
-async function io<T>(action: string, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    if (error instanceof ShoalError) throw error;
-    throw toStorageFailed(action, error);
-  }
+  return corruptionAt(`raft ${file}`, offset, problem, { file });
 }

@@ -41,10 +41,11 @@ export function selectRows(batch: RecordBatch, rows: readonly number[]): RecordB
   const hasVectors = batch.vectors.length > 0;
   const vectors = new Float32Array(hasVectors ? rows.length * batch.dimension : 0);
   const ops = new Uint8Array(rows.length);
-  const lsns = batch.lsns === null ? null : new Float64Array(rows.length);
+  const sourceLsns = batch.lsns;
+  const lsns = sourceLsns === null ? null : new Float64Array(rows.length);
   rows.forEach((row, index) => {
     ops[index] = batch.ops[row] as number;
-    if (lsns !== null) lsns[index] = (batch.lsns as Float64Array)[row] as number;
+    if (lsns !== null && sourceLsns !== null) lsns[index] = sourceLsns[row] as number;
     if (hasVectors) vectors.set(batch.vectors.subarray(row * batch.dimension, (row + 1) * batch.dimension), index * batch.dimension);
   });
   return {

@@ -7,6 +7,7 @@
  * compaction make. No I/O: the engine actor builds and loads segments and
  * hands them in.
  */
+import { assert, present } from '../runtime/assert.js';
 import { BoundedHeap } from './bounded-heap.js';
 import type { FilterPredicate } from './filter.js';
 import { Memtable } from './memtable.js';
@@ -64,7 +65,9 @@ export class ShardStore {
     private readonly metric: Metric,
     readonly frozenMemtablesMax = DEFAULT_FROZEN_MEMTABLES_MAX,
   ) {
-    if (!Number.isSafeInteger(frozenMemtablesMax) || frozenMemtablesMax < 1) throw new Error(`frozenMemtablesMax must be a positive integer, got ${frozenMemtablesMax}`);
+    // Checked at the public boundary; another value here is a bug.
+    const valid = Number.isSafeInteger(frozenMemtablesMax) && frozenMemtablesMax >= 1;
+    assert(valid, `frozenMemtablesMax must be a positive integer, got ${frozenMemtablesMax}`);
     this.active = new Memtable(dimension, metric);
     this.compare = hitComparator(metric);
   }
@@ -91,8 +94,7 @@ export class ShardStore {
 
   /** Applies a batch carrying LSNs to the active memtable; returns the rows that changed something. */
   apply(batch: RecordBatch): number {
-    const lsns = batch.lsns;
-    if (lsns === null) throw new Error('a batch must carry LSNs (it comes through the WAL)');
+    const lsns = present(batch.lsns, 'the LSNs of an applied batch (it comes through the WAL)');
     let applied = 0;
     for (let row = 0; row < batchRows(batch); row++) {
       const id = batch.ids[row] as string;
@@ -101,7 +103,8 @@ export class ShardStore {
       if (batch.ops[row] === OP_UPSERT) {
         const text = batch.metadata[row] ?? null;
         const metadata = text === null ? null : (JSON.parse(text) as Metadata);
-        if (this.active.upsert(lsn, id, rowVector(batch, row) as Float32Array, metadata)) applied++;
+        const vector = present(rowVector(batch, row), 'the vector of an upsert row');
+        if (this.active.upsert(lsn, id, vector, metadata)) applied++;
       } else if (this.active.delete(lsn, id)) {
         applied++;
       }
@@ -112,7 +115,7 @@ export class ShardStore {
 
   /** Moves the active memtable to the end of the frozen queue (which must not be full) and starts a new one; returns the frozen table. */
   freeze(): Memtable {
-    if (this.frozenFull) throw new Error(`the frozen queue is full (${this.frozenMemtablesMax} memtables)`);
+    assert(!this.frozenFull, 'the frozen queue is full: freeze only while frozenFull is false');
     const frozen = this.active;
     this.frozenTables = [...this.frozenTables, frozen];
     this.active = new Memtable(this.dimension, this.metric);
@@ -121,7 +124,7 @@ export class ShardStore {
 
   /** The oldest frozen memtable became `segment` (holding exactly its rows): swap it in. A failed flush changes nothing: the table stays queued. */
   flushed(segment: Segment): void {
-    if (this.frozenTables.length === 0) throw new Error('no memtable is being flushed');
+    assert(this.frozenTables.length > 0, 'no memtable is being flushed');
     this.segmentList = [...this.segmentList, segment];
     this.frozenTables = this.frozenTables.slice(1);
     this.cachedRecords = null;
@@ -131,7 +134,7 @@ export class ShardStore {
   compacted(inputs: readonly Segment[], output: Segment | null): void {
     const first = this.segmentList.indexOf(inputs[0] as Segment);
     const adjacent = first >= 0 && inputs.every((segment, offset) => this.segmentList[first + offset] === segment);
-    if (!adjacent) throw new Error('compaction inputs must be adjacent segments of this shard');
+    assert(adjacent, 'compaction inputs must be adjacent segments of this shard');
     const replacement = output === null ? [] : [output];
     this.segmentList = [...this.segmentList.slice(0, first), ...replacement, ...this.segmentList.slice(first + inputs.length)];
     this.cachedRecords = null;

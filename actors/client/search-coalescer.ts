@@ -9,6 +9,7 @@
  * TIMEOUT at its own time even while the group's ask runs on.
  */
 import type { Clock, Timer } from '../../runtime/clock.js';
+import { assert } from '../../runtime/assert.js';
 import { ShoalError } from '../../runtime/errors.js';
 import type { SearchBatchResult, SearchResult } from '../public-api.js';
 import type { CheckedQuery, CheckedSearch } from '../read-protocol.js';
@@ -46,7 +47,7 @@ export class SearchCoalescer {
   /** Searches `search` (one query) together with the others of this turn; answers as a search of its own would. */
   search(collection: string, search: CheckedSearch, timeoutMs: number): Promise<SearchResult> {
     const query = search.queries[0];
-    if (search.queries.length !== 1 || query === undefined) throw new RangeError('coalesced searches carry exactly one query');
+    assert(search.queries.length === 1 && query !== undefined, 'coalesced searches carry exactly one query');
     const key = `${search.dimension}/${search.allowPartial ? 'p' : 'w'}/${collection}`;
     let group = this.open.get(key);
     if (group === undefined) {

@@ -7,16 +7,20 @@
  * directly and merges their answers (read-router.ts). Routing decisions,
  * distance work and file I/O all happen in workers.
  */
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { AskOptions, GroupSpec, Message } from '../../runtime/actor.js';
 import { systemClock } from '../../runtime/clock.js';
 import type { Clock } from '../../runtime/clock.js';
+import { DEFAULT_DEADLINE_MS } from '../../runtime/deadline.js';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import { lockFolders, releaseAll } from '../../runtime/directory-lock.js';
 import type { HeldLock } from '../../runtime/directory-lock.js';
 import { nodeFileSystem } from '../../runtime/fs.js';
+import { REQUEST_LIMITS } from '../../runtime/limits.js';
 import { siblingModuleUrl } from '../../runtime/module-url.js';
+import { booleanOr, integerIn } from '../../runtime/options.js';
 import { ActorSystem } from '../../runtime/system.js';
+import { makeDirectoryDurable } from '../../storage/atomic-file.js';
 import { storageRootPath } from '../../storage/placement.js';
 import type { StorageConfig } from '../../storage/placement.js';
 import { batchTransfer } from '../../storage/record-batch.js';
@@ -46,7 +50,17 @@ import type { PingResult } from '../supervisor-protocol.js';
 import { ReadRouter } from './read-router.js';
 import { SearchCoalescer } from './search-coalescer.js';
 import type { SearchAsk } from './search-coalescer.js';
-import { LIMITS, booleanOr, checkSearch, checkSearchBatch, collectionName, createCollectionMessage, integerIn, packDelete, packUpsert, recordIds, storageConfig, timeoutOf } from './validation.js';
+import {
+  checkSearch,
+  checkSearchBatch,
+  collectionName,
+  createCollectionMessage,
+  packDelete,
+  packUpsert,
+  recordIds,
+  storageConfig,
+  timeoutOf,
+} from './validation.js';
 
 const SUPERVISOR_MODULE = siblingModuleUrl('../supervisor-actor', import.meta.url);
 const OPEN_TIMEOUT_MS = 300_000;
@@ -85,7 +99,7 @@ export function prepareOpen(options: OpenOptions): PreparedOpen {
     metadata: { replicas: metadataReplicas(options.metadataReplicas), tickMs: integerIn(options.metadataTickMs ?? DEFAULT_METADATA_SETTINGS.tickMs, 'metadataTickMs', 1, 1000) },
     repairWal: booleanOr(options.repairWal, 'repairWal', false),
   };
-  return { dataDir, requestTimeoutMs: timeoutOf(options.requestTimeoutMs, 30_000), supervisorArgs };
+  return { dataDir, requestTimeoutMs: timeoutOf(options.requestTimeoutMs, DEFAULT_DEADLINE_MS), supervisorArgs };
 }
 
 /** The root supervision group: the supervisor actor alone. */
@@ -118,7 +132,7 @@ export class Shoal {
     const clock = system.clock ?? systemClock;
     this.reads = new ReadRouter((to, message, options) => system.ask(to, message, options), (message, timeoutMs, transfer) => this.ask(message, timeoutMs, transfer), clock);
     const ask: SearchAsk = (collection, search, timeoutMs) => this.reads.search(collection, search, timeoutMs);
-    this.searches = new SearchCoalescer(ask, LIMITS.queriesPerBatchMax, defer, clock);
+    this.searches = new SearchCoalescer(ask, REQUEST_LIMITS.queriesPerBatchMax, defer, clock);
   }
 
   /**
@@ -130,7 +144,8 @@ export class Shoal {
   static async open(options: OpenOptions): Promise<Shoal> {
     const { dataDir, requestTimeoutMs, supervisorArgs } = prepareOpen(options);
     const maxWorkers = options.maxWorkers === undefined ? undefined : integerIn(options.maxWorkers, 'maxWorkers', 1, 1024);
-    await createDurably(dataDir);
+    // Every new folder's entry is synced: a power failure right after the first open cannot lose the folder.
+    await makeDirectoryDurable(nodeFileSystem, dataDir);
     // One owner per folder: a second owner of a WAL would acknowledge writes that the first overwrites.
     const locks = await lockFolders(await lockedFolders(dataDir, supervisorArgs.storage), (folder) =>
       folder === dataDir ? `the data directory ${dataDir}` : `the storage folder ${folder}`,
@@ -364,19 +379,6 @@ async function lockedFolders(dataDir: string, storage: StorageConfig): Promise<s
   const others = [...new Set(roots)].filter((root) => root !== dataDir).sort();
   const present = await Promise.all(others.map(async (root) => (await nodeFileSystem.stat(root)) !== null));
   return [dataDir, ...others.filter((_, index) => present[index])];
-}
-
-/** Creates `dataDir` (and missing parents) and makes each new entry durable, so a power failure right after the first open cannot lose the folder. */
-async function createDurably(dataDir: string): Promise<void> {
-  const missing: string[] = [];
-  for (let folder = dataDir; (await nodeFileSystem.stat(folder)) === null && dirname(folder) !== folder; folder = dirname(folder)) missing.push(folder);
-  if (missing.length === 0) return;
-  try {
-    await nodeFileSystem.mkdir(dataDir);
-    for (const folder of missing) await nodeFileSystem.fsyncDir(dirname(folder));
-  } catch (error) {
-    throw new ShoalError('STORAGE_FAILED', `creating the data directory ${dataDir} durably failed: ${(error as Error).message}`, { dataDir });
-  }
 }
 
 /** The metadata group size: an odd number of voters, so a majority is well defined. */

@@ -5,6 +5,8 @@
  * the caller's arrays stay usable). A rejected batch writes nothing.
  */
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
+import { REQUEST_LIMITS } from '../../runtime/limits.js';
+import { integerIn } from '../../runtime/options.js';
 import { compileFilter } from '../../storage/filter.js';
 import { OP_DELETE, OP_UPSERT } from '../../storage/record-batch.js';
 import type { RecordBatch } from '../../storage/record-batch.js';
@@ -12,47 +14,18 @@ import { PLACEMENT_STRATEGIES, STORAGE_COMPONENTS, URLS_PER_COMPONENT_MAX, defau
 import type { ComponentStorage, PlacementStrategy, StorageConfig } from '../../storage/placement.js';
 import { METRICS } from '../../storage/types.js';
 import type { EnginePolicy, EngineSettings, HnswOptions } from '../../storage/types.js';
-import type { SyncMode } from '../../storage/wal/wal.js';
+import { SYNC_MODES, isSyncMode } from '../../storage/wal/sync-mode.js';
+import type { SyncMode } from '../../storage/wal/sync-mode.js';
 import type { CreateCollectionOptions, SearchBatchOptions, SearchOptions, SearchQuery, UpsertRecord, VectorInput } from '../public-api.js';
 import type { CheckedQuery, CheckedSearch } from '../read-protocol.js';
 import type { CreateCollectionMessage } from '../supervisor-protocol.js';
 
-/** Limits of one request. */
-export const LIMITS = {
-  recordsPerBatchMax: 10_000,
-  idLengthMax: 512,
-  metadataBytesMax: 64 * 1024,
-  dimensionMax: 65_536,
-  shardsMax: 256,
-  kMax: 10_000,
-  queriesPerBatchMax: 1_000,
-  /** The sum of k over a batch's queries: bounds the hits one answer carries. */
-  batchHitsMax: 100_000,
-  timeoutMsMax: 3_600_000,
-} as const;
-
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const SYNC_MODES: readonly SyncMode[] = ['always', 'batch', 'periodic', 'never'];
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const prototype = Object.getPrototypeOf(value) as unknown;
   return prototype === Object.prototype || prototype === null;
-}
-
-/** A boolean option: `fallback` when absent, INVALID_ARGUMENT when not a boolean. */
-export function booleanOr(value: unknown, field: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalidArgument(field, 'must be true or false');
-  return value;
-}
-
-/** Checks an integer option against an inclusive range. */
-export function integerIn(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidArgument(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
 }
 
 /** A collection name, checked. */
@@ -69,13 +42,15 @@ export function createCollectionMessage(options: CreateCollectionOptions): Creat
   const metric = options.metric;
   if (!(METRICS as readonly unknown[]).includes(metric)) throw invalidArgument('metric', `must be one of ${METRICS.join(', ')}, got ${JSON.stringify(metric)}`);
   const syncMode = options.syncMode ?? 'batch';
-  if (!SYNC_MODES.includes(syncMode)) throw invalidArgument('syncMode', `must be one of ${SYNC_MODES.join(', ')}, got ${JSON.stringify(syncMode)}`);
+  if (!isSyncMode(syncMode)) {
+    throw invalidArgument('syncMode', `must be one of ${SYNC_MODES.join(', ')}, got ${JSON.stringify(syncMode)}`);
+  }
   return {
     type: 'create-collection',
     name: collectionName(options.name),
-    dimension: integerIn(options.dimension, 'dimension', 1, LIMITS.dimensionMax),
+    dimension: integerIn(options.dimension, 'dimension', 1, REQUEST_LIMITS.dimensionMax),
     metric,
-    shards: integerIn(options.shards ?? 2, 'shards', 1, LIMITS.shardsMax),
+    shards: integerIn(options.shards ?? 2, 'shards', 1, REQUEST_LIMITS.shardsMax),
     syncMode,
     ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: syncInterval(options.syncIntervalMs, syncMode) }),
     ...engineSettings(options),
@@ -99,7 +74,7 @@ function engineSettings(options: EngineSettings): EngineSettings {
     settings.hnsw = {
       ...(m === undefined ? {} : { m: integerIn(m, 'hnsw.m', 2, 100) }),
       ...(efConstruction === undefined ? {} : { efConstruction: integerIn(efConstruction, 'hnsw.efConstruction', 1, 4_096) }),
-      ...(ef === undefined ? {} : { ef: integerIn(ef, 'hnsw.ef', 1, LIMITS.kMax) }),
+      ...(ef === undefined ? {} : { ef: integerIn(ef, 'hnsw.ef', 1, REQUEST_LIMITS.kMax) }),
     };
   }
   return settings;
@@ -113,8 +88,10 @@ function syncInterval(value: unknown, syncMode: SyncMode): number {
 
 /** An id, checked. */
 function recordId(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > LIMITS.idLengthMax) {
-    throw invalidArgument(field, `must be a non-empty string of at most ${LIMITS.idLengthMax} characters, got ${typeof value === 'string' ? `a string of length ${value.length}` : typeof value}`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > REQUEST_LIMITS.idLengthMax) {
+    const got = typeof value === 'string' ? `a string of length ${value.length}` : typeof value;
+    const lengthMax = REQUEST_LIMITS.idLengthMax;
+    throw invalidArgument(field, `must be a non-empty string of at most ${lengthMax} characters, got ${got}`);
   }
   return value;
 }
@@ -122,7 +99,10 @@ function recordId(value: unknown, field: string): string {
 /** A list of ids, checked (empty is allowed). */
 export function recordIds(value: unknown, field = 'ids'): string[] {
   if (!Array.isArray(value)) throw invalidArgument(field, 'must be an array of ids');
-  if (value.length > LIMITS.recordsPerBatchMax) throw invalidArgument(field, `holds ${value.length} ids, at most ${LIMITS.recordsPerBatchMax} are allowed per call`);
+  const idsMax = REQUEST_LIMITS.recordsPerBatchMax;
+  if (value.length > idsMax) {
+    throw invalidArgument(field, `holds ${value.length} ids, at most ${idsMax} are allowed per call`);
+  }
   return value.map((id, index) => recordId(id, `${field}[${index}]`));
 }
 
@@ -153,14 +133,20 @@ function metadataText(value: unknown, field: string): string | null {
   } catch (error) {
     throw invalidArgument(field, `is not serialisable as JSON: ${(error as Error).message}`);
   }
-  if (text.length > LIMITS.metadataBytesMax) throw invalidArgument(field, `is ${text.length} bytes as JSON, at most ${LIMITS.metadataBytesMax} are allowed`);
+  const bytesMax = REQUEST_LIMITS.metadataBytesMax;
+  if (text.length > bytesMax) {
+    throw invalidArgument(field, `is ${text.length} bytes as JSON, at most ${bytesMax} are allowed`);
+  }
   return text;
 }
 
 /** Validates and packs records into one upsert batch; throws before anything is written. */
 export function packUpsert(records: unknown): RecordBatch {
   if (!Array.isArray(records) || records.length === 0) throw invalidArgument('records', 'must be a non-empty array');
-  if (records.length > LIMITS.recordsPerBatchMax) throw invalidArgument('records', `holds ${records.length} records, at most ${LIMITS.recordsPerBatchMax} are allowed per call`);
+  const recordsMax = REQUEST_LIMITS.recordsPerBatchMax;
+  if (records.length > recordsMax) {
+    throw invalidArgument('records', `holds ${records.length} records, at most ${recordsMax} are allowed per call`);
+  }
   const first = (records[0] as Partial<UpsertRecord> | undefined)?.vector;
   if (!isVectorInput(first) || first.length === 0) throw invalidArgument('records[0].vector', 'must be a non-empty array or typed array of numbers');
   const dimension = first.length;
@@ -192,12 +178,17 @@ export function checkSearch(options: SearchOptions): CheckedSearch {
 export function checkSearchBatch(options: SearchBatchOptions): CheckedSearch {
   if (!isPlainObject(options)) throw invalidArgument('options', 'must be an object with queries');
   const { queries } = options;
-  if (!Array.isArray(queries) || queries.length === 0 || queries.length > LIMITS.queriesPerBatchMax) {
-    throw invalidArgument('queries', `must be an array of 1 to ${LIMITS.queriesPerBatchMax} queries, got ${Array.isArray(queries) ? `${queries.length}` : typeof queries}`);
+  if (!Array.isArray(queries) || queries.length === 0 || queries.length > REQUEST_LIMITS.queriesPerBatchMax) {
+    const got = Array.isArray(queries) ? `${queries.length}` : typeof queries;
+    const queriesMax = REQUEST_LIMITS.queriesPerBatchMax;
+    throw invalidArgument('queries', `must be an array of 1 to ${queriesMax} queries, got ${got}`);
   }
   const checked = packQueries(queries, 'queries', options.allowPartial);
   const hits = checked.queries.reduce((sum, query) => sum + query.k, 0);
-  if (hits > LIMITS.batchHitsMax) throw invalidArgument('queries', `ask for at most ${LIMITS.batchHitsMax} hits in one batch (the sum of k), got ${hits}`);
+  const hitsMax = REQUEST_LIMITS.batchHitsMax;
+  if (hits > hitsMax) {
+    throw invalidArgument('queries', `ask for at most ${hitsMax} hits in one batch (the sum of k), got ${hits}`);
+  }
   return checked;
 }
 
@@ -212,10 +203,10 @@ function packQueries(queries: readonly SearchQuery[], field: string, allowPartia
     compileFilter(query.filter);
     if (query.exact !== undefined && typeof query.exact !== 'boolean') throw invalidArgument(name(index, 'exact'), 'must be true or false');
     return {
-      k: integerIn(query.k, name(index, 'k'), 1, LIMITS.kMax),
+      k: integerIn(query.k, name(index, 'k'), 1, REQUEST_LIMITS.kMax),
       filter: query.filter ?? null,
       exact: query.exact === true,
-      ...(query.ef === undefined ? {} : { ef: integerIn(query.ef, name(index, 'ef'), 1, LIMITS.kMax) }),
+      ...(query.ef === undefined ? {} : { ef: integerIn(query.ef, name(index, 'ef'), 1, REQUEST_LIMITS.kMax) }),
     };
   });
   const vectors = new Float32Array(queries.length * dimension);
@@ -267,5 +258,5 @@ function componentStorage(value: unknown, field: string, fallback: ComponentStor
 
 /** A request's deadline in ms: its own `timeoutMs` or the default. */
 export function timeoutOf(value: unknown, fallbackMs: number): number {
-  return value === undefined ? fallbackMs : integerIn(value, 'timeoutMs', 1, LIMITS.timeoutMsMax);
+  return value === undefined ? fallbackMs : integerIn(value, 'timeoutMs', 1, REQUEST_LIMITS.timeoutMsMax);
 }

@@ -9,6 +9,7 @@
  * snapshot's term), so a follower can check an append whose prevLogIndex is
  * exactly the snapshot index.
  */
+import { assert } from '../../runtime/assert.js';
 import type { Entry, Snapshot } from './types.js';
 
 /** A (index, term) pair naming one log position. */
@@ -97,7 +98,7 @@ export class EntryLog {
 
   /** Appends entries that continue the log exactly (the leader's own proposals). */
   append(entry: Entry): void {
-    if (entry.index !== this.lastIndex() + 1) throw new Error(`append of ${entry.index} after ${this.lastIndex()}`);
+    assert(entry.index === this.lastIndex() + 1, `append of ${entry.index} after ${this.lastIndex()}`);
     this.entries.push(entry);
   }
 
@@ -120,8 +121,8 @@ export class EntryLog {
   truncateAndAppend(entries: readonly Entry[]): void {
     const first = entries[0];
     if (first === undefined) return;
-    if (first.index <= this.committed) throw new Error(`truncating committed entry ${first.index} (commit ${this.committed})`);
-    if (first.index > this.lastIndex() + 1) throw new Error(`append of ${first.index} leaves a gap after ${this.lastIndex()}`);
+    assert(first.index > this.committed, `truncating committed entry ${first.index} (commit ${this.committed})`);
+    assert(first.index <= this.lastIndex() + 1, `append of ${first.index} leaves a gap after ${this.lastIndex()}`);
     this.entries.length = first.index - this.offset - 1;
     this.entries.push(...entries);
     this.unstableFrom = Math.min(this.unstableFrom, first.index);
@@ -147,7 +148,7 @@ export class EntryLog {
   /** Raises the commit index; it never moves back and never passes the last index. */
   commitTo(index: number): void {
     if (index <= this.committed) return;
-    if (index > this.lastIndex()) throw new Error(`commit ${index} is beyond the last index ${this.lastIndex()}`);
+    assert(index <= this.lastIndex(), `commit ${index} is beyond the last index ${this.lastIndex()}`);
     this.committed = index;
   }
 
@@ -176,7 +177,7 @@ export class EntryLog {
 
   /** Records that the caller applied through `index`. */
   appliedTo(index: number): void {
-    if (index > this.committed) throw new Error(`applied ${index} is beyond commit ${this.committed}`);
+    assert(index <= this.committed, `applied ${index} is beyond commit ${this.committed}`);
     this.applied = Math.max(this.applied, index);
   }
 
@@ -193,8 +194,8 @@ export class EntryLog {
 
   /** Discards entries through `snapshot.index` (≤ applied), keeping the snapshot for lagging followers. */
   compact(snapshot: Snapshot): void {
-    if (snapshot.index > this.applied) throw new Error(`compacting to ${snapshot.index} beyond applied ${this.applied}`);
-    if (snapshot.index < this.offset) throw new Error(`compacting to ${snapshot.index} below the snapshot at ${this.offset}`);
+    assert(snapshot.index <= this.applied, `compacting to ${snapshot.index} beyond applied ${this.applied}`);
+    assert(snapshot.index >= this.offset, `compacting to ${snapshot.index} below the snapshot at ${this.offset}`);
     this.entries = this.entries.slice(snapshot.index - this.offset);
     this.offset = snapshot.index;
     this.offsetTerm = snapshot.term;

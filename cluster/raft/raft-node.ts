@@ -14,6 +14,7 @@
  *
  * Imports only the other files of this folder and the `Random` interface.
  */
+import { assert, present } from '../../runtime/assert.js';
 import { invalidArgument } from '../../runtime/errors.js';
 import { bootstrapEntries, isEmptyState, restoreLog, validateConfig } from './bootstrap.js';
 import type { Limits } from './bootstrap.js';
@@ -148,7 +149,7 @@ export class RaftNode {
    * is a routing bug and throws.
    */
   step(message: Message): void {
-    if (message.to !== this.id) throw new Error(`message for ${message.to} stepped into node ${this.id}`);
+    assert(message.to === this.id, `message for ${message.to} stepped into node ${this.id}`);
     if (message.from === this.id) return;
     if (message.term > this.term) {
       if (!this.acceptHigherTerm(message)) return;
@@ -225,7 +226,7 @@ export class RaftNode {
     if (this.leadTransferee === to) return { ok: true };
     this.leadTransferee = to;
     this.electionElapsed = 0;
-    const progress = this.progress.get(to) as Progress;
+    const progress = present(this.progress.get(to), `the progress of voter ${to}`);
     if (progress.match === this.log.lastIndex()) this.sendTimeoutNow(to);
     else this.sendAppend(to, true);
     return { ok: true };
@@ -288,7 +289,7 @@ export class RaftNode {
    * on this node across restarts.
    */
   ready(): Ready | null {
-    if (this.outstanding !== null) throw new Error('ready() called again before advance()');
+    assert(this.outstanding === null, 'ready() called again before advance()');
     if (!this.hasReady()) return null;
     const hardState = this.hardState();
     const snapshot = this.log.pendingSnapshot;
@@ -312,7 +313,7 @@ export class RaftNode {
    * that applies its own removal steps down (thesis §4.2.2).
    */
   advance(ready: Ready): void {
-    if (ready !== this.outstanding) throw new Error('advance() with a Ready that is not the outstanding one');
+    assert(ready === this.outstanding, 'advance() with a Ready that is not the outstanding one');
     this.outstanding = null;
     if (ready.hardState !== undefined) this.persistedHardState = ready.hardState;
     if (ready.snapshot !== undefined) {
@@ -867,8 +868,7 @@ export class RaftNode {
     const prevLogTerm = this.log.termAt(prevLogIndex);
     const entries = this.log.slice(progress.next, this.log.lastIndex(), this.limits.entriesPerAppend);
     if (prevLogTerm === undefined || entries === undefined) {
-      const snapshot = this.log.snapshot;
-      if (snapshot === null) throw new Error(`entries before ${progress.next} are gone but there is no snapshot`);
+      const snapshot = present(this.log.snapshot, `the snapshot that replaced the entries before ${progress.next}`);
       this.send({ type: 'snapshot', from: this.id, to, term: this.term, snapshot });
       progress.becomeSnapshot(snapshot.index);
       return true;

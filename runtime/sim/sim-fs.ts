@@ -22,7 +22,7 @@
  *   block the simulator's single thread.
  */
 import { posix } from 'node:path';
-import { errnoCode } from '../fs.js';
+import { errnoCode } from '../fs-errors.js';
 import type { FileHandle, FileStat, FileSystem, OpenFlags } from '../fs.js';
 import type { Random } from '../random.js';
 import type { Gate } from './gate.js';

@@ -15,6 +15,7 @@ import type { Address, AskOptions, Message, Responder, SystemRequest, TransferLi
 import type { ActorCell } from '../actor-cell.js';
 import { ShoalError, toErrorData, toShoalError } from '../errors.js';
 import type { ErrorData } from '../errors.js';
+import { RUNTIME_LIMITS } from '../limits.js';
 import { SYSTEM_ADDRESS } from '../protocol.js';
 import type { Gate } from './gate.js';
 import type { Network } from './network.js';
@@ -22,8 +23,6 @@ import type { Cancellable, Scheduler } from './scheduler.js';
 
 /** The address the host (test or client) sends from. */
 export const HOST_ADDRESS = '$host';
-/** Messages held for one restarting actor before further ones are refused (as in a station). */
-const HELD_MESSAGES_MAX = 10_000;
 
 /** A sender or receiver: an actor incarnation, the host or the system. */
 export interface Endpoint {
@@ -214,7 +213,7 @@ export class Post {
 
   private hold(letter: Letter): void {
     const queue = this.held.get(letter.to) ?? [];
-    if (queue.length >= HELD_MESSAGES_MAX) {
+    if (queue.length >= RUNTIME_LIMITS.heldMessagesMax) {
       if (letter.askId !== null) this.settle(letter.askId, false, new ShoalError('UNAVAILABLE', `${letter.to} is restarting and its queue is full`, { to: letter.to }));
       return;
     }

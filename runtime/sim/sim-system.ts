@@ -17,8 +17,10 @@
  * code. Host code must not await anything real in between (timers, files).
  */
 import type { ActorFactory, ActorSpec, Address, AskOptions, GroupFailedMessage, GroupSpec, Message, Responder, SystemDescription, SystemRequest, TransferList } from '../actor.js';
+import { assert } from '../assert.js';
 import { ShoalError, toShoalError } from '../errors.js';
 import type { ErrorData } from '../errors.js';
+import { RUNTIME_LIMITS } from '../limits.js';
 import type { Logger, LogLevel } from '../log.js';
 import { SYSTEM_ADDRESS } from '../protocol.js';
 import { SeededRandom } from '../random.js';
@@ -74,7 +76,7 @@ function streamSeed(seed: number, name: string): number {
 async function importFactory(spec: ActorSpec): Promise<ActorFactory> {
   const module = (await import(spec.module)) as Record<string, unknown>;
   const factory = module[spec.factory];
-  if (typeof factory !== 'function') throw new Error(`${spec.module} exports no function ${spec.factory}`);
+  assert(typeof factory === 'function', `${spec.module} exports no function ${spec.factory}`);
   return factory as ActorFactory;
 }
 
@@ -446,7 +448,7 @@ export class SimSystem {
       post: this.post,
       random: new SeededRandom(streamSeed(this.options.seed, `actor ${address} ${count}`)),
       log: createTraceLogger(this.scheduler, address, this.options.logLevel ?? 'info'),
-      mailboxCapacity: this.options.mailboxCapacity ?? 100_000,
+      mailboxCapacity: this.options.mailboxCapacity ?? RUNTIME_LIMITS.mailboxCapacity,
       crashed: (incarnation, error) => {
         if (incarnation.killed) return;
         this.scheduler.record(`crashed ${incarnation.address} #${incarnation.id} ${error.code} ${error.message}`);

@@ -10,7 +10,8 @@
  */
 
 import { Piscina } from 'piscina';
-import { ShoalError, invalidArgument } from '../../runtime/errors.js';
+import { ShoalError } from '../../runtime/errors.js';
+import { integerIn } from '../../runtime/options.js';
 import { runsFromSource, siblingModuleUrl } from '../../runtime/module-url.js';
 import { abortBuild, buildAbortedError, createBuildAbortFlag } from './build-abort.js';
 import type { BuildAbortFlag } from './build-abort.js';
@@ -48,9 +49,9 @@ export class SegmentBuildPool {
 
   /** Validates the options; threads start only with the first build. */
   constructor(options: SegmentBuildPoolOptions = {}) {
-    this.maxThreads = requireInteger('maxThreads', options.maxThreads ?? 1, 1, 16);
-    this.idleTimeoutMs = requireInteger('idleTimeoutMs', options.idleTimeoutMs ?? 10_000, 0, 3_600_000);
-    this.queueLengthMax = requireInteger('queueLengthMax', options.queueLengthMax ?? 16, 0, 10_000);
+    this.maxThreads = integerIn(options.maxThreads ?? 1, 'maxThreads', 1, 16);
+    this.idleTimeoutMs = integerIn(options.idleTimeoutMs ?? 10_000, 'idleTimeoutMs', 0, 3_600_000);
+    this.queueLengthMax = integerIn(options.queueLengthMax ?? 16, 'queueLengthMax', 0, 10_000);
   }
 
   /**
@@ -116,11 +117,4 @@ export class SegmentBuildPool {
     if (/queue is at limit/i.test(message)) return new ShoalError('UNAVAILABLE', `segment build queue is full (${this.queueLengthMax} waiting)`);
     return new ShoalError('INTERNAL', `segment build thread failed: ${message}`);
   }
-}
-
-function requireInteger(field: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw invalidArgument(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
 }

@@ -10,7 +10,8 @@
 
 import hnswlib from 'hnswlib-node';
 import type { HierarchicalNSW as HnswIndex, SpaceName } from 'hnswlib-node';
-import { ShoalError, invalidArgument } from '../../runtime/errors.js';
+import { ShoalError } from '../../runtime/errors.js';
+import { integerIn } from '../../runtime/options.js';
 import type { Metric } from '../types.js';
 import type { SegmentRows } from './segment-rows.js';
 
@@ -146,10 +147,6 @@ function guarded(filter: (row: number) => boolean): (row: number) => boolean {
 
 /** Throws INVALID_ARGUMENT unless M is in [2, 100] and efConstruction in [1, 10000]. */
 export function validateHnswParameters(parameters: HnswParameters): void {
-  if (!Number.isInteger(parameters.M) || parameters.M < 2 || parameters.M > 100) {
-    throw invalidArgument('M', `expected an integer in [2, 100], got ${String(parameters.M)}`);
-  }
-  if (!Number.isInteger(parameters.efConstruction) || parameters.efConstruction < 1 || parameters.efConstruction > 10_000) {
-    throw invalidArgument('efConstruction', `expected an integer in [1, 10000], got ${String(parameters.efConstruction)}`);
-  }
+  integerIn(parameters.M, 'M', 2, 100);
+  integerIn(parameters.efConstruction, 'efConstruction', 1, 10_000);
 }

@@ -8,7 +8,7 @@
 
 import { join } from 'node:path';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
-import { errnoCode } from '../../runtime/fs.js';
+import { errnoCode, storageFailed } from '../../runtime/fs-errors.js';
 import type { FileSystem } from '../../runtime/fs.js';
 import { TEMP_FILE_MARKER, writeFileAtomic } from '../atomic-file.js';
 import { METRICS } from '../types.js';
@@ -97,7 +97,7 @@ export async function readManifest(fs: FileSystem, dir: string, name: string): P
   } catch (error) {
     const cause = errnoCode(error);
     if (cause === 'ENOENT') throw new ShoalError('CORRUPTION', `${path}: segment manifest is missing`, { path });
-    throw new ShoalError('STORAGE_FAILED', `reading ${path} failed (${cause ?? 'UNKNOWN'})`, { path, cause });
+    throw storageFailed(`reading ${path}`, error, { path });
   }
   if (bytes.byteLength > MANIFEST_BYTES_MAX) throw corruptManifest(path, `larger than ${MANIFEST_BYTES_MAX} bytes`);
   let parsed: unknown;

@@ -9,8 +9,8 @@
 
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
-import { ShoalError, invalidArgument } from '../../runtime/errors.js';
-import { errnoCode } from '../../runtime/fs.js';
+import { invalidArgument } from '../../runtime/errors.js';
+import { storageFailed } from '../../runtime/fs-errors.js';
 import type { FileSystem } from '../../runtime/fs.js';
 import { METRICS } from '../types.js';
 import { pauseUnlessAborted, throwIfBuildAborted } from './build-abort.js';
@@ -196,11 +196,4 @@ function lsnRange(lsns: Float64Array): { minLsn: number; maxLsn: number } {
     if (lsn > maxLsn) maxLsn = lsn;
   }
   return { minLsn, maxLsn };
-}
-
-function storageFailed(action: string, error: unknown): ShoalError {
-  if (error instanceof ShoalError) return error;
-  const cause = errnoCode(error) ?? 'UNKNOWN';
-  const message = error instanceof Error ? error.message : String(error);
-  return new ShoalError('STORAGE_FAILED', `${action} failed (${cause}): ${message}`, { cause });
 }

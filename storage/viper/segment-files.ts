@@ -6,8 +6,7 @@
  */
 
 import { join } from 'node:path';
-import { ShoalError } from '../../runtime/errors.js';
-import { errnoCode } from '../../runtime/fs.js';
+import { storageFailed } from '../../runtime/fs-errors.js';
 import type { FileSystem } from '../../runtime/fs.js';
 import { removeTempFiles } from '../atomic-file.js';
 import { MANIFEST_SUFFIX, segmentFileNames, segmentNameOf, validateSegmentName } from './manifest.js';
@@ -59,11 +58,4 @@ export async function removeSegment(fs: FileSystem, dir: string, name: string): 
   } catch (error) {
     throw storageFailed(`removing segment ${name} from ${dir}`, error);
   }
-}
-
-function storageFailed(action: string, error: unknown): ShoalError {
-  if (error instanceof ShoalError) return error;
-  const cause = errnoCode(error) ?? 'UNKNOWN';
-  const message = error instanceof Error ? error.message : String(error);
-  return new ShoalError('STORAGE_FAILED', `${action} failed (${cause}): ${message}`, { cause });
 }

@@ -7,11 +7,11 @@
  */
 
 import { invalidArgument } from '../../runtime/errors.js';
+import { STORAGE_LIMITS } from '../../runtime/limits.js';
+import { integerIn } from '../../runtime/options.js';
 import { OP_DELETE, OP_UPSERT } from '../record-batch.js';
 import type { RecordBatch } from '../record-batch.js';
 
-/** Largest vector dimension a segment accepts (the memtable's limit). */
-export const SEGMENT_DIMENSION_MAX = 65_536;
 
 /**
  * Rows of one segment, column by column; row `r` is `ids[r]`,
@@ -54,9 +54,7 @@ export function emptySegmentRows(dimension: number): SegmentRows {
  */
 export function validateSegmentRows(rows: SegmentRows): void {
   const { dimension } = rows;
-  if (!Number.isInteger(dimension) || dimension < 1 || dimension > SEGMENT_DIMENSION_MAX) {
-    throw invalidArgument('rows.dimension', `expected an integer in [1, ${SEGMENT_DIMENSION_MAX}], got ${String(dimension)}`);
-  }
+  integerIn(dimension, 'rows.dimension', 1, STORAGE_LIMITS.vectorDimensionMax);
   const count = rows.ids.length;
   if (rows.vectors.length !== count * dimension) {
     throw invalidArgument('rows.vectors', `expected ${count * dimension} floats, got ${rows.vectors.length}`);

@@ -9,10 +9,13 @@
 
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
+import { present } from '../../runtime/assert.js';
 import { BoundedHeap } from '../bounded-heap.js';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
-import { errnoCode } from '../../runtime/fs.js';
+import { errnoCode, storageFailed } from '../../runtime/fs-errors.js';
 import type { FileSystem } from '../../runtime/fs.js';
+import { STORAGE_LIMITS } from '../../runtime/limits.js';
+import { integerIn } from '../../runtime/options.js';
 import { norm, scoreOf } from '../distance.js';
 import type { FilterPredicate } from '../filter.js';
 import type { Hit, Metadata } from '../types.js';
@@ -28,8 +31,6 @@ import { checkOpenedRows } from './segment-checks.js';
 import { copySegmentRows } from './segment-rows.js';
 import type { SegmentRows } from './segment-rows.js';
 
-/** Largest `ef` a search accepts. */
-export const SEARCH_EF_MAX = 10_000;
 
 /** A row of a segment as returned by `get`: a live record (vector copied for the caller) or a tombstone. */
 export type SegmentRecord =
@@ -193,7 +194,8 @@ export class Segment {
 
   // Rows from the index (filtered in the traversal by `inside`, afterwards by `after`), rescored exactly, best first.
   private indexSearch(query: Float32Array, point: number[], fetch: number, ef: number, inside: RowTest | null, after: RowTest | null): Hit[] {
-    const found = (this.index as VectorIndex).search(point, fetch, ef, inside);
+    const index = present(this.index, 'the HNSW index of a segment searched through it');
+    const found = index.search(point, fetch, ef, inside);
     const queryNorm = norm(query, 0, this.data.dimension);
     const hits: Hit[] = [];
     for (const row of found.rows) {
@@ -260,7 +262,7 @@ function validateSearch(options: SegmentSearchOptions): { k: number; ef: number 
   const { k } = options;
   if (!Number.isSafeInteger(k) || k < 1) throw invalidArgument('k', `expected a positive integer, got ${String(k)}`);
   const ef = options.ef ?? DEFAULT_HNSW_EF;
-  if (!Number.isInteger(ef) || ef < 1 || ef > SEARCH_EF_MAX) throw invalidArgument('ef', `expected an integer in [1, ${SEARCH_EF_MAX}], got ${String(ef)}`);
+  integerIn(ef, 'ef', 1, STORAGE_LIMITS.searchEfMax);
   return { k, ef: Math.max(ef, k) };
 }
 
@@ -271,7 +273,7 @@ async function readVerified(fs: FileSystem, path: string, file: SegmentFile): Pr
   } catch (error) {
     const cause = errnoCode(error);
     if (cause === 'ENOENT') throw new ShoalError('CORRUPTION', `${path}: segment file is missing`, { path });
-    throw new ShoalError('STORAGE_FAILED', `reading ${path} failed (${cause ?? 'UNKNOWN'})`, { path, cause });
+    throw storageFailed(`reading ${path}`, error, { path });
   }
   if (bytes.byteLength !== file.bytes) {
     throw new ShoalError('CORRUPTION', `${path}: ${bytes.byteLength} bytes, manifest says ${file.bytes}`, { path });

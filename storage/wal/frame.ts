@@ -10,6 +10,8 @@
  *  12  payload   `length` bytes (an Avro batch, see record-codec.ts)
  */
 import { crc32c } from '@node-rs/crc32';
+import { assert } from '../../runtime/assert.js';
+import { WAL_LIMITS } from '../../runtime/limits.js';
 
 /** ASCII "SHW1": Shoal WAL, frame format 1. */
 export const FRAME_MAGIC: Uint8Array = Uint8Array.from([0x53, 0x48, 0x57, 0x31]);
@@ -17,8 +19,8 @@ export const FRAME_MAGIC: Uint8Array = Uint8Array.from([0x53, 0x48, 0x57, 0x31])
 /** Bytes before the payload: magic, length, checksum. */
 export const FRAME_HEADER_BYTES = 12;
 
-/** The largest payload a frame may carry; a header claiming more is invalid. */
-export const FRAME_PAYLOAD_BYTES_MAX = 1024 * 1024 * 1024;
+/** The largest payload a frame may carry; a header claiming more is invalid (the value lives in the limits table). */
+export const FRAME_PAYLOAD_BYTES_MAX = WAL_LIMITS.framePayloadBytesMax;
 
 const MAGIC_BUFFER = Buffer.from(FRAME_MAGIC);
 
@@ -68,9 +70,10 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
  */
 export function sealFrame(frame: Uint8Array): Uint8Array {
   const payload = frame.subarray(FRAME_HEADER_BYTES);
-  if (payload.byteLength < 1 || payload.byteLength > FRAME_PAYLOAD_BYTES_MAX) {
-    throw new RangeError(`frame payload of ${payload.byteLength} bytes is outside 1..${FRAME_PAYLOAD_BYTES_MAX}`);
-  }
+  // Writers bound their payloads before framing them (the WAL rejects a larger batch as bad input).
+  const size = payload.byteLength;
+  const within = size >= 1 && size <= FRAME_PAYLOAD_BYTES_MAX;
+  assert(within, `frame payload of ${size} bytes is outside 1..${FRAME_PAYLOAD_BYTES_MAX}`);
   const view = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES);
   frame.set(FRAME_MAGIC, 0);
   view.setUint32(4, payload.byteLength, true);

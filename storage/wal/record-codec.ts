@@ -10,6 +10,7 @@
  * Vectors are stored as raw little-endian float32 bytes (Float32Array memory).
  */
 import avro from 'avsc';
+import { AssertionFailure } from '../../runtime/assert.js';
 import { ShoalError } from '../../runtime/errors.js';
 
 /** What a record does to its id. */
@@ -156,8 +157,9 @@ function encodeV1(entries: readonly (WalEntry | WalRecord)[], firstLsn: number |
   return buffer.subarray(0, position);
 }
 
-function overflow(bytes: number): ShoalError {
-  return new ShoalError('INTERNAL', `WAL batch encoding overflowed its bound by ${bytes} bytes`);
+/** The bound is computed from the content: passing it is a bug in the caller's byte count or in this encoder. */
+function overflow(bytes: number): AssertionFailure {
+  return new AssertionFailure(`WAL batch encoding overflowed its bound by ${bytes} bytes`);
 }
 
 /** Writes a non-negative integer below 2^52 as an Avro zig-zag varint at `position`; returns the position after it. */

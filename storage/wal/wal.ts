@@ -17,8 +17,12 @@
  * second fsync can report success for data that is gone.
  */
 import { dirname, join } from 'node:path';
+import { assert, present } from '../../runtime/assert.js';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
-import { errnoCode } from '../../runtime/fs.js';
+import { corruptionAt, io, storageFailed } from '../../runtime/fs-errors.js';
+import { WAL_LIMITS } from '../../runtime/limits.js';
+import type { IntegerRange } from '../../runtime/limits.js';
+import { booleanOr, integerIn } from '../../runtime/options.js';
 import type { Clock, Timer } from '../../runtime/clock.js';
 import type { FileHandle, FileSystem } from '../../runtime/fs.js';
 import { removeTempFiles, writeFileAtomic } from '../atomic-file.js';
@@ -26,15 +30,12 @@ import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, isZeroFrom, parseFrameAt, 
 import type { ScannedFrame } from './frame.js';
 import { decodeBatch, encodeEntries, entryBytes, mergeBatches, peekBatchSummary } from './record-codec.js';
 import type { BatchSummary, WalEntry, WalRecord } from './record-codec.js';
+import { SYNC_MODES, isSyncMode } from './sync-mode.js';
+import type { SyncMode } from './sync-mode.js';
 
 export type { WalEntry, WalOp, WalRecord } from './record-codec.js';
-
-/**
- * `always`: one write+fdatasync per append. `batch` (default): group commit.
- * `periodic`: acknowledged after the write, fdatasync every `syncIntervalMs`.
- * `never`: no fdatasync (unsafe).
- */
-export type SyncMode = 'always' | 'batch' | 'periodic' | 'never';
+/** Re-exported for the WAL's users; the list of modes lives in sync-mode.ts. */
+export type { SyncMode } from './sync-mode.js';
 
 /** Tuning and limits; every field is optional and validated by `Wal.open`. */
 export interface WalOptions {
@@ -128,23 +129,10 @@ export interface WalStats {
 
 type WalSettings = Required<Omit<WalOptions, 'clock' | 'nextTurn'>> & { readonly clock: Clock | null; readonly nextTurn: () => Promise<void> };
 
-interface IntegerRange {
-  readonly fallback: number;
-  readonly min: number;
-  readonly max: number;
-}
-
 const MEBIBYTE = 1024 * 1024;
-const SYNC_MODES: readonly SyncMode[] = ['always', 'batch', 'periodic', 'never'];
 const SYNC_INTERVAL_MS: IntegerRange = { fallback: 200, min: 1, max: 60_000 };
-/** A group's merged payload must fit one frame; the merge adds at most a few header bytes. */
-const GROUP_PAYLOAD_BYTES_MAX = FRAME_PAYLOAD_BYTES_MAX - 64;
 const PREALLOCATE_BYTES: IntegerRange = { fallback: MEBIBYTE, min: 0, max: 1024 * MEBIBYTE };
 const SEGMENT_BYTES: IntegerRange = { fallback: 64 * MEBIBYTE, min: 1, max: 1024 * MEBIBYTE };
-const GROUP_BYTES: IntegerRange = { fallback: 8 * MEBIBYTE, min: 1, max: 1024 * MEBIBYTE };
-const GROUP_RECORDS: IntegerRange = { fallback: 10_000, min: 1, max: 1_000_000 };
-const RECORD_BYTES: IntegerRange = { fallback: MEBIBYTE, min: 1, max: 256 * MEBIBYTE };
-const BATCH_RECORDS: IntegerRange = { fallback: 10_000, min: 1, max: 1_000_000 };
 const READ_CHUNK_BYTES = 8 * MEBIBYTE;
 /** The largest group framing buffer a WAL keeps between groups. */
 const FRAME_BUFFER_RETAINED_BYTES = 4 * MEBIBYTE;
@@ -427,7 +415,7 @@ export class Wal {
       }
       await this.fs.fsyncDir(this.dir);
     } catch (error) {
-      throw storageFailed('checkpoint delete', removed[0]?.name ?? '', error);
+      throw storageFailedOn('checkpoint delete', removed[0]?.name ?? '', error);
     }
     return count;
   }
@@ -447,7 +435,7 @@ export class Wal {
     this.assertWritable();
     if (!Number.isSafeInteger(lsn) || lsn < 0) throw invalidArgument('lsn', 'must be an integer >= 0');
     if (lsn < this.nextLsn) return false;
-    if (this.writing || this.queue.length > 0) throw new ShoalError('INTERNAL', 'skipPast while appends are pending');
+    assert(!this.writing && this.queue.length === 0, 'skipPast while appends are pending');
     const resumeLsn = lsn + 1;
     const marker = { keptLsn: this.writtenLsn, resumeLsn, problem: 'the engine checkpoint is above the end of the log' };
     try {
@@ -477,7 +465,7 @@ export class Wal {
     try {
       await this.active.handle.close();
     } catch (error) {
-      if (this.failure === null) throw storageFailed('close', this.active.state.name, error);
+      if (this.failure === null) throw storageFailedOn('close', this.active.state.name, error);
     }
   }
 
@@ -530,7 +518,7 @@ export class Wal {
     for (const pending of this.queue) {
       const full =
         syncMode === 'always' ||
-        bytes + pending.payload.byteLength > Math.min(groupBytesMax, GROUP_PAYLOAD_BYTES_MAX) ||
+        bytes + pending.payload.byteLength > Math.min(groupBytesMax, WAL_LIMITS.groupPayloadBytesMax) ||
         records + pending.records > groupRecordsMax ||
         segmentBytes + bytes >= segmentBytesMax;
       if (count > 0 && full) break;
@@ -608,7 +596,8 @@ export class Wal {
   private scheduleSync(): void {
     this.unsynced = true;
     if (this.syncTimer !== null) return;
-    const clock = this.settings.clock as Clock;
+    // Wal.open refuses periodic mode without a clock.
+    const clock = present(this.settings.clock, 'the clock of a periodic WAL');
     this.syncTimer = clock.setTimer(this.settings.syncIntervalMs, () => {
       this.syncTimer = null;
       this.syncDue = true;
@@ -683,7 +672,7 @@ export class Wal {
 
   /** Enters the failed state for good and rejects the group and everything queued behind it. */
   private fail(error: unknown, group: PendingAppend[]): void {
-    const failure = error instanceof ShoalError ? error : storageFailed('write', this.active.state.name, error);
+    const failure = storageFailedOn('write', this.active.state.name, error);
     this.failure = failure;
     this.active.state.readableBytes = Math.min(this.active.state.readableBytes, this.active.durableBytes);
     this.writtenLsn = this.durableLsn;
@@ -765,7 +754,7 @@ function preallocates(syncMode: SyncMode): boolean {
 
 function resolveOptions(options: WalOptions): WalSettings {
   const syncMode = options.syncMode ?? 'batch';
-  if (!SYNC_MODES.includes(syncMode)) {
+  if (!isSyncMode(syncMode)) {
     throw invalidArgument('syncMode', `must be one of ${SYNC_MODES.join(', ')}, got ${String(syncMode)}`);
   }
   if (syncMode === 'periodic' && options.clock === undefined) throw invalidArgument('clock', 'is required in periodic sync mode');
@@ -777,26 +766,17 @@ function resolveOptions(options: WalOptions): WalSettings {
     nextTurn: options.nextTurn ?? (() => Promise.resolve()),
     preallocateBytes: integerOption('preallocateBytes', options.preallocateBytes, PREALLOCATE_BYTES),
     segmentBytesMax: integerOption('segmentBytesMax', options.segmentBytesMax, SEGMENT_BYTES),
-    groupBytesMax: integerOption('groupBytesMax', options.groupBytesMax, GROUP_BYTES),
-    groupRecordsMax: integerOption('groupRecordsMax', options.groupRecordsMax, GROUP_RECORDS),
-    recordBytesMax: integerOption('recordBytesMax', options.recordBytesMax, RECORD_BYTES),
-    batchRecordsMax: integerOption('batchRecordsMax', options.batchRecordsMax, BATCH_RECORDS),
-    repair: booleanOption('repair', options.repair),
+    groupBytesMax: integerOption('groupBytesMax', options.groupBytesMax, WAL_LIMITS.groupBytes),
+    groupRecordsMax: integerOption('groupRecordsMax', options.groupRecordsMax, WAL_LIMITS.groupRecords),
+    recordBytesMax: integerOption('recordBytesMax', options.recordBytesMax, WAL_LIMITS.recordBytes),
+    batchRecordsMax: integerOption('batchRecordsMax', options.batchRecordsMax, WAL_LIMITS.batchRecords),
+    repair: booleanOr(options.repair, 'repair', false),
   };
 }
 
-function booleanOption(name: string, value: boolean | undefined): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw invalidArgument(name, `must be true or false, got ${String(value)}`);
-  return value;
-}
-
+/** `value`, or the range's fallback when absent, checked against the range. */
 function integerOption(name: string, value: number | undefined, range: IntegerRange): number {
-  if (value === undefined) return range.fallback;
-  if (!Number.isSafeInteger(value) || value < range.min || value > range.max) {
-    throw invalidArgument(name, `must be an integer in ${range.min}..${range.max}, got ${String(value)}`);
-  }
-  return value;
+  return value === undefined ? range.fallback : integerIn(value, name, range.min, range.max);
 }
 
 /** Validates a batch against the limits and encodes its payload with LSNs from `firstLsn`; throws INVALID_ARGUMENT. */
@@ -820,7 +800,7 @@ function encodeAppend(entries: readonly WalEntry[], firstLsn: number, settings: 
     });
   if (batchBytes > FRAME_PAYLOAD_BYTES_MAX) throw payloadTooLarge(batchBytes);
   const payload = encodeEntries(entries, firstLsn, batchBytes);
-  if (payload.byteLength > GROUP_PAYLOAD_BYTES_MAX) throw payloadTooLarge(payload.byteLength);
+  if (payload.byteLength > WAL_LIMITS.groupPayloadBytesMax) throw payloadTooLarge(payload.byteLength);
   return payload;
 }
 
@@ -1158,37 +1138,17 @@ function summarise(name: string, offset: number, payload: Uint8Array): BatchSumm
   }
 }
 
+/** CORRUPTION of a WAL segment. */
 function corruption(segment: string, offset: number, problem: string): ShoalError {
-  return new ShoalError('CORRUPTION', `WAL segment ${segment} is corrupt at byte offset ${offset}: ${problem}`, { segment, offset });
+  return corruptionAt(`WAL segment ${segment}`, offset, problem, { segment });
 }
 
-function storageFailed(operation: string, segment: string, error: unknown): ShoalError {
-  const cause = errnoCode(error) ?? 'UNKNOWN';
-  const message = error instanceof Error ? error.message : String(error);
-  return new ShoalError('STORAGE_FAILED', `WAL ${operation} on segment ${segment} failed (${cause}): ${message}`, {
-    cause,
-    operation,
-    segment,
-  });
+/** STORAGE_FAILED of one writer step on `segment`, naming the step, the segment and the cause. */
+function storageFailedOn(operation: string, segment: string, error: unknown): ShoalError {
+  return storageFailed(`WAL ${operation} on segment ${segment}`, error, { operation, segment });
 }
 
-/** Runs one I/O step of the writer; any error becomes STORAGE_FAILED naming the step, segment and cause. */
-async function attempt<T>(operation: string, segment: string, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    throw storageFailed(operation, segment, error);
-  }
-}
-
-/** Runs one I/O step outside the writer (open, recovery, read); errors other than ShoalError become STORAGE_FAILED. */
-async function io<T>(action: string, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    if (error instanceof ShoalError) throw error;
-    const cause = errnoCode(error) ?? 'UNKNOWN';
-    const message = error instanceof Error ? error.message : String(error);
-    throw new ShoalError('STORAGE_FAILED', `${action} failed (${cause}): ${message}`, { cause });
-  }
+/** Runs one I/O step of the writer; an error becomes STORAGE_FAILED naming the step, segment and cause. */
+function attempt<T>(operation: string, segment: string, step: () => Promise<T>): Promise<T> {
+  return io(`WAL ${operation} on segment ${segment}`, step, { operation, segment });
 }

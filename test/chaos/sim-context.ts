@@ -10,7 +10,7 @@ import type { NetworkOptions } from '../../runtime/sim/network.js';
 import type { SimSystem } from '../../runtime/sim/sim-system.js';
 import type { Random } from '../../runtime/random.js';
 import type { Metric } from '../../storage/types.js';
-import type { SyncMode } from '../../storage/wal/wal.js';
+import type { SyncMode } from '../../storage/wal/sync-mode.js';
 import type { FaultKind } from './sim-fault-plan.js';
 import type { History } from './sim-history.js';
 import type { SimShoal } from './sim-shoal.js';

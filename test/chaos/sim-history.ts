@@ -21,7 +21,7 @@
  */
 import { scoreOf, norm } from '../../storage/distance.js';
 import type { Metadata, Metric } from '../../storage/types.js';
-import type { SyncMode } from '../../storage/wal/wal.js';
+import type { SyncMode } from '../../storage/wal/sync-mode.js';
 
 /** A record's content: its vector and metadata, or null when absent (never written, or deleted). */
 export type RecordValue = { readonly vector: Float32Array; readonly metadata: Metadata | null } | null;

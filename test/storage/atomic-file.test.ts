@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ShoalError } from '../../runtime/errors.js';
 import { nodeFileSystem } from '../../runtime/fs.js';
-import type { FileSystem } from '../../runtime/fs.js';
 import { isTempFileName, removeTempFiles, writeFileAtomic } from '../../storage/atomic-file.js';
+import { recordingFileSystem } from '../fixtures/recording-fs.js';
 
 let dir = '';
 
@@ -20,13 +20,12 @@ afterEach(async () => {
 
 describe('writeFileAtomic', () => {
   it('writes the content, syncs the folder and leaves no temp file', async () => {
-    const synced: string[] = [];
-    const fs: FileSystem = { ...nodeFileSystem, fsyncDir: async (path) => void synced.push(path) };
+    const recording = recordingFileSystem();
     const path = join(dir, 'manifest.json');
-    await writeFileAtomic(fs, path, Buffer.from('{"version":1}'));
+    await writeFileAtomic(recording.fs, path, Buffer.from('{"version":1}'));
     expect((await nodeFs.readFile(path)).toString()).toBe('{"version":1}');
     expect(await nodeFs.readdir(dir)).toEqual(['manifest.json']);
-    expect(synced).toEqual([dir]);
+    expect(recording.calls.filter((call) => call.operation === 'fsyncDir').map((call) => call.path)).toEqual([dir]);
   });
 
   it('replaces an existing file with shorter content', async () => {
@@ -40,13 +39,10 @@ describe('writeFileAtomic', () => {
   it('keeps the old content and removes its temp file when the rename fails', async () => {
     const path = join(dir, 'state');
     await nodeFs.writeFile(path, 'old');
-    const failing: FileSystem = {
-      ...nodeFileSystem,
-      rename: async () => {
-        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-      },
-    };
-    const error = await writeFileAtomic(failing, path, Buffer.from('new')).catch((reason: unknown) => reason);
+    const failing = recordingFileSystem((call) => {
+      if (call.operation === 'rename') throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    });
+    const error = await writeFileAtomic(failing.fs, path, Buffer.from('new')).catch((reason: unknown) => reason);
     expect(error).toBeInstanceOf(ShoalError);
     expect((error as ShoalError).code).toBe('STORAGE_FAILED');
     expect((error as ShoalError).details).toMatchObject({ cause: 'ENOSPC' });
@@ -68,15 +64,10 @@ describe('removeTempFiles', () => {
   });
 
   it('recognises the temp files writeFileAtomic creates', async () => {
-    const names: string[] = [];
-    const spying: FileSystem = {
-      ...nodeFileSystem,
-      open: (path, flags) => {
-        names.push(path.slice(dir.length + 1));
-        return nodeFileSystem.open(path, flags);
-      },
-    };
-    await writeFileAtomic(spying, join(dir, 'file'), Buffer.from('x'));
+    const spying = recordingFileSystem();
+    await writeFileAtomic(spying.fs, join(dir, 'file'), Buffer.from('x'));
+    const opened = spying.calls.filter((call) => call.operation === 'open');
+    const names = opened.map((call) => call.path.slice(dir.length + 1));
     expect(names).toHaveLength(1);
     expect(names.every(isTempFileName)).toBe(true);
     expect(isTempFileName('file')).toBe(false);

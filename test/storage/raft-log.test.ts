@@ -9,11 +9,13 @@ import type { Entry, RaftConfig, Ready, Snapshot } from '../../cluster/raft/inde
 import { ShoalError } from '../../runtime/errors.js';
 import { FaultyFileSystem } from '../../runtime/faulty-fs.js';
 import { nodeFileSystem } from '../../runtime/fs.js';
-import type { FileHandle, FileSystem } from '../../runtime/fs.js';
+import type { FileSystem } from '../../runtime/fs.js';
 import { SeededRandom } from '../../runtime/random.js';
 import { writeFileAtomic } from '../../storage/atomic-file.js';
 import { RaftLogFile } from '../../storage/raft-log.js';
 import { encodeFrame } from '../../storage/wal/frame.js';
+import { recordingFileSystem } from '../fixtures/recording-fs.js';
+import type { FileSystemCall } from '../fixtures/recording-fs.js';
 
 let dir = '';
 
@@ -80,12 +82,11 @@ describe('RaftLogFile', () => {
   });
 
   it('fsyncs the log before the hard state and resolves only after both', async () => {
-    const events: string[] = [];
-    const fs = recordingFileSystem(events);
-    const log = await open(fs);
-    events.length = 0;
+    const recording = recordingFileSystem();
+    const log = await open(recording.fs);
+    recording.calls.length = 0;
     await log.save({ hardState: { term: 1, vote: 1, commit: 0 }, entries: [entry(1, 1)] });
-    events.push('resolved');
+    const events = [...fileEvents(recording.calls), 'resolved'];
     expect(events).toEqual([
       'write log',
       'datasync log',
@@ -238,41 +239,23 @@ describe('RaftNode restarted from RaftLogFile', () => {
   });
 });
 
-/** A FileSystem that records writes, syncs and renames, so the test can check their order. */
-function recordingFileSystem(events: string[]): FileSystem {
+/** The writes, syncs and renames among `calls` (and the opens of temp files), named by file, in order. */
+function fileEvents(calls: readonly FileSystemCall[]): string[] {
   const name = (path: string): string => (path.includes('.tmp-') ? `${path.slice(path.lastIndexOf('/') + 1, path.indexOf('.tmp-'))}.tmp` : path.slice(path.lastIndexOf('/') + 1));
-  const wrap = (handle: FileHandle, path: string): FileHandle => ({
-    ...handle,
-    write: async (data, position) => {
-      events.push(`write ${name(path)}`);
-      return handle.write(data, position);
-    },
-    read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
-    datasync: async () => {
-      events.push(`datasync ${name(path)}`);
-      return handle.datasync();
-    },
-    sync: async () => {
-      events.push(`sync ${name(path)}`);
-      return handle.sync();
-    },
-    truncate: (length) => handle.truncate(length),
-    size: () => handle.size(),
-    close: () => handle.close(),
+  return calls.flatMap((call): string[] => {
+    switch (call.operation) {
+      case 'open':
+        return call.path.includes('.tmp-') ? [`open ${name(call.path)}`] : [];
+      case 'write':
+      case 'datasync':
+      case 'sync':
+        return [`${call.operation} ${name(call.path)}`];
+      case 'rename':
+        return [`rename ${name(call.path)} -> ${name(call.to ?? '')}`];
+      case 'fsyncDir':
+        return ['fsyncDir'];
+      default:
+        return [];
+    }
   });
-  return {
-    ...nodeFileSystem,
-    open: async (path, flags) => {
-      if (path.includes('.tmp-')) events.push(`open ${name(path)}`);
-      return wrap(await nodeFileSystem.open(path, flags), path);
-    },
-    rename: async (from, to) => {
-      events.push(`rename ${name(from)} -> ${name(to)}`);
-      return nodeFileSystem.rename(from, to);
-    },
-    fsyncDir: async (path) => {
-      events.push('fsyncDir');
-      return nodeFileSystem.fsyncDir(path);
-    },
-  };
 }

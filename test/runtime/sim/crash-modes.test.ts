@@ -1,6 +1,6 @@
 // Proves the simulator's two crash modes and garbled writes, and the WAL fix they exposed: a process crash ends handles but keeps the page cache (a later power loss can still lose it), a power loss may leave a last kept write ending in garbage (only in files the pattern names) that the WAL's checksums catch as a torn tail, and a periodic WAL reopened after a process crash syncs what its dead predecessor acknowledged.
 import { describe, expect, it } from 'vitest';
-import { errnoCode } from '../../../runtime/fs.js';
+import { errnoCode } from '../../../runtime/fs-errors.js';
 import { SeededRandom } from '../../../runtime/random.js';
 import { Gate } from '../../../runtime/sim/gate.js';
 import { Scheduler } from '../../../runtime/sim/scheduler.js';

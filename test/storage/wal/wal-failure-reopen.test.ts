@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FaultyFileSystem } from '../../../runtime/faulty-fs.js';
 import { nodeFileSystem } from '../../../runtime/fs.js';
-import type { FileHandle, FileSystem } from '../../../runtime/fs.js';
 import { Wal } from '../../../storage/wal/wal.js';
 import type { WalEntry } from '../../../storage/wal/wal.js';
+import { recordingFileSystem } from '../../fixtures/recording-fs.js';
+import type { FileSystemCall } from '../../fixtures/recording-fs.js';
 
 function entries(from: number, count: number): WalEntry[] {
   return Array.from({ length: count }, (_, i) => ({ op: 'upsert', id: `id-${from + i}`, vector: new Float32Array([from + i]), metadata: null }));
@@ -43,31 +44,14 @@ describe('reopening after a failed fdatasync', () => {
   });
 });
 
-/** The real filesystem, logging every write (offset and length) and every datasync of WAL segments. */
-function loggingFileSystem(log: string[]): FileSystem {
-  return {
-    ...nodeFileSystem,
-    open: async (path, flags) => {
-      const handle = await nodeFileSystem.open(path, flags);
-      if (!path.endsWith('.wal')) return handle;
-      const logged: FileHandle = {
-        write: (data, position) => {
-          log.push(`write @${position ?? 'end'}+${data.byteLength}`);
-          return handle.write(data, position);
-        },
-        read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
-        datasync: () => {
-          log.push('datasync');
-          return handle.datasync();
-        },
-        sync: () => handle.sync(),
-        truncate: (length) => handle.truncate(length),
-        size: () => handle.size(),
-        close: () => handle.close(),
-      };
-      return logged;
-    },
-  };
+/** Every write (offset and length) and every datasync of WAL segments among `calls`, in order. */
+function segmentWrites(calls: readonly FileSystemCall[]): string[] {
+  return calls
+    .filter((call) => call.path.endsWith('.wal'))
+    .flatMap((call) => {
+      if (call.operation === 'write') return [`write @${call.position ?? 'end'}+${call.bytes}`];
+      return call.operation === 'datasync' ? ['datasync'] : [];
+    });
 }
 
 describe('acknowledged frames a failed fdatasync may have dropped', () => {
@@ -82,10 +66,10 @@ describe('acknowledged frames a failed fdatasync may have dropped', () => {
     await expect(wal.sync()).rejects.toMatchObject({ code: 'STORAGE_FAILED' });
     await wal.close();
 
-    const log: string[] = [];
-    const reopened = await Wal.open(loggingFileSystem(log), dir, { syncMode: 'never' });
+    const recording = recordingFileSystem();
+    const reopened = await Wal.open(recording.fs, dir, { syncMode: 'never' });
     // The three acknowledged records were never synced: all of them are written again, then synced.
-    expect(log.slice(0, 2)).toEqual([`write @0+${size}`, 'datasync']);
+    expect(segmentWrites(recording.calls).slice(0, 2)).toEqual([`write @0+${size}`, 'datasync']);
     expect((await reopened.read(1, 100)).map((record) => record.id)).toEqual(['id-1', 'id-2', 'id-3']);
     expect((await nodeFs.readdir(dir)).filter((name) => !name.endsWith('.wal'))).toEqual([]);
     expect(await reopened.append(entries(4, 1))).toEqual({ firstLsn: 4, lastLsn: 4 });
@@ -103,9 +87,9 @@ describe('acknowledged frames a failed fdatasync may have dropped', () => {
     await expect(Wal.open(faulty, dir, { syncMode: 'never' })).rejects.toMatchObject({ code: 'STORAGE_FAILED' });
     expect((await nodeFs.readdir(dir)).sort()).toEqual([segment, 'failed-at.json']);
 
-    const log: string[] = [];
-    const reopened = await Wal.open(loggingFileSystem(log), dir, { syncMode: 'never' });
-    expect(log.slice(0, 2)).toEqual([`write @0+${size}`, 'datasync']);
+    const recording = recordingFileSystem();
+    const reopened = await Wal.open(recording.fs, dir, { syncMode: 'never' });
+    expect(segmentWrites(recording.calls).slice(0, 2)).toEqual([`write @0+${size}`, 'datasync']);
     expect((await reopened.read(1, 100)).map((record) => record.id)).toEqual(['id-1', 'id-2', 'id-3']);
     expect(await nodeFs.readdir(dir)).toEqual([segment]);
     await reopened.close();

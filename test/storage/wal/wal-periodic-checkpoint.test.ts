@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Clock, Timer } from '../../../runtime/clock.js';
 import { nodeFileSystem } from '../../../runtime/fs.js';
-import type { FileHandle, FileSystem } from '../../../runtime/fs.js';
+import type { FileSystem } from '../../../runtime/fs.js';
 import { Wal } from '../../../storage/wal/wal.js';
 import type { WalEntry } from '../../../storage/wal/wal.js';
+import { recordingFileSystem } from '../../fixtures/recording-fs.js';
 
 /** A clock whose timers fire only when the test says so. */
 class ManualClock implements Clock {
@@ -37,23 +38,13 @@ class ManualClock implements Clock {
   }
 }
 
+/** A FileSystem that counts datasyncs and fails each with EIO while `failDatasync` says so. */
 function countingFileSystem(failDatasync: () => boolean = () => false): { fs: FileSystem; datasyncs: () => number } {
-  let count = 0;
-  const wrap = (handle: FileHandle): FileHandle => ({
-    ...handle,
-    write: (data, position) => handle.write(data, position),
-    read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
-    async datasync() {
-      count += 1;
-      if (failDatasync()) throw Object.assign(new Error('injected EIO'), { code: 'EIO' });
-      await handle.datasync();
-    },
-    sync: () => handle.sync(),
-    truncate: (length) => handle.truncate(length),
-    size: () => handle.size(),
-    close: () => handle.close(),
+  const recording = recordingFileSystem((call) => {
+    if (call.operation !== 'datasync' || !failDatasync()) return;
+    throw Object.assign(new Error('injected EIO'), { code: 'EIO' });
   });
-  return { fs: { ...nodeFileSystem, open: async (path, flags) => wrap(await nodeFileSystem.open(path, flags)) }, datasyncs: () => count };
+  return { fs: recording.fs, datasyncs: () => recording.count('datasync') };
 }
 
 function entries(from: number, count: number): WalEntry[] {

@@ -6,11 +6,12 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ShoalError } from '../../../runtime/errors.js';
 import { nodeFileSystem } from '../../../runtime/fs.js';
-import type { FileHandle, FileSystem } from '../../../runtime/fs.js';
+import type { FileSystem } from '../../../runtime/fs.js';
 import { scanFrames } from '../../../storage/wal/frame.js';
 import { peekBatchSummary } from '../../../storage/wal/record-codec.js';
 import { Wal, segmentFileName } from '../../../storage/wal/wal.js';
 import type { WalEntry, WalOptions, WalRecord } from '../../../storage/wal/wal.js';
+import { recordingFileSystem } from '../../fixtures/recording-fs.js';
 
 let dir = '';
 
@@ -24,22 +25,8 @@ afterEach(async () => {
 
 /** A FileSystem that runs `beforeDatasync` (which may wait or throw) before every real datasync and counts the calls. */
 function hookedFileSystem(beforeDatasync: () => Promise<void> | void = () => undefined): { fs: FileSystem; datasyncs: () => number } {
-  let count = 0;
-  const wrap = (handle: FileHandle): FileHandle => ({
-    write: (data, position) => handle.write(data, position),
-    read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
-    async datasync() {
-      count += 1;
-      await beforeDatasync();
-      await handle.datasync();
-    },
-    sync: () => handle.sync(),
-    truncate: (length) => handle.truncate(length),
-    size: () => handle.size(),
-    close: () => handle.close(),
-  });
-  const fs: FileSystem = { ...nodeFileSystem, open: async (path, flags) => wrap(await nodeFileSystem.open(path, flags)) };
-  return { fs, datasyncs: () => count };
+  const recording = recordingFileSystem((call) => (call.operation === 'datasync' ? beforeDatasync() : undefined));
+  return { fs: recording.fs, datasyncs: () => recording.count('datasync') };
 }
 
 function vectorOf(...bits: number[]): Float32Array {
@@ -455,14 +442,10 @@ describe('Wal repair', () => {
   it('a repair cut short by a failure is repaired again, above its own new segment; stray gap markers go on open', async () => {
     await logWithDamagedSecondFrame(3);
     // The repair's first steps (gap marker, new segment) succeed; cutting the damaged segment fails.
-    const failingTruncate: FileSystem = {
-      ...nodeFileSystem,
-      open: async (file, flags) => {
-        const handle = await nodeFileSystem.open(file, flags);
-        return { ...handle, write: handle.write.bind(handle), read: handle.read.bind(handle), datasync: handle.datasync.bind(handle), sync: handle.sync.bind(handle), size: handle.size.bind(handle), close: handle.close.bind(handle), truncate: () => Promise.reject(Object.assign(new Error('injected EIO'), { code: 'EIO' })) };
-      },
-    };
-    const failed = await rejection(Wal.open(failingTruncate, dir, { ...EXACT_FILES, repair: true }));
+    const failingTruncate = recordingFileSystem((call) => {
+      if (call.operation === 'truncate') throw Object.assign(new Error('injected EIO'), { code: 'EIO' });
+    });
+    const failed = await rejection(Wal.open(failingTruncate.fs, dir, { ...EXACT_FILES, repair: true }));
     expect(failed.code).toBe('STORAGE_FAILED');
     expect((await rejection(openWal(EXACT_FILES))).code).toBe('CORRUPTION');
     const firstResume = Number((await gapFiles())[0]?.slice(0, 20));
