@@ -371,6 +371,8 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
         raft().step(message.message);
         noticeTermChange();
         return pump(ctx);
+      // A replica that cannot persist must not go on (it would vote or acknowledge what it may forget): the
+      // thrown Error crashes it, and its restart recovers from what is on disk.
       case 'saved':
         if (!message.outcome.ok) throw new Error(`metadata replica ${args.id} could not persist its Raft state: ${message.outcome.error.message}`);
         return finish(ctx);

@@ -17,7 +17,7 @@
  * during a write stall cannot grow memory without bound.
  */
 import type { Actor, ActorContext, Message, Outcome, Responder } from '../runtime/actor.js';
-import { remainingMs } from '../runtime/deadline.js';
+import { deadlineOr, remainingMs } from '../runtime/deadline.js';
 import { unreachable } from '../runtime/assert.js';
 import { ShoalError } from '../runtime/errors.js';
 import { batchRows, batchTransfer } from '../storage/record-batch.js';
@@ -38,8 +38,6 @@ export interface ShardArgs {
 const WRITES_IN_FLIGHT_MAX = 1_024;
 /** How long the shard itself waits for its WAL writer and engine (the caller's deadline is the caller's). */
 const PIPELINE_TIMEOUT_MS = 120_000;
-/** The deadline of a `stats` that was told, not asked. */
-const TOLD_STATS_TIMEOUT_MS = 30_000;
 
 /** Messages a shard answers. */
 export type ShardMessage =
@@ -151,7 +149,7 @@ function appended(shard: Shard, message: ShardSelfMessage, ctx: ActorContext): v
 }
 
 function stats(shard: Shard, ctx: ActorContext, responder: Responder | null): void {
-  const deadline = responder?.deadline ?? ctx.clock.now() + TOLD_STATS_TIMEOUT_MS;
+  const deadline = deadlineOr(responder?.deadline, ctx.clock);
   const timeoutMs = remainingMs(deadline, ctx.clock);
   const wal = ctx.ask<WalStats>(shard.args.wal, { type: 'stats' } satisfies WalWriterMessage, { timeoutMs });
   const engine = ctx.ask<EngineStats>(shard.args.engine, { type: 'stats' } satisfies EngineMessage, { timeoutMs });

@@ -21,6 +21,7 @@
  */
 import type { Actor, ActorContext, Message, Responder } from '../runtime/actor.js';
 import { AssertionFailure, present, unreachable } from '../runtime/assert.js';
+import { deadlineOr } from '../runtime/deadline.js';
 import { ShoalError } from '../runtime/errors.js';
 import type { ErrorData } from '../runtime/errors.js';
 import type { ShardAssignmentInfo, MetadataStatus } from './public-api.js';
@@ -35,8 +36,6 @@ import type { PingResult, SupervisorArgs, SupervisorInbox, SupervisorMessageOf }
 export { DEFAULT_METADATA_SETTINGS } from './supervisor-protocol.js';
 export type { MetadataSettings, SupervisorArgs } from './supervisor-protocol.js';
 
-/** The deadline of a message that came without one (a tell). */
-const UNASKED_DEADLINE_MS = 30_000;
 /** The longest a metadata status request waits for the replicas. */
 const METADATA_STATUS_MS_MAX = 2_000;
 
@@ -71,7 +70,7 @@ function dispatch(
   ctx: ActorContext,
   responder: Responder | null,
 ): Promise<void> | void {
-  const deadline = responder?.deadline ?? ctx.clock.now() + UNASKED_DEADLINE_MS;
+  const deadline = deadlineOr(responder?.deadline, ctx.clock);
   switch (message.type) {
     case 'boot':
       return holdMailbox(boot(state, args, ctx), responder);

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import type { ActorContext } from '../../runtime/actor.js';
 import { ShoalError, toShoalError } from '../../runtime/errors.js';
-import { errnoCode } from '../../runtime/fs.js';
+import { storageFailed } from '../../runtime/fs-errors.js';
 import type { CollectionEntry } from '../../storage/collection-entry.js';
 import { PlacementService, STORAGE_COMPONENTS, collectionDir, storageRootPath } from '../../storage/placement.js';
 import { isUnknownOutcome } from '../metadata-client.js';
@@ -46,7 +46,11 @@ async function refresh(
   }
 }
 
-/** Creates the collection's WAL folder durably, before the metadata records it: a recorded collection has one. */
+/**
+ * Creates the collection's WAL folder durably, before the metadata records it: a recorded collection has one. The
+ * parents are synced even when the folder exists (unlike makeDirectoryDurable): a create retried after a crash
+ * between the mkdir and its fsync finds the folder there but not yet durable.
+ */
 async function prepareFolders(entry: CollectionEntry, ctx: ActorContext): Promise<void> {
   const root = storageRootPath(entry.placement.wal);
   const folder = collectionDir(entry.placement, 'wal', entry.id);
@@ -55,9 +59,7 @@ async function prepareFolders(entry: CollectionEntry, ctx: ActorContext): Promis
     await ctx.fs.fsyncDir(join(root, 'wal'));
     await ctx.fs.fsyncDir(root);
   } catch (error) {
-    const cause = errnoCode(error) ?? 'UNKNOWN';
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ShoalError('STORAGE_FAILED', `creating ${folder} failed (${cause}): ${reason}`, { cause, path: folder });
+    throw storageFailed(`creating ${folder}`, error, { path: folder });
   }
 }
 

@@ -9,7 +9,8 @@
  *
  * runtime's leaf modules (RUNTIME_LEAF_MODULES) are what every layer may use:
  * errors, clocks, randomness, assertions, deadlines, hashing, logging, module
- * URLs and the filesystem interface. They import nothing but each other. The
+ * URLs, the filesystem interface and its errors, the limits table and option
+ * checks. They import nothing but each other. The
  * pure layers, `storage/` and `cluster/`, import from `runtime/` only these
  * leaves: the actor machinery (system, stations, supervision, the simulator)
  * is for actors and what runs them.
@@ -30,10 +31,13 @@ export const RUNTIME_LEAF_MODULES: readonly string[] = [
   'runtime/clock.ts',
   'runtime/deadline.ts',
   'runtime/errors.ts',
+  'runtime/fs-errors.ts',
   'runtime/fs.ts',
   'runtime/hash.ts',
+  'runtime/limits.ts',
   'runtime/log.ts',
   'runtime/module-url.ts',
+  'runtime/options.ts',
   'runtime/random.ts',
 ];
 
