@@ -2,7 +2,8 @@
  * The layer rule of the source tree, and a cycle finder, over an import graph.
  *
  * The rule: `runtime/` ← `storage/` ← `cluster/` ← `actors/` ← `actors/client/`
- * ← `index.ts` (and `bin/`, should there be one). A module may import modules
+ * ← `actors/adapters/` (the framework adapters, each a package subpath) ←
+ * `index.ts` (and `bin/`, should there be one). A module may import modules
  * of its own layer and of lower layers, never of a higher one; type-only
  * imports, dynamic imports and modules loaded by URL count like any import.
  * `runtime/sim/` is part of `runtime/`.
@@ -20,7 +21,7 @@
 import type { ImportEdge } from './import-graph.js';
 
 /** The layers, lowest first. */
-export const LAYERS = ['runtime', 'storage', 'cluster', 'actors', 'client', 'entry'] as const;
+export const LAYERS = ['runtime', 'storage', 'cluster', 'actors', 'client', 'adapters', 'entry'] as const;
 
 /** One layer of the source tree. */
 export type Layer = (typeof LAYERS)[number];
@@ -54,6 +55,7 @@ export interface Violation {
 export function layerOf(file: string): Layer | null {
   if (file === 'index.ts' || file.startsWith('bin/')) return 'entry';
   if (file.startsWith('actors/client/')) return 'client';
+  if (file.startsWith('actors/adapters/')) return 'adapters';
   const folder = file.split('/')[0] as string;
   if (folder === 'actors' || folder === 'cluster' || folder === 'storage' || folder === 'runtime') return folder;
   return null;
