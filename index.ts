@@ -3,6 +3,7 @@
  * The public entry: the host client and its types, nothing else.
  */
 export { Shoal } from './actors/client/shoal.js';
+export { METRICS_CONTENT_TYPE } from './actors/client/metrics.js';
 export { ShoalError, ERROR_CODES } from './runtime/errors.js';
 export type { ErrorCode, ErrorData } from './runtime/errors.js';
 export type {

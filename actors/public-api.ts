@@ -232,6 +232,9 @@ export interface CollectionStats extends Pick<CollectionEntry, 'name' | 'id' | '
   readonly memoryBytes: number;
   readonly walBytes: number;
   readonly walSegments: number;
+  /** WAL fdatasyncs and group appends since open, summed over shards. */
+  readonly walSyncs: number;
+  readonly walAppends: number;
   /** Bytes of torn WAL tail cut away at the last open. */
   readonly walTruncatedBytes: number;
   /** What `repairWal` cut from each shard's WAL at the last open (empty unless a WAL was damaged before its tail). */

@@ -77,7 +77,9 @@ export class ShoalVectorStore extends BaseVectorStore<Shoal> {
 
   /** The `similarityTopK` nearest nodes to the query embedding among those the filters and `docIds` allow. */
   async query(query: VectorStoreQuery): Promise<VectorStoreQueryResult> {
-    if (query.mode !== 'default') throw invalidArgument('mode', `query mode ${query.mode} is not supported (only default)`);
+    if (query.mode !== 'default') {
+      throw invalidArgument('mode', `query mode ${query.mode} is not supported (only default)`);
+    }
     if (query.queryEmbedding === undefined) throw invalidArgument('queryEmbedding', 'a query embedding is required');
     const filter = queryFilter(query);
     const search = { vector: query.queryEmbedding, k: query.similarityTopK, ...(filter ? { filter } : {}) };

@@ -47,6 +47,7 @@ import type {
 import { DEFAULT_METADATA_SETTINGS } from '../supervisor-actor.js';
 import type { SupervisorArgs } from '../supervisor-actor.js';
 import type { PingResult } from '../supervisor-protocol.js';
+import { ShoalMetrics } from './metrics.js';
 import { ReadRouter } from './read-router.js';
 import { SearchCoalescer } from './search-coalescer.js';
 import type { SearchAsk } from './search-coalescer.js';
@@ -119,6 +120,8 @@ export class Shoal {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly searches: SearchCoalescer;
   private readonly reads: ReadRouter;
+  /** Request counts and latencies, and the actors' statistics as Prometheus series. */
+  private readonly meters: ShoalMetrics;
   /** The locks of the data directory and storage roots, released after the actors have stopped. */
   private locks: readonly HeldLock[] = [];
 
@@ -130,6 +133,7 @@ export class Shoal {
   ) {
     const defer = system.defer ?? ((callback: () => void) => void setImmediate(callback));
     const clock = system.clock ?? systemClock;
+    this.meters = new ShoalMetrics(() => clock.now());
     this.reads = new ReadRouter((to, message, options) => system.ask(to, message, options), (message, timeoutMs, transfer) => this.ask(message, timeoutMs, transfer), clock);
     const ask: SearchAsk = (collection, search, timeoutMs) => this.reads.search(collection, search, timeoutMs);
     this.searches = new SearchCoalescer(ask, REQUEST_LIMITS.queriesPerBatchMax, defer, clock);
@@ -247,6 +251,16 @@ export class Shoal {
     return this.request({ type: 'metadata-status' });
   }
 
+  /**
+   * The Prometheus text exposition of this database: requests and their latency per operation, collection and
+   * outcome, and per collection its records, WAL syncs and bytes, flushes, compactions and stalls, actor restarts,
+   * and each metadata replica's Raft term, commit and applied index. Serve it with METRICS_CONTENT_TYPE.
+   */
+  async metrics(): Promise<string> {
+    const [stats, status] = await Promise.all([this.stats(), this.metadataStatus().catch(() => null)]);
+    return this.meters.expose(stats, status);
+  }
+
   /** Sends one request; every other method is sugar over this. */
   request<T extends ShoalRequest['type']>(message: Extract<ShoalRequest, { type: T }>): Promise<ShoalResults[T]> {
     if (this.closing !== null) return Promise.reject(new ShoalError('CLOSED', 'this Shoal instance is closed'));
@@ -257,6 +271,7 @@ export class Shoal {
       return Promise.reject(error);
     }
     this.inFlight.add(pending);
+    this.meters.observe(message.type, collectionNamed(message as ShoalRequest), pending);
     const forget = (): void => void this.inFlight.delete(pending);
     pending.then(forget, forget);
     return pending;
@@ -386,4 +401,12 @@ function metadataReplicas(value: unknown): number {
   const replicas = integerIn(value ?? DEFAULT_METADATA_SETTINGS.replicas, 'metadataReplicas', 1, 7);
   if (replicas % 2 === 0) throw invalidArgument('metadataReplicas', `must be odd (1, 3, 5 or 7) so that a majority is well defined, got ${replicas}`);
   return replicas;
+}
+
+/** The collection a request names, for its metrics ('' for one that names none). */
+function collectionNamed(message: ShoalRequest): string {
+  if (typeof message !== 'object' || message === null) return '';
+  if ('collection' in message && typeof message.collection === 'string') return message.collection;
+  if ('name' in message && typeof message.name === 'string') return message.name;
+  return '';
 }

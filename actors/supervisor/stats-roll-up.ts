@@ -14,7 +14,7 @@ import type { CollectionStats, ShoalStats } from '../public-api.js';
 
 /** The fields of a shard's statistics that the roll-up reads (a `ShardStats` has them all). */
 export interface ShardStatsRolledUp {
-  readonly wal: Pick<WalStats, 'bytes' | 'segments'> & {
+  readonly wal: Pick<WalStats, 'bytes' | 'segments' | 'syncs' | 'appends'> & {
     readonly recovery: Pick<WalRecovery, 'truncatedBytes' | 'repaired'>;
   };
   readonly engine: Pick<
@@ -72,6 +72,8 @@ export function rollUpCollection(
     memoryBytes: sum((stats) => stats.engine.memoryBytes),
     walBytes: sum((stats) => stats.wal.bytes),
     walSegments: sum((stats) => stats.wal.segments),
+    walSyncs: sum((stats) => stats.wal.syncs),
+    walAppends: sum((stats) => stats.wal.appends),
     walTruncatedBytes: sum((stats) => stats.wal.recovery.truncatedBytes),
     // Numbered by position among the shards that answered, as it always has been.
     walRepairs: answered.flatMap((stats, shard) => {

@@ -1,6 +1,7 @@
 // Proves the LlamaIndex.TS ShoalVectorStore keeps LlamaIndex's BaseVectorStore contract on a real Shoal (threads, files): nodes added with @llamaindex/core's TextNode and an embedding model built on its BaseEmbedding come back from query rebuilt (text, metadata, reference document) with their similarities best first; every metadata filter operator and both conditions select exactly what an oracle evaluating LlamaIndex's documented semantics selects; docIds restrict to reference documents; deleting a reference document deletes its nodes and nothing else; what Shoal cannot honour is refused with INVALID_ARGUMENT.
 import { BaseEmbedding } from '@llamaindex/core/embeddings';
 import { MetadataMode, NodeRelationship, TextNode } from '@llamaindex/core/schema';
+import { VectorStoreQueryMode } from '@llamaindex/core/vector-store';
 import type { BaseNode } from '@llamaindex/core/schema';
 import type { MetadataFilter, MetadataFilters } from '@llamaindex/core/vector-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,7 +96,7 @@ async function nodesOf(samples: readonly Sample[]): Promise<BaseNode[]> {
         id_: sample.id,
         text: sample.text,
         metadata: sample.metadata,
-        relationships: { [NodeRelationship.SOURCE]: { nodeId: sample.document } },
+        relationships: { [NodeRelationship.SOURCE]: { nodeId: sample.document, metadata: {} } },
       });
       node.embedding = await embedModel.getTextEmbedding(sample.text);
       return node;
@@ -105,7 +106,7 @@ async function nodesOf(samples: readonly Sample[]): Promise<BaseNode[]> {
 
 async function queryIds(filters: MetadataFilters | undefined, docIds?: string[]): Promise<string[]> {
   const queryEmbedding = await embedModel.getTextEmbedding('anything');
-  const result = await store.query({ queryEmbedding, similarityTopK: SAMPLES.length, mode: 'default', filters, ...(docIds ? { docIds } : {}) });
+  const result = await store.query({ queryEmbedding, similarityTopK: SAMPLES.length, mode: VectorStoreQueryMode.DEFAULT, filters, ...(docIds ? { docIds } : {}) });
   return [...result.ids].sort();
 }
 
@@ -122,7 +123,7 @@ afterAll(async () => {
 
 describe('ShoalVectorStore for LlamaIndex', () => {
   it('answers an empty result before anything is added', async () => {
-    const result = await store.query({ queryEmbedding: await embedModel.getTextEmbedding('x'), similarityTopK: 3, mode: 'default' });
+    const result = await store.query({ queryEmbedding: await embedModel.getTextEmbedding('x'), similarityTopK: 3, mode: VectorStoreQueryMode.DEFAULT });
     expect(result).toEqual({ nodes: [], similarities: [], ids: [] });
   });
 
@@ -135,7 +136,7 @@ describe('ShoalVectorStore for LlamaIndex', () => {
 
   it('queries nodes back rebuilt, best first, with their similarities', async () => {
     const queryEmbedding = await embedModel.getTextEmbedding('cars and trucks');
-    const result = await store.query({ queryEmbedding, similarityTopK: 2, mode: 'default' });
+    const result = await store.query({ queryEmbedding, similarityTopK: 2, mode: VectorStoreQueryMode.DEFAULT });
     expect(result.ids[0]).toBe('n3');
     expect(result.similarities[0]).toBeCloseTo(1, 5);
     expect(result.similarities[0]).toBeGreaterThanOrEqual(result.similarities[1] as number);
@@ -195,8 +196,8 @@ describe('ShoalVectorStore for LlamaIndex', () => {
   it('refuses what Shoal cannot honour with INVALID_ARGUMENT', async () => {
     expect(() => translateFilters({ filters: [{ key: 'topic', value: 'fru', operator: 'text_match' }] })).toThrow(/not supported/);
     const queryEmbedding = await embedModel.getTextEmbedding('x');
-    await expect(store.query({ queryEmbedding, similarityTopK: 1, mode: 'mmr' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(store.query({ similarityTopK: 1, mode: 'default' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(store.query({ queryEmbedding, similarityTopK: 1, mode: VectorStoreQueryMode.MMR })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(store.query({ similarityTopK: 1, mode: VectorStoreQueryMode.DEFAULT })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('deletes every node of a reference document and nothing else', async () => {

@@ -18,7 +18,7 @@ const COLLECTION: CollectionIdentity = {
 
 function shard(scale: number, repaired: WalRepair | null = null): ShardStatsRolledUp {
   return {
-    wal: { bytes: 100 * scale, segments: scale, recovery: { truncatedBytes: 7 * scale, repaired } },
+    wal: { bytes: 100 * scale, segments: scale, syncs: 5 * scale, appends: 6 * scale, recovery: { truncatedBytes: 7 * scale, repaired } },
     engine: {
       rows: 10 * scale,
       memoryBytes: 1000 * scale,
@@ -64,6 +64,8 @@ describe('rollUpCollection', () => {
       memoryBytes: 3000,
       walBytes: 300,
       walSegments: 3,
+      walSyncs: 15,
+      walAppends: 18,
       walTruncatedBytes: 21,
       walRepairs: [],
       searchP50Ms: 2,
