@@ -29,6 +29,8 @@ export const RUNTIME_LIMITS = {
 /** Limits of one public request, checked at the public boundary (actors/client/validation.ts). */
 export const REQUEST_LIMITS = {
   recordsPerBatchMax: 10_000,
+  /** The bytes of one write batch as the WAL counts them (UTF-8 ids, vectors, UTF-8 metadata), over all shards. */
+  batchBytesMax: 256 * MEBIBYTE,
   /** In UTF-16 code units (JavaScript string length). */
   idLengthMax: 512,
   /** The length of a record's metadata as JSON text, in UTF-16 code units. */
@@ -89,6 +91,9 @@ export const LIMITS: Limits = {
   storage: STORAGE_LIMITS,
 };
 
+/** Most bytes the WAL's encoding adds around one record's content (its LSN, op, lengths, union indexes). */
+const WAL_RECORD_OVERHEAD_BYTES_MAX = 64;
+
 /** Most UTF-8 bytes one UTF-16 code unit becomes (a surrogate pair, two units, becomes four bytes). */
 const UTF8_BYTES_PER_UNIT_MAX = 3;
 
@@ -100,14 +105,11 @@ export function publicRecordBytesMax(request: Limits['request']): number {
 /**
  * The relations between layers' limits that `limits` breaks, one sentence
  * each (none for a consistent table). What holds: a public write's share for
- * one shard is one WAL append and one group, every record the public API
- * accepts is one the WAL accepts, a group fits one frame, and every public
- * search is one the engines accept. Not among them, because it does not hold:
- * a public batch of maximal records (recordsPerBatchMax times
- * `publicRecordBytesMax`, about 4.6 GB) is larger than one frame, so the WAL
- * refuses a shard's share of it as INVALID_ARGUMENT ("frame payload") after
- * the other shards may have taken theirs; bounding a batch's bytes at the
- * public boundary would make it hold.
+ * one shard is one WAL append and one group, and fits one frame (the public
+ * boundary bounds a batch's bytes, so the WAL never refuses one shard's share
+ * after the other shards took theirs), every record the public API accepts
+ * is one the WAL accepts, a group fits one frame, and every public search is
+ * one the engines accept.
  */
 export function checkLimitRelations(limits: Limits): string[] {
   const { request, wal, storage } = limits;
@@ -117,6 +119,10 @@ export function checkLimitRelations(limits: Limits): string[] {
     [batchRecords <= wal.batchRecords.fallback, 'a public write batch must fit one WAL append (batchRecords)'],
     [batchRecords <= wal.groupRecords.fallback, 'a public write batch must fit one WAL group (groupRecords)'],
     [recordBytes <= wal.recordBytes.fallback, 'the largest public record must fit the WAL record limit'],
+    [
+      request.batchBytesMax + batchRecords * WAL_RECORD_OVERHEAD_BYTES_MAX <= wal.groupPayloadBytesMax,
+      'the largest public write batch, encoded, must fit one WAL frame (batchBytesMax)',
+    ],
     [wal.recordBytes.fallback <= wal.groupBytes.fallback, 'the largest WAL record must fit one WAL group (groupBytes)'],
     [wal.recordBytes.max <= wal.groupPayloadBytesMax, 'the largest WAL record allowed must fit one frame'],
     [wal.groupPayloadBytesMax < wal.framePayloadBytesMax, 'a WAL group payload must fit one frame'],

@@ -86,6 +86,8 @@ function syncInterval(value: unknown, syncMode: SyncMode): number {
   return integerIn(value, 'syncIntervalMs', 1, 60_000);
 }
 
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 /** An id, checked. */
 function recordId(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > REQUEST_LIMITS.idLengthMax) {
@@ -93,6 +95,9 @@ function recordId(value: unknown, field: string): string {
     const lengthMax = REQUEST_LIMITS.idLengthMax;
     throw invalidArgument(field, `must be a non-empty string of at most ${lengthMax} characters, got ${got}`);
   }
+  // A lone surrogate has no UTF-8 form (it would come back as U+FFFD, another id); the WAL refuses it too, but
+  // only for the shard it routes to, after the others may have written their share.
+  if (LONE_SURROGATE.test(value)) throw invalidArgument(field, 'must be well-formed UTF-16 (no lone surrogates)');
   return value;
 }
 
@@ -153,13 +158,24 @@ export function packUpsert(records: unknown): RecordBatch {
   const vectors = new Float32Array(records.length * dimension);
   const ids: string[] = [];
   const metadata: (string | null)[] = [];
+  let bytes = 0;
   records.forEach((record: unknown, row) => {
     const field = `records[${row}]`;
     if (!isPlainObject(record)) throw invalidArgument(field, 'must be an object with id, vector and optional metadata');
-    ids.push(recordId(record['id'], `${field}.id`));
+    const id = recordId(record['id'], `${field}.id`);
+    ids.push(id);
     copyVector(record['vector'], vectors, row * dimension, dimension, `${field}.vector`);
-    metadata.push(metadataText(record['metadata'], `${field}.metadata`));
+    const text = metadataText(record['metadata'], `${field}.metadata`);
+    metadata.push(text);
+    bytes += Buffer.byteLength(id, 'utf8') + dimension * 4 + (text === null ? 0 : Buffer.byteLength(text, 'utf8'));
   });
+  // Checked before any shard is asked: a share one WAL refused after the other shards wrote theirs would be a
+  // partial write.
+  if (bytes > REQUEST_LIMITS.batchBytesMax) {
+    const limit = REQUEST_LIMITS.batchBytesMax;
+    const problem = `are ${bytes} bytes (ids, vectors, metadata), at most ${limit} per call`;
+    throw invalidArgument('records', problem, { bytes, limit });
+  }
   return { dimension, ops: new Uint8Array(records.length).fill(OP_UPSERT), ids, vectors, metadata, lsns: null };
 }
 

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Shoal, ShoalError } from '../../index.js';
 import type { ErrorCode } from '../../index.js';
+import { shardOf } from '../../cluster/routing.js';
 import { temporaryDirectory } from '../fixtures/vectors.js';
 
 async function errorOf(promise: Promise<unknown>): Promise<ShoalError> {
@@ -82,6 +83,15 @@ describe('bad input', () => {
     await expectCode(db.upsert('c', [good, { id: 'meta', vector: [1, 0, 0], metadata: [1, 2] as never }]), 'INVALID_ARGUMENT', 'records[1].metadata');
     expect(await db.get('c', ['good', 'bad', 'meta'])).toEqual([]);
     expect((await db.stats()).collections[0]?.records).toBe(0);
+  });
+
+  it('writes nothing from a batch whose bad id only the WAL of another shard would have refused (a lone surrogate)', async () => {
+    const lone = '\uD800x';
+    // A good id routed to the other shard: without the check at the boundary its shard would write it.
+    const other = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5'].find((id) => shardOf(id, 2) !== shardOf(lone, 2)) as string;
+    await expectCode(db.upsert('c', [{ id: other, vector: [1, 0, 0] }, { id: lone, vector: [0, 1, 0] }]), 'INVALID_ARGUMENT', 'records[1].id');
+    expect(await db.get('c', [other])).toEqual([]);
+    await expectCode(db.get('c', [lone]), 'INVALID_ARGUMENT', 'lone surrogates');
   });
 
   it('keeps the caller arrays usable (the client copies once)', async () => {

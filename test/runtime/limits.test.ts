@@ -28,6 +28,13 @@ describe('the limits table', () => {
     ]);
   });
 
+  it('catches a public write batch whose bytes do not fit one WAL frame', () => {
+    const frameBytes = LIMITS.wal.groupPayloadBytesMax;
+    expect(checkLimitRelations(broken('request', { batchBytesMax: frameBytes }))).toEqual([
+      'the largest public write batch, encoded, must fit one WAL frame (batchBytesMax)',
+    ]);
+  });
+
   it('catches a public record the WAL would refuse', () => {
     expect(checkLimitRelations(broken('request', { metadataBytesMax: 1024 * 1024 }))).toEqual([
       'the largest public record must fit the WAL record limit',
