@@ -96,6 +96,8 @@ type Action = ReplicaAction<Responder | null, MetadataResult, MetadataState>;
 /** The answer a proposal gets for a leader's empty entry or a membership change (never proposed by a client). */
 const APPLIED: MetadataResult = { ok: true, repeated: false };
 
+const READ_WHAT = 'serve a linearizable read';
+
 /** `MetadataStore` as the driver's state machine. */
 function metadataMachine(snapshot: Snapshot | null): ReplicaMachine<MetadataResult, MetadataState> {
   const store = snapshot === null ? new MetadataStore() : MetadataStore.restore(snapshot.data);
@@ -162,12 +164,16 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
       case 'answer-proposal':
         return action.request?.ok({ index: action.index, result: action.result } satisfies ProposeAnswer);
       case 'answer-read':
-        return action.request?.ok({ state: action.view, applied: action.applied, leader: action.leader } satisfies ReadAnswer);
+        return action.request?.ok({
+          state: action.view,
+          applied: action.applied,
+          leader: action.leader,
+        } satisfies ReadAnswer);
       case 'fail':
         return action.request?.fail(failure(action));
       // Refused before anything else was done: the thrown error answers the asker.
       case 'refuse':
-        throw refusal(action.refusal, action.operation === 'propose' ? 'take a metadata write' : 'serve a linearizable read');
+        throw refusal(action.refusal, action.operation === 'propose' ? 'take a metadata write' : READ_WHAT);
       default:
         return unreachable(action, 'metadata replica action');
     }
@@ -176,7 +182,8 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
   const failure = (action: Extract<Action, { type: 'fail' }>): ShoalError => {
     const details = { reason: action.failure, leader: action.leader };
     if (action.failure === 'superseded') {
-      return new ShoalError('UNAVAILABLE', `metadata proposal at ${action.index} was superseded by a new leader`, details);
+      const what = `metadata proposal at ${action.index} was superseded by a new leader`;
+      return new ShoalError('UNAVAILABLE', what, details);
     }
     return new ShoalError('UNAVAILABLE', `metadata replica ${args.id}: term changed during a read`, details);
   };
@@ -253,7 +260,8 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
       // thrown Error crashes it, and its restart recovers from what is on disk.
       case 'saved':
         if (!message.outcome.ok) {
-          throw new Error(`metadata replica ${args.id} could not persist its Raft state: ${message.outcome.error.message}`);
+          const why = message.outcome.error.message;
+          throw new Error(`metadata replica ${args.id} could not persist its Raft state: ${why}`);
         }
         return perform(current.persisted(nowMs, message.token), ctx);
       case 'compacted':

@@ -29,7 +29,8 @@
  */
 import { assert } from '../../runtime/assert.js';
 import { RaftNode } from './raft-node.js';
-import type { Entry, HardState, Message, NodeId, RaftConfig, Ready, Refusal, RestoredState, Snapshot, Status } from './types.js';
+import type { Entry, HardState, Message, NodeId, RaftConfig, Ready, Refusal, RestoredState } from './types.js';
+import type { Snapshot, Status } from './types.js';
 
 /** The replicated state machine a driver applies committed entries to. */
 export interface ReplicaMachine<Result, View> {
@@ -74,10 +75,28 @@ export type ReplicaAction<Request, Result, View> =
   /** Make the snapshot durable (entries it covers may go), then call `compacted()`. */
   | { readonly type: 'write-snapshot'; readonly snapshot: Snapshot }
   | { readonly type: 'answer-proposal'; readonly request: Request; readonly index: number; readonly result: Result }
-  | { readonly type: 'answer-read'; readonly request: Request; readonly view: View; readonly applied: number; readonly leader: NodeId }
-  | { readonly type: 'fail'; readonly request: Request; readonly failure: ReplicaFailure; readonly index: number; readonly leader: NodeId }
+  | {
+      readonly type: 'answer-read';
+      readonly request: Request;
+      readonly view: View;
+      readonly applied: number;
+      readonly leader: NodeId;
+    }
+  /** `index`: the superseded proposal's (0 for a read). */
+  | {
+      readonly type: 'fail';
+      readonly request: Request;
+      readonly failure: ReplicaFailure;
+      readonly index: number;
+      readonly leader: NodeId;
+    }
   /** The core did not take the request (`operation`: what it was). */
-  | { readonly type: 'refuse'; readonly request: Request; readonly operation: 'propose' | 'read'; readonly refusal: Refusal };
+  | {
+      readonly type: 'refuse';
+      readonly request: Request;
+      readonly operation: 'propose' | 'read';
+      readonly refusal: Refusal;
+    };
 
 /** The core's status plus the driver's own. */
 export interface ReplicaDriverStatus extends Status {
@@ -327,7 +346,8 @@ export class ReplicaDriver<Request, Result, View> {
 
   private readAnswer(request: Request): ReplicaAction<Request, Result, View> {
     const status = this.node.status();
-    return { type: 'answer-read', request, view: this.machineNow.view(), applied: status.applied, leader: status.leader };
+    const view = this.machineNow.view();
+    return { type: 'answer-read', request, view, applied: status.applied, leader: status.leader };
   }
 
   private serveReads(): void {
