@@ -110,53 +110,134 @@ function metadataMachine(snapshot: Snapshot | null): ReplicaMachine<MetadataResu
 
 /** Creates a metadata replica. */
 export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
-  let log: RaftLogFile<Entry, Snapshot> | null = null;
-  let driver: Driver | null = null;
-  let timer: Timer | null = null;
+  return new MetadataReplica(args);
+}
+
+/** The replica actor: its state, the message dispatch and the I/O the driver asks for. */
+class MetadataReplica implements Actor {
+  private log: RaftLogFile<Entry, Snapshot> | null = null;
+  private driver: Driver | null = null;
+  private timer: Timer | null = null;
   /** When `timer` fires. */
-  let timerAt = 0;
+  private timerAt = 0;
   /** The file write in flight (a Ready or a snapshot), awaited by an orderly stop. */
-  let writing: Promise<void> | null = null;
+  private writing: Promise<void> | null = null;
 
-  const replica = (): Driver => {
-    if (driver === null) throw new ShoalError('UNAVAILABLE', `metadata replica ${args.id} is starting`);
-    return driver;
-  };
+  constructor(private readonly args: MetadataReplicaArgs) {}
 
-  const refusal = (refused: Refusal, what: string): ShoalError =>
-    new ShoalError('UNAVAILABLE', `metadata replica ${args.id} cannot ${what}: ${refused.reason}`, {
-      reason: refused.reason,
-      leader: refused.leader,
-      replica: args.id,
+  async start(ctx: ActorContext): Promise<void> {
+    const args = this.args;
+    this.log = await RaftLogFile.open<Entry, Snapshot>(ctx.fs, args.dir);
+    const stored = this.log.load();
+    const raft = {
+      id: args.id,
+      peers: args.peers,
+      electionTicks: args.electionTicks,
+      heartbeatTicks: args.heartbeatTicks,
+      preVote: true,
+      checkQuorum: true,
+      random: ctx.random,
+    };
+    this.driver = new ReplicaDriver({
+      raft,
+      restored: { hardState: stored.hardState, entries: stored.entries, snapshot: stored.snapshot },
+      tickMs: args.tickMs,
+      snapshotEntries: args.snapshotEntries,
+      readIdPrefix: `${args.id}:`,
+      restore: metadataMachine,
     });
+    if (this.log.recovery.truncatedBytes > 0) {
+      ctx.log.warn('raft-log-torn-tail-cut', { replica: args.id, bytes: this.log.recovery.truncatedBytes });
+    }
+    this.perform(this.driver.start(ctx.clock.now()), ctx);
+    this.scheduleTick(ctx);
+  }
+
+  receive(raw: Message, ctx: ActorContext, responder: Responder | null): void {
+    try {
+      this.handle(raw as MetadataReplicaMessage | Internal, ctx, responder);
+    } finally {
+      this.scheduleTick(ctx);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.timer?.cancel();
+    await this.writing?.catch(() => undefined);
+    await this.log?.close();
+  }
+
+  /**
+   * Every message holds the mailbox only while it is handled, synchronously: the file writes the
+   * driver asks for run concurrently (pipeToSelf) and come back as 'saved' / 'compacted', and the
+   * driver releases what waited on them; peer messages and requests are stepped meanwhile.
+   */
+  private handle(message: MetadataReplicaMessage | Internal, ctx: ActorContext, responder: Responder | null): void {
+    const driver = this.replica();
+    const nowMs = ctx.clock.now();
+    switch (message.type) {
+      case 'tick':
+        return this.perform(driver.tick(nowMs), ctx);
+      case 'raft':
+        return this.perform(driver.step(nowMs, message.message), ctx);
+      // A replica that cannot persist must not go on (it would vote or acknowledge what it may forget): the
+      // thrown Error crashes it, and its restart recovers from what is on disk.
+      case 'saved':
+        if (!message.outcome.ok) {
+          const why = message.outcome.error.message;
+          throw new Error(`metadata replica ${this.args.id} could not persist its Raft state: ${why}`);
+        }
+        return this.perform(driver.persisted(nowMs, message.token), ctx);
+      case 'compacted':
+        if (!message.outcome.ok) {
+          const why = message.outcome.error.message;
+          throw new Error(`metadata replica ${this.args.id} could not write its snapshot: ${why}`);
+        }
+        return this.perform(driver.compacted(nowMs), ctx);
+      case 'propose':
+        return this.perform(driver.propose(nowMs, encodeCommand(message.command), responder), ctx);
+      case 'read':
+        return this.perform(driver.read(nowMs, responder, message.linearizable), ctx);
+      case 'status':
+        driver.elapse(nowMs);
+        return responder?.ok(this.status(driver));
+      default:
+        return unreachable(message, 'metadata replica message');
+    }
+  }
+
+  private replica(): Driver {
+    if (this.driver === null) throw new ShoalError('UNAVAILABLE', `metadata replica ${this.args.id} is starting`);
+    return this.driver;
+  }
 
   /** One timer, for the tick at which the core has something to do by itself. */
-  const scheduleTick = (ctx: ActorContext): void => {
-    if (driver === null) return;
-    const at = driver.nextTickAtMs();
-    if (timer !== null && timerAt === at) return;
-    timer?.cancel();
-    timerAt = at;
-    timer = ctx.clock.setTimer(at - ctx.clock.now(), () => {
-      timer = null;
+  private scheduleTick(ctx: ActorContext): void {
+    if (this.driver === null) return;
+    const at = this.driver.nextTickAtMs();
+    if (this.timer !== null && this.timerAt === at) return;
+    this.timer?.cancel();
+    this.timerAt = at;
+    this.timer = ctx.clock.setTimer(at - ctx.clock.now(), () => {
+      this.timer = null;
       ctx.tell(ctx.self, { type: 'tick' });
     });
-  };
+  }
 
-  const perform = (actions: readonly Action[], ctx: ActorContext): void => {
-    for (const action of actions) performOne(action, ctx);
-  };
+  private perform(actions: readonly Action[], ctx: ActorContext): void {
+    for (const action of actions) this.performOne(action, ctx);
+  }
 
-  const performOne = (action: Action, ctx: ActorContext): void => {
-    const file = log as RaftLogFile<Entry, Snapshot>;
+  private performOne(action: Action, ctx: ActorContext): void {
+    const log = this.log as RaftLogFile<Entry, Snapshot>;
     switch (action.type) {
       case 'persist':
-        writing = file.save(action.write);
-        ctx.pipeToSelf(writing, (outcome): Internal => ({ type: 'saved', token: action.token, outcome }));
+        this.writing = log.save(action.write);
+        ctx.pipeToSelf(this.writing, (outcome): Internal => ({ type: 'saved', token: action.token, outcome }));
         return;
       case 'write-snapshot':
-        writing = file.saveSnapshot(action.snapshot);
-        ctx.pipeToSelf(writing, (outcome): Internal => ({ type: 'compacted', outcome }));
+        this.writing = log.saveSnapshot(action.snapshot);
+        ctx.pipeToSelf(this.writing, (outcome): Internal => ({ type: 'compacted', outcome }));
         return;
       case 'send':
         for (const message of action.messages) ctx.tell(metadataReplicaAddress(message.to), { type: 'raft', message });
@@ -170,26 +251,31 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
           leader: action.leader,
         } satisfies ReadAnswer);
       case 'fail':
-        return action.request?.fail(failure(action));
+        return action.request?.fail(this.failure(action));
       // Refused before anything else was done: the thrown error answers the asker.
       case 'refuse':
-        throw refusal(action.refusal, action.operation === 'propose' ? 'take a metadata write' : READ_WHAT);
+        throw this.refusal(action.refusal, action.operation === 'propose' ? 'take a metadata write' : READ_WHAT);
       default:
         return unreachable(action, 'metadata replica action');
     }
-  };
+  }
 
-  const failure = (action: Extract<Action, { type: 'fail' }>): ShoalError => {
+  private refusal(refused: Refusal, what: string): ShoalError {
+    const details = { reason: refused.reason, leader: refused.leader, replica: this.args.id };
+    return new ShoalError('UNAVAILABLE', `metadata replica ${this.args.id} cannot ${what}: ${refused.reason}`, details);
+  }
+
+  private failure(action: Extract<Action, { type: 'fail' }>): ShoalError {
     const details = { reason: action.failure, leader: action.leader };
     if (action.failure === 'superseded') {
       const what = `metadata proposal at ${action.index} was superseded by a new leader`;
       return new ShoalError('UNAVAILABLE', what, details);
     }
-    return new ShoalError('UNAVAILABLE', `metadata replica ${args.id}: term changed during a read`, details);
-  };
+    return new ShoalError('UNAVAILABLE', `metadata replica ${this.args.id}: term changed during a read`, details);
+  }
 
-  const status = (current: Driver): ReplicaStatus => {
-    const state = current.status();
+  private status(driver: Driver): ReplicaStatus {
+    const state = driver.status();
     return {
       id: state.id,
       role: state.role,
@@ -201,83 +287,7 @@ export function createMetadataReplica(args: MetadataReplicaArgs): Actor {
       lastIndex: state.lastIndex,
       voters: state.voters,
       snapshotIndex: state.snapshotIndex,
-      collections: current.machine.view().collections.map((entry) => entry.name),
+      collections: driver.machine.view().collections.map((entry) => entry.name),
     };
-  };
-
-  return {
-    async start(ctx: ActorContext) {
-      log = await RaftLogFile.open<Entry, Snapshot>(ctx.fs, args.dir);
-      const stored = log.load();
-      const raft = {
-        id: args.id,
-        peers: args.peers,
-        electionTicks: args.electionTicks,
-        heartbeatTicks: args.heartbeatTicks,
-        preVote: true,
-        checkQuorum: true,
-        random: ctx.random,
-      };
-      driver = new ReplicaDriver({
-        raft,
-        restored: { hardState: stored.hardState, entries: stored.entries, snapshot: stored.snapshot },
-        tickMs: args.tickMs,
-        snapshotEntries: args.snapshotEntries,
-        readIdPrefix: `${args.id}:`,
-        restore: metadataMachine,
-      });
-      if (log.recovery.truncatedBytes > 0) {
-        ctx.log.warn('raft-log-torn-tail-cut', { replica: args.id, bytes: log.recovery.truncatedBytes });
-      }
-      perform(driver.start(ctx.clock.now()), ctx);
-      scheduleTick(ctx);
-    },
-    // Every message holds the mailbox only while it is handled, synchronously: file writes run concurrently
-    // (pipeToSelf) and come back as 'saved' / 'compacted'; the driver releases what waited on them.
-    receive(raw: Message, ctx: ActorContext, responder: Responder | null) {
-      try {
-        handle(raw as MetadataReplicaMessage | Internal, ctx, responder);
-      } finally {
-        scheduleTick(ctx);
-      }
-    },
-    async stop() {
-      timer?.cancel();
-      await writing?.catch(() => undefined);
-      await log?.close();
-    },
-  };
-
-  function handle(message: MetadataReplicaMessage | Internal, ctx: ActorContext, responder: Responder | null): void {
-    const current = replica();
-    const nowMs = ctx.clock.now();
-    switch (message.type) {
-      case 'tick':
-        return perform(current.tick(nowMs), ctx);
-      case 'raft':
-        return perform(current.step(nowMs, message.message), ctx);
-      // A replica that cannot persist must not go on (it would vote or acknowledge what it may forget): the
-      // thrown Error crashes it, and its restart recovers from what is on disk.
-      case 'saved':
-        if (!message.outcome.ok) {
-          const why = message.outcome.error.message;
-          throw new Error(`metadata replica ${args.id} could not persist its Raft state: ${why}`);
-        }
-        return perform(current.persisted(nowMs, message.token), ctx);
-      case 'compacted':
-        if (!message.outcome.ok) {
-          throw new Error(`metadata replica ${args.id} could not write its snapshot: ${message.outcome.error.message}`);
-        }
-        return perform(current.compacted(nowMs), ctx);
-      case 'propose':
-        return perform(current.propose(nowMs, encodeCommand(message.command), responder), ctx);
-      case 'read':
-        return perform(current.read(nowMs, responder, message.linearizable), ctx);
-      case 'status':
-        current.elapse(nowMs);
-        return responder?.ok(status(current));
-      default:
-        return unreachable(message, 'metadata replica message');
-    }
   }
 }
