@@ -241,7 +241,8 @@ export class MetadataCluster {
       case 'compact':
         // The image must reflect exactly the entries the core counts as applied.
         if (driver.status().applied !== server.machine.applied) {
-          throw new Error(`node ${server.id}: core applied ${driver.status().applied}, state machine ${server.machine.applied}`);
+          const applied = driver.status().applied;
+          throw new Error(`node ${server.id}: core applied ${applied}, state machine ${server.machine.applied}`);
         }
         this.perform(server, driver.compact(server.nowMs));
         return;
@@ -253,7 +254,9 @@ export class MetadataCluster {
         this.network.discard((envelope) => envelope.kind === 'raft' && envelope.message.to === server.id);
         return;
       case 'transfer':
-        if ('to' in action) this.perform(server, driver.transferLeadership(server.nowMs, (action.to % this.servers.length) + 1));
+        if ('to' in action) {
+          this.perform(server, driver.transferLeadership(server.nowMs, (action.to % this.servers.length) + 1));
+        }
         return;
       default:
         return;
