@@ -9,7 +9,7 @@ import { runDriverTranscript } from './replica-driver-harness.js';
  * reverted); the mutations they catch:
  * - no term check in `apply` (a superseded proposal answered with the new
  *   leader's entry): proposal-superseded.txt, and the linearizability property test;
- * - a Ready released without persisting it: every transcript, persist-gates-messages.txt first;
+ * - a Ready released without persisting it: every transcript, and the linearizability property test;
  * - a Ready taken while a snapshot is written: compaction-trigger.txt;
  * - elapsed ticks not capped at an election timeout: tick-accounting.txt.
  */
