@@ -39,7 +39,8 @@ interface SimulatedNode {
   shownState: string;
 }
 
-interface Command {
+/** One parsed command line: name, positional arguments and `key=value` options. */
+export interface Command {
   readonly name: string;
   readonly args: string[];
   readonly options: Map<string, string>;
@@ -56,7 +57,8 @@ export function runTranscript(text: string): string {
   return `${blocks.join('\n\n')}\n`;
 }
 
-function parseTranscript(text: string): { comments: string[]; command: string }[] {
+/** Splits a transcript into its blocks' comments and command lines (the expected output is skipped). */
+export function parseTranscript(text: string): { comments: string[]; command: string }[] {
   const blocks: { comments: string[]; command: string }[] = [];
   const lines = text.split('\n');
   let index = 0;
@@ -77,7 +79,7 @@ function parseTranscript(text: string): { comments: string[]; command: string }[
   return blocks;
 }
 
-function parseCommand(line: string): Command {
+export function parseCommand(line: string): Command {
   const [name, ...tokens] = line.trim().split(/\s+/);
   const args: string[] = [];
   const options = new Map<string, string>();

@@ -13,7 +13,7 @@ export class MemoryStorage {
   snapshot: Snapshot | null = null;
 
   /** Persists what a Ready asks for, in the order the contract gives: snapshot, entries, hard state. */
-  save(ready: Ready): void {
+  save(ready: Pick<Ready, 'hardState' | 'entries' | 'snapshot'>): void {
     if (ready.snapshot !== undefined) {
       this.snapshot = ready.snapshot;
       this.entries = [];

@@ -9,19 +9,26 @@
  * delivered in order), so that clients get answers between faults, and
  * `isolate-leader` cuts the leader off, so that deposed leaders meet clients.
  *
- * Each node serves clients the way the metadata replica does:
+ * Each node serves clients through the `ReplicaDriver` the metadata replica
+ * actor runs (`cluster/raft/replica-driver.ts`), so the checker checks the
+ * serving code that runs, not a copy of it:
  * - a create or drop is proposed as an entry carrying the operation id; the
  *   node answers once it applies that entry. The state machine remembers
  *   each operation's result, so a resent operation applies once and gets
  *   the first answer (client sessions, Raft thesis §6.3);
  * - a read asks for a ReadIndex and is answered from the local map once the
  *   node has applied that index (thesis §6.4);
- * - a refused request is answered with the leader the node knows.
+ * - a refused or failed request is answered with the leader the node knows.
+ * A driver's write is made durable (`MemoryStorage`) at the node's next
+ * `ready` action, so a crash loses what was not yet written, and nothing
+ * that waited on it (messages, answers) has left. Ticks are driven through
+ * each node's own virtual clock, one `TICK_MS` per tick.
  * The `reads` option also offers two deliberately broken variants that
  * answer reads from the local map without ReadIndex, for the checker to catch.
  */
-import { RaftNode } from '../../../cluster/raft/index.js';
-import type { Entry, Message, RaftConfig, Snapshot } from '../../../cluster/raft/index.js';
+import type { Message, RaftConfig, Snapshot } from '../../../cluster/raft/index.js';
+import { ReplicaDriver } from '../../../cluster/raft/replica-driver.js';
+import type { ReplicaAction, ReplicaMachine, ReplicaWrite } from '../../../cluster/raft/replica-driver.js';
 import { SeededRandom } from '../../../runtime/random.js';
 import { applyMetadata } from '../metadata-map-model.js';
 import type { MetadataInput, MetadataOutput } from '../metadata-map-model.js';
@@ -71,29 +78,34 @@ interface Machine {
   applied: number;
 }
 
-interface PendingRead {
-  readonly client: number;
-  readonly opId: string;
-  readonly name: string;
-  /** Set when the ReadState arrives. */
-  index: number | null;
-}
+/** What a read sees: the map as it was when the driver answered. */
+type View = ReadonlyMap<string, number>;
+/** A driver's request handle is the client's request itself; a write's result is its answer (null: a no-op entry). */
+type Driver = ReplicaDriver<ClientRequest, MetadataOutput, View>;
+type Action = ReplicaAction<ClientRequest, MetadataOutput, View>;
 
 interface Server {
   readonly id: number;
   readonly config: RaftConfig;
   readonly storage: MemoryStorage;
-  node: RaftNode | null;
+  /** Null while crashed; a crash loses its pending requests, and the clients time out. */
+  driver: Driver | null;
+  /** The state machine the driver applies to (replaced when it restores a snapshot). */
   machine: Machine;
-  /** Volatile: lost in a crash, and the clients time out. */
-  pendingWrites: Map<string, number>;
-  pendingReads: Map<string, PendingRead>;
-  /** Never reset, so a read id is not reused after a restart. */
-  reads: number;
+  /** The write the driver waits on: made durable at the node's next `ready`, lost in a crash. */
+  persisting: { readonly token: number; readonly write: ReplicaWrite } | null;
+  /** The node's virtual clock: one `TICK_MS` per tick. */
+  nowMs: number;
+  /** Never reset, so read ids of one incarnation never reach another. */
+  incarnations: number;
 }
 
 /** Deliveries in one `flush`; a flush adds at most a few messages per delivery, so this bounds it comfortably. */
 const FLUSH_STEPS_MAX = 1_000;
+/** Virtual milliseconds per tick: each tick action advances a node's clock by exactly one tick. */
+const TICK_MS = 10;
+/** Applied entries between automatic snapshots (the `compact` action also snapshots at once). */
+const SNAPSHOT_ENTRIES = 16;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -119,7 +131,18 @@ export class MetadataCluster {
         maxEntriesPerAppend: 2,
         maxInflightAppends: 4,
       };
-      this.servers.push({ id, config, storage: new MemoryStorage(), node: new RaftNode(config), machine: emptyMachine(), pendingWrites: new Map(), pendingReads: new Map(), reads: 0 });
+      const server: Server = {
+        id,
+        config,
+        storage: new MemoryStorage(),
+        driver: null,
+        machine: emptyMachine(),
+        persisting: null,
+        nowMs: 0,
+        incarnations: 0,
+      };
+      this.servers.push(server);
+      this.restart(server);
     }
   }
 
@@ -127,7 +150,7 @@ export class MetadataCluster {
   act(action: MetadataAction): void {
     switch (action.kind) {
       case 'tick-all':
-        for (const server of this.servers) server.node?.tick();
+        for (const server of this.servers) this.tick(server);
         for (const request of this.clients.tickAll()) this.enqueue(request);
         return;
       case 'ready-all':
@@ -167,7 +190,7 @@ export class MetadataCluster {
    */
   settleClients(roundsMax: number): boolean {
     this.network.heal();
-    for (const server of this.servers) if (server.node === null) this.restart(server);
+    for (const server of this.servers) if (server.driver === null) this.restart(server);
     for (let round = 0; round < roundsMax && !this.clients.idle(); round += 1) {
       this.act({ kind: 'tick-all' });
       this.flush();
@@ -179,13 +202,16 @@ export class MetadataCluster {
   private isolateLeader(): void {
     let leader: Server | null = null;
     for (const server of this.servers) {
-      const status = server.node?.status();
-      if (status?.role === 'leader' && status.term > (leader?.node?.status().term ?? -1)) leader = server;
+      const status = server.driver?.status();
+      if (status?.role === 'leader' && status.term > (leader?.driver?.status().term ?? -1)) leader = server;
     }
     if (leader !== null) this.network.partition(this.servers.map((server) => [server.id, server === leader ? 1 : 0]));
   }
 
-  /** A quiet spell: process every Ready and deliver messages in order until none is left (partitions and crashes still apply). */
+  /**
+   * A quiet spell: complete every pending write and deliver messages in order until none is left
+   * (partitions and crashes still apply).
+   */
   private flush(): void {
     for (let step = 0; step < FLUSH_STEPS_MAX; step += 1) {
       for (const server of this.servers) this.processReady(server);
@@ -196,41 +222,41 @@ export class MetadataCluster {
 
   private actOnServer(action: MetadataAction & { readonly node: number }): void {
     const server = this.servers[action.node % this.servers.length] as Server;
-    const node = server.node;
+    const driver = server.driver;
     if (action.kind === 'restart') {
-      if (node === null) this.restart(server);
+      if (driver === null) this.restart(server);
       return;
     }
-    if (node === null) return;
+    if (driver === null) return;
     switch (action.kind) {
       case 'tick':
-        node.tick();
+        this.tick(server);
         return;
       case 'campaign':
-        node.campaign();
+        this.perform(server, driver.campaign(server.nowMs));
         return;
       case 'ready':
         this.processReady(server);
         return;
-      case 'compact': {
+      case 'compact':
         // The image must reflect exactly the entries the core counts as applied.
-        if (node.status().applied !== server.machine.applied) {
-          throw new Error(`node ${server.id}: core applied ${node.status().applied}, state machine ${server.machine.applied}`);
+        if (driver.status().applied !== server.machine.applied) {
+          const applied = driver.status().applied;
+          throw new Error(`node ${server.id}: core applied ${applied}, state machine ${server.machine.applied}`);
         }
-        const snapshot = node.compact(encodeMachine(server.machine));
-        if (snapshot !== null) server.storage.saveSnapshot(snapshot);
+        this.perform(server, driver.compact(server.nowMs));
         return;
-      }
       case 'crash':
-        server.node = null;
-        server.pendingWrites = new Map();
-        server.pendingReads = new Map();
+        server.driver = null;
+        server.persisting = null;
         return;
       case 'drop-to':
         this.network.discard((envelope) => envelope.kind === 'raft' && envelope.message.to === server.id);
         return;
       case 'transfer':
-        if ('to' in action) node.transferLeadership((action.to % this.servers.length) + 1);
+        if ('to' in action) {
+          this.perform(server, driver.transferLeadership(server.nowMs, (action.to % this.servers.length) + 1));
+        }
         return;
       default:
         return;
@@ -243,7 +269,10 @@ export class MetadataCluster {
     switch (envelope.kind) {
       case 'raft': {
         const target = this.servers[envelope.message.to - 1] as Server;
-        if (target.node !== null && this.network.connected(envelope.message.from, envelope.message.to)) target.node.step(envelope.message);
+        const driver = target.driver;
+        if (driver !== null && this.network.connected(envelope.message.from, envelope.message.to)) {
+          this.perform(target, driver.step(target.nowMs, envelope.message));
+        }
         return;
       }
       case 'request':
@@ -257,93 +286,124 @@ export class MetadataCluster {
     }
   }
 
-  /** A client request arrives at `server`. */
+  /** One tick of `server`'s clock. */
+  private tick(server: Server): void {
+    const driver = server.driver;
+    if (driver === null) return;
+    server.nowMs += TICK_MS;
+    this.perform(server, driver.tick(server.nowMs));
+  }
+
+  /** A client request arrives at `server`: a create or drop is proposed, a read served as `reads` says. */
   private serve(server: Server, request: ClientRequest): void {
-    const node = server.node;
-    if (node === null) return;
-    if (request.input.kind === 'read') this.serveRead(server, node, request, request.input.name);
-    else this.serveWrite(server, node, request);
-  }
-
-  /** Proposes a create or drop; the answer goes out when this node applies it. A refusal redirects. */
-  private serveWrite(server: Server, node: RaftNode, request: ClientRequest): void {
-    const command: Command = { opId: request.opId, input: request.input };
-    const result = node.propose(encoder.encode(JSON.stringify(command)));
-    if (result.ok) server.pendingWrites.set(request.opId, request.client);
-    else this.reply(request.client, request.opId, { kind: 'redirect', leader: result.leader });
-  }
-
-  /** Starts a ReadIndex read (or, in the broken variants, answers from the local map at once). */
-  private serveRead(server: Server, node: RaftNode, request: ClientRequest, name: string): void {
-    const local = (): void => this.reply(request.client, request.opId, { kind: 'done', output: server.machine.map.get(name) ?? null });
+    const driver = server.driver;
+    if (driver === null) return;
+    if (request.input.kind !== 'read') {
+      const command: Command = { opId: request.opId, input: request.input };
+      this.perform(server, driver.propose(server.nowMs, encoder.encode(JSON.stringify(command)), request));
+      return;
+    }
     switch (this.options.reads) {
       case 'local':
-        local();
+        this.perform(server, driver.read(server.nowMs, request, false));
         return;
       case 'leader-local': {
-        const status = node.status();
-        if (status.role === 'leader') local();
+        const status = driver.status();
+        if (status.role === 'leader') this.perform(server, driver.read(server.nowMs, request, false));
         else this.reply(request.client, request.opId, { kind: 'redirect', leader: status.leader });
         return;
       }
-      case 'read-index': {
-        server.reads += 1;
-        const requestId = `n${server.id}.r${server.reads}`;
-        const result = node.readIndex(requestId);
-        if (result.ok) server.pendingReads.set(requestId, { client: request.client, opId: request.opId, name, index: null });
-        else this.reply(request.client, request.opId, { kind: 'redirect', leader: result.leader });
+      case 'read-index':
+        this.perform(server, driver.read(server.nowMs, request, true));
         return;
+    }
+  }
+
+  /** Makes the write the driver waits on durable and hands the driver back the token. */
+  private processReady(server: Server): void {
+    const driver = server.driver;
+    const persisting = server.persisting;
+    if (driver === null || persisting === null) return;
+    server.storage.save(persisting.write);
+    server.persisting = null;
+    this.perform(server, driver.persisted(server.nowMs, persisting.token));
+  }
+
+  /** Does what the driver asks, in order; a snapshot is written at once. */
+  private perform(server: Server, actions: readonly Action[]): void {
+    let compacted = false;
+    for (const action of actions) {
+      switch (action.type) {
+        case 'persist':
+          server.persisting = { token: action.token, write: action.write };
+          break;
+        case 'write-snapshot':
+          server.storage.saveSnapshot(action.snapshot);
+          compacted = true;
+          break;
+        case 'send':
+          for (const message of action.messages) this.enqueue({ kind: 'raft', message });
+          break;
+        case 'answer-proposal':
+          this.reply(action.request.client, action.request.opId, { kind: 'done', output: action.result });
+          break;
+        case 'answer-read':
+          this.answerRead(action.request, action.view);
+          break;
+        case 'fail':
+        case 'refuse': {
+          const leader = action.type === 'fail' ? action.leader : action.refusal.leader;
+          this.reply(action.request.client, action.request.opId, { kind: 'redirect', leader });
+          break;
+        }
       }
     }
+    const driver = server.driver;
+    if (compacted && driver !== null) this.perform(server, driver.compacted(server.nowMs));
   }
 
-  /** Persists, sends and applies one Ready in the order its contract gives, then serves the reads it made ready. */
-  private processReady(server: Server): void {
-    const node = server.node;
-    const ready = node?.ready() ?? null;
-    if (node === null || ready === null) return;
-    server.storage.save(ready);
-    for (const message of ready.messages) this.enqueue({ kind: 'raft', message });
-    if (ready.snapshot !== undefined) server.machine = decodeMachine(ready.snapshot);
-    for (const entry of ready.committed) this.applyEntry(server, entry);
-    for (const read of ready.readStates) {
-      const pending = server.pendingReads.get(read.requestId);
-      if (pending !== undefined) pending.index = read.index;
-    }
-    this.serveReads(server);
-    node.advance(ready);
+  private answerRead(request: ClientRequest, view: View): void {
+    this.reply(request.client, request.opId, { kind: 'done', output: view.get(request.input.name) ?? null });
   }
 
-  private applyEntry(server: Server, entry: Entry): void {
-    const machine = server.machine;
-    if (entry.index <= machine.applied) throw new Error(`node ${server.id} applies index ${entry.index} again (applied ${machine.applied})`);
-    machine.applied = entry.index;
-    if (entry.kind !== 'normal' || entry.data.length === 0) return;
-    const command = JSON.parse(decoder.decode(entry.data)) as Command;
-    let output = machine.results.get(command.opId);
-    if (output === undefined) {
-      output = applyMetadata(machine.map, command.input);
-      machine.results.set(command.opId, output);
-    }
-    const client = server.pendingWrites.get(command.opId);
-    if (client === undefined) return;
-    server.pendingWrites.delete(command.opId);
-    this.reply(client, command.opId, { kind: 'done', output });
-  }
-
-  private serveReads(server: Server): void {
-    for (const [requestId, read] of server.pendingReads) {
-      if (read.index === null || read.index > server.machine.applied) continue;
-      server.pendingReads.delete(requestId);
-      this.reply(read.client, read.opId, { kind: 'done', output: server.machine.map.get(read.name) ?? null });
-    }
-  }
-
+  /** Starts (or restarts) a node from what its storage made durable. */
   private restart(server: Server): void {
-    server.node = new RaftNode(server.config, server.storage.restored());
-    server.machine = server.storage.snapshot === null ? emptyMachine() : decodeMachine(server.storage.snapshot);
-    server.pendingWrites = new Map();
-    server.pendingReads = new Map();
+    server.incarnations += 1;
+    server.persisting = null;
+    const driver: Driver = new ReplicaDriver({
+      raft: server.config,
+      restored: server.storage.restored(),
+      tickMs: TICK_MS,
+      snapshotEntries: SNAPSHOT_ENTRIES,
+      readIdPrefix: `n${server.id}.i${server.incarnations}.r`,
+      restore: (snapshot) => this.restoreMachine(server, snapshot),
+    });
+    server.driver = driver;
+    this.perform(server, driver.start(server.nowMs));
+  }
+
+  /** The node's state machine as of `snapshot`, as the driver applies to it. */
+  private restoreMachine(server: Server, snapshot: Snapshot | null): ReplicaMachine<MetadataOutput, View> {
+    const machine = snapshot === null ? emptyMachine() : decodeMachine(snapshot);
+    server.machine = machine;
+    return {
+      apply: (entry) => {
+        if (entry.index <= machine.applied) {
+          throw new Error(`node ${server.id} applies index ${entry.index} again (applied ${machine.applied})`);
+        }
+        machine.applied = entry.index;
+        if (entry.kind !== 'normal' || entry.data.length === 0) return null;
+        const command = JSON.parse(decoder.decode(entry.data)) as Command;
+        let output = machine.results.get(command.opId);
+        if (output === undefined) {
+          output = applyMetadata(machine.map, command.input);
+          machine.results.set(command.opId, output);
+        }
+        return output;
+      },
+      snapshot: () => encodeMachine(machine),
+      view: () => new Map(machine.map),
+    };
   }
 
   private reply(client: number, opId: string, answer: ClientReply['answer']): void {
@@ -353,7 +413,6 @@ export class MetadataCluster {
   private enqueue(envelope: Envelope): void {
     this.network.send(envelope);
   }
-
 }
 
 function emptyMachine(): Machine {
