@@ -143,7 +143,9 @@ class MetadataReplica implements Actor {
       restored: { hardState: stored.hardState, entries: stored.entries, snapshot: stored.snapshot },
       tickMs: args.tickMs,
       snapshotEntries: args.snapshotEntries,
-      readIdPrefix: `${args.id}:`,
+      // A nonce per incarnation: read ids restart with the actor, and a late ReadIndex answer meant for the
+      // previous incarnation must not confirm a new read at an older index.
+      readIdPrefix: `${args.id}:${ctx.random.int(2 ** 30).toString(36)}:`,
       restore: metadataMachine,
     });
     if (this.log.recovery.truncatedBytes > 0) {
