@@ -20,6 +20,7 @@ export type {
   Placement,
   PlacementStrategy,
   RecordResult,
+  RequestOptions,
   SearchHit,
   SearchBatchOptions,
   SearchBatchResult,
