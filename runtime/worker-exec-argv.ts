@@ -15,12 +15,20 @@
  * is the fallback: only the flags that decide how modules load.
  */
 
-/** Flags of string input (with a separate value unless written `--flag=value`), meaningless for a worker's file entry. */
+/** Flags of string input (a separate value unless `--flag=value`), meaningless for a worker's file entry. */
 const STRING_INPUT_FLAGS_WITH_VALUE = new Set(['--input-type', '-e', '--eval', '-p', '--print', '-pe', '-ep']);
 /** Flags of string or interactive input that take no value. */
 const STRING_INPUT_FLAGS = new Set(['-i', '--interactive', '-c', '--check', '-']);
 /** Flags that decide how modules resolve and load, with a separate value unless written `--flag=value`. */
-const LOADER_FLAGS_WITH_VALUE = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader', '--conditions', '-C']);
+const LOADER_FLAGS_WITH_VALUE = new Set([
+  '--import',
+  '--require',
+  '-r',
+  '--loader',
+  '--experimental-loader',
+  '--conditions',
+  '-C',
+]);
 
 /** The flag name of an option (`--input-type=module` is `--input-type`). */
 function flagName(option: string): string {
@@ -54,7 +62,8 @@ function keep(execArgv: readonly string[], wanted: (name: string) => boolean): s
   for (let index = 0; index < execArgv.length; index++) {
     const option = execArgv[index] as string;
     const name = flagName(option);
-    const takesValue = (STRING_INPUT_FLAGS_WITH_VALUE.has(name) || LOADER_FLAGS_WITH_VALUE.has(name)) && !carriesValue(option);
+    const withValue = STRING_INPUT_FLAGS_WITH_VALUE.has(name) || LOADER_FLAGS_WITH_VALUE.has(name);
+    const takesValue = withValue && !carriesValue(option);
     const value = takesValue ? execArgv[index + 1] : undefined;
     if (takesValue) index++;
     if (!wanted(name)) continue;

@@ -74,7 +74,8 @@ const OPTIMIZE_TIMEOUT_MS = 600_000;
  * The key of `await using`'s dispose method. Node has `Symbol.asyncDispose` from 20.4 on (as
  * `Symbol.for('nodejs.asyncDispose')`); on older releases the same registered symbol stands in.
  */
-const asyncDispose: typeof Symbol.asyncDispose = (Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')) as typeof Symbol.asyncDispose;
+const asyncDispose: typeof Symbol.asyncDispose = (Symbol.asyncDispose ??
+  Symbol.for('nodejs.asyncDispose')) as typeof Symbol.asyncDispose;
 
 const log = createLogger('client');
 
@@ -282,9 +283,13 @@ export class Shoal {
    * a change by a heartbeat); `linearizable: true` confirms with a majority
    * first (ReadIndex), so the answer reflects every change acknowledged before.
    */
-  shardAssignments(collection: string, options: { linearizable?: boolean } & RequestOptions = {}): Promise<ShardAssignmentInfo[]> {
+  shardAssignments(
+    collection: string,
+    options: { linearizable?: boolean } & RequestOptions = {},
+  ): Promise<ShardAssignmentInfo[]> {
     const { linearizable, ...call } = options;
-    return this.request({ type: 'shard-assignments', collection, ...(linearizable === undefined ? {} : { linearizable }), ...call });
+    const asked = linearizable === undefined ? {} : { linearizable };
+    return this.request({ type: 'shard-assignments', collection, ...asked, ...call });
   }
 
   /** The metadata Raft group: each replica's role, term, commit and applied index (or why it did not answer), and the leader. */
@@ -386,9 +391,11 @@ export class Shoal {
         const ids = recordIds(message.ids);
         return this.reads.get(collectionName(message.collection, 'collection'), ids, timeoutMs);
       }
-      case 'search':
+      case 'search': {
         // Concurrent searches of a collection issued in one turn share one trip through the actors.
-        return this.searches.search(collectionName(message.collection, 'collection'), checkSearch(message), timeoutMs, signal);
+        const collection = collectionName(message.collection, 'collection');
+        return this.searches.search(collection, checkSearch(message), timeoutMs, signal);
+      }
       case 'search-batch':
         return this.reads.search(collectionName(message.collection, 'collection'), checkSearchBatch(message), timeoutMs);
       case 'stats':
