@@ -56,6 +56,11 @@ export interface OpenOptions {
    * operator who has chosen that loss; see the README (Recovery).
    */
   readonly repairWal?: boolean;
+  /**
+   * Aborts the open: rejects at once with ABORTED (an aborted signal before anything is locked or started); a boot
+   * still running is finished, stopped and its locks released in the background.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Options of `createCollection`. */

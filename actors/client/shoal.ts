@@ -184,6 +184,8 @@ export class Shoal {
    */
   static async open(options: OpenOptions): Promise<Shoal> {
     const { dataDir, requestTimeoutMs, supervisorArgs } = prepareOpen(options);
+    const signal = signalOf(options.signal);
+    throwIfAborted(signal, 'open');
     const maxWorkers = options.maxWorkers === undefined ? undefined : integerIn(options.maxWorkers, 'maxWorkers', 1, 1024);
     // Every new folder's entry is synced: a power failure right after the first open cannot lose the folder.
     await makeDirectoryDurable(nodeFileSystem, dataDir);
@@ -194,19 +196,40 @@ export class Shoal {
     const system = new ActorSystem(maxWorkers === undefined ? {} : { maxWorkers });
     const shoal = new Shoal(system, requestTimeoutMs, options.faultInjection === true);
     shoal.locks = locks;
-    const release = system.hold();
-    try {
-      await system.startGroup(rootGroup(supervisorArgs));
-      await shoal.booted();
-    } catch (error) {
-      await system.shutdown();
-      await releaseAll(locks);
-      throw error;
-    } finally {
-      release();
-    }
+    await shoal.boot(system, rootGroup(supervisorArgs), signal);
     forgotten.add(shoal);
     return shoal;
+  }
+
+  /**
+   * Starts the root group and waits until it has booted, holding the process
+   * meanwhile. On a failure the system is shut down and the locks released
+   * before the rejection; on an abort the rejection comes at once, and the boot
+   * is finished, shut down and unlocked in the background (still held).
+   */
+  private async boot(system: ActorSystem, group: GroupSpec, signal: AbortSignal | undefined): Promise<void> {
+    const release = system.hold();
+    const booting = (async () => {
+      await system.startGroup(group);
+      await this.booted();
+    })();
+    const stop = async (): Promise<void> => {
+      await booting.catch(() => undefined);
+      try {
+        await system.shutdown();
+      } finally {
+        await releaseAll(this.locks);
+        release();
+      }
+    };
+    try {
+      await abortable(booting, signal, 'open');
+    } catch (error) {
+      if (signal?.aborted !== true) await stop();
+      else stop().catch((failure: unknown) => log.error('aborted-open-stop', { error: toShoalError(failure).message }));
+      throw error;
+    }
+    release();
   }
 
   /** Waits until the supervisor has booted (read the catalogue, started every collection); rejects with its boot failure. */

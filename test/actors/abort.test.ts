@@ -2,8 +2,11 @@
 // with ABORTED (name AbortError, cause the signal's reason) before posting anything (nothing is created or
 // written); a write or search aborted right after the call rejects at once; the abort listeners are removed as
 // calls settle (many calls on one long-lived signal leave none); a bad signal is INVALID_ARGUMENT; and the
-// database answers normally after aborts. The pure helpers are checked on their own first.
+// database answers normally after aborts; an open aborted before it starts touches nothing, one aborted while it
+// boots rejects at once and lets go of the directory soon after. The pure helpers are checked on their own first.
 import { getEventListeners, setMaxListeners } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Shoal, ShoalError } from '../../index.js';
 import type { RequestOptions } from '../../index.js';
@@ -146,5 +149,44 @@ describe('aborting Shoal calls', () => {
   it('refuses a signal that is not an AbortSignal', async () => {
     const signal = { aborted: true } as unknown as AbortSignal;
     expect((await rejection(db.stats({ signal }))).code).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe('aborting Shoal.open', () => {
+  it('touches nothing when the signal is aborted already', async () => {
+    const directory = await temporaryDirectory('abort-open');
+    try {
+      const dataDir = join(directory.path, 'data');
+      const reason = new Error('no');
+      const error = await rejection(Shoal.open({ dataDir, signal: AbortSignal.abort(reason) }));
+      expectAborted(error, reason);
+      expect(existsSync(dataDir)).toBe(false);
+    } finally {
+      await directory.remove();
+    }
+  });
+
+  it('rejects at once when aborted while booting, and releases the directory once the boot is stopped', async () => {
+    const directory = await temporaryDirectory('abort-open');
+    try {
+      const controller = new AbortController();
+      const opening = Shoal.open({ dataDir: directory.path, maxWorkers: 4, metadataReplicas: 1, signal: controller.signal });
+      // Past the locks and into the boot: the lock file exists once the actors are being started.
+      while (!existsSync(join(directory.path, 'shoal.lock'))) await new Promise((resolve) => setTimeout(resolve, 1));
+      controller.abort('stop booting');
+      expectAborted(await rejection(opening), 'stop booting');
+      let reopened: Shoal | null = null;
+      for (let attempt = 0; reopened === null && attempt < 600; attempt++) {
+        reopened = await Shoal.open({ dataDir: directory.path, maxWorkers: 4, metadataReplicas: 1 }).catch((error: unknown) => {
+          if ((error as ShoalError).code !== 'LOCKED') throw error;
+          return new Promise<null>((resolve) => setTimeout(() => resolve(null), 50));
+        });
+      }
+      expect(reopened).not.toBeNull();
+      expect(await reopened?.listCollections()).toEqual([]);
+      await reopened?.close();
+    } finally {
+      await directory.remove();
+    }
   });
 });
