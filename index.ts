@@ -21,6 +21,7 @@ export type {
   Placement,
   PlacementStrategy,
   RecordResult,
+  RequestOptions,
   SearchHit,
   SearchBatchOptions,
   SearchBatchResult,

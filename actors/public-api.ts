@@ -56,6 +56,11 @@ export interface OpenOptions {
    * operator who has chosen that loss; see the README (Recovery).
    */
   readonly repairWal?: boolean;
+  /**
+   * Aborts the open: rejects at once with ABORTED (an aborted signal before anything is locked or started); a boot
+   * still running is finished, stopped and its locks released in the background.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Options of `createCollection`. */
@@ -119,6 +124,8 @@ export interface SearchOptions extends SearchQuery {
   /** Return what the shards that answered in time found, instead of failing (see `SearchResult.partial`). */
   readonly allowPartial?: boolean;
   readonly timeoutMs?: number;
+  /** Aborts the call (see `RequestOptions.signal`). */
+  readonly signal?: AbortSignal;
 }
 
 /** Options of `searchBatch`: 1 to 1,000 queries of the collection's dimension, answered in one trip through the shards. */
@@ -127,6 +134,8 @@ export interface SearchBatchOptions {
   /** As for `search`: the hits of the shards that answered in time (the same shards for every query). */
   readonly allowPartial?: boolean;
   readonly timeoutMs?: number;
+  /** Aborts the call (see `RequestOptions.signal`). */
+  readonly signal?: AbortSignal;
 }
 
 /** What a write reports: the number of records written durably. */
@@ -151,9 +160,18 @@ export interface FaultSpec {
   readonly code?: string;
 }
 
-interface Timed {
+/** What every call takes besides its own arguments. */
+export interface RequestOptions {
+  /** The call's deadline; default `OpenOptions.requestTimeoutMs`. */
   readonly timeoutMs?: number;
+  /**
+   * Stops waiting when it aborts: the call rejects at once with ABORTED (`name` `AbortError`, `cause` the signal's
+   * reason). Work already posted runs on, so an aborted write's outcome is unknown, as after a TIMEOUT.
+   */
+  readonly signal?: AbortSignal;
 }
+
+type Timed = RequestOptions;
 
 /** Every request, as plain data. `Shoal.request` takes these. */
 export type ShoalRequest =

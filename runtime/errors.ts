@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'CLOSED',
   'INTERNAL',
   'LOCKED',
+  'ABORTED',
 ] as const;
 
 /** One of the stable error codes. */

@@ -15,12 +15,14 @@ import { ShoalError, toShoalError } from './errors.js';
 import type { ErrorData } from './errors.js';
 import { nodeFileSystem } from './fs.js';
 import { RUNTIME_LIMITS } from './limits.js';
+import { KeepAlive } from './keep-alive.js';
 import { createLogger } from './log.js';
 import { runsFromSource, siblingModuleUrl } from './module-url.js';
 import type { ControlEnvelope, Envelope, ReportEnvelope, WorkerBootData } from './protocol.js';
 import { systemRandom } from './random.js';
 import { Supervision } from './supervision.js';
 import { Station } from './station.js';
+import { minimalExecArgv, workerExecArgv } from './worker-exec-argv.js';
 
 /** Options of an actor system. */
 export interface ActorSystemOptions {
@@ -76,6 +78,8 @@ export class ActorSystem {
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
   private readonly log = createLogger('system');
+  /** The worker threads are unref'd; this holds the process open while a caller has work in flight. */
+  private readonly keepAlive = new KeepAlive();
   private nextStationId = 1;
   private nextIncarnation = 1;
   private closed = false;
@@ -145,11 +149,27 @@ export class ActorSystem {
     return this.supervision.describe(this.workers.size);
   }
 
+  /**
+   * Keeps the host process alive until the returned release is called. The
+   * worker threads do not (an idle system lets the process exit), so whoever
+   * waits for the actors holds the process meanwhile: the client, for each
+   * request and for open and close.
+   */
+  hold(): () => void {
+    return this.keepAlive.hold();
+  }
+
   /** Stops every group and every worker. */
   async shutdown(): Promise<void> {
     this.closed = true;
-    await this.supervision.shutdown();
-    await Promise.all([...this.workers.values()].map((slot) => this.terminate(slot)));
+    const release = this.hold();
+    try {
+      await this.supervision.shutdown();
+      await Promise.all([...this.workers.values()].map((slot) => this.terminate(slot)));
+    } finally {
+      release();
+      this.keepAlive.dispose();
+    }
   }
 
   /** Starts an incarnation of `spec` on a worker; `started` resolves with its thread once it runs and is published. */
@@ -205,12 +225,15 @@ export class ActorSystem {
     const id = this.nextStationId++;
     const dying = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
     const workerData: WorkerBootData = { stationId: id, entry: WORKER_ENTRY, useTsx: runsFromSource(WORKER_ENTRY), dying };
-    const worker = new Worker(WORKER_BOOTSTRAP, { workerData });
+    const worker = startWorker(workerData);
     const slot: WorkerSlot = { id, worker, actors: new Set(), dying: new Int32Array(dying), terminating: false };
     this.workers.set(id, slot);
     worker.on('message', (envelope: Envelope) => this.fromWorker(slot, envelope));
     worker.on('error', (error) => this.log.error('worker-error', { station: id, error: error.message, stack: error.stack }));
     worker.on('exit', (code) => this.workerExited(slot, code));
+    // Unref'd, so an idle Shoal lets the host exit (`hold` keeps it alive while work is in flight); the thread
+    // runs on while the host lives. After the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
     if (this.directory.size > 0) this.post(slot, { k: 'dir', entries: [...this.directory] });
     return slot;
   }
@@ -348,6 +371,23 @@ export class ActorSystem {
     if (slot === undefined) throw new ShoalError('UNAVAILABLE', `no running actor at ${address}`, { address });
     return slot;
   }
+}
+
+/**
+ * A worker thread on the bootstrap, with the host's Node options minus those
+ * that break a worker (worker-exec-argv.ts).
+ */
+function startWorker(workerData: WorkerBootData): Worker {
+  const execArgv = workerExecArgv(process.execArgv);
+  let worker: Worker;
+  try {
+    worker = new Worker(WORKER_BOOTSTRAP, execArgv === undefined ? { workerData } : { workerData, execArgv });
+  } catch (error) {
+    // An explicit list is refused when it holds a process-wide flag (--max-old-space-size): keep what loads modules.
+    if (execArgv === undefined || (error as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    worker = new Worker(WORKER_BOOTSTRAP, { workerData, execArgv: minimalExecArgv(process.execArgv) });
+  }
+  return worker;
 }
 
 /** Sets a thread's dying flag and wakes whatever waits on it (see thread.ts). */

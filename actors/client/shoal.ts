@@ -12,11 +12,12 @@ import type { AskOptions, GroupSpec, Message } from '../../runtime/actor.js';
 import { systemClock } from '../../runtime/clock.js';
 import type { Clock } from '../../runtime/clock.js';
 import { DEFAULT_DEADLINE_MS } from '../../runtime/deadline.js';
-import { ShoalError, invalidArgument } from '../../runtime/errors.js';
+import { ShoalError, invalidArgument, toShoalError } from '../../runtime/errors.js';
 import { lockFolders, releaseAll } from '../../runtime/directory-lock.js';
 import type { HeldLock } from '../../runtime/directory-lock.js';
 import { nodeFileSystem } from '../../runtime/fs.js';
 import { REQUEST_LIMITS } from '../../runtime/limits.js';
+import { createLogger } from '../../runtime/log.js';
 import { siblingModuleUrl } from '../../runtime/module-url.js';
 import { booleanOr, integerIn } from '../../runtime/options.js';
 import { ActorSystem } from '../../runtime/system.js';
@@ -34,6 +35,7 @@ import type {
   OpenOptions,
   OptimizeResult,
   RecordResult,
+  RequestOptions,
   SearchHit,
   SearchBatchOptions,
   SearchOptions,
@@ -47,6 +49,7 @@ import type {
 import { DEFAULT_METADATA_SETTINGS } from '../supervisor-actor.js';
 import type { SupervisorArgs } from '../supervisor-actor.js';
 import type { PingResult } from '../supervisor-protocol.js';
+import { abortable, signalOf, throwIfAborted } from './abort.js';
 import { ShoalMetrics } from './metrics.js';
 import { ReadRouter } from './read-router.js';
 import { SearchCoalescer } from './search-coalescer.js';
@@ -68,12 +71,50 @@ const OPEN_TIMEOUT_MS = 300_000;
 /** The default deadline of `optimize`: merging a shard rebuilds its HNSW graph. */
 const OPTIMIZE_TIMEOUT_MS = 600_000;
 
+/**
+ * The key of `await using`'s dispose method. Node has `Symbol.asyncDispose` from 20.4 on (as
+ * `Symbol.for('nodejs.asyncDispose')`); on older releases the same registered symbol stands in.
+ */
+const asyncDispose: typeof Symbol.asyncDispose = (Symbol.asyncDispose ??
+  Symbol.for('nodejs.asyncDispose')) as typeof Symbol.asyncDispose;
+
+const log = createLogger('client');
+
+/**
+ * The instances `Shoal.open` made that are not closed. The worker threads do
+ * not keep the host alive, so a script that forgets `close()` reaches the end
+ * of its event loop; then (Node's 'beforeExit') each is closed in order, as
+ * `close()` would: the WALs are closed (and synced, in `periodic` and `never`
+ * modes), the locks released, and the process exits once that is done.
+ */
+class ForgottenInstances {
+  private readonly open = new Set<Shoal>();
+  private readonly closeAll = (): void => {
+    for (const shoal of this.open) {
+      shoal.close().catch((error: unknown) => log.error('close-at-exit', { error: toShoalError(error).message }));
+    }
+  };
+
+  add(shoal: Shoal): void {
+    if (this.open.size === 0) process.on('beforeExit', this.closeAll);
+    this.open.add(shoal);
+  }
+
+  delete(shoal: Shoal): void {
+    if (this.open.delete(shoal) && this.open.size === 0) process.off('beforeExit', this.closeAll);
+  }
+}
+
+const forgotten = new ForgottenInstances();
+
 /** What the client needs of the actor system hosting Shoal: the threaded ActorSystem, or the simulator. */
 export interface ShoalHost {
   ask<T>(to: string, message: Message, options: AskOptions): Promise<T>;
   killWorkerOf(address: string): Promise<void>;
   crashActor(address: string): Promise<void>;
   shutdown(): Promise<void>;
+  /** Keeps the host process alive until the release is called (the threaded system's workers do not); default none. */
+  hold?(): () => void;
   /** Timers for the client's own work (search deadlines while coalescing); default the system clock. The simulator passes its virtual clock. */
   readonly clock?: Clock;
   /** Runs a callback once the current turn's work is done (where coalesced searches leave); default `setImmediate`. */
@@ -147,6 +188,8 @@ export class Shoal {
    */
   static async open(options: OpenOptions): Promise<Shoal> {
     const { dataDir, requestTimeoutMs, supervisorArgs } = prepareOpen(options);
+    const signal = signalOf(options.signal);
+    throwIfAborted(signal, 'open');
     const maxWorkers = options.maxWorkers === undefined ? undefined : integerIn(options.maxWorkers, 'maxWorkers', 1, 1024);
     // Every new folder's entry is synced: a power failure right after the first open cannot lose the folder.
     await makeDirectoryDurable(nodeFileSystem, dataDir);
@@ -157,15 +200,40 @@ export class Shoal {
     const system = new ActorSystem(maxWorkers === undefined ? {} : { maxWorkers });
     const shoal = new Shoal(system, requestTimeoutMs, options.faultInjection === true);
     shoal.locks = locks;
+    await shoal.boot(system, rootGroup(supervisorArgs), signal);
+    forgotten.add(shoal);
+    return shoal;
+  }
+
+  /**
+   * Starts the root group and waits until it has booted, holding the process
+   * meanwhile. On a failure the system is shut down and the locks released
+   * before the rejection; on an abort the rejection comes at once, and the boot
+   * is finished, shut down and unlocked in the background (still held).
+   */
+  private async boot(system: ActorSystem, group: GroupSpec, signal: AbortSignal | undefined): Promise<void> {
+    const release = system.hold();
+    const booting = (async () => {
+      await system.startGroup(group);
+      await this.booted();
+    })();
+    const stop = async (): Promise<void> => {
+      await booting.catch(() => undefined);
+      try {
+        await system.shutdown();
+      } finally {
+        await releaseAll(this.locks);
+        release();
+      }
+    };
     try {
-      await system.startGroup(rootGroup(supervisorArgs));
-      await shoal.booted();
+      await abortable(booting, signal, 'open');
     } catch (error) {
-      await system.shutdown();
-      await releaseAll(locks);
+      if (signal?.aborted !== true) await stop();
+      else stop().catch((failure: unknown) => log.error('aborted-open-stop', { error: toShoalError(failure).message }));
       throw error;
     }
-    return shoal;
+    release();
   }
 
   /** Waits until the supervisor has booted (read the catalogue, started every collection); rejects with its boot failure. */
@@ -175,33 +243,33 @@ export class Shoal {
   }
 
   /** Creates a collection. Rejects with COLLECTION_EXISTS if the name is taken. */
-  createCollection(options: CreateCollectionOptions): Promise<CollectionInfo> {
+  createCollection(options: CreateCollectionOptions & RequestOptions): Promise<CollectionInfo> {
     return this.request({ type: 'create-collection', ...options });
   }
 
   /** The collections, in creation order. */
-  listCollections(): Promise<CollectionInfo[]> {
-    return this.request({ type: 'list-collections' });
+  listCollections(options: RequestOptions = {}): Promise<CollectionInfo[]> {
+    return this.request({ type: 'list-collections', ...options });
   }
 
   /** Drops a collection and deletes its files. */
-  async dropCollection(name: string): Promise<void> {
-    await this.request({ type: 'drop-collection', name });
+  async dropCollection(name: string, options: RequestOptions = {}): Promise<void> {
+    await this.request({ type: 'drop-collection', name, ...options });
   }
 
   /** Inserts or replaces records; resolves once they are durable under the collection's sync mode. */
-  upsert(collection: string, records: readonly UpsertRecord[]): Promise<WriteResult> {
-    return this.request({ type: 'upsert', collection, records });
+  upsert(collection: string, records: readonly UpsertRecord[], options: RequestOptions = {}): Promise<WriteResult> {
+    return this.request({ type: 'upsert', collection, records, ...options });
   }
 
   /** The stored records of those ids that exist, in the order asked. */
-  get(collection: string, ids: readonly string[]): Promise<RecordResult[]> {
-    return this.request({ type: 'get', collection, ids });
+  get(collection: string, ids: readonly string[], options: RequestOptions = {}): Promise<RecordResult[]> {
+    return this.request({ type: 'get', collection, ids, ...options });
   }
 
   /** Deletes records; unknown ids are not an error. Durable when it resolves, like upsert. */
-  delete(collection: string, ids: readonly string[]): Promise<WriteResult> {
-    return this.request({ type: 'delete', collection, ids });
+  delete(collection: string, ids: readonly string[], options: RequestOptions = {}): Promise<WriteResult> {
+    return this.request({ type: 'delete', collection, ids, ...options });
   }
 
   /** The k nearest records, best first. */
@@ -227,13 +295,13 @@ export class Shoal {
    * deadline is 10 minutes: a merge rebuilds the shard's graph; if the caller
    * stops waiting, the merge still finishes.
    */
-  optimize(collection: string, options: { readonly timeoutMs?: number } = {}): Promise<OptimizeResult> {
+  optimize(collection: string, options: RequestOptions = {}): Promise<OptimizeResult> {
     return this.request({ type: 'optimize', collection, ...options });
   }
 
   /** Counts and sizes per collection, and where the actors run. */
-  stats(): Promise<ShoalStats> {
-    return this.request({ type: 'stats' });
+  stats(options: RequestOptions = {}): Promise<ShoalStats> {
+    return this.request({ type: 'stats', ...options });
   }
 
   /**
@@ -242,13 +310,18 @@ export class Shoal {
    * a change by a heartbeat); `linearizable: true` confirms with a majority
    * first (ReadIndex), so the answer reflects every change acknowledged before.
    */
-  shardAssignments(collection: string, options: { linearizable?: boolean } = {}): Promise<ShardAssignmentInfo[]> {
-    return this.request({ type: 'shard-assignments', collection, ...(options.linearizable === undefined ? {} : { linearizable: options.linearizable }) });
+  shardAssignments(
+    collection: string,
+    options: { linearizable?: boolean } & RequestOptions = {},
+  ): Promise<ShardAssignmentInfo[]> {
+    const { linearizable, ...call } = options;
+    const asked = linearizable === undefined ? {} : { linearizable };
+    return this.request({ type: 'shard-assignments', collection, ...asked, ...call });
   }
 
   /** The metadata Raft group: each replica's role, term, commit and applied index (or why it did not answer), and the leader. */
-  metadataStatus(): Promise<MetadataStatus> {
-    return this.request({ type: 'metadata-status' });
+  metadataStatus(options: RequestOptions = {}): Promise<MetadataStatus> {
+    return this.request({ type: 'metadata-status', ...options });
   }
 
   /**
@@ -256,29 +329,57 @@ export class Shoal {
    * outcome, and per collection its records, WAL syncs and bytes, flushes, compactions and stalls, actor restarts,
    * and each metadata replica's Raft term, commit and applied index. Serve it with METRICS_CONTENT_TYPE.
    */
-  async metrics(): Promise<string> {
-    const [stats, status] = await Promise.all([this.stats(), this.metadataStatus().catch(() => null)]);
+  async metrics(options: RequestOptions = {}): Promise<string> {
+    const [stats, status] = await Promise.all([this.stats(options), this.metadataStatus(options).catch(() => null)]);
     return this.meters.expose(stats, status);
   }
 
-  /** Sends one request; every other method is sugar over this. */
+  /**
+   * Sends one request; every other method is sugar over this, and so gets
+   * here its deadline (`timeoutMs`), its cancellation (`signal`: a signal
+   * aborted already rejects before anything is posted, one that aborts later
+   * rejects the call at once) and its hold on the host process (kept alive
+   * until the work the request posted has settled, even after an abort).
+   */
   request<T extends ShoalRequest['type']>(message: Extract<ShoalRequest, { type: T }>): Promise<ShoalResults[T]> {
     if (this.closing !== null) return Promise.reject(new ShoalError('CLOSED', 'this Shoal instance is closed'));
     let pending: Promise<ShoalResults[T]>;
+    let signal: AbortSignal | undefined;
     try {
-      pending = this.dispatch(message as ShoalRequest) as Promise<ShoalResults[T]>;
+      signal = signalOf((message as { signal?: unknown } | null)?.signal);
+      throwIfAborted(signal, String((message as { type?: unknown }).type));
+      pending = this.dispatch(message as ShoalRequest, signal) as Promise<ShoalResults[T]>;
     } catch (error) {
       return Promise.reject(error);
     }
     this.inFlight.add(pending);
-    this.meters.observe(message.type, collectionNamed(message as ShoalRequest), pending);
-    const forget = (): void => void this.inFlight.delete(pending);
+    const release = this.system.hold?.();
+    const forget = (): void => {
+      this.inFlight.delete(pending);
+      release?.();
+    };
     pending.then(forget, forget);
-    return pending;
+    const answered = abortable(pending, signal, message.type);
+    this.meters.observe(message.type, collectionNamed(message as ShoalRequest), answered);
+    return answered;
   }
 
   /** Injects a fault into a running actor; only when opened with `faultInjection: true`. */
   async injectFault(fault: FaultSpec): Promise<void> {
+    const release = this.system.hold?.();
+    try {
+      await this.inject(fault);
+    } finally {
+      release?.();
+    }
+  }
+
+  /** `await using db = await Shoal.open(...)`: closes the database when the block is left. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private async inject(fault: FaultSpec): Promise<void> {
     if (!this.faultInjection) throw invalidArgument('injectFault', 'open Shoal with faultInjection: true to inject faults');
     const address = await this.addressOf(fault);
     if (fault.kind === 'kill-worker') await this.system.killWorkerOf(address);
@@ -293,6 +394,7 @@ export class Shoal {
   /** Waits for requests in flight, stops every actor in order (closing WALs) and ends the worker threads. Idempotent. */
   close(): Promise<void> {
     if (this.closing === null) {
+      forgotten.delete(this);
       this.closing = (async () => {
         await Promise.allSettled([...this.inFlight]);
         try {
@@ -305,12 +407,12 @@ export class Shoal {
     return this.closing;
   }
 
-  private dispatch(message: ShoalRequest): Promise<unknown> {
+  private dispatch(message: ShoalRequest, signal: AbortSignal | undefined): Promise<unknown> {
     if (typeof message !== 'object' || message === null) throw invalidArgument('request', 'must be an object with a type');
     const timeoutMs = timeoutOf(message.timeoutMs, message.type === 'optimize' ? OPTIMIZE_TIMEOUT_MS : this.requestTimeoutMs);
     switch (message.type) {
       case 'create-collection': {
-        const { type: _type, timeoutMs: _timeout, ...options } = message;
+        const { type: _type, timeoutMs: _timeout, signal: _signal, ...options } = message;
         return this.changeCatalogue(createCollectionMessage(options), timeoutMs);
       }
       case 'drop-collection':
@@ -328,9 +430,11 @@ export class Shoal {
         const ids = recordIds(message.ids);
         return this.reads.get(collectionName(message.collection, 'collection'), ids, timeoutMs);
       }
-      case 'search':
+      case 'search': {
         // Concurrent searches of a collection issued in one turn share one trip through the actors.
-        return this.searches.search(collectionName(message.collection, 'collection'), checkSearch(message), timeoutMs);
+        const collection = collectionName(message.collection, 'collection');
+        return this.searches.search(collection, checkSearch(message), timeoutMs, signal);
+      }
       case 'search-batch':
         return this.reads.search(collectionName(message.collection, 'collection'), checkSearchBatch(message), timeoutMs);
       case 'stats':

@@ -1,4 +1,5 @@
-// Proves the client's search coalescing: searches of one collection, dimension and allowPartial issued in one turn leave as one search message whose answers go back to the right callers; other keys, a full group and a later turn start new messages; each search keeps its own deadline, and a failed message fails exactly its members. The supervisor's transport is replaced by a recording function here; shoal.test.ts checks the same through real threads.
+// Proves the client's search coalescing: searches of one collection, dimension and allowPartial issued in one turn leave as one search message whose answers go back to the right callers; other keys, a full group and a later turn start new messages; each search keeps its own deadline, a failed message fails exactly its members, and a search aborted before its message leaves is dropped from it (ABORTED at once; an empty message is not sent) while one aborted later is answered with its group. The supervisor's transport is replaced by a recording function here; shoal.test.ts checks the same through real threads.
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { SearchCoalescer } from '../../actors/client/search-coalescer.js';
 import type { SearchAsk } from '../../actors/client/search-coalescer.js';
@@ -94,5 +95,41 @@ describe('SearchCoalescer', () => {
     await nextTurn();
     (sent[1] as Sent).fail(new ShoalError('COLLECTION_NOT_FOUND', 'no collection named c'));
     for (const answer of failing) await expect(answer).rejects.toMatchObject({ code: 'COLLECTION_NOT_FOUND' });
+  });
+
+  it('drops a search aborted before its message leaves, and sends no message when all were aborted', async () => {
+    const { ask, sent } = recorder();
+    const coalescer = new SearchCoalescer(ask, 1_000, immediate, systemClock);
+    const controller = new AbortController();
+    const kept = coalescer.search('c', single([1, 0]), 1_000);
+    const dropped = coalescer.search('c', single([2, 0]), 1_000, controller.signal);
+    controller.abort(new Error('changed my mind'));
+    await expect(dropped).rejects.toMatchObject({ code: 'ABORTED', name: 'AbortError', cause: new Error('changed my mind') });
+    await nextTurn();
+    expect(sent).toHaveLength(1);
+    expect(Array.from((sent[0] as Sent).search.vectors)).toEqual([1, 0]);
+    echo(sent[0] as Sent);
+    expect((await kept).hits[0]?.id).toBe('q1');
+
+    const lonely = new AbortController();
+    const alone = coalescer.search('c', single([3, 0]), 1_000, lonely.signal);
+    lonely.abort();
+    await expect(alone).rejects.toMatchObject({ code: 'ABORTED' });
+    await nextTurn();
+    expect(sent).toHaveLength(1);
+  });
+
+  it('answers a search aborted after its message left with its group, and removes every abort listener', async () => {
+    const { ask, sent } = recorder();
+    const coalescer = new SearchCoalescer(ask, 1_000, immediate, systemClock);
+    const controller = new AbortController();
+    const answer = coalescer.search('c', single([4, 0]), 1_000, controller.signal);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    await nextTurn();
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    controller.abort();
+    echo(sent[0] as Sent);
+    // The caller's own promise (Shoal.request) rejects at the abort; the coalescer's settles with the group.
+    expect((await answer).hits[0]?.id).toBe('q4');
   });
 });
