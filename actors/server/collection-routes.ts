@@ -26,7 +26,11 @@ export function collectionRoutes(app: FastifyInstance, context: ServerContext): 
     return reply(response, { exists: collections.some((info) => info.name === request.params.name) });
   });
   app.put<NameParams>('/collections/:name', async (request, response) => {
-    await db.request({ type: 'create-collection', ...createOptions(request.params.name, request.body), timeoutMs: context.timeoutMs });
+    await db.request({
+      type: 'create-collection',
+      ...createOptions(request.params.name, request.body),
+      timeoutMs: context.timeoutMs,
+    });
     return reply(response, true);
   });
   app.delete<NameParams>('/collections/:name', async (request, response) => {
@@ -47,10 +51,13 @@ function noOps(app: FastifyInstance, reply: Reply, db: Shoal): void {
     await describe(db, request.params.name);
     return reply(response, completed);
   });
-  app.delete<NameParams & { Params: { field: string } }>('/collections/:name/index/:field', async (request, response) => {
-    await describe(db, request.params.name);
-    return reply(response, completed);
-  });
+  app.delete<NameParams & { Params: { field: string } }>(
+    '/collections/:name/index/:field',
+    async (request, response) => {
+      await describe(db, request.params.name);
+      return reply(response, completed);
+    },
+  );
   app.get('/aliases', async (_, response) => reply(response, { aliases: [] }));
   app.get<NameParams>('/collections/:name/aliases', async (request, response) => {
     await describe(db, request.params.name);
@@ -62,8 +69,12 @@ function noOps(app: FastifyInstance, reply: Reply, db: Shoal): void {
 export async function describe(db: Shoal, name: string): Promise<Record<string, unknown>> {
   const [collections, stats] = await Promise.all([db.listCollections(), db.stats()]);
   const info = collections.find((entry) => entry.name === name);
-  if (info === undefined) throw new ShoalError('COLLECTION_NOT_FOUND', `Collection \`${name}\` doesn't exist!`, { collection: name });
-  return collectionInfo(info, stats.collections.find((entry) => entry.name === name));
+  if (info === undefined)
+    throw new ShoalError('COLLECTION_NOT_FOUND', `Collection \`${name}\` doesn't exist!`, { collection: name });
+  return collectionInfo(
+    info,
+    stats.collections.find((entry) => entry.name === name),
+  );
 }
 
 function createOptions(name: string, raw: unknown): CreateCollectionOptions {
@@ -76,8 +87,15 @@ function createOptions(name: string, raw: unknown): CreateCollectionOptions {
   if (!('size' in params)) throw invalidArgument('vectors', 'named vectors are not supported: send { size, distance }');
   const dimension = positiveInteger(params['size'], 'vectors.size', 0, 65_536);
   const hnsw = hnswOf(params['hnsw_config'] ?? body['hnsw_config']);
-  const shards = body['shard_number'] === undefined ? {} : { shards: positiveInteger(body['shard_number'], 'shard_number', 1, 256) };
-  return { name, dimension, metric: metricOf(params['distance'], 'vectors.distance'), ...shards, ...(hnsw ? { hnsw } : {}) };
+  const shards =
+    body['shard_number'] === undefined ? {} : { shards: positiveInteger(body['shard_number'], 'shard_number', 1, 256) };
+  return {
+    name,
+    dimension,
+    metric: metricOf(params['distance'], 'vectors.distance'),
+    ...shards,
+    ...(hnsw ? { hnsw } : {}),
+  };
 }
 
 function hnswOf(value: unknown): { m?: number; efConstruction?: number } | undefined {
@@ -85,6 +103,7 @@ function hnswOf(value: unknown): { m?: number; efConstruction?: number } | undef
   const spec = bodyOf(value);
   const m = spec['m'] === undefined ? {} : { m: positiveInteger(spec['m'], 'hnsw_config.m', 16, 512) };
   const ef = spec['ef_construct'];
-  const efConstruction = ef === undefined ? {} : { efConstruction: positiveInteger(ef, 'hnsw_config.ef_construct', 200, 10_000) };
+  const efConstruction =
+    ef === undefined ? {} : { efConstruction: positiveInteger(ef, 'hnsw_config.ef_construct', 200, 10_000) };
   return { ...m, ...efConstruction };
 }

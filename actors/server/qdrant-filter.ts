@@ -55,7 +55,9 @@ function translateFilter(value: unknown, field: string, depth: number): Filter {
 function conditions(value: unknown, field: string, depth: number): Filter[] {
   if (value === undefined || value === null) return [];
   const list = Array.isArray(value) ? value : [value];
-  return list.map((condition, index) => translateCondition(condition, Array.isArray(value) ? `${field}[${index}]` : field, depth));
+  return list.map((condition, index) =>
+    translateCondition(condition, Array.isArray(value) ? `${field}[${index}]` : field, depth),
+  );
 }
 
 function minShould(value: unknown, field: string, depth: number): Filter {
@@ -69,7 +71,10 @@ function minShould(value: unknown, field: string, depth: number): Filter {
   if (count > all.length) return NOTHING;
   const combinations = choose(all, count);
   if (combinations.length > MIN_SHOULD_EXPANSION_MAX) {
-    throw invalidArgument(field, `expands into ${combinations.length} combinations, at most ${MIN_SHOULD_EXPANSION_MAX}`);
+    throw invalidArgument(
+      field,
+      `expands into ${combinations.length} combinations, at most ${MIN_SHOULD_EXPANSION_MAX}`,
+    );
   }
   return { $or: combinations.map((chosen) => (chosen.length === 1 ? (chosen[0] as Filter) : { $and: chosen })) };
 }
@@ -96,11 +101,16 @@ function translateCondition(value: unknown, field: string, depth: number): Filte
     return translateFilter(condition, field, depth + 1);
   }
   if ('has_id' in condition) return hasId(condition['has_id'], `${field}.has_id`);
-  if ('is_empty' in condition) return isEmpty(keyOf(object(condition['is_empty'], `${field}.is_empty`), `${field}.is_empty`));
-  if ('is_null' in condition) return isNull(keyOf(object(condition['is_null'], `${field}.is_null`), `${field}.is_null`));
+  if ('is_empty' in condition)
+    return isEmpty(keyOf(object(condition['is_empty'], `${field}.is_empty`), `${field}.is_empty`));
+  if ('is_null' in condition)
+    return isNull(keyOf(object(condition['is_null'], `${field}.is_null`), `${field}.is_null`));
   if ('nested' in condition) throw invalidArgument(`${field}.nested`, 'nested filters are not supported');
   if ('key' in condition) return fieldCondition(condition, field);
-  throw invalidArgument(field, 'is not a condition Shoal supports (a field condition, has_id, is_empty, is_null or a filter)');
+  throw invalidArgument(
+    field,
+    'is not a condition Shoal supports (a field condition, has_id, is_empty, is_null or a filter)',
+  );
 }
 
 function fieldCondition(condition: Json, field: string): Filter {
@@ -182,6 +192,7 @@ function scalars(value: unknown, field: string): (string | number | boolean)[] {
 }
 
 function object(value: unknown, field: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(field, 'must be an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalidArgument(field, 'must be an object');
   return value as Json;
 }

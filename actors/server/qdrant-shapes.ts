@@ -82,19 +82,22 @@ export function payloadSelector(value: unknown, fallback: boolean, field = 'with
     if (spec['include'] !== undefined) return including(keys(spec['include'], `${field}.include`));
     if (spec['exclude'] !== undefined) {
       const excluded = new Set(keys(spec['exclude'], `${field}.exclude`));
-      return (metadata) =>
-        Object.fromEntries(Object.entries(metadata ?? {}).filter(([key]) => !excluded.has(key)));
+      return (metadata) => Object.fromEntries(Object.entries(metadata ?? {}).filter(([key]) => !excluded.has(key)));
     }
   }
   throw invalidArgument(field, 'must be a boolean, a list of keys, or { include } or { exclude }');
 }
 
 function including(wanted: readonly string[]): PayloadSelector {
-  return (metadata) => Object.fromEntries(wanted.filter((key) => metadata !== null && key in metadata).map((key) => [key, metadata?.[key]]));
+  return (metadata) =>
+    Object.fromEntries(
+      wanted.filter((key) => metadata !== null && key in metadata).map((key) => [key, metadata?.[key]]),
+    );
 }
 
 function keys(value: unknown, field: string): string[] {
-  if (!Array.isArray(value) || value.some((key) => typeof key !== 'string')) throw invalidArgument(field, 'must be a list of keys');
+  if (!Array.isArray(value) || value.some((key) => typeof key !== 'string'))
+    throw invalidArgument(field, 'must be a list of keys');
   return value as string[];
 }
 
@@ -112,7 +115,12 @@ export interface QdrantPoint {
   readonly vector: number[] | null;
 }
 
-export function pointOf(id: string, metadata: Metadata | null, vector: Float32Array | null, select: PayloadSelector): QdrantPoint {
+export function pointOf(
+  id: string,
+  metadata: Metadata | null,
+  vector: Float32Array | null,
+  select: PayloadSelector,
+): QdrantPoint {
   return { id: pointIdOf(id), payload: select(metadata), vector: vector === null ? null : Array.from(vector) };
 }
 
@@ -128,7 +136,8 @@ export function positiveInteger(value: unknown, field: string, fallback: number,
 /** A non-negative integer field (an offset), or 0. */
 export function offsetOf(value: unknown, field = 'offset'): number {
   if (value === undefined || value === null) return 0;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw invalidArgument(field, 'must be a non-negative integer');
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+    throw invalidArgument(field, 'must be a non-negative integer');
   return value;
 }
 
@@ -151,7 +160,8 @@ export function vectorOf(value: unknown, field: string): number[] {
   if (Array.isArray(value)) return value as number[];
   if (typeof value === 'object' && value !== null) {
     const entries = Object.entries(value as Record<string, unknown>);
-    if (entries.length === 1 && entries[0]?.[0] === '' && Array.isArray(entries[0][1])) return entries[0][1] as number[];
+    if (entries.length === 1 && entries[0]?.[0] === '' && Array.isArray(entries[0][1]))
+      return entries[0][1] as number[];
     throw invalidArgument(field, 'named and sparse vectors are not supported: send one unnamed vector');
   }
   throw invalidArgument(field, 'must be a list of numbers');

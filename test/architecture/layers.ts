@@ -2,7 +2,8 @@
  * The layer rule of the source tree, and a cycle finder, over an import graph.
  *
  * The rule: `runtime/` ← `storage/` ← `cluster/` ← `actors/` ← `actors/client/`
- * ← `actors/adapters/` (the framework adapters, each a package subpath) ←
+ * ← `actors/adapters/`, `actors/server/` and `actors/cli/` (what puts Shoal in
+ * front of a framework, a protocol or a shell; one layer, "adapters") ←
  * `index.ts` (and `bin/`, should there be one). A module may import modules
  * of its own layer and of lower layers, never of a higher one; type-only
  * imports, dynamic imports and modules loaded by URL count like any import.
@@ -55,7 +56,7 @@ export interface Violation {
 export function layerOf(file: string): Layer | null {
   if (file === 'index.ts' || file.startsWith('bin/')) return 'entry';
   if (file.startsWith('actors/client/')) return 'client';
-  if (file.startsWith('actors/adapters/')) return 'adapters';
+  if (['actors/adapters/', 'actors/server/', 'actors/cli/'].some((folder) => file.startsWith(folder))) return 'adapters';
   const folder = file.split('/')[0] as string;
   if (folder === 'actors' || folder === 'cluster' || folder === 'storage' || folder === 'runtime') return folder;
   return null;
