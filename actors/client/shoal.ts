@@ -62,7 +62,7 @@ import { ReadRouter } from './read-router.js';
 import { SearchCoalescer } from './search-coalescer.js';
 import type { SearchAsk } from './search-coalescer.js';
 import { encodeCursor } from './scroll-cursor.js';
-import { checkFilter, checkScroll, packMetadataUpdates } from './validation.js';
+import { SCROLL_LIMIT_DEFAULT, checkFilter, checkScroll, packMetadataUpdates } from './validation.js';
 import {
   checkSearch,
   checkSearchBatch,
@@ -242,10 +242,10 @@ export class Shoal {
   /** Every record matching `filter`, in ascending id order, as batches of up to `batchSize` (default 100): a scroll. */
   async *iterate(collection: string, options: IterateOptions = {}): AsyncGenerator<ScrollRecord[], void, undefined> {
     const { batchSize, ...rest } = options;
+    const limit = integerIn(batchSize ?? SCROLL_LIMIT_DEFAULT, 'batchSize', 1, REQUEST_LIMITS.scrollLimitMax);
     let cursor: string | null = null;
     do {
-      const limit = batchSize === undefined ? {} : { limit: batchSize };
-      const page: ScrollResult = await this.scroll(collection, { ...rest, cursor, ...limit });
+      const page: ScrollResult = await this.scroll(collection, { ...rest, cursor, limit });
       if (page.records.length > 0) yield page.records;
       cursor = page.nextCursor;
     } while (cursor !== null);

@@ -35,11 +35,11 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 /** Every record of a scroll, page by page; checks that each page but the last is full. */
-async function scrollAll(db: Shoal, filter: Filter | undefined, limit: number, withVectors = false): Promise<ScrollRecord[]> {
+async function scrollAll(db: Shoal, filter: Filter | null, limit: number, withVectors = false): Promise<ScrollRecord[]> {
   const records: ScrollRecord[] = [];
   let cursor: string | null = null;
   do {
-    const page = await db.scroll('docs', { ...(filter === undefined ? {} : { filter }), limit, cursor, withVectors });
+    const page = await db.scroll('docs', { ...(filter === null ? {} : { filter }), limit, cursor, withVectors });
     if (page.nextCursor !== null) expect(page.records).toHaveLength(limit);
     records.push(...page.records);
     cursor = page.nextCursor;
@@ -76,7 +76,7 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
   it('scrolls every live record exactly once, in ascending code-unit id order, across shards', async () => {
     const want = expectedIds(() => true);
     for (const limit of [7, 100, 10_000]) {
-      expect((await scrollAll(db, undefined, limit)).map((record) => record.id)).toEqual(want);
+      expect((await scrollAll(db, null, limit)).map((record) => record.id)).toEqual(want);
     }
     const first = await db.scroll('docs');
     expect(first.records).toHaveLength(100);
@@ -88,7 +88,10 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
     const cases: { filter: Filter; keep: (row: Row) => boolean }[] = [
       { filter: { group: 2 }, keep: (row) => row.metadata.group === 2 },
       { filter: { tag: { $exists: true } }, keep: (row) => row.metadata.tag !== undefined },
-      { filter: { tag: { $exists: false }, group: { $in: [0, 4] } }, keep: (row) => row.metadata.tag === undefined && [0, 4].includes(row.metadata.group) },
+      {
+        filter: { tag: { $exists: false }, group: { $in: [0, 4] } },
+        keep: (row) => row.metadata.tag === undefined && [0, 4].includes(row.metadata.group),
+      },
       { filter: { $id: { $in: [...chosen, 'no-such-id'] } }, keep: (row) => chosen.includes(row.id) },
     ];
     for (const { filter, keep } of cases) {
@@ -96,7 +99,9 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
       expect(await db.count('docs', { filter })).toBe(expectedIds(keep).length);
     }
     const withVectors = await scrollAll(db, { group: 3 }, 50, true);
-    for (const record of withVectors) expect([...(record.vector as Float32Array)]).toEqual([...(live.get(record.id) as Row).vector]);
+    for (const record of withVectors) {
+      expect([...(record.vector as Float32Array)]).toEqual([...(live.get(record.id) as Row).vector]);
+    }
     const without = await db.scroll('docs', { limit: 5 });
     expect(without.records.every((record) => !('vector' in record))).toBe(true);
   });
@@ -108,7 +113,8 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
     expect(batches.flat().map((record) => record.id)).toEqual(expectedIds((row) => row.metadata.group === 1));
     expect(await db.count('docs')).toBe(live.size);
     expect(await db.count('docs', { filter: {} })).toBe(live.size);
-    expect(await db.request({ type: 'count', collection: 'docs', filter: { group: 0 } })).toEqual({ count: expectedIds((row) => row.metadata.group === 0).length });
+    const groupZero = expectedIds((row) => row.metadata.group === 0).length;
+    expect(await db.request({ type: 'count', collection: 'docs', filter: { group: 0 } })).toEqual({ count: groupZero });
   });
 
   it('restricts a search by $id and $exists', async () => {
@@ -128,7 +134,8 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
     const earlier = seen[10] as string;
     const later = want[400] as string;
     const gone = want[500] as string;
-    await db.upsert('docs', [{ ...(live.get(earlier) as Row), metadata: { group: 9 } }, { ...(live.get(later) as Row), metadata: { group: 9 } }]);
+    const moved = [earlier, later].map((id) => ({ ...(live.get(id) as Row), metadata: { group: 9 } }));
+    await db.upsert('docs', moved);
     await db.delete('docs', [gone]);
     let cursor = first.nextCursor;
     while (cursor !== null) {
@@ -163,7 +170,8 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
     await db.close();
     db = await Shoal.open({ dataDir: directory.path, maxWorkers: 8 });
     await check();
-    expect(await db.request({ type: 'update-metadata', collection: 'docs', records: [{ id: 'nope', metadata: null }] })).toEqual({ updated: 0, missing: ['nope'] });
+    const nothing = await db.request({ type: 'update-metadata', collection: 'docs', records: [{ id: 'nope', metadata: null }] });
+    expect(nothing).toEqual({ updated: 0, missing: ['nope'] });
     await db.upsert('docs', [live.get(one as string) as Row, live.get(two as string) as Row]);
   }, 60_000);
 
@@ -189,13 +197,14 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
     const check = async (): Promise<void> => {
       expect(await db.count('docs', { filter: { group: 4, tag: { $exists: false } } })).toBe(0);
       expect(await db.get('docs', doomed.slice(0, 50))).toEqual([]);
-      expect((await scrollAll(db, undefined, 500)).map((record) => record.id)).toEqual(expectedIds(() => true));
+      expect((await scrollAll(db, null, 500)).map((record) => record.id)).toEqual(expectedIds(() => true));
     };
     await check();
     await db.close();
     db = await Shoal.open({ dataDir: directory.path, maxWorkers: 8 });
     await check();
-    expect(await db.request({ type: 'delete-where', collection: 'docs', filter: { group: 4, tag: { $exists: false } } })).toEqual({ count: 0 });
+    const again = await db.request({ type: 'delete-where', collection: 'docs', filter: { group: 4, tag: { $exists: false } } });
+    expect(again).toEqual({ count: 0 });
   }, 60_000);
 
   it('refuses bad input with INVALID_ARGUMENT, and a missing collection with COLLECTION_NOT_FOUND', async () => {
@@ -215,12 +224,16 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
       db.deleteWhere('docs', { $id: { $in: [1] } } as unknown as Filter),
       db.deleteWhere('docs', undefined as unknown as Filter),
       db.updateMetadata('docs', []),
-      db.updateMetadata('docs', [{ id: '' , metadata: null }]),
+      db.updateMetadata('docs', [{ id: '', metadata: null }]),
       db.updateMetadata('docs', [{ id: 'a' } as unknown as { id: string; metadata: null }]),
       db.updateMetadata('docs', [{ id: 'a', metadata: [] as unknown as null }]),
       db.iterate('docs', { batchSize: 0 }).next(),
     ];
     for (const attempt of invalid) expect(await codeOf(attempt)).toBe('INVALID_ARGUMENT');
+    const zero = db.iterate('docs', { batchSize: 0 }).next();
+    await expect(zero).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('batchSize') });
+    const cursor = db.scroll('docs', { cursor: 'x' });
+    await expect(cursor).rejects.toMatchObject({ message: expect.stringContaining('cursor') });
     expect(await codeOf(db.scroll('nope'))).toBe('COLLECTION_NOT_FOUND');
     expect(await codeOf(db.count('nope'))).toBe('COLLECTION_NOT_FOUND');
     expect(await codeOf(db.deleteWhere('nope', {}))).toBe('COLLECTION_NOT_FOUND');

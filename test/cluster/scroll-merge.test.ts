@@ -7,7 +7,12 @@ import type { ScannedRecord } from '../../storage/shard-store.js';
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Walks a random split of `ids` over `shards` page by page, as the supervisor does; returns the ids seen. */
-function walk(ids: readonly string[], shards: number, limit: number, random: SeededRandom): { seen: string[]; pages: number } {
+function walk(
+  ids: readonly string[],
+  shards: number,
+  limit: number,
+  random: SeededRandom,
+): { seen: string[]; pages: number } {
   const owner = new Map(ids.map((id) => [id, random.int(shards)]));
   const seen: string[] = [];
   let after: string | null = null;
@@ -31,7 +36,8 @@ describe('mergeScrollPages', () => {
   it('covers every id exactly once, in order, and ends without an empty page', () => {
     const random = new SeededRandom(9);
     for (let round = 0; round < 100; round++) {
-      const ids = [...new Set(Array.from({ length: random.int(60) }, () => `${'aBz'[random.int(3)]}${random.int(100)}`))].sort(byCodeUnit);
+      const drawn = Array.from({ length: random.int(60) }, () => `${'aBz'[random.int(3)]}${random.int(100)}`);
+      const ids = [...new Set(drawn)].sort(byCodeUnit);
       const limit = 1 + random.int(10);
       const { seen, pages } = walk(ids, 1 + random.int(4), limit, random);
       expect(seen).toEqual(ids);

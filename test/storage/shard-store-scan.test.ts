@@ -30,7 +30,13 @@ afterEach(async () => {
 });
 
 /** Random upserts and deletes over 200 ids (some with a `tag`, some without), applied to the store and the model. */
-function run(store: ShardStore, model: Map<string, ModelRow>, random: SeededRandom, count: number, lsn: { next: number }): void {
+function run(
+  store: ShardStore,
+  model: Map<string, ModelRow>,
+  random: SeededRandom,
+  count: number,
+  lsn: { next: number },
+): void {
   const ops = new Uint8Array(count);
   const ids: string[] = [];
   const vectors = new Float32Array(count * DIMENSION);
@@ -97,12 +103,17 @@ describe('ShardStore scan and count', () => {
       { filter: null, keep: () => true },
       { filter: { group: 1 }, keep: (row) => row.metadata.group === 1 },
       { filter: { tag: { $exists: true } }, keep: (row) => row.metadata.tag !== undefined },
-      { filter: { tag: { $exists: false }, group: { $ne: 0 } }, keep: (row) => row.metadata.tag === undefined && row.metadata.group !== 0 },
+      {
+        filter: { tag: { $exists: false }, group: { $ne: 0 } },
+        keep: (row) => row.metadata.tag === undefined && row.metadata.group !== 0,
+      },
       { filter: { $id: { $in: ['a1', 'B2', 'é3', 'none'] } }, keep: (_row, id) => ['a1', 'B2', 'é3'].includes(id) },
     ];
     for (const { filter, keep } of cases) {
       const want = expected(model, keep);
-      for (const limit of [1, 7, 1000]) expect(scanAll(store, filter, limit, false).map((record) => record.id)).toEqual(want);
+      for (const limit of [1, 7, 1000]) {
+        expect(scanAll(store, filter, limit, false).map((record) => record.id)).toEqual(want);
+      }
       expect(store.count(compileFilter(filter))).toBe(want.length);
     }
     for (const record of scanAll(store, null, 13, true)) {
@@ -127,7 +138,8 @@ describe('ShardStore scan and count', () => {
     store.apply(batch);
     const page = store.scan({ predicate: null, afterId: 'b', limit: 10, withVectors: false });
     expect(page).toEqual([{ id: 'c', metadata: null }, { id: 'd', metadata: null }]);
-    expect(store.scan({ predicate: null, afterId: null, limit: 10, withVectors: false }).map((r) => r.id)).toEqual(['a', 'c', 'd']);
+    const all = store.scan({ predicate: null, afterId: null, limit: 10, withVectors: false });
+    expect(all.map((record) => record.id)).toEqual(['a', 'c', 'd']);
     expect(store.count(null)).toBe(3);
   });
 });
