@@ -36,7 +36,6 @@ import type {
   UpdateMetadataResult,
 } from '../public-api.js';
 import type { Filter } from '../../storage/filter.js';
-import type { MergedScrollPage } from '../../cluster/scroll-merge.js';
 import type {
   CollectionInfo,
   CreateCollectionOptions,
@@ -58,9 +57,11 @@ import type {
 import { DEFAULT_METADATA_SETTINGS } from '../supervisor-actor.js';
 import type { SupervisorArgs } from '../supervisor-actor.js';
 import type { PingResult } from '../supervisor-protocol.js';
+import type { SupervisorMessageOf } from '../supervisor-protocol.js';
 import { ReadRouter } from './read-router.js';
 import { SearchCoalescer } from './search-coalescer.js';
 import type { SearchAsk } from './search-coalescer.js';
+import { unreachable } from '../../runtime/assert.js';
 import { encodeCursor } from './scroll-cursor.js';
 import { SCROLL_LIMIT_DEFAULT, checkFilter, checkScroll, packMetadataUpdates } from './validation.js';
 import {
@@ -74,6 +75,9 @@ import {
   storageConfig,
   timeoutOf,
 } from './validation.js';
+
+/** The requests `dispatchByQuery` answers. */
+type QueryRequest = Extract<ShoalRequest, { type: 'scroll' | 'count' | 'delete-where' | 'update-metadata' }>;
 
 const SUPERVISOR_MODULE = siblingModuleUrl('../supervisor-actor', import.meta.url);
 const OPEN_TIMEOUT_MS = 300_000;
@@ -384,22 +388,10 @@ export class Shoal {
       case 'search-batch':
         return this.reads.search(collectionName(message.collection, 'collection'), checkSearchBatch(message), timeoutMs);
       case 'scroll':
-        return this.askScroll(checkScroll(collectionName(message.collection, 'collection'), message), timeoutMs);
-      case 'count': {
-        const collection = collectionName(message.collection, 'collection');
-        return this.ask({ type: 'count', collection, filter: checkFilter(message.filter) }, timeoutMs);
-      }
-      case 'delete-where': {
-        const collection = collectionName(message.collection, 'collection');
-        if (message.filter === undefined || message.filter === null) {
-          throw invalidArgument('filter', 'is required ({} deletes every record)');
-        }
-        return this.ask({ type: 'delete-where', collection, filter: checkFilter(message.filter) }, timeoutMs);
-      }
-      case 'update-metadata': {
-        const collection = collectionName(message.collection, 'collection');
-        return this.ask({ type: 'update-metadata', collection, ...packMetadataUpdates(message.records) }, timeoutMs);
-      }
+      case 'count':
+      case 'delete-where':
+      case 'update-metadata':
+        return this.dispatchByQuery(message, timeoutMs);
       case 'stats':
         return this.askStats(timeoutMs);
       case 'optimize':
@@ -430,9 +422,29 @@ export class Shoal {
     }
   }
 
+  /** The requests that select records by filter or id order (scroll, count, delete-where) or rewrite them by id. */
+  private dispatchByQuery(message: QueryRequest, timeoutMs: number): Promise<unknown> {
+    const collection = collectionName(message.collection, 'collection');
+    switch (message.type) {
+      case 'scroll':
+        return this.askScroll(checkScroll(collection, message), timeoutMs);
+      case 'count':
+        return this.reads.count({ type: 'count', collection, filter: checkFilter(message.filter) }, timeoutMs);
+      case 'delete-where':
+        if (message.filter === undefined || message.filter === null) {
+          throw invalidArgument('filter', 'is required ({} deletes every record)');
+        }
+        return this.ask({ type: 'delete-where', collection, filter: checkFilter(message.filter) }, timeoutMs);
+      case 'update-metadata':
+        return this.ask({ type: 'update-metadata', collection, ...packMetadataUpdates(message.records) }, timeoutMs);
+      default:
+        return unreachable(message, 'query request');
+    }
+  }
+
   /** A scroll page from the supervisor, its continuation encoded as an opaque cursor. */
-  private async askScroll(message: Message, timeoutMs: number): Promise<ScrollResult> {
-    const page = await this.ask<MergedScrollPage>(message, timeoutMs);
+  private async askScroll(message: SupervisorMessageOf<'scroll'>, timeoutMs: number): Promise<ScrollResult> {
+    const page = await this.reads.scroll(message, timeoutMs);
     return { records: page.records, nextCursor: page.continueAfter === null ? null : encodeCursor(page.continueAfter) };
   }
 

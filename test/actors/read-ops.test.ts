@@ -278,3 +278,36 @@ describe('deleteWhere and updateMetadata across a kill -9', () => {
     }
   }, 180_000);
 });
+
+describe('scroll and count when an engine dies', () => {
+  it('answer exactly across an engine restart, and UNAVAILABLE through the supervisor once its shard has stopped', async () => {
+    const directory = await temporaryDirectory('read-ops-fault');
+    const db = await Shoal.open({ dataDir: directory.path, faultInjection: true, maxRestarts: 1 });
+    try {
+      const rows = randomVectors(300, 4, 5).map((vector, i) => ({ id: `r${i}`, vector, metadata: { odd: i % 2 === 1 } }));
+      await db.createCollection({ name: 'c', dimension: 4, metric: 'l2', shards: 2 });
+      await db.upsert('c', rows);
+      const ids = rows.map((row) => row.id).sort(byCodeUnit);
+      await db.injectFault({ kind: 'kill-worker', actor: 'engine', collection: 'c', shard: 0 });
+      const walked: string[] = [];
+      for await (const batch of db.iterate('c', { batchSize: 64, timeoutMs: 20_000 })) walked.push(...batch.map((r) => r.id));
+      expect(walked).toEqual(ids);
+      expect(await db.count('c', { filter: { odd: true }, timeoutMs: 20_000 })).toBe(150);
+      await db.injectFault({ kind: 'kill-worker', actor: 'engine', collection: 'c', shard: 0 });
+      let failed: string[] = [];
+      for (let attempt = 0; failed.length === 0 && attempt < 100; attempt++) {
+        failed = (await db.stats()).failedShards;
+        if (failed.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(failed).toHaveLength(1);
+      // The stopped engine cannot be reached, so the client asks the supervisor, which knows the shard stopped.
+      const stopped = { code: 'UNAVAILABLE', message: expect.stringContaining('stopped after repeated crashes') };
+      await expect(db.scroll('c')).rejects.toMatchObject(stopped);
+      await expect(db.count('c')).rejects.toMatchObject(stopped);
+      await expect(db.deleteWhere('c', { odd: true })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    } finally {
+      await db.close();
+      await directory.remove();
+    }
+  }, 120_000);
+});
