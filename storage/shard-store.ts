@@ -3,7 +3,8 @@
  * bounded queue of frozen memtables waiting for (or in) their flush, and
  * immutable segments (newest last). Owns applying batches, the newest-version-wins rule across tiers
  * (a row is hidden when a newer tier holds a newer LSN for its id, upsert or
- * tombstone), search and get across tiers, and the swaps that a flush or a
+ * tombstone), search and get across tiers, scans in id order and counts
+ * (storage/id-scan.ts walks the tiers' sorted ids), and the swaps that a flush or a
  * compaction make. No I/O: the engine actor builds and loads segments and
  * hands them in.
  */
