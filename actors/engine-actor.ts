@@ -39,7 +39,7 @@ import { compileFilter } from '../storage/filter.js';
 import { batchRows } from '../storage/record-batch.js';
 import type { RecordBatch } from '../storage/record-batch.js';
 import { ShardStore } from '../storage/shard-store.js';
-import type { ShardStoreStats } from '../storage/shard-store.js';
+import type { ScannedRecord, ShardStoreStats } from '../storage/shard-store.js';
 import { confineRenames } from '../storage/storage-backend.js';
 import type { EngineSettings, Hit, Metric, StoredRecord } from '../storage/types.js';
 import { abortBuild, createBuildAbortFlag, isBuildAbortedError } from '../storage/viper/build-abort.js';
@@ -102,6 +102,16 @@ export type EngineMessage =
       readonly queries: readonly CheckedQuery[];
     }
   | { readonly type: 'get'; readonly ids: readonly string[] }
+  /** The first `limit` live records with ids above `afterId` that match `filter`, ascending by id (ScannedRecord[]). */
+  | {
+      readonly type: 'scroll';
+      readonly filter: unknown;
+      readonly afterId: string | null;
+      readonly limit: number;
+      readonly withVectors: boolean;
+    }
+  /** The live records matching `filter`, exactly (a number). */
+  | { readonly type: 'count'; readonly filter: unknown }
   /**
    * Flushes the memtable and merges every segment into one (one HNSW graph to
    * search); answered with its shard's OptimizeResult once that merge commits.
@@ -315,6 +325,10 @@ function receive(engine: Engine, message: EngineInbox, ctx: ActorContext, respon
       return responder?.ok(search(engine, message, ctx));
     case 'get':
       return responder?.ok(get(engine, message.ids));
+    case 'scroll':
+      return responder?.ok(scroll(engine, message));
+    case 'count':
+      return responder?.ok(engine.store.count(compileFilter(message.filter)));
     case 'optimize':
       return drive(engine, { type: 'optimize-requested', waiter: responder }, ctx);
     case 'catch-up':
@@ -632,6 +646,11 @@ function search(engine: Engine, message: Extract<EngineMessage, { type: 'search'
 
 function get(engine: Engine, ids: readonly string[]): StoredRecord[] {
   return ids.flatMap((id) => engine.store.get(id) ?? []);
+}
+
+function scroll(engine: Engine, message: Extract<EngineMessage, { type: 'scroll' }>): ScannedRecord[] {
+  const { afterId, limit, withVectors } = message;
+  return engine.store.scan({ predicate: compileFilter(message.filter), afterId, limit, withVectors });
 }
 
 function stats(engine: Engine, ctx: ActorContext): EngineStats {

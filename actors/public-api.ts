@@ -138,6 +138,60 @@ export interface SearchBatchOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of `scroll`: a page of records in ascending id order (code-unit order of the id strings). */
+export interface ScrollOptions extends RequestOptions {
+  readonly filter?: Filter;
+  /** Records per page, 1 to 10,000. Default 100. */
+  readonly limit?: number;
+  /** Where to go on: the `nextCursor` of the previous page (opaque). Absent or null: from the first id. */
+  readonly cursor?: string | null;
+  /** Include each record's vector. Default false. */
+  readonly withVectors?: boolean;
+}
+
+/** A record as `scroll` returns it; `vector` only with `withVectors: true`. */
+export interface ScrollRecord {
+  readonly id: string;
+  readonly metadata: Metadata | null;
+  readonly vector?: Float32Array;
+}
+
+/** One page of a scroll, and the cursor of the next page (null when this page ends the scroll). */
+export interface ScrollResult {
+  readonly records: ScrollRecord[];
+  readonly nextCursor: string | null;
+}
+
+/** Options of `iterate`: a scroll, page by page. */
+export interface IterateOptions extends RequestOptions {
+  readonly filter?: Filter;
+  /** Records per batch, 1 to 10,000. Default 100. */
+  readonly batchSize?: number;
+  readonly withVectors?: boolean;
+}
+
+/** Options of `count`. */
+export interface CountOptions extends RequestOptions {
+  readonly filter?: Filter;
+}
+
+/** The answer to a `count` request. */
+export interface CountResult {
+  readonly count: number;
+}
+
+/** A metadata update: the record's new metadata (null clears it); its vector is kept. */
+export interface MetadataUpdate {
+  readonly id: string;
+  readonly metadata: Metadata | null;
+}
+
+/** What `updateMetadata` reports: records rewritten, and the ids asked for that do not exist (nothing was created). */
+export interface UpdateMetadataResult {
+  readonly updated: number;
+  readonly missing: string[];
+}
+
 /** What a write reports: the number of records written durably. */
 export interface WriteResult {
   readonly count: number;
@@ -183,6 +237,14 @@ export type ShoalRequest =
   | ({ readonly type: 'get'; readonly collection: string; readonly ids: readonly string[] } & Timed)
   | ({ readonly type: 'search'; readonly collection: string } & SearchOptions)
   | ({ readonly type: 'search-batch'; readonly collection: string } & SearchBatchOptions)
+  | ({ readonly type: 'scroll'; readonly collection: string } & ScrollOptions)
+  | ({ readonly type: 'count'; readonly collection: string } & CountOptions)
+  | ({ readonly type: 'delete-where'; readonly collection: string; readonly filter: Filter } & Timed)
+  | ({
+      readonly type: 'update-metadata';
+      readonly collection: string;
+      readonly records: readonly MetadataUpdate[];
+    } & Timed)
   | ({ readonly type: 'optimize'; readonly collection: string } & Timed)
   | ({ readonly type: 'stats' } & Timed)
   | ({ readonly type: 'shard-assignments'; readonly collection: string; readonly linearizable?: boolean } & Timed)
@@ -198,6 +260,10 @@ export interface ShoalResults {
   get: RecordResult[];
   search: SearchResult;
   'search-batch': SearchBatchResult;
+  scroll: ScrollResult;
+  count: CountResult;
+  'delete-where': WriteResult;
+  'update-metadata': UpdateMetadataResult;
   optimize: OptimizeResult;
   stats: ShoalStats;
   'shard-assignments': ShardAssignmentInfo[];

@@ -28,6 +28,7 @@ import type { ShardAssignmentInfo, MetadataStatus } from './public-api.js';
 import type { ReadRoute } from './read-protocol.js';
 import { boot } from './supervisor/boot.js';
 import { createCollection, dropCollection } from './supervisor/collection-lifecycle.js';
+import { count, deleteWhere, scroll, updateMetadata } from './supervisor/scan-requests.js';
 import { get, optimize, search, stats, write } from './supervisor/shard-requests.js';
 import { collectionNotFound, initialSupervisorState, lookupCollection } from './supervisor/state.js';
 import type { SupervisorState } from './supervisor/state.js';
@@ -84,6 +85,14 @@ function dispatch(
       return runConcurrently(search(state, message, ctx, deadline), responder, ctx);
     case 'get':
       return runConcurrently(get(state, message, ctx, deadline), responder, ctx);
+    case 'scroll':
+      return runConcurrently(scroll(state, message, ctx, deadline), responder, ctx);
+    case 'count':
+      return runConcurrently(count(state, message, ctx, deadline), responder, ctx);
+    case 'delete-where':
+      return runConcurrently(deleteWhere(state, message, ctx, deadline), responder, ctx);
+    case 'update-metadata':
+      return runConcurrently(updateMetadata(state, message, ctx, deadline), responder, ctx);
     case 'optimize':
       return runConcurrently(optimize(state, message, ctx, deadline), responder, ctx);
     case 'stats':

@@ -29,6 +29,26 @@ export type SupervisorMessage =
   /** Where the client may send a collection's searches itself (its engines); answered with a ReadRoute. */
   | { readonly type: 'read-route'; readonly collection: string }
   | { readonly type: 'get'; readonly collection: string; readonly ids: readonly string[] }
+  /** A page of records above `afterId`, ascending by id; answered with a MergedScrollPage. */
+  | {
+      readonly type: 'scroll';
+      readonly collection: string;
+      readonly filter: unknown;
+      readonly afterId: string | null;
+      readonly limit: number;
+      readonly withVectors: boolean;
+    }
+  /** The records matching `filter`; answered with `{ count }`. */
+  | { readonly type: 'count'; readonly collection: string; readonly filter: unknown }
+  /** Deletes the records matching `filter` through each shard's WAL; answered with `{ count }` deleted. */
+  | { readonly type: 'delete-where'; readonly collection: string; readonly filter: unknown }
+  /** Replaces the metadata (JSON text or null, by row) of the `ids` that exist; answers an UpdateMetadataResult. */
+  | {
+      readonly type: 'update-metadata';
+      readonly collection: string;
+      readonly ids: readonly string[];
+      readonly metadata: readonly (string | null)[];
+    }
   | { readonly type: 'optimize'; readonly collection: string }
   | { readonly type: 'stats' }
   /** A collection's shard assignments: a replica's applied state, or linearizable (ReadIndex). */

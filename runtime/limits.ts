@@ -42,6 +42,8 @@ export const REQUEST_LIMITS = {
   /** The sum of k over a batch's queries: bounds the hits one answer carries. */
   batchHitsMax: 100_000,
   timeoutMsMax: 3_600_000,
+  /** Records in one scroll page (`limit`, `batchSize`). */
+  scrollLimitMax: 10_000,
 } as const;
 
 /** Limits of the WAL (storage/wal/): its frame format and the defaults and ranges of its options. */

@@ -19,6 +19,12 @@
  *   comparisons against an array are false.
  * - `$gt/$gte/$lt/$lte` compare two numbers or two strings (code-unit order);
  *   any other pairing is false.
+ * - `{ field: { $exists: true } }` matches when the field is present (any
+ *   value, `null` included); `$exists: false` when it is missing.
+ * - `{ $id: ... }` tests the record's id instead of a metadata field, with
+ *   equality to a string, `$eq`, `$ne`, `$in` or `$nin` (strings only); it
+ *   may appear wherever a field may (`{ $id: { $in: ['a', 'b'] } }`). The id
+ *   is the predicate's second argument; without one, `$id` equals nothing.
  * - Limits: nesting at most FILTER_DEPTH_MAX filter objects deep, at most
  *   FILTER_CONDITIONS_MAX conditions (one per field operator or equality, and
  *   one per empty filter object), at most FILTER_IN_VALUES_MAX values per
@@ -50,7 +56,19 @@ export interface FieldOperators {
   readonly $lte?: number | string;
   readonly $in?: readonly FilterScalar[];
   readonly $nin?: readonly FilterScalar[];
+  /** True: the field is present (any value, null included); false: it is missing. */
+  readonly $exists?: boolean;
 }
+
+/** What `$id` takes: an id (equality) or id operators. */
+export type IdCondition =
+  | string
+  | {
+      readonly $eq?: string;
+      readonly $ne?: string;
+      readonly $in?: readonly string[];
+      readonly $nin?: readonly string[];
+    };
 
 /** What a field key maps to: a scalar (equality) or an operator object. */
 export type FieldCondition = FilterScalar | FieldOperators;
@@ -60,20 +78,25 @@ export interface Filter {
   readonly $and?: readonly Filter[];
   readonly $or?: readonly Filter[];
   readonly $not?: Filter;
+  /** Restricts to records by id: `{ $id: 'a' }`, `{ $id: { $in: ['a', 'b'] } }`, `$ne`, `$nin`. */
+  readonly $id?: IdCondition;
   readonly [field: string]: FieldCondition | Filter | readonly Filter[] | undefined;
 }
 
-/** A compiled filter: true when the record's metadata matches. */
-export type FilterPredicate = (metadata: Metadata | null) => boolean;
+/** A compiled filter: true when the record (its metadata, and its id for `$id`) matches. */
+export type FilterPredicate = (metadata: Metadata | null, id?: string) => boolean;
 
 type ValueTest = (value: unknown) => boolean;
 type Getter = (metadata: Metadata | null) => unknown;
+
+/** The operators `$id` takes; every operand is a string (or a list of strings). */
+const ID_OPERATORS = new Set(['$eq', '$ne', '$in', '$nin']);
 
 interface CompileState {
   conditions: number;
 }
 
-const FIELD_OPERATORS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin']);
+const FIELD_OPERATORS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists']);
 
 /**
  * Validates `filter` once and compiles it into a predicate. Returns null when
@@ -103,7 +126,9 @@ function compileNode(node: unknown, path: string, depth: number, state: CompileS
       predicates.push(key === '$and' ? allOf(children) : anyOf(children));
     } else if (key === '$not') {
       const child = compileNode(value, `${path}.$not`, depth + 1, state);
-      predicates.push((metadata) => !child(metadata));
+      predicates.push((metadata, id) => !child(metadata, id));
+    } else if (key === '$id') {
+      predicates.push(compileIdCondition(value, `${path}.$id`, state));
     } else if (key.startsWith('$')) {
       throw invalidArgument(path, `unknown operator ${key}`);
     } else {
@@ -131,6 +156,32 @@ function compileField(field: string, condition: unknown, path: string, state: Co
     test = equalsTest(condition);
   }
   return (metadata) => test(get(metadata));
+}
+
+function compileIdCondition(condition: unknown, path: string, state: CompileState): FilterPredicate {
+  let test: ValueTest;
+  if (isPlainObject(condition)) {
+    for (const operator of Object.keys(condition)) {
+      if (!ID_OPERATORS.has(operator)) {
+        throw invalidArgument(path, `unknown $id operator ${operator} (use $eq, $ne, $in or $nin)`);
+      }
+      requireIdOperand(condition[operator], `${path}.${operator}`);
+    }
+    test = compileOperators(condition, path, state);
+  } else {
+    requireIdOperand(condition, path);
+    countCondition(state, path);
+    test = equalsTest(condition as string);
+  }
+  return (_metadata, id) => test(id);
+}
+
+function requireIdOperand(operand: unknown, path: string): void {
+  const strings = Array.isArray(operand) ? operand : [operand];
+  const bad = strings.findIndex((element) => typeof element !== 'string');
+  if (bad === -1) return;
+  const where = Array.isArray(operand) ? `${path}[${bad}]` : path;
+  throw invalidArgument(where, `expected an id (a string), got ${describe(strings[bad])}`);
 }
 
 function compileOperators(operators: Record<string, unknown>, path: string, state: CompileState): ValueTest {
@@ -163,6 +214,10 @@ function compileOperator(operator: string, operand: unknown, path: string): Valu
     case '$nin': {
       const inList = inTest(requireScalarList(operand, path));
       return (value) => !inList(value);
+    }
+    case '$exists': {
+      if (typeof operand !== 'boolean') throw invalidArgument(path, `expected true or false, got ${describe(operand)}`);
+      return (value) => (value !== undefined) === operand;
     }
     default:
       return comparisonTest(operator, requireComparable(operand, path));
@@ -239,22 +294,25 @@ function requireScalarList(value: unknown, path: string): FilterScalar[] {
   return value as FilterScalar[];
 }
 
-function allOf<T>(tests: readonly ((input: T) => boolean)[]): (input: T) => boolean {
+// Both combinators pass a second argument through (the id, for record predicates); value tests ignore it.
+type Test<T, U> = (input: T, extra?: U) => boolean;
+
+function allOf<T, U = undefined>(tests: readonly Test<T, U>[]): Test<T, U> {
   const [first, second] = tests;
   if (first === undefined) return () => true;
   if (tests.length === 1) return first;
-  if (tests.length === 2 && second !== undefined) return (input) => first(input) && second(input);
-  return (input) => {
-    for (const test of tests) if (!test(input)) return false;
+  if (tests.length === 2 && second !== undefined) return (input, extra) => first(input, extra) && second(input, extra);
+  return (input, extra) => {
+    for (const test of tests) if (!test(input, extra)) return false;
     return true;
   };
 }
 
-function anyOf<T>(tests: readonly ((input: T) => boolean)[]): (input: T) => boolean {
+function anyOf<T, U = undefined>(tests: readonly Test<T, U>[]): Test<T, U> {
   const [first] = tests;
   if (first !== undefined && tests.length === 1) return first;
-  return (input) => {
-    for (const test of tests) if (test(input)) return true;
+  return (input, extra) => {
+    for (const test of tests) if (test(input, extra)) return true;
     return false;
   };
 }

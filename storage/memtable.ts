@@ -11,6 +11,7 @@ import { ShoalError, invalidArgument } from '../runtime/errors.js';
 import { STORAGE_LIMITS } from '../runtime/limits.js';
 import { integerIn } from '../runtime/options.js';
 import { norm, scoreOf } from './distance.js';
+import type { FilterPredicate } from './filter.js';
 import type { Hit, Metadata, Metric } from './types.js';
 import type { SegmentRows } from './viper/segment-rows.js';
 import { METRICS, hitComparator } from './types.js';
@@ -160,7 +161,7 @@ export class Memtable {
   search(
     query: Float32Array,
     k: number,
-    predicate: ((metadata: Metadata | null) => boolean) | null,
+    predicate: FilterPredicate | null,
     isLive: ((id: string, lsn: number) => boolean) | null = null,
   ): Hit[] {
     if (query.length !== this.dimension) {
@@ -178,7 +179,7 @@ export class Memtable {
     const candidate: MutableHit = { id: '', score: 0, metadata: null };
     for (let row = 0; row < size; row++) {
       const metadata = this.metadatas[row] ?? null;
-      if (predicate !== null && !predicate(metadata)) continue;
+      if (predicate !== null && !predicate(metadata, this.ids[row])) continue;
       if (isLive !== null && !isLive(this.ids[row] ?? '', this.lsns[row] ?? 0)) continue;
       const rowNorm = this.norms[row] ?? 0;
       candidate.score = scoreOf(this.metric, query, queryNorm, this.vectors, row * this.dimension, rowNorm, this.dimension);
@@ -187,6 +188,17 @@ export class Memtable {
       heap.push({ id: candidate.id, score: candidate.score, metadata });
     }
     return heap.sorted();
+  }
+
+  /** The metadata of `id`'s live row (no vector copy), or undefined when absent or deleted. */
+  liveMetadata(id: string): Metadata | null | undefined {
+    const row = this.rowOf.get(id);
+    return row === undefined ? undefined : this.metadatas[row] ?? null;
+  }
+
+  /** The ids of the live rows, in no particular order (a fresh array). */
+  liveIds(): string[] {
+    return [...this.ids];
   }
 
   /** True when nothing was ever applied here (no row, no tombstone). */

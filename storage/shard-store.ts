@@ -3,7 +3,8 @@
  * bounded queue of frozen memtables waiting for (or in) their flush, and
  * immutable segments (newest last). Owns applying batches, the newest-version-wins rule across tiers
  * (a row is hidden when a newer tier holds a newer LSN for its id, upsert or
- * tombstone), search and get across tiers, and the swaps that a flush or a
+ * tombstone), search and get across tiers, scans in id order and counts
+ * (storage/id-scan.ts walks the tiers' sorted ids), and the swaps that a flush or a
  * compaction make. No I/O: the engine actor builds and loads segments and
  * hands them in.
  */
@@ -13,9 +14,11 @@ import type { FilterPredicate } from './filter.js';
 import { Memtable } from './memtable.js';
 import { OP_UPSERT, batchRows, rowVector } from './record-batch.js';
 import type { RecordBatch } from './record-batch.js';
+import { ascendingIds } from './id-scan.js';
 import type { Hit, Metadata, Metric, StoredRecord } from './types.js';
 import { hitComparator } from './types.js';
 import type { Segment } from './viper/segment.js';
+import { compareIds } from './viper/segment-rows.js';
 
 /** How a search runs over the segments. */
 export interface TierSearchOptions {
@@ -23,6 +26,23 @@ export interface TierSearchOptions {
   readonly exact?: boolean;
   /** HNSW candidate-list size for indexed segments. */
   readonly ef?: number;
+}
+
+/** What a scan walks: the records matching `predicate` with ids above `afterId`, at most `limit` of them. */
+export interface ScanOptions {
+  readonly predicate: FilterPredicate | null;
+  /** Only ids greater than this one (code-unit order); null: from the first id. */
+  readonly afterId: string | null;
+  readonly limit: number;
+  /** Include each record's vector (a copy). */
+  readonly withVectors: boolean;
+}
+
+/** One record of a scan: its id and metadata, and its vector when the scan asked for vectors. */
+export interface ScannedRecord {
+  readonly id: string;
+  readonly metadata: Metadata | null;
+  readonly vector?: Float32Array;
 }
 
 /** Where a shard's rows are, per tier. */
@@ -181,6 +201,49 @@ export class ShardStore {
     return undefined;
   }
 
+  /**
+   * The first `limit` live records in ascending id order (code-unit order)
+   * whose id is above `afterId` and that match `predicate`, newest version of
+   * each id only. Segments are walked from a binary search (their rows are
+   * sorted by id); each memtable's ids above `afterId` are sorted per scan.
+   */
+  scan(options: ScanOptions): ScannedRecord[] {
+    const { predicate, afterId, limit, withVectors } = options;
+    const above = (id: string): boolean => afterId === null || id > afterId;
+    const tables = this.memtablesNewestFirst();
+    const lists: (readonly string[])[] = tables.map((table) => table.liveIds().filter(above).sort(compareIds));
+    for (const segment of this.segmentList) lists.push(segment.sortedIds);
+    const records: ScannedRecord[] = [];
+    for (const id of ascendingIds(lists, afterId)) {
+      if (records.length >= limit) break;
+      const metadata = this.liveMetadata(id);
+      if (metadata === undefined || (predicate !== null && !predicate(metadata, id))) continue;
+      if (!withVectors) records.push({ id, metadata });
+      else records.push({ id, metadata, vector: present(this.get(id), `the live record ${id}`).vector });
+    }
+    return records;
+  }
+
+  /** The live records matching `predicate` (all of them for null), exactly. */
+  count(predicate: FilterPredicate | null): number {
+    if (predicate === null) return this.countRecords();
+    const seen = new Set<string>();
+    let matching = 0;
+    const visit = (id: string, deleted: boolean, tier: Memtable | Segment): void => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      if (!deleted && predicate(tier.liveMetadata(id) ?? null, id)) matching++;
+    };
+    for (const table of this.memtablesNewestFirst()) {
+      table.forEachEntry((id, _lsn, deleted) => visit(id, deleted, table));
+    }
+    for (let index = this.segmentList.length - 1; index >= 0; index--) {
+      const segment = this.segmentList[index] as Segment;
+      segment.forEachRow((id, _lsn, deleted) => visit(id, deleted, segment));
+    }
+    return matching;
+  }
+
   /** Counts per tier; `records` is exact (computed once per change, O(rows)). */
   stats(): ShardStoreStats {
     const segmentRows = this.segmentList.reduce((sum, segment) => sum + segment.rows, 0);
@@ -194,6 +257,18 @@ export class ShardStore {
       segmentRows,
       maxLsn: Math.max(this.active.maxLsn, ...this.frozenTables.map((table) => table.maxLsn), ...this.segmentList.map((segment) => segment.manifest.maxLsn)),
     };
+  }
+
+  /** The metadata of `id`'s newest version (null for none), or undefined when it does not exist or was deleted. */
+  private liveMetadata(id: string): Metadata | null | undefined {
+    for (const table of this.memtablesNewestFirst()) {
+      if (table.lsnOf(id) !== undefined) return table.liveMetadata(id);
+    }
+    for (let index = this.segmentList.length - 1; index >= 0; index--) {
+      const segment = this.segmentList[index] as Segment;
+      if (segment.lsnOf(id) !== undefined) return segment.liveMetadata(id);
+    }
+    return undefined;
   }
 
   /** The active memtable, then the frozen ones from newest to oldest. */

@@ -1,7 +1,7 @@
 /**
- * The client's read route: searches and gets go from the host thread
- * straight to a collection's engines, one ask per shard, and are merged
- * here, instead of through the supervisor's thread. The supervisor still
+ * The client's read route: searches, gets, scrolls and counts go from the
+ * host thread straight to a collection's engines, one ask per shard, and are
+ * merged here, instead of through the supervisor's thread. The supervisor still
  * decides where a collection lives: it answers a `read-route` (the
  * collection's id, shard count, dimension and metric; the engines'
  * addresses follow from those), which the client caches per collection
@@ -25,6 +25,9 @@ import { remainingMs } from '../../runtime/deadline.js';
 import { ShoalError, toShoalError } from '../../runtime/errors.js';
 import { orderRecords } from '../../cluster/merge.js';
 import { partitionByShard } from '../../cluster/routing.js';
+import { mergeScrollPages } from '../../cluster/scroll-merge.js';
+import type { MergedScrollPage } from '../../cluster/scroll-merge.js';
+import type { ScannedRecord } from '../../storage/shard-store.js';
 import type { Hit, StoredRecord } from '../../storage/types.js';
 import { engineAddress } from '../addresses.js';
 import type { EngineMessage } from '../engine-actor.js';
@@ -33,6 +36,7 @@ import { attemptTimeoutMs } from '../supervisor/shard-asks.js';
 import type { ReadRoute } from '../read-protocol.js';
 import type { SearchBatchResult } from '../public-api.js';
 import type { CheckedSearch } from '../read-protocol.js';
+import type { SupervisorMessageOf } from '../supervisor-protocol.js';
 
 /** Asks an actor from the host. */
 export type HostAsk = <T>(to: string, message: Message, options: AskOptions) => Promise<T>;
@@ -104,6 +108,48 @@ export class ReadRouter {
     const failure = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
     if (failure !== undefined) throw toShoalError(failure.reason);
     return orderRecords(ids, answers.map((answer) => (answer.status === 'fulfilled' ? answer.value : [])));
+  }
+
+  /** A scroll page: each engine gives its first `limit + 1` matching records above the cursor; merged and cut here. */
+  async scroll(message: SupervisorMessageOf<'scroll'>, timeoutMs: number): Promise<MergedScrollPage> {
+    const { filter, afterId, limit, withVectors } = message;
+    const ask: EngineMessage = { type: 'scroll', filter, afterId, limit: limit + 1, withVectors };
+    const { collection } = message;
+    const pages = await this.everyEngine<ScannedRecord[], MergedScrollPage>(collection, ask, message, timeoutMs);
+    return Array.isArray(pages) ? mergeScrollPages(pages, limit) : pages.viaSupervisor;
+  }
+
+  /** The records matching `message.filter`: every engine's exact count, summed. */
+  async count(message: SupervisorMessageOf<'count'>, timeoutMs: number): Promise<{ count: number }> {
+    const ask: EngineMessage = { type: 'count', filter: message.filter };
+    const counts = await this.everyEngine<number, { count: number }>(message.collection, ask, message, timeoutMs);
+    return Array.isArray(counts) ? { count: counts.reduce((sum, each) => sum + each, 0) } : counts.viaSupervisor;
+  }
+
+  /**
+   * Asks every engine of `collection` the same message: their answers in shard order, or, when an engine could
+   * not be reached, the supervisor's answer to `fallback` (asked in the time left).
+   */
+  private async everyEngine<T, R = unknown>(
+    collection: string,
+    ask: EngineMessage,
+    fallback: Message,
+    timeoutMs: number,
+  ): Promise<T[] | { viaSupervisor: R }> {
+    const deadline = this.clock.now() + timeoutMs;
+    const route = await this.route(collection, deadline);
+    const answers = await Promise.allSettled(
+      Array.from({ length: route.shards }, (_, shard) => {
+        const options = { timeoutMs: remainingMs(deadline, this.clock) };
+        return this.ask<T>(engineAddress(route.id, shard), ask, options);
+      }),
+    );
+    if (this.stale(collection, route, answers)) {
+      return { viaSupervisor: await this.viaSupervisor<R>(fallback, deadline, timeoutMs) };
+    }
+    const failure = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
+    if (failure !== undefined) throw toShoalError(failure.reason);
+    return answers.map((answer) => (answer as PromiseFulfilledResult<T>).value);
   }
 
   /** True (and the route forgotten) when an engine could not be reached: the request then goes via the supervisor. */

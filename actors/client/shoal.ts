@@ -28,6 +28,16 @@ import { batchTransfer } from '../../storage/record-batch.js';
 import type { RecordBatch } from '../../storage/record-batch.js';
 import { SUPERVISOR_ADDRESS, engineAddress, metadataReplicaAddress, shardAddress, walAddress } from '../addresses.js';
 import type {
+  CountOptions,
+  IterateOptions,
+  MetadataUpdate,
+  ScrollOptions,
+  ScrollRecord,
+  ScrollResult,
+  UpdateMetadataResult,
+} from '../public-api.js';
+import type { Filter } from '../../storage/filter.js';
+import type {
   CollectionInfo,
   CreateCollectionOptions,
   FaultSpec,
@@ -49,11 +59,15 @@ import type {
 import { DEFAULT_METADATA_SETTINGS } from '../supervisor-actor.js';
 import type { SupervisorArgs } from '../supervisor-actor.js';
 import type { PingResult } from '../supervisor-protocol.js';
+import type { SupervisorMessageOf } from '../supervisor-protocol.js';
 import { abortable, signalOf, throwIfAborted } from './abort.js';
 import { ShoalMetrics } from './metrics.js';
 import { ReadRouter } from './read-router.js';
 import { SearchCoalescer } from './search-coalescer.js';
 import type { SearchAsk } from './search-coalescer.js';
+import { unreachable } from '../../runtime/assert.js';
+import { encodeCursor } from './scroll-cursor.js';
+import { SCROLL_LIMIT_DEFAULT, checkFilter, checkScroll, packMetadataUpdates } from './validation.js';
 import {
   checkSearch,
   checkSearchBatch,
@@ -65,6 +79,9 @@ import {
   storageConfig,
   timeoutOf,
 } from './validation.js';
+
+/** The requests `dispatchByQuery` answers. */
+type QueryRequest = Extract<ShoalRequest, { type: 'scroll' | 'count' | 'delete-where' | 'update-metadata' }>;
 
 const SUPERVISOR_MODULE = siblingModuleUrl('../supervisor-actor', import.meta.url);
 const OPEN_TIMEOUT_MS = 300_000;
@@ -287,6 +304,58 @@ export class Shoal {
   }
 
   /**
+   * A page of records in ascending id order (code-unit order of the id
+   * strings), matching `filter`: at most `limit` (default 100, at most
+   * 10,000), with vectors only when `withVectors`. Pass the page's
+   * `nextCursor` as `cursor` for the next page; it is null on the last page.
+   * Each page reads the live data: a record deleted before a page is read
+   * is not in it, and each id appears once over the scroll.
+   */
+  scroll(collection: string, options: ScrollOptions = {}): Promise<ScrollResult> {
+    return this.request({ type: 'scroll', collection, ...options });
+  }
+
+  /** Every record matching `filter`, in ascending id order, as batches of up to `batchSize` (default 100): a scroll. */
+  async *iterate(collection: string, options: IterateOptions = {}): AsyncGenerator<ScrollRecord[], void, undefined> {
+    const { batchSize, ...rest } = options;
+    const limit = integerIn(batchSize ?? SCROLL_LIMIT_DEFAULT, 'batchSize', 1, REQUEST_LIMITS.scrollLimitMax);
+    let cursor: string | null = null;
+    do {
+      const page: ScrollResult = await this.scroll(collection, { ...rest, cursor, limit });
+      if (page.records.length > 0) yield page.records;
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+  }
+
+  /** The number of records matching `filter` (all records without one), exactly. */
+  async count(collection: string, options: CountOptions = {}): Promise<number> {
+    return (await this.request({ type: 'count', collection, ...options })).count;
+  }
+
+  /**
+   * Deletes every record matching `filter` (`{}` matches all); durable when it
+   * resolves, like `delete`. Every matching record acknowledged before the
+   * call is deleted; one written meanwhile may or may not be.
+   */
+  deleteWhere(collection: string, filter: Filter, options: RequestOptions = {}): Promise<WriteResult> {
+    return this.request({ type: 'delete-where', collection, filter, ...options });
+  }
+
+  /**
+   * Replaces the metadata of existing records, keeping their vectors; durable
+   * when it resolves. Ids that do not exist are reported in `missing` and not
+   * created. Per shard an update runs after every write that arrived before
+   * it and before every write that arrives after it.
+   */
+  updateMetadata(
+    collection: string,
+    records: readonly MetadataUpdate[],
+    options: RequestOptions = {},
+  ): Promise<UpdateMetadataResult> {
+    return this.request({ type: 'update-metadata', collection, records, ...options });
+  }
+
+  /**
    * Prepares a collection for reading: every shard flushes its memtable and
    * merges all its segments into one, so a search walks one HNSW graph per
    * shard instead of several (each graph costs about the same to search
@@ -437,6 +506,11 @@ export class Shoal {
       }
       case 'search-batch':
         return this.reads.search(collectionName(message.collection, 'collection'), checkSearchBatch(message), timeoutMs);
+      case 'scroll':
+      case 'count':
+      case 'delete-where':
+      case 'update-metadata':
+        return this.dispatchByQuery(message, timeoutMs);
       case 'stats':
         return this.askStats(timeoutMs);
       case 'optimize':
@@ -465,6 +539,32 @@ export class Shoal {
     } finally {
       this.reads.invalidate();
     }
+  }
+
+  /** The requests that select records by filter or id order (scroll, count, delete-where) or rewrite them by id. */
+  private dispatchByQuery(message: QueryRequest, timeoutMs: number): Promise<unknown> {
+    const collection = collectionName(message.collection, 'collection');
+    switch (message.type) {
+      case 'scroll':
+        return this.askScroll(checkScroll(collection, message), timeoutMs);
+      case 'count':
+        return this.reads.count({ type: 'count', collection, filter: checkFilter(message.filter) }, timeoutMs);
+      case 'delete-where':
+        if (message.filter === undefined || message.filter === null) {
+          throw invalidArgument('filter', 'is required ({} deletes every record)');
+        }
+        return this.ask({ type: 'delete-where', collection, filter: checkFilter(message.filter) }, timeoutMs);
+      case 'update-metadata':
+        return this.ask({ type: 'update-metadata', collection, ...packMetadataUpdates(message.records) }, timeoutMs);
+      default:
+        return unreachable(message, 'query request');
+    }
+  }
+
+  /** A scroll page from the supervisor, its continuation encoded as an opaque cursor. */
+  private async askScroll(message: SupervisorMessageOf<'scroll'>, timeoutMs: number): Promise<ScrollResult> {
+    const page = await this.reads.scroll(message, timeoutMs);
+    return { records: page.records, nextCursor: page.continueAfter === null ? null : encodeCursor(page.continueAfter) };
   }
 
   /** The supervisor's stats, with the searches this client answered on the direct read route added to each collection's count. */

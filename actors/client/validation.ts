@@ -17,8 +17,10 @@ import type { EnginePolicy, EngineSettings, HnswOptions } from '../../storage/ty
 import { SYNC_MODES, isSyncMode } from '../../storage/wal/sync-mode.js';
 import type { SyncMode } from '../../storage/wal/sync-mode.js';
 import type { CreateCollectionOptions, SearchBatchOptions, SearchOptions, SearchQuery, UpsertRecord, VectorInput } from '../public-api.js';
+import type { ScrollOptions } from '../public-api.js';
 import type { CheckedQuery, CheckedSearch } from '../read-protocol.js';
-import type { CreateCollectionMessage } from '../supervisor-protocol.js';
+import type { CreateCollectionMessage, SupervisorMessageOf } from '../supervisor-protocol.js';
+import { decodeCursor } from './scroll-cursor.js';
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -228,6 +230,56 @@ function packQueries(queries: readonly SearchQuery[], field: string, allowPartia
   const vectors = new Float32Array(queries.length * dimension);
   queries.forEach((query, index) => copyVector(query.vector, vectors, index * dimension, dimension, name(index, 'vector')));
   return { vectors, dimension, queries: checked, allowPartial: allowPartial === true };
+}
+
+/** Records per scroll page when the caller gives no `limit`. */
+export const SCROLL_LIMIT_DEFAULT = 100;
+
+/** A filter, checked (compiled once and dropped: the engines compile it again); undefined and null mean none. */
+export function checkFilter(filter: unknown, field = 'filter'): unknown {
+  if (filter === undefined || filter === null) return null;
+  if (!isPlainObject(filter)) throw invalidArgument(field, 'must be a filter object');
+  compileFilter(filter);
+  return filter;
+}
+
+/** A boolean option, or its default. */
+function flag(value: unknown, field: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalidArgument(field, 'must be true or false');
+  return value;
+}
+
+/** Validates the options of `scroll` into the supervisor's message. */
+export function checkScroll(collection: string, options: ScrollOptions): SupervisorMessageOf<'scroll'> {
+  if (!isPlainObject(options)) throw invalidArgument('options', 'must be an object');
+  return {
+    type: 'scroll',
+    collection,
+    filter: checkFilter(options.filter),
+    afterId: decodeCursor(options.cursor),
+    limit: integerIn(options.limit ?? SCROLL_LIMIT_DEFAULT, 'limit', 1, REQUEST_LIMITS.scrollLimitMax),
+    withVectors: flag(options.withVectors, 'withVectors', false),
+  };
+}
+
+/** Validates metadata updates (`[{ id, metadata }]`, 1 to 10,000) into ids and metadata JSON texts, by row. */
+export function packMetadataUpdates(records: unknown): { ids: string[]; metadata: (string | null)[] } {
+  if (!Array.isArray(records) || records.length === 0) throw invalidArgument('records', 'must be a non-empty array');
+  const recordsMax = REQUEST_LIMITS.recordsPerBatchMax;
+  if (records.length > recordsMax) {
+    throw invalidArgument('records', `holds ${records.length} updates, at most ${recordsMax} are allowed per call`);
+  }
+  const ids: string[] = [];
+  const metadata: (string | null)[] = [];
+  records.forEach((record: unknown, row) => {
+    const field = `records[${row}]`;
+    if (!isPlainObject(record)) throw invalidArgument(field, 'must be an object with id and metadata');
+    if (!Object.hasOwn(record, 'metadata')) throw invalidArgument(`${field}.metadata`, 'is required (null clears it)');
+    ids.push(recordId(record['id'], `${field}.id`));
+    metadata.push(metadataText(record['metadata'], `${field}.metadata`));
+  });
+  return { ids, metadata };
 }
 
 /**

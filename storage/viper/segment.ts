@@ -133,6 +133,18 @@ export class Segment {
     return { kind: 'live', id, vector, metadata: this.metadataOf(row), lsn };
   }
 
+  /** The ids of every row (tombstones included), ascending in code-unit order: a segment's rows are sorted by id. */
+  get sortedIds(): readonly string[] {
+    return this.data.ids;
+  }
+
+  /** The metadata of `id`'s row when it is live here (no vector copy); undefined for no row or a tombstone. */
+  liveMetadata(id: string): Metadata | null | undefined {
+    const row = this.rowOf.get(id);
+    if (row === undefined || this.data.deleted[row] === 1) return undefined;
+    return this.metadataOf(row);
+  }
+
   /** Calls `visit` for every row (tombstones included), in row order, without copying. */
   forEachRow(visit: (id: string, lsn: number, deleted: boolean) => void): void {
     const { ids, lsns, deleted } = this.data;
@@ -217,7 +229,7 @@ export class Segment {
     // One scratch candidate for the O(1) rejection test; a Hit is allocated only when kept.
     const candidate: MutableHit = { id: '', score: 0, metadata: null };
     for (let row = 0; row < count; row++) {
-      if (deleted[row] !== 0 || (predicate !== null && !predicate(this.metadataOf(row)))) continue;
+      if (deleted[row] !== 0 || (predicate !== null && !predicate(this.metadataOf(row), ids[row]))) continue;
       candidate.score = this.scoreRow(query, queryNorm, row);
       candidate.id = ids[row] as string;
       if (!heap.accepts(candidate)) continue;
@@ -239,7 +251,7 @@ export class Segment {
     return (row) =>
       deleted[row] === 0 &&
       (isLive === null || isLive(ids[row] as string, lsns[row] as number)) &&
-      (predicate === null || predicate(this.metadataOf(row)));
+      (predicate === null || predicate(this.metadataOf(row), ids[row]));
   }
 
   private metadataOf(row: number): Metadata | null {

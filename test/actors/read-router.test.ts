@@ -1,4 +1,4 @@
-// Proves the client's direct read route: a get asks each shard's engine for its own ids and answers in the order asked; a search asks the supervisor for the collection's route once, then asks each shard's engine itself (its own copy of the vectors) and merges the per-shard top-k under the metric; a wrong dimension fails before any engine is asked; an engine that cannot be reached sends the search through the supervisor with the time left and makes the next search fetch the route again; an engine's error answer fails the search (or, with allowPartial, leaves it partial) without a second trip; a route fetched across a create or drop is used once and not kept. The transport is replaced by a recording function here; shoal.test.ts and supervision.test.ts check the same paths through real threads.
+// Proves the client's direct read route: a get asks each shard's engine for its own ids and answers in the order asked; a search asks the supervisor for the collection's route once, then asks each shard's engine itself (its own copy of the vectors) and merges the per-shard top-k under the metric; a wrong dimension fails before any engine is asked; an engine that cannot be reached sends the search through the supervisor with the time left and makes the next search fetch the route again; an engine's error answer fails the search (or, with allowPartial, leaves it partial) without a second trip; a scroll or count asks every engine (a scroll for limit + 1 records) and is merged here, or goes through the supervisor when an engine cannot be reached; a route fetched across a create or drop is used once and not kept. The transport is replaced by a recording function here; shoal.test.ts and supervision.test.ts check the same paths through real threads.
 import { describe, expect, it } from 'vitest';
 import { ReadRouter } from '../../actors/client/read-router.js';
 import type { ReadRoute } from '../../actors/read-protocol.js';
@@ -120,6 +120,32 @@ describe('ReadRouter', () => {
     down = true;
     expect((await router.get('docs', ids, 1_000)).map((record) => record.id)).toEqual(['from-supervisor']);
     expect(asked.at(-1)).toMatchObject({ to: 'supervisor', message: { type: 'get', collection: 'docs', ids } });
+  });
+
+  it('scrolls and counts on the engines (each asked for limit + 1), merging here, or through the supervisor when an engine is unreachable', async () => {
+    let down = false;
+    const { asked, router } = transport(
+      (shard, message) => {
+        if (down && shard === 1) return new ShoalError('UNAVAILABLE', 'engine/c7/1 died before answering');
+        if (message.type === 'count') return (shard + 2) as unknown as Hit[][];
+        const ids = shard === 0 ? ['a', 'c', 'e'] : ['B', 'd'];
+        return ids.map((id) => ({ id, metadata: null })) as unknown as Hit[][];
+      },
+      (message) => {
+        if (message.type === 'read-route') return ROUTE;
+        return message.type === 'count' ? { count: 99 } : { records: [], continueAfter: null };
+      },
+    );
+    const scroll = { type: 'scroll', collection: 'docs', filter: null, afterId: null, limit: 3, withVectors: false } as const;
+    const page = await router.scroll(scroll, 5_000);
+    expect(page).toEqual({ records: ['B', 'a', 'c'].map((id) => ({ id, metadata: null })), continueAfter: 'c' });
+    expect(asked.filter((each) => each.message.type === 'scroll').map((each) => each.message['limit'])).toEqual([4, 4]);
+    expect(await router.count({ type: 'count', collection: 'docs', filter: null }, 5_000)).toEqual({ count: 5 });
+    down = true;
+    expect(await router.count({ type: 'count', collection: 'docs', filter: null }, 5_000)).toEqual({ count: 99 });
+    expect(asked.at(-1)).toMatchObject({ to: 'supervisor', message: { type: 'count', collection: 'docs' } });
+    expect(await router.scroll(scroll, 5_000)).toEqual({ records: [], continueAfter: null });
+    expect(asked.at(-1)).toMatchObject({ to: 'supervisor', message: scroll });
   });
 
   it('uses a route fetched across a create or drop once, without keeping it', async () => {

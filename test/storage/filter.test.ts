@@ -219,3 +219,57 @@ describe('compileFilter: invalid filters', () => {
     expect(matches({ $or: atLimit }, { field: 7 })).toBe(true);
   });
 });
+
+describe('compileFilter: $exists', () => {
+  it('matches present fields (null included) with true and missing ones with false', () => {
+    expect(matches({ lang: { $exists: true } }, record)).toBe(true);
+    expect(matches({ editor: { $exists: true } }, record)).toBe(true);
+    expect(matches({ missing: { $exists: true } }, record)).toBe(false);
+    expect(matches({ missing: { $exists: false } }, record)).toBe(true);
+    expect(matches({ 'author.name': { $exists: true } }, record)).toBe(true);
+    expect(matches({ 'author.age': { $exists: false } }, record)).toBe(true);
+    expect(matches({ lang: { $exists: false } }, null)).toBe(true);
+    expect(matches({ year: { $exists: true, $gte: 2020 } }, record)).toBe(true);
+    expect(matches({ $not: { lang: { $exists: true } } }, record)).toBe(false);
+  });
+
+  it('rejects a non-boolean operand', () => {
+    expectInvalid({ lang: { $exists: 1 } }, 'filter.lang.$exists: expected true or false');
+    expectInvalid({ lang: { $exists: 'yes' } }, 'filter.lang.$exists: expected true or false');
+  });
+});
+
+describe('compileFilter: $id', () => {
+  function matchesId(filter: unknown, id: string | undefined): boolean {
+    const predicate = compileFilter(filter);
+    if (predicate === null) throw new Error('expected a predicate');
+    return predicate(record, id);
+  }
+
+  it('tests the record id with equality, $eq, $ne, $in and $nin, combined with metadata conditions', () => {
+    expect(matchesId({ $id: 'a' }, 'a')).toBe(true);
+    expect(matchesId({ $id: 'a' }, 'b')).toBe(false);
+    expect(matchesId({ $id: { $eq: 'a' } }, 'a')).toBe(true);
+    expect(matchesId({ $id: { $ne: 'a' } }, 'b')).toBe(true);
+    expect(matchesId({ $id: { $in: ['a', 'b'] } }, 'b')).toBe(true);
+    expect(matchesId({ $id: { $in: ['a', 'b'] } }, 'c')).toBe(false);
+    expect(matchesId({ $id: { $nin: ['a', 'b'] } }, 'c')).toBe(true);
+    expect(matchesId({ $id: { $in: ['a'] }, lang: 'en' }, 'a')).toBe(true);
+    expect(matchesId({ $id: { $in: ['a'] }, lang: 'de' }, 'a')).toBe(false);
+    expect(matchesId({ $or: [{ $id: 'x' }, { lang: 'de' }] }, 'x')).toBe(true);
+    expect(matchesId({ $not: { $id: 'x' } }, 'x')).toBe(false);
+  });
+
+  it('equals nothing without an id', () => {
+    expect(matchesId({ $id: 'a' }, undefined)).toBe(false);
+    expect(matchesId({ $id: { $nin: ['a'] } }, undefined)).toBe(true);
+  });
+
+  it('rejects operands that are not ids and operators other than $eq, $ne, $in, $nin', () => {
+    expectInvalid({ $id: 3 }, 'filter.$id: expected an id (a string)');
+    expectInvalid({ $id: { $in: ['a', 2] } }, 'filter.$id.$in[1]: expected an id (a string)');
+    expectInvalid({ $id: { $gt: 'a' } }, 'filter.$id: unknown $id operator $gt');
+    expectInvalid({ $id: { $in: 'a' } }, 'filter.$id.$in: expected an array');
+    expectInvalid({ $and: [{ $id: null }] }, 'filter.$and[0].$id: expected an id (a string)');
+  });
+});
