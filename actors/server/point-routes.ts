@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { invalidArgument } from '../../runtime/errors.js';
 import { REQUEST_LIMITS } from '../../runtime/limits.js';
 import type { Metadata, UpsertRecord } from '../public-api.js';
+import { shoalFilterOf } from './qdrant-filter.js';
 import { recordIdOf } from './qdrant-ids.js';
 import { bodyOf, payloadSelector, pointOf, vectorOf, wantsVector } from './qdrant-shapes.js';
 import { HttpError } from './http-error.js';
@@ -52,7 +53,12 @@ export function pointRoutes(app: FastifyInstance, context: ServerContext): void 
   });
   app.post<NameParams>('/collections/:name/points/delete', async (request, response) => {
     const body = bodyOf(request.body);
-    if (body['points'] === undefined) throw invalidArgument('points', 'must list the ids to delete');
+    if (body['points'] === undefined || body['points'] === null) {
+      const filter = shoalFilterOf(body['filter']);
+      if (filter === undefined) throw invalidArgument('points', 'name the points to delete by ids or by a filter');
+      await db.deleteWhere(request.params.name, filter, { timeoutMs });
+      return reply(response, COMPLETED);
+    }
     const ids = idList(body['points'], 'points');
     for (let start = 0; start < ids.length; start += REQUEST_LIMITS.recordsPerBatchMax) {
       const chunk = ids.slice(start, start + REQUEST_LIMITS.recordsPerBatchMax);
@@ -62,7 +68,8 @@ export function pointRoutes(app: FastifyInstance, context: ServerContext): void 
   });
 }
 
-/** The records of an upsert body: `{ points: [{ id, vector, payload }] }` or `{ batch: { ids, vectors, payloads } }`. */
+/** The records of an upsert body: `{ points: [{ id, vector, payload }] }` or `{ batch: { ids, vectors, payloads } }`.
+ */
 export function upsertRecords(body: Record<string, unknown>): UpsertRecord[] {
   if (Array.isArray(body['points'])) {
     return body['points'].map((point: unknown, index) => {

@@ -157,9 +157,12 @@ function range(key: string, value: unknown, field: string): Filter {
   return { [key]: operators };
 }
 
-/** Qdrant's is_empty: the field is missing, null, or an empty array. */
+/**
+ * Qdrant's is_empty: the field is missing or null. (Qdrant also counts an empty array as empty; Shoal's filters
+ * cannot test an array's length, so an empty array is not matched here.)
+ */
 function isEmpty(key: string): Filter {
-  return { $or: [{ [key]: { $exists: false } }, { [key]: { $eq: null } }, { [key]: { $size: 0 } }] } as Filter;
+  return { $or: [{ [key]: { $exists: false } }, { [key]: { $eq: null } }] };
 }
 
 /** Qdrant's is_null: the field holds null (a missing field is not null). */
@@ -169,7 +172,7 @@ function isNull(key: string): Filter {
 
 function hasId(value: unknown, field: string): Filter {
   if (!Array.isArray(value)) throw invalidArgument(field, 'must be a list of point ids');
-  return { $id: { $in: value.map((id, index) => recordIdOf(id, `${field}[${index}]`)) } } as Filter;
+  return { $id: { $in: value.map((id, index) => recordIdOf(id, `${field}[${index}]`)) } };
 }
 
 function keyOf(condition: Json, field: string): string {

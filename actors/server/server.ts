@@ -18,6 +18,7 @@ import { METRICS_CONTENT_TYPE } from '../client/metrics.js';
 import { collectionRoutes } from './collection-routes.js';
 import { HttpError } from './http-error.js';
 import { pointRoutes } from './point-routes.js';
+import { scanRoutes } from './scan-routes.js';
 import { searchRoutes } from './search-routes.js';
 import type { ServerContext } from './server-context.js';
 
@@ -84,6 +85,7 @@ export function buildServer(db: Shoal, options: ServerOptions = {}): FastifyInst
   collectionRoutes(app, context);
   pointRoutes(app, context);
   searchRoutes(app, context);
+  scanRoutes(app, context);
   return app;
 }
 
