@@ -7,6 +7,9 @@ export { METRICS_CONTENT_TYPE } from './actors/client/metrics.js';
 export { ShoalError, ERROR_CODES } from './runtime/errors.js';
 export type { ErrorCode, ErrorData } from './runtime/errors.js';
 export type {
+  BackupOptions,
+  BackupResult,
+  BackupShardResult,
   CollectionInfo,
   CollectionStats,
   ComponentStorageOptions,
@@ -21,6 +24,7 @@ export type {
   Placement,
   PlacementStrategy,
   RecordResult,
+  RestoreOptions,
   SearchHit,
   SearchBatchOptions,
   SearchBatchResult,

@@ -33,6 +33,9 @@ import type {
   MetadataStatus,
   OpenOptions,
   OptimizeResult,
+  BackupOptions,
+  BackupResult,
+  RestoreOptions,
   RecordResult,
   SearchHit,
   SearchBatchOptions,
@@ -47,6 +50,7 @@ import type {
 import { DEFAULT_METADATA_SETTINGS } from '../supervisor-actor.js';
 import type { SupervisorArgs } from '../supervisor-actor.js';
 import type { PingResult } from '../supervisor-protocol.js';
+import { backupMessage, restoreMessage } from './backup-validation.js';
 import { ShoalMetrics } from './metrics.js';
 import { ReadRouter } from './read-router.js';
 import { SearchCoalescer } from './search-coalescer.js';
@@ -67,6 +71,8 @@ const SUPERVISOR_MODULE = siblingModuleUrl('../supervisor-actor', import.meta.ur
 const OPEN_TIMEOUT_MS = 300_000;
 /** The default deadline of `optimize`: merging a shard rebuilds its HNSW graph. */
 const OPTIMIZE_TIMEOUT_MS = 600_000;
+/** The default deadline of `backup` and `restore`: they copy a collection's files. */
+const BACKUP_TIMEOUT_MS = 600_000;
 
 /** What the client needs of the actor system hosting Shoal: the threaded ActorSystem, or the simulator. */
 export interface ShoalHost {
@@ -231,6 +237,26 @@ export class Shoal {
     return this.request({ type: 'optimize', collection, ...options });
   }
 
+  /**
+   * Writes a point-in-time copy of one collection into `to`, an empty or
+   * missing folder, while reads and writes go on. Per shard the copy holds
+   * every write up to one LSN (reported) and none above it: every write
+   * acknowledged before the call is in it. The folder is a data directory
+   * of its own (`Shoal.open({ dataDir: to })` opens it) and what `restore` reads.
+   */
+  backup(collection: string, options: BackupOptions): Promise<BackupResult> {
+    return this.request({ type: 'backup', collection, ...options });
+  }
+
+  /**
+   * Brings a backup back as a new collection, named `name` or as it was
+   * (COLLECTION_EXISTS when taken); its files are copied, the backup folder
+   * is left as it is.
+   */
+  restore(options: RestoreOptions): Promise<CollectionInfo> {
+    return this.request({ type: 'restore', ...options });
+  }
+
   /** Counts and sizes per collection, and where the actors run. */
   stats(): Promise<ShoalStats> {
     return this.request({ type: 'stats' });
@@ -343,6 +369,14 @@ export class Shoal {
       }
       case 'metadata-status':
         return this.ask({ type: 'metadata-status' }, timeoutMs);
+      case 'backup': {
+        const backup = backupMessage(message.collection, message.to, new Date());
+        return this.ask(backup, timeoutOf(message.timeoutMs, BACKUP_TIMEOUT_MS));
+      }
+      case 'restore': {
+        const restore = restoreMessage(message.from, message.name);
+        return this.changeCatalogue(restore, timeoutOf(message.timeoutMs, BACKUP_TIMEOUT_MS));
+      }
       default:
         throw invalidArgument('type', `unknown request type ${JSON.stringify((message as { type?: unknown }).type)}`);
     }
