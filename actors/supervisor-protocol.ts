@@ -39,7 +39,7 @@ export type SupervisorMessage =
    * a BackupResult. `createdAt` is the host's time, recorded in the backup's manifest.
    */
   | { readonly type: 'backup'; readonly collection: string; readonly to: string; readonly createdAt: string }
-  /** Brings the backup in `from` (an absolute path) back as collection `name` (null: its own); answered with its entry. */
+  /** Brings the backup in `from` (an absolute path) back as collection `name` (null: as it was); answers its entry. */
   | { readonly type: 'restore'; readonly from: string; readonly name: string | null }
   /** Internal to a restore: records and starts a collection whose files are in place (the supervisor tells itself). */
   | { readonly type: 'restore-commit'; readonly entry: CollectionEntry };

@@ -64,7 +64,12 @@ export async function copyFileDurable(fs: FileSystem, from: string, to: string):
 }
 
 /** Copies the files `names` of folder `fromDir` into `toDir` (created durably), then fsyncs `toDir`. */
-export async function copyFiles(fs: FileSystem, fromDir: string, toDir: string, names: readonly string[]): Promise<Copied> {
+export async function copyFiles(
+  fs: FileSystem,
+  fromDir: string,
+  toDir: string,
+  names: readonly string[],
+): Promise<Copied> {
   await makeDirectoryDurable(fs, toDir);
   let bytes = 0;
   for (const name of names) bytes += await copyFileDurable(fs, join(fromDir, name), join(toDir, name));

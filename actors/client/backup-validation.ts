@@ -16,7 +16,8 @@ const PATH_LENGTH_MAX = 4_096;
 /** A folder path, checked and made absolute. */
 function folderPath(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > PATH_LENGTH_MAX || value.includes('\0')) {
-    throw invalidArgument(field, `must be a folder path of 1 to ${PATH_LENGTH_MAX} characters, got ${JSON.stringify(value)}`);
+    const got = JSON.stringify(value);
+    throw invalidArgument(field, `must be a folder path of 1 to ${PATH_LENGTH_MAX} characters, got ${got}`);
   }
   return resolve(value);
 }

@@ -75,13 +75,19 @@ export async function backup(
     shards = await copyPinnedShards(entry, pins, to, ctx, deadline);
     const collection = backupCollection(entry);
     const bytes = shards.reduce((sum, shard) => sum + shard.bytes, 0);
-    const manifest: BackupManifest = { version: BACKUP_FORMAT_VERSION, createdAt: message.createdAt, collection, shards, bytes };
+    const { createdAt } = message;
+    const manifest: BackupManifest = { version: BACKUP_FORMAT_VERSION, createdAt, collection, shards, bytes };
     await writeFileAtomic(ctx.fs, join(to, BACKUP_CATALOGUE_FILE), encodeBackupCatalogue(collection));
     // The commit point of the backup: written last, so a folder without it is known to be incomplete.
     await writeFileAtomic(ctx.fs, join(to, BACKUP_MANIFEST_FILE), encodeBackupManifest(manifest));
     await syncFolders(ctx.fs, [to, dirname(to)]);
     ctx.log.info('backup-written', { collection: entry.name, to, bytes, lsns: shards.map((shard) => shard.lsn) });
-    const results = shards.map(({ shard, lsn, records, segments }) => ({ shard, lsn, records, segments: segments.length }));
+    const results = shards.map(({ shard, lsn, records, segments }) => ({
+      shard,
+      lsn,
+      records,
+      segments: segments.length,
+    }));
     return { collection: entry.name, shards: results, bytes };
   } catch (error) {
     // The folder was empty: what is in it now is this backup's, incomplete.
@@ -106,7 +112,10 @@ async function pinShards(
   const pins = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
   const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
   if (failed === undefined) return pins;
-  await Promise.all(settled.map((outcome, shard) => (outcome.status === 'fulfilled' ? unpin(entry, shard, outcome.value, ctx) : null)));
+  const releases = settled.map((outcome, shard) =>
+    outcome.status === 'fulfilled' ? unpin(entry, shard, outcome.value, ctx) : null,
+  );
+  await Promise.all(releases);
   throw toShoalError(failed.reason);
 }
 
@@ -127,7 +136,8 @@ async function copyPinnedShards(
   const lost = held.findIndex((each) => !each);
   if (lost >= 0) {
     // Its segments or WAL records may have gone while it was copied: whatever the copy did, it is void.
-    const message = `shard ${lost} of ${entry.name} restarted during the backup, so its copy cannot be trusted; back up again`;
+    const message =
+      `shard ${lost} of ${entry.name} restarted during the backup, so its copy cannot be trusted; back up again`;
     throw new ShoalError('UNAVAILABLE', message, { collection: entry.name, shard: lost });
   }
   if (!copied.ok) throw copied.error;
@@ -138,7 +148,8 @@ async function copyPinnedShards(
 async function unpin(entry: CollectionEntry, shard: number, pin: ShardPin, ctx: ActorContext): Promise<boolean> {
   const release = { type: 'backup-unpin', pin: pin.pin } as const;
   try {
-    const answer = await ctx.ask<{ held: boolean }>(engineAddress(entry.id, shard), release, { timeoutMs: UNPIN_TIMEOUT_MS });
+    const options = { timeoutMs: UNPIN_TIMEOUT_MS };
+    const answer = await ctx.ask<{ held: boolean }>(engineAddress(entry.id, shard), release, options);
     return answer.held;
   } catch {
     return false;
@@ -159,7 +170,8 @@ async function copyShard(
   const from = pin.segmentDir ?? segmentsTo;
   await copyFiles(ctx.fs, from, segmentsTo, pin.segmentDir === null ? [] : files);
   const names = pin.segments.map((segment) => segment.name);
-  await writeSegmentSet(ctx.fs, segmentsTo, { segments: names, checkpointLsn: pin.checkpointLsn, nextSegment: pin.nextSegment });
+  const { checkpointLsn, nextSegment } = pin;
+  await writeSegmentSet(ctx.fs, segmentsTo, { segments: names, checkpointLsn, nextSegment });
   const walTo = backupShardDir(to, 'wal', entry.id, shard);
   const wal = await BackupWal.create(ctx.fs, walTo, pin.checkpointLsn, pin.lsn);
   try {
@@ -169,7 +181,7 @@ async function copyShard(
   }
   await syncFolders(ctx.fs, [dirname(segmentsTo), dirname(walTo)]);
   const bytes = (await folderBytes(ctx.fs, segmentsTo)) + (await folderBytes(ctx.fs, walTo));
-  const { lsn, checkpointLsn, records } = pin;
+  const { lsn, records } = pin;
   return { shard, lsn, checkpointLsn, records, walRecords: wal.records, segments: names, bytes };
 }
 
@@ -189,7 +201,8 @@ async function copyWal(
     const added = await wal.add(page.batch);
     if (added.reachedCut) return;
     if (page.batch.ids.length === 0) {
-      const ended = `the WAL of shard ${shard} of ${entry.name} ends at ${page.lastLsn}, below the backup's LSN ${pin.lsn}`;
+      const ended =
+        `the WAL of shard ${shard} of ${entry.name} ends at ${page.lastLsn}, below the backup's LSN ${pin.lsn}`;
       throw new ShoalError('UNAVAILABLE', `${ended} (it restarted during the backup); back up again`, { shard });
     }
     fromLsn = wal.nextLsn;
@@ -286,7 +299,12 @@ async function readBackupManifest(ctx: ActorContext, from: string): Promise<Back
 }
 
 /** Copies every shard's component folders of the backup into the placement of `entry`. */
-async function copyIntoPlace(ctx: ActorContext, manifest: BackupManifest, from: string, entry: CollectionEntry): Promise<void> {
+async function copyIntoPlace(
+  ctx: ActorContext,
+  manifest: BackupManifest,
+  from: string,
+  entry: CollectionEntry,
+): Promise<void> {
   const sourceId = manifest.collection.id;
   for (let shard = 0; shard < entry.shards; shard++) {
     for (const component of BACKUP_COMPONENTS) {
