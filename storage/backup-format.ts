@@ -64,6 +64,8 @@ export interface BackupManifest {
 
 /** A collection id is a folder name: never a path, never `..`. */
 const FOLDER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+/** A collection name, as the public API accepts it. */
+const COLLECTION_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** The folder of one component of one shard inside a backup (or data) folder `root`. */
 export function backupShardDir(root: string, component: BackupComponent, collectionId: string, shard: number): string {
@@ -115,6 +117,7 @@ function checkCollection(raw: unknown, path: string): BackupCollection {
     typeof entry.id === 'string' &&
     FOLDER_NAME_PATTERN.test(entry.id) &&
     typeof entry.name === 'string' &&
+    COLLECTION_NAME_PATTERN.test(entry.name) &&
     Number.isInteger(entry.dimension) &&
     (METRICS as readonly unknown[]).includes(entry.metric) &&
     Number.isInteger(entry.shards) &&

@@ -13,7 +13,7 @@ import { assert, present } from '../runtime/assert.js';
 import { io } from '../runtime/fs-errors.js';
 import type { FileSystem } from '../runtime/fs.js';
 import { makeDirectoryDurable } from './atomic-file.js';
-import { OP_DELETE, rowVector } from './record-batch.js';
+import { OP_DELETE, OP_UPSERT, rowVector } from './record-batch.js';
 import type { RecordBatch } from './record-batch.js';
 import { Wal, segmentFileName } from './wal/wal.js';
 import type { WalEntry } from './wal/wal.js';
@@ -103,10 +103,12 @@ export class BackupWal {
   }
 }
 
+/** Row `row` of a replay page as a WAL entry; an operation backups do not know is a bug, never a silent upsert. */
 function entryOf(batch: RecordBatch, row: number): WalEntry {
-  const deleted = batch.ops[row] === OP_DELETE;
+  const op = batch.ops[row];
+  assert(op === OP_UPSERT || op === OP_DELETE, `replay page row ${row} has operation ${String(op)}, unknown here`);
   return {
-    op: deleted ? 'delete' : 'upsert',
+    op: op === OP_DELETE ? 'delete' : 'upsert',
     id: present(batch.ids[row], `the id of row ${row}`),
     vector: rowVector(batch, row),
     metadata: batch.metadata[row] ?? null,
