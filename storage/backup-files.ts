@@ -7,7 +7,7 @@
  */
 import { basename, join } from 'node:path';
 import { invalidArgument } from '../runtime/errors.js';
-import { io } from '../runtime/fs-errors.js';
+import { errnoCode, io, storageFailed } from '../runtime/fs-errors.js';
 import type { FileSystem } from '../runtime/fs.js';
 import { isTempFileName, makeDirectoryDurable } from './atomic-file.js';
 
@@ -37,6 +37,22 @@ export async function prepareEmptyFolder(fs: FileSystem, dir: string, field: str
     }
   }
   await makeDirectoryDurable(fs, dir);
+}
+
+/**
+ * Claims the empty folder `dir` for one backup by creating the file `marker`
+ * in it exclusively: of two backups into the same folder, the second is
+ * refused (INVALID_ARGUMENT naming `field`) and touches nothing.
+ */
+export async function claimEmptyFolder(fs: FileSystem, dir: string, marker: string, field: string): Promise<void> {
+  await prepareEmptyFolder(fs, dir, field);
+  try {
+    const handle = await fs.open(join(dir, marker), 'wx');
+    await handle.close();
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST') throw invalidArgument(field, `another backup is writing into ${dir}`);
+    throw storageFailed(`creating ${join(dir, marker)}`, error);
+  }
 }
 
 /** Copies the file `from` to the new file `to` and fsyncs it (not its folder); resolves with the bytes copied. */

@@ -24,6 +24,8 @@ import { isSyncMode } from './wal/sync-mode.js';
 export const BACKUP_MANIFEST_FILE = 'backup.json';
 /** The catalogue's file name in a backup folder (what `Shoal.open` migrates). */
 export const BACKUP_CATALOGUE_FILE = 'catalogue.json';
+/** Present while a backup writes into the folder (claimed exclusively, removed before the manifest is written). */
+export const BACKUP_RUNNING_FILE = 'backup.running';
 /** The manifest format written by this release. */
 export const BACKUP_FORMAT_VERSION = 1;
 /** The components a backup holds files of. */

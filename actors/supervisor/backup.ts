@@ -24,12 +24,13 @@ import { remainingMs } from '../../runtime/deadline.js';
 import { ShoalError, invalidArgument, toShoalError } from '../../runtime/errors.js';
 import { io } from '../../runtime/fs-errors.js';
 import { writeFileAtomic } from '../../storage/atomic-file.js';
-import { copyFiles, copyFolder, folderBytes, prepareEmptyFolder, syncFolders } from '../../storage/backup-files.js';
+import { claimEmptyFolder, copyFiles, copyFolder, folderBytes, syncFolders } from '../../storage/backup-files.js';
 import {
   BACKUP_CATALOGUE_FILE,
   BACKUP_COMPONENTS,
   BACKUP_FORMAT_VERSION,
   BACKUP_MANIFEST_FILE,
+  BACKUP_RUNNING_FILE,
   backupCollection,
   backupShardDir,
   encodeBackupCatalogue,
@@ -68,7 +69,7 @@ export async function backup(
 ): Promise<BackupResult> {
   const entry = lookupCollection(state, message.collection);
   const { to } = message;
-  await prepareEmptyFolder(ctx.fs, to, 'to');
+  await claimEmptyFolder(ctx.fs, to, BACKUP_RUNNING_FILE, 'to');
   let shards: BackupShard[];
   try {
     const pins = await pinShards(state, entry, ctx, deadline);
@@ -78,6 +79,7 @@ export async function backup(
     const { createdAt } = message;
     const manifest: BackupManifest = { version: BACKUP_FORMAT_VERSION, createdAt, collection, shards, bytes };
     await writeFileAtomic(ctx.fs, join(to, BACKUP_CATALOGUE_FILE), encodeBackupCatalogue(collection));
+    await io(`removing ${BACKUP_RUNNING_FILE}`, () => ctx.fs.rm(join(to, BACKUP_RUNNING_FILE)));
     // The commit point of the backup: written last, so a folder without it is known to be incomplete.
     await writeFileAtomic(ctx.fs, join(to, BACKUP_MANIFEST_FILE), encodeBackupManifest(manifest));
     await syncFolders(ctx.fs, [to, dirname(to)]);

@@ -251,6 +251,13 @@ describe('backup and restore', () => {
     expect(await codeOf(db.backup('docs', { to: join(full, 'something') }))).toBe('INVALID_ARGUMENT');
   });
 
+  it('lets one of two backups into the same folder run and refuses the other', async () => {
+    const to = join(directory.path, 'backup-twice');
+    const codes = await Promise.all([codeOf(db.backup('docs', { to })), codeOf(db.backup('docs', { to }))]);
+    expect(codes.sort()).toEqual(['INVALID_ARGUMENT', 'ok']);
+    expect((await readdir(to)).sort()).toEqual(['backup.json', 'catalogue.json', 'viper', 'wal']);
+  });
+
   it('validates the message forms', async () => {
     const to = join(directory.path, 'never');
     expect(await codeOf(db.request({ type: 'backup', collection: 'missing', to }))).toBe('COLLECTION_NOT_FOUND');

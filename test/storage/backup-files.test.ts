@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShoalError } from '../../runtime/errors.js';
 import { nodeFileSystem } from '../../runtime/fs.js';
-import { copyFolder, folderBytes, prepareEmptyFolder } from '../../storage/backup-files.js';
+import { claimEmptyFolder, copyFolder, folderBytes, prepareEmptyFolder } from '../../storage/backup-files.js';
 import { temporaryDirectory } from '../fixtures/vectors.js';
 
 describe('backup files', () => {
@@ -22,6 +22,23 @@ describe('backup files', () => {
       expect((refused as ShoalError).message).toMatch(/^to: .*is not empty/);
       const file = await prepareEmptyFolder(nodeFileSystem, join(directory.path, 'a', 'b', 'x'), 'to').catch((e) => e);
       expect((file as ShoalError).code).toBe('INVALID_ARGUMENT');
+    } finally {
+      await directory.remove();
+    }
+  });
+
+  it('lets one backup claim a folder and refuses a second without touching it', async () => {
+    const directory = await temporaryDirectory('backup-files');
+    try {
+      const target = join(directory.path, 't');
+      const claims = await Promise.allSettled([
+        claimEmptyFolder(nodeFileSystem, target, 'backup.running', 'to'),
+        claimEmptyFolder(nodeFileSystem, target, 'backup.running', 'to'),
+      ]);
+      expect(claims.filter((claim) => claim.status === 'fulfilled').length).toBe(1);
+      const refused = claims.find((claim): claim is PromiseRejectedResult => claim.status === 'rejected');
+      expect((refused?.reason as ShoalError).code).toBe('INVALID_ARGUMENT');
+      expect(await readdir(target)).toEqual(['backup.running']);
     } finally {
       await directory.remove();
     }
