@@ -70,10 +70,9 @@ export async function backup(
   const entry = lookupCollection(state, message.collection);
   const { to } = message;
   await claimEmptyFolder(ctx.fs, to, BACKUP_RUNNING_FILE, 'to');
-  let shards: BackupShard[];
   try {
     const pins = await pinShards(state, entry, ctx, deadline);
-    shards = await copyPinnedShards(entry, pins, to, ctx, deadline);
+    const shards = await copyPinnedShards(entry, pins, to, ctx, deadline);
     const collection = backupCollection(entry);
     const bytes = shards.reduce((sum, shard) => sum + shard.bytes, 0);
     const { createdAt } = message;
