@@ -7,6 +7,9 @@ export { METRICS_CONTENT_TYPE } from './actors/client/metrics.js';
 export { ShoalError, ERROR_CODES } from './runtime/errors.js';
 export type { ErrorCode, ErrorData } from './runtime/errors.js';
 export type {
+  BackupOptions,
+  BackupResult,
+  BackupShardResult,
   CollectionInfo,
   CollectionStats,
   ComponentStorageOptions,
@@ -26,6 +29,7 @@ export type {
   PlacementStrategy,
   RecordResult,
   RequestOptions,
+  RestoreOptions,
   ScrollOptions,
   ScrollRecord,
   ScrollResult,

@@ -33,6 +33,8 @@ import { BUILD_RETRY_MS, BUILD_THREADS, DEFAULT_REPLAY_PAGE_RECORDS } from '../s
 import { resolveEnginePolicy } from '../storage/engine/engine-policy.js';
 import type { ResolvedEnginePolicy } from '../storage/engine/engine-policy.js';
 import { LsnWatermark } from '../storage/engine/lsn-watermark.js';
+import { SegmentPins } from '../storage/engine/segment-pins.js';
+import type { PinnedSegment, ShardPin } from '../storage/engine/segment-pins.js';
 import { WriteStall } from '../storage/engine/write-stall.js';
 import type { WriteStallStats } from '../storage/engine/write-stall.js';
 import { compileFilter } from '../storage/filter.js';
@@ -51,6 +53,7 @@ import { buildSegment } from '../storage/viper/segment-builder.js';
 import type { SegmentBuildOptions } from '../storage/viper/segment-builder.js';
 import type { SegmentRows } from '../storage/viper/segment-rows.js';
 import { removeSegment } from '../storage/viper/segment-files.js';
+import { segmentFileNames } from '../storage/viper/manifest.js';
 import { EMPTY_SEGMENT_SET, openSegmentSet, readSegmentSet, segmentName } from '../storage/viper/segment-set.js';
 import { writeSegmentSet } from '../storage/viper/segment-set.js';
 import type { SegmentSet } from '../storage/viper/segment-set.js';
@@ -124,7 +127,16 @@ export type EngineMessage =
    * not in the engine (they would appear only at the engine's next restart).
    */
   | { readonly type: 'catch-up' }
-  | { readonly type: 'stats' };
+  | { readonly type: 'stats' }
+  /**
+   * A backup's cut of this shard, taken in one turn: its LSN, checkpoint and
+   * live segments, answered as a ShardPin. The segments stay on disk and the
+   * WAL above the checkpoint stays readable until `backup-unpin`, or until
+   * `leaseMs` passes (a backup whose supervisor died never holds them for good).
+   */
+  | { readonly type: 'backup-pin'; readonly leaseMs: number }
+  /** Releases a backup pin; answered `{ held }`, false when the pin was gone (a restart or an expired lease). */
+  | { readonly type: 'backup-unpin'; readonly pin: string };
 
 /** Completions and timers an engine sends itself. */
 type EngineSelfMessage =
@@ -133,7 +145,9 @@ type EngineSelfMessage =
   | { readonly type: 'retry-builds' }
   | { readonly type: 'held-deadline' }
   /** A page of a catch-up read from the WAL (see `catch-up`). */
-  | { readonly type: 'catch-up-page'; readonly outcome: Outcome<ReplayPage> };
+  | { readonly type: 'catch-up-page'; readonly outcome: Outcome<ReplayPage> }
+  /** A backup pin's lease ran out. */
+  | { readonly type: 'backup-pin-expired'; readonly pin: string };
 
 /** The self message of one type. */
 type SelfMessage<T extends EngineSelfMessage['type']> = Extract<EngineSelfMessage, { readonly type: T }>;
@@ -217,6 +231,8 @@ interface Engine {
   readonly builds: Set<Promise<unknown>>;
   /** A catch-up read of the WAL: told to run, running, and the records it applied so far. */
   readonly catchUp: { queued: boolean; running: boolean; records: number };
+  /** Segments and the WAL checkpoint held still for backups. */
+  readonly pins: SegmentPins;
 }
 
 /** Creates the engine actor of one shard. */
@@ -276,6 +292,7 @@ function newEngine(args: EngineArgs): Engine {
     setWrites: Promise.resolve(),
     builds: new Set(),
     catchUp: { queued: false, running: false, records: 0 },
+    pins: new SegmentPins(),
   };
 }
 
@@ -346,6 +363,13 @@ function receive(engine: Engine, message: EngineInbox, ctx: ActorContext, respon
       return undefined;
     case 'catch-up-page':
       return catchUpPage(engine, message, ctx);
+    case 'backup-pin':
+      return responder?.ok(pinForBackup(engine, message.leaseMs, ctx));
+    case 'backup-unpin':
+      return responder?.ok({ held: unpinBackup(engine, message.pin, ctx) });
+    case 'backup-pin-expired':
+      if (unpinBackup(engine, message.pin, ctx)) ctx.log.warn('backup-pin-expired', { pin: message.pin });
+      return undefined;
     default:
       return unreachable(message, 'engine message');
   }
@@ -500,8 +524,8 @@ function flushed(engine: Engine, message: SelfMessage<'flushed'>, ctx: ActorCont
   engine.counters.flushes++;
   engine.watermark.checkpointed(message.maxLsn);
   // The WAL below the checkpoint may go only once the segment set naming the new segment is durable.
-  const checkpoint: WalWriterMessage = { type: 'checkpoint', lsn: message.maxLsn };
-  saveSet(engine, ctx, () => ctx.ask(engine.args.wal, checkpoint, { timeoutMs: WAL_CHECKPOINT_TIMEOUT_MS }));
+  // A backup pin holds the WAL's checkpoint at or below its own, so the records it copies stay readable.
+  saveSet(engine, ctx, () => checkpointWal(engine, engine.pins.walCheckpoint(message.maxLsn), ctx));
   drive(engine, { type: 'build-finished', build: 'flush' }, ctx);
 }
 
@@ -511,8 +535,10 @@ function compacted(engine: Engine, message: SelfMessage<'compacted'>, ctx: Actor
   engine.counters.compactions++;
   const folder = present(engine.folder, 'the segment folder');
   // The inputs' files go only once the set without them is durable.
+  // Inputs a backup has pinned stay until it releases them.
+  const dropped = engine.pins.removable(message.inputs.map((segment) => segment.manifest.name));
   const removeInputs = (): Promise<unknown> =>
-    Promise.all(message.inputs.map((segment) => removeSegment(folder.fs, folder.dir, segment.manifest.name)));
+    Promise.all(dropped.map((name) => removeSegment(folder.fs, folder.dir, name)));
   saveSet(engine, ctx, removeInputs);
   drive(engine, { type: 'build-finished', build: 'compaction' }, ctx);
 }
@@ -539,6 +565,60 @@ function saveSet(engine: Engine, ctx: ActorContext, after: () => Promise<unknown
       () => undefined,
       (error: unknown) => ctx.log.error('segment-set-write-failed', { error: errorMessage(error) }),
     );
+}
+
+function checkpointWal(engine: Engine, lsn: number, ctx: ActorContext): Promise<unknown> {
+  const checkpoint: WalWriterMessage = { type: 'checkpoint', lsn };
+  return ctx.ask(engine.args.wal, checkpoint, { timeoutMs: WAL_CHECKPOINT_TIMEOUT_MS });
+}
+
+// ------------------------------------------------------------------ backups
+
+/** Pins the live segments and the checkpoint for a backup, in this turn; the pin lapses after `leaseMs`. */
+function pinForBackup(engine: Engine, leaseMs: number, ctx: ActorContext): ShardPin {
+  const { store, watermark } = engine;
+  const pin = `${ctx.random.int(0x1_0000_0000).toString(16)}-${engine.pins.size}`;
+  const names = store.segments.map((segment) => segment.manifest.name);
+  engine.pins.pin(pin, names, watermark.checkpointLsn);
+  ctx.clock.setTimer(leaseMs, () => ctx.tell(ctx.self, { type: 'backup-pin-expired', pin }));
+  const segments = store.segments.map((segment): PinnedSegment => {
+    const { name, files } = segment.manifest;
+    const data = [files.parquet, ...(files.index === null ? [] : [files.index])];
+    const bytes = data.reduce((sum, file) => sum + file.bytes, 0);
+    return { name, files: [...data.map((file) => file.name), segmentFileNames(name).manifest], bytes };
+  });
+  return {
+    pin,
+    // Every write acknowledged so far was received here; segments hold nothing above the checkpoint.
+    lsn: Math.max(watermark.receivedLsn, watermark.checkpointLsn),
+    checkpointLsn: watermark.checkpointLsn,
+    records: store.stats().records,
+    nextSegment: engine.set.nextSegment,
+    segmentDir: engine.folder?.dir ?? null,
+    segments,
+  };
+}
+
+/**
+ * Releases a backup pin: deletes the segments only it kept and tells the WAL
+ * the checkpoint it held back, both after the segment-set writes queued so
+ * far. False when the pin was not held.
+ */
+function unpinBackup(engine: Engine, pin: string, ctx: ActorContext): boolean {
+  const released = engine.pins.unpin(pin);
+  const { folder } = engine;
+  const { remove, walCheckpoint } = released;
+  if (remove.length === 0 && walCheckpoint === null) return released.held;
+  engine.setWrites = engine.setWrites
+    .then(async () => {
+      if (folder !== null) await Promise.all(remove.map((name) => removeSegment(folder.fs, folder.dir, name)));
+      if (walCheckpoint !== null) await checkpointWal(engine, walCheckpoint, ctx);
+    })
+    .then(
+      () => undefined,
+      (error: unknown) => ctx.log.error('backup-unpin-cleanup-failed', { error: errorMessage(error) }),
+    );
+  return released.held;
 }
 
 // ------------------------------------------------------------------ writes

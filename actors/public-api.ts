@@ -248,7 +248,9 @@ export type ShoalRequest =
   | ({ readonly type: 'optimize'; readonly collection: string } & Timed)
   | ({ readonly type: 'stats' } & Timed)
   | ({ readonly type: 'shard-assignments'; readonly collection: string; readonly linearizable?: boolean } & Timed)
-  | ({ readonly type: 'metadata-status' } & Timed);
+  | ({ readonly type: 'metadata-status' } & Timed)
+  | ({ readonly type: 'backup'; readonly collection: string } & BackupOptions)
+  | ({ readonly type: 'restore' } & RestoreOptions);
 
 /** The answer to each request type. */
 export interface ShoalResults {
@@ -268,6 +270,44 @@ export interface ShoalResults {
   stats: ShoalStats;
   'shard-assignments': ShardAssignmentInfo[];
   'metadata-status': MetadataStatus;
+  backup: BackupResult;
+  restore: CollectionInfo;
+}
+
+/** Options of `backup`. */
+export interface BackupOptions {
+  /** The folder to write the backup into: it must be empty or missing (created, with its parents). */
+  readonly to: string;
+  /** Default 10 minutes. */
+  readonly timeoutMs?: number;
+}
+
+/** One shard of a backup: its LSN (every write at or below it is in the backup, none above), records and segments. */
+export interface BackupShardResult {
+  readonly shard: number;
+  readonly lsn: number;
+  /** Live records in the shard at its LSN. */
+  readonly records: number;
+  /** Segments copied. */
+  readonly segments: number;
+}
+
+/** The answer to `backup`. */
+export interface BackupResult {
+  readonly collection: string;
+  readonly shards: readonly BackupShardResult[];
+  /** Bytes of segment and WAL files written. */
+  readonly bytes: number;
+}
+
+/** Options of `restore`. */
+export interface RestoreOptions {
+  /** A folder a `backup` wrote (with its `backup.json`). */
+  readonly from: string;
+  /** The restored collection's name; default the name it had. */
+  readonly name?: string;
+  /** Default 10 minutes. */
+  readonly timeoutMs?: number;
 }
 
 /** A WAL repair of one shard (see `OpenOptions.repairWal`). */

@@ -26,6 +26,7 @@ import { ShoalError } from '../runtime/errors.js';
 import type { ErrorData } from '../runtime/errors.js';
 import type { ShardAssignmentInfo, MetadataStatus } from './public-api.js';
 import type { ReadRoute } from './read-protocol.js';
+import { backup, commitRestore, restore } from './supervisor/backup.js';
 import { boot } from './supervisor/boot.js';
 import { createCollection, dropCollection } from './supervisor/collection-lifecycle.js';
 import { count, deleteWhere, scroll, updateMetadata } from './supervisor/scan-requests.js';
@@ -103,6 +104,12 @@ function dispatch(
       return runConcurrently(assignments(state, message, ctx, deadline), responder, ctx);
     case 'metadata-status':
       return runConcurrently(metadataStatus(state, ctx, deadline), responder, ctx);
+    case 'backup':
+      return runConcurrently(backup(state, message, ctx, deadline), responder, ctx);
+    case 'restore': // copies concurrently, then commits through `restore-commit`
+      return runConcurrently(restore(state, args, message, ctx, deadline), responder, ctx);
+    case 'restore-commit':
+      return holdMailbox(commitRestore(state, args, message.entry, ctx, deadline), responder);
     case 'ping':
       return responder?.ok(ping(state));
     case 'list-collections':

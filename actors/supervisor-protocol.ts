@@ -53,7 +53,16 @@ export type SupervisorMessage =
   | { readonly type: 'stats' }
   /** A collection's shard assignments: a replica's applied state, or linearizable (ReadIndex). */
   | { readonly type: 'shard-assignments'; readonly collection: string; readonly linearizable: boolean }
-  | { readonly type: 'metadata-status' };
+  | { readonly type: 'metadata-status' }
+  /**
+   * A point-in-time copy of a collection into `to` (an absolute path to an empty or missing folder); answered with
+   * a BackupResult. `createdAt` is the host's time, recorded in the backup's manifest.
+   */
+  | { readonly type: 'backup'; readonly collection: string; readonly to: string; readonly createdAt: string }
+  /** Brings the backup in `from` (an absolute path) back as collection `name` (null: as it was); answers its entry. */
+  | { readonly type: 'restore'; readonly from: string; readonly name: string | null }
+  /** Internal to a restore: records and starts a collection whose files are in place (the supervisor tells itself). */
+  | { readonly type: 'restore-commit'; readonly entry: CollectionEntry };
 
 /**
  * A failed invariant in a handler that ran concurrently (its promise was not awaited by the actor cell): told to

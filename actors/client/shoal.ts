@@ -44,6 +44,9 @@ import type {
   MetadataStatus,
   OpenOptions,
   OptimizeResult,
+  BackupOptions,
+  BackupResult,
+  RestoreOptions,
   RecordResult,
   RequestOptions,
   SearchHit,
@@ -61,6 +64,7 @@ import type { SupervisorArgs } from '../supervisor-actor.js';
 import type { PingResult } from '../supervisor-protocol.js';
 import type { SupervisorMessageOf } from '../supervisor-protocol.js';
 import { abortable, signalOf, throwIfAborted } from './abort.js';
+import { backupMessage, restoreMessage } from './backup-validation.js';
 import { ShoalMetrics } from './metrics.js';
 import { ReadRouter } from './read-router.js';
 import { SearchCoalescer } from './search-coalescer.js';
@@ -87,6 +91,8 @@ const SUPERVISOR_MODULE = siblingModuleUrl('../supervisor-actor', import.meta.ur
 const OPEN_TIMEOUT_MS = 300_000;
 /** The default deadline of `optimize`: merging a shard rebuilds its HNSW graph. */
 const OPTIMIZE_TIMEOUT_MS = 600_000;
+/** The default deadline of `backup` and `restore`: they copy a collection's files. */
+const BACKUP_TIMEOUT_MS = 600_000;
 
 /**
  * The key of `await using`'s dispose method. Node has `Symbol.asyncDispose` from 20.4 on (as
@@ -368,6 +374,26 @@ export class Shoal {
     return this.request({ type: 'optimize', collection, ...options });
   }
 
+  /**
+   * Writes a point-in-time copy of one collection into `to`, an empty or
+   * missing folder, while reads and writes go on. Per shard the copy holds
+   * every write up to one LSN (reported) and none above it: every write
+   * acknowledged before the call is in it. The folder is a data directory
+   * of its own (`Shoal.open({ dataDir: to })` opens it) and what `restore` reads.
+   */
+  backup(collection: string, options: BackupOptions): Promise<BackupResult> {
+    return this.request({ type: 'backup', collection, ...options });
+  }
+
+  /**
+   * Brings a backup back as a new collection, named `name` or as it was
+   * (COLLECTION_EXISTS when taken); its files are copied, the backup folder
+   * is left as it is.
+   */
+  restore(options: RestoreOptions): Promise<CollectionInfo> {
+    return this.request({ type: 'restore', ...options });
+  }
+
   /** Counts and sizes per collection, and where the actors run. */
   stats(options: RequestOptions = {}): Promise<ShoalStats> {
     return this.request({ type: 'stats', ...options });
@@ -521,6 +547,14 @@ export class Shoal {
       }
       case 'metadata-status':
         return this.ask({ type: 'metadata-status' }, timeoutMs);
+      case 'backup': {
+        const backup = backupMessage(message.collection, message.to, new Date());
+        return this.ask(backup, timeoutOf(message.timeoutMs, BACKUP_TIMEOUT_MS));
+      }
+      case 'restore': {
+        const restore = restoreMessage(message.from, message.name);
+        return this.changeCatalogue(restore, timeoutOf(message.timeoutMs, BACKUP_TIMEOUT_MS));
+      }
       default:
         throw invalidArgument('type', `unknown request type ${JSON.stringify((message as { type?: unknown }).type)}`);
     }

@@ -22,7 +22,7 @@ import type { SupervisorState } from './state.js';
  * After a metadata write whose outcome was unknown, makes the cache agree with the committed state: collections
  * that did commit are opened, collections that are gone are stopped.
  */
-async function refresh(
+export async function refresh(
   state: SupervisorState,
   args: SupervisorArgs,
   ctx: ActorContext,
@@ -64,7 +64,7 @@ async function prepareFolders(entry: CollectionEntry, ctx: ActorContext): Promis
 }
 
 /** Deletes every component folder of a collection. */
-async function removeFolders(entry: CollectionEntry, ctx: ActorContext): Promise<void> {
+export async function removeFolders(entry: CollectionEntry, ctx: ActorContext): Promise<void> {
   for (const component of STORAGE_COMPONENTS) await ctx.fs.rm(collectionDir(entry.placement, component, entry.id));
 }
 
@@ -104,7 +104,7 @@ export async function createCollection(
 }
 
 /** Proposes the create; on a name taken meanwhile its folder goes, on an unknown outcome the cache is stale. */
-async function recordCreate(
+export async function recordCreate(
   state: SupervisorState,
   entry: CollectionEntry,
   placements: PlacementService,
@@ -125,7 +125,7 @@ async function recordCreate(
 }
 
 /** Starts a new collection's shard groups; if they cannot start, the collection is stopped, unrecorded and removed. */
-async function startOrUndo(
+export async function startOrUndo(
   state: SupervisorState,
   args: SupervisorArgs,
   entry: CollectionEntry,

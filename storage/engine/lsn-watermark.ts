@@ -38,6 +38,16 @@ export class LsnWatermark {
     return this.applied + 1;
   }
 
+  /**
+   * The highest LSN received, applied or waiting beyond a hole: a backup's
+   * cut, since every write acknowledged so far is at or below it.
+   */
+  get receivedLsn(): number {
+    let highest = this.applied;
+    for (const last of this.ahead.values()) highest = Math.max(highest, last);
+    return highest;
+  }
+
   /** Received ranges waiting beyond a hole. */
   get rangesAhead(): number {
     return this.ahead.size;

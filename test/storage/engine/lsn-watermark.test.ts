@@ -54,3 +54,14 @@ describe('LsnWatermark', () => {
     expect(() => new LsnWatermark().received(5, 4)).toThrow(AssertionFailure);
   });
 });
+
+describe('LsnWatermark.receivedLsn', () => {
+  it('is the highest LSN received, beyond a hole too', () => {
+    const watermark = new LsnWatermark(5, 10);
+    expect(watermark.receivedLsn).toBe(10);
+    watermark.received(20, 24);
+    expect([watermark.appliedLsn, watermark.receivedLsn]).toEqual([10, 24]);
+    watermark.received(11, 19);
+    expect([watermark.appliedLsn, watermark.receivedLsn]).toEqual([24, 24]);
+  });
+});
