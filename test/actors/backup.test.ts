@@ -158,7 +158,7 @@ describe('backup and restore', () => {
 
   beforeAll(async () => {
     directory = await temporaryDirectory('backup');
-    db = await Shoal.open({ dataDir: join(directory.path, 'source'), metadataReplicas: 1 });
+    db = await Shoal.open({ dataDir: join(directory.path, 'source'), metadataReplicas: 1, maxWorkers: 4 });
     await db.createCollection({ name: 'docs', dimension: DIMENSION, metric: METRIC, shards: SHARDS, flushThresholdRows: 100 });
     writer = new Writer(db, 'docs', 7);
     for (let count = 0; count < 120; count++) await writer.once();
@@ -204,7 +204,7 @@ describe('backup and restore', () => {
   }, 120_000);
 
   it('restores into another database with exactly one prefix of the writes per shard', async () => {
-    const other = await Shoal.open({ dataDir: join(directory.path, 'other'), metadataReplicas: 1 });
+    const other = await Shoal.open({ dataDir: join(directory.path, 'other'), metadataReplicas: 1, maxWorkers: 4 });
     try {
       const info = await other.restore({ from: backupDir });
       expect(info.name).toBe('docs');
@@ -218,7 +218,7 @@ describe('backup and restore', () => {
       // A restored collection is an ordinary one: it takes writes and survives a restart.
       await other.upsert('docs', [{ id: 'new', vector: new Float32Array(DIMENSION).fill(0.5) }]);
       await other.close();
-      const reopened = await Shoal.open({ dataDir: join(directory.path, 'other'), metadataReplicas: 1 });
+      const reopened = await Shoal.open({ dataDir: join(directory.path, 'other'), metadataReplicas: 1, maxWorkers: 4 });
       try {
         expect((await reopened.get('docs', ['new'])).length).toBe(1);
         expect(await prefixPerShard(reopened, 'docs', writer, acknowledgedBefore, issuedBeforeResolved)).toEqual(prefixes);
@@ -231,7 +231,7 @@ describe('backup and restore', () => {
   }, 120_000);
 
   it('opens as a data directory of its own, holding the same state', async () => {
-    const opened = await Shoal.open({ dataDir: backupDir, metadataReplicas: 1 });
+    const opened = await Shoal.open({ dataDir: backupDir, metadataReplicas: 1, maxWorkers: 4 });
     try {
       expect((await opened.listCollections()).map((entry) => entry.name)).toEqual(['docs']);
       const prefixes = await prefixPerShard(opened, 'docs', writer, acknowledgedBefore, issuedBeforeResolved);
@@ -294,7 +294,7 @@ describe('backup and restore', () => {
     const [backedUp, optimized] = await Promise.all([db.backup('docs', { to }), db.optimize('docs')]);
     expect(optimized.segments).toBeLessThanOrEqual(SHARDS);
     expect(backedUp.shards.reduce((sum, shard) => sum + shard.segments, 0)).toBeGreaterThan(0);
-    const other = await Shoal.open({ dataDir: join(directory.path, 'third'), metadataReplicas: 1 });
+    const other = await Shoal.open({ dataDir: join(directory.path, 'third'), metadataReplicas: 1, maxWorkers: 4 });
     try {
       await other.restore({ from: to, name: 'merged' });
       const prefixes = await prefixPerShard(other, 'merged', writer, acknowledged, acknowledged);

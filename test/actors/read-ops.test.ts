@@ -55,7 +55,7 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
 
   beforeAll(async () => {
     directory = await temporaryDirectory('read-ops');
-    db = await Shoal.open({ dataDir: directory.path, maxWorkers: 8 });
+    db = await Shoal.open({ dataDir: directory.path, maxWorkers: 4 });
     // A small flush threshold, so records spread over segments and memtables.
     await db.createCollection({ name: 'docs', dimension: DIMENSION, metric: 'l2', shards: 3, flushThresholdRows: 100 });
     for (let start = 0; start < COUNT; start += 300) await db.upsert('docs', rows.slice(start, start + 300));
@@ -168,7 +168,7 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
     };
     await check();
     await db.close();
-    db = await Shoal.open({ dataDir: directory.path, maxWorkers: 8 });
+    db = await Shoal.open({ dataDir: directory.path, maxWorkers: 4 });
     await check();
     const nothing = await db.request({ type: 'update-metadata', collection: 'docs', records: [{ id: 'nope', metadata: null }] });
     expect(nothing).toEqual({ updated: 0, missing: ['nope'] });
@@ -201,7 +201,7 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
     };
     await check();
     await db.close();
-    db = await Shoal.open({ dataDir: directory.path, maxWorkers: 8 });
+    db = await Shoal.open({ dataDir: directory.path, maxWorkers: 4 });
     await check();
     const again = await db.request({ type: 'delete-where', collection: 'docs', filter: { group: 4, tag: { $exists: false } } });
     expect(again).toEqual({ count: 0 });

@@ -16,7 +16,8 @@ let store: ShoalVectorStore;
 
 beforeAll(async () => {
   folder = await temporaryDirectory('shoal-langchain-');
-  db = await Shoal.open({ dataDir: folder.path, metadataReplicas: 1 });
+  // Few threads: each test's collection shares them instead of starting its own (the tests are about the store).
+  db = await Shoal.open({ dataDir: folder.path, metadataReplicas: 1, maxWorkers: 3 });
 });
 
 afterAll(async () => {
