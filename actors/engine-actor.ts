@@ -479,9 +479,18 @@ function startCompaction(engine: Engine, plan: CompactAction, ctx: ActorContext)
   const inputs = engine.store.segments.slice(plan.from, plan.from + plan.count);
   const range = `${plan.from} .. ${plan.from + plan.count - 1}`;
   assert(inputs.length === plan.count && inputs.length > 0, `compaction of segments ${range} out of range`);
-  const merged = mergeRows(inputs.map((segment) => segment.toRows()), { dropTombstones: plan.dropTombstones });
+  const merged = mergeRows(
+    inputs.map((segment) => segment.toRows()),
+    { dropTombstones: plan.dropTombstones },
+  );
   const done = merged.ids.length === 0 ? Promise.resolve(null) : build(engine, nextSegmentName(engine), merged, ctx);
   ctx.pipeToSelf(done, (outcome): EngineSelfMessage => ({ type: 'compacted', outcome, inputs }));
+}
+
+/** The engine's build thread pool, started on its first build. */
+function buildPool(engine: Engine): SegmentBuildPool {
+  if (engine.pool === null) engine.pool = new SegmentBuildPool({ maxThreads: BUILD_THREADS });
+  return engine.pool;
 }
 
 /** Builds `rows` into segment `name` and opens it; the build runs concurrently (a pool thread, or this one). */
@@ -491,12 +500,7 @@ function build(engine: Engine, name: string, rows: SegmentRows, ctx: ActorContex
   const built =
     engine.args.buildInThread === true
       ? buildSegment(folder.fs, folder.dir, name, rows, { ...engine.buildOptions, now: () => ctx.clock.now() })
-      : (engine.pool ??= new SegmentBuildPool({ maxThreads: BUILD_THREADS })).build(
-          folder.dir,
-          name,
-          rows,
-          engine.poolBuildOptions,
-        );
+      : buildPool(engine).build(folder.dir, name, rows, engine.poolBuildOptions);
   const opened = built.then(async (manifest) => {
     engine.counters.buildMsTotal += manifest.buildMs;
     const totalMs = Math.round(ctx.clock.now() - started);

@@ -65,12 +65,19 @@ export class MetadataClient {
   async status(ctx: ActorContext, timeoutMs: number): Promise<(ReplicaStatus | UnreachableReplica)[]> {
     return Promise.all(
       this.ids.map((id) =>
-        ctx.ask<ReplicaStatus>(metadataReplicaAddress(id), { type: 'status' }, { timeoutMs }).catch((error: unknown) => ({ id, error: error instanceof Error ? error.message : String(error) })),
+        ctx
+          .ask<ReplicaStatus>(metadataReplicaAddress(id), { type: 'status' }, { timeoutMs })
+          .catch((error: unknown) => ({ id, error: error instanceof Error ? error.message : String(error) })),
       ),
     );
   }
 
-  private async call<T>(ctx: ActorContext, message: MetadataReplicaMessage, deadline: number, what: string): Promise<T> {
+  private async call<T>(
+    ctx: ActorContext,
+    message: MetadataReplicaMessage,
+    deadline: number,
+    what: string,
+  ): Promise<T> {
     let lastError: unknown = null;
     // Stop a little before the deadline, so the caller hears UNAVAILABLE from here rather than its own TIMEOUT.
     const stopAt = deadline - Math.min(100, (deadline - ctx.clock.now()) / 10);
@@ -96,8 +103,13 @@ export class MetadataClient {
     }
     const majority = Math.floor(this.ids.length / 2) + 1;
     const cause = lastError instanceof Error ? lastError.message : 'deadline reached';
-    throw new ShoalError('UNAVAILABLE', `${what} failed: no metadata leader answered in time (a majority, ${majority} of ${this.ids.length} metadata replicas, must be up): ${cause}`, {
-      replicas: this.ids.length,
-    });
+    throw new ShoalError(
+      'UNAVAILABLE',
+      `${what} failed: no metadata leader answered in time ` +
+        `(a majority, ${majority} of ${this.ids.length} metadata replicas, must be up): ${cause}`,
+      {
+        replicas: this.ids.length,
+      },
+    );
   }
 }

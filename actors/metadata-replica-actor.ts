@@ -84,7 +84,6 @@ export interface ReplicaStatus {
   readonly collections: readonly string[];
 }
 
-
 type Internal =
   | { readonly type: 'tick' }
   | { readonly type: 'saved'; readonly token: number; readonly outcome: Outcome<void> }

@@ -25,7 +25,9 @@ export interface ComponentStorageOptions {
   readonly strategy?: PlacementStrategy;
 }
 
-/** Storage URLs per component (`wal`, `viper`, `lsm`, `index`, `metadata`); a component left out lives under `dataDir`. */
+/**
+ * Storage URLs per component (`wal`, `viper`, `lsm`, `index`, `metadata`); a component left out lives under `dataDir`.
+ */
 export type StorageOptions = { readonly [C in StorageComponent]?: ComponentStorageOptions };
 
 /** Options of `Shoal.open`. Only `dataDir` is required. */
@@ -46,7 +48,10 @@ export interface OpenOptions {
   readonly storage?: StorageOptions;
   /** Replicas of the metadata Raft group, each an actor in its own worker: 1, 3, 5 or 7. Default 3. */
   readonly metadataReplicas?: number;
-  /** Milliseconds per Raft tick of the metadata group (elections after 25 to 50 ticks of silence), 1 to 1,000. Default 20. */
+  /**
+   * Milliseconds per Raft tick of the metadata group (elections after 25 to 50 ticks of silence), 1 to 1,000. Default
+   * 20.
+   */
   readonly metadataTickMs?: number;
   /**
    * Default false: a collection whose WAL is damaged before its tail refuses
@@ -74,7 +79,10 @@ export interface CreateCollectionOptions extends EngineSettings {
   readonly shards?: number;
   /** When a write is acknowledged; see the README. Default `batch`. */
   readonly syncMode?: SyncMode;
-  /** With `syncMode: 'periodic'`: the longest an acknowledged write waits for its fdatasync, 1 to 60,000 ms. Default 200. */
+  /**
+   * With `syncMode: 'periodic'`: the longest an acknowledged write waits for its fdatasync, 1 to 60,000 ms. Default
+   * 200.
+   */
   readonly syncIntervalMs?: number;
 }
 
@@ -100,7 +108,10 @@ export interface RecordResult {
   readonly metadata: Metadata | null;
 }
 
-/** One search hit. `score` is the similarity for cosine and dot (higher is better), the Euclidean distance for l2 (lower is better). */
+/**
+ * One search hit. `score` is the similarity for cosine and dot (higher is better), the Euclidean distance for l2 (lower
+ * is better).
+ */
 export interface SearchHit {
   readonly id: string;
   readonly score: number;
@@ -115,7 +126,10 @@ export interface SearchQuery {
   readonly filter?: Filter;
   /** Scan every row exactly instead of using the HNSW indexes (recall 1.0, slower on large collections). */
   readonly exact?: boolean;
-  /** HNSW candidate-list size for this search, 1 to 10,000 (default: the collection's, 128). Higher is slower and more accurate. */
+  /**
+   * HNSW candidate-list size for this search, 1 to 10,000 (default: the collection's, 128). Higher is slower and more
+   * accurate.
+   */
   readonly ef?: number;
 }
 
@@ -128,7 +142,9 @@ export interface SearchOptions extends SearchQuery {
   readonly signal?: AbortSignal;
 }
 
-/** Options of `searchBatch`: 1 to 1,000 queries of the collection's dimension, answered in one trip through the shards. */
+/**
+ * Options of `searchBatch`: 1 to 1,000 queries of the collection's dimension, answered in one trip through the shards.
+ */
 export interface SearchBatchOptions {
   readonly queries: readonly SearchQuery[];
   /** As for `search`: the hits of the shards that answered in time (the same shards for every query). */
@@ -318,7 +334,9 @@ export interface WalRepairReport extends WalRepair {
 /** Who serves one shard, as the metadata records it. */
 export type ShardAssignmentInfo = ShardAssignment;
 
-/** The metadata Raft group: each replica's status (or why it did not answer) and the leader, if exactly one claims it. */
+/**
+ * The metadata Raft group: each replica's status (or why it did not answer) and the leader, if exactly one claims it.
+ */
 export interface MetadataStatus {
   readonly replicas: readonly (ReplicaStatus | UnreachableReplica)[];
   readonly leader: number | null;
@@ -333,16 +351,24 @@ export interface SearchResult {
   readonly shardsTotal: number;
 }
 
-/** The answer to a batch of searches: each query's hits, best first, in query order, and whether every shard answered. */
+/**
+ * The answer to a batch of searches: each query's hits, best first, in query order, and whether every shard answered.
+ */
 export interface SearchBatchResult {
   readonly results: Hit[][];
-  /** True when some shards did not answer in time (only with `allowPartial`); the same shards are missing for every query. */
+  /**
+   * True when some shards did not answer in time (only with `allowPartial`); the same shards are missing for every
+   * query.
+   */
   readonly partial: boolean;
   readonly shardsAnswered: number;
   readonly shardsTotal: number;
 }
 
-/** The answer to `optimize` (an engine's for its shard; the supervisor's summed over shards): segments once merged (one per shard that holds data). */
+/**
+ * The answer to `optimize` (an engine's for its shard; the supervisor's summed over shards): segments once merged (one
+ * per shard that holds data).
+ */
 export interface OptimizeResult {
   readonly segments: number;
   /** Rows written while the merges ran, still in memtables (searched exactly). */
@@ -350,7 +376,8 @@ export interface OptimizeResult {
 }
 
 /** Statistics of one collection. */
-export interface CollectionStats extends Pick<CollectionEntry, 'name' | 'id' | 'dimension' | 'metric' | 'shards' | 'syncMode'> {
+export interface CollectionStats
+  extends Pick<CollectionEntry, 'name' | 'id' | 'dimension' | 'metric' | 'shards' | 'syncMode'> {
   /** Live records (upserted and not deleted). */
   readonly records: number;
   readonly memoryBytes: number;
@@ -383,7 +410,10 @@ export interface CollectionStats extends Pick<CollectionEntry, 'name' | 'id' | '
   readonly buildsRunning: number;
   readonly buildFailures: number;
   readonly buildMsTotal: number;
-  /** Frozen memtables waiting for (or in) their flush, at most `frozenMemtablesMax` per shard; their rows are in `memtableRows`. */
+  /**
+   * Frozen memtables waiting for (or in) their flush, at most `frozenMemtablesMax` per shard; their rows are in
+   * `memtableRows`.
+   */
   readonly frozenMemtables: number;
   /**
    * Write stalls (a shard held writes because its frozen memtables were all
@@ -411,6 +441,8 @@ export interface ShoalStats {
   readonly restarts: number;
   /** Shard groups that exceeded their restart intensity and stopped. */
   readonly failedShards: string[];
-  /** Per component and URL: the collections placed there, their files and bytes; and folders no collection is placed at. */
+  /**
+   * Per component and URL: the collections placed there, their files and bytes; and folders no collection is placed at.
+   */
   readonly storage: StorageStats;
 }

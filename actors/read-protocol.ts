@@ -13,7 +13,10 @@ export interface CheckedQuery {
   readonly ef?: number;
 }
 
-/** A validated search of one or more queries: query i's vector is `vectors[i × dimension, (i + 1) × dimension)` (one buffer to transfer). */
+/**
+ * A validated search of one or more queries: query i's vector is `vectors[i × dimension, (i + 1) × dimension)` (one
+ * buffer to transfer).
+ */
 export interface CheckedSearch {
   readonly vectors: Float32Array;
   readonly dimension: number;

@@ -61,7 +61,6 @@ export type ShardMessage =
   | { readonly type: 'update-metadata'; readonly ids: readonly string[]; readonly metadata: readonly (string | null)[] }
   | { readonly type: 'stats' };
 
-
 /** The answer to `write`. */
 export interface WriteResult {
   readonly records: number;
@@ -191,12 +190,15 @@ function append(
 ): void {
   const append: WalWriterMessage = { type: 'append', batch };
   const options = { timeoutMs: PIPELINE_TIMEOUT_MS, transfer: batchTransfer(batch) };
-  ctx.pipeToSelf(ctx.ask<AppendResult>(shard.args.wal, append, options), (outcome): ShardSelfMessage => ({
-    type: 'appended',
-    outcome,
-    responder,
-    purpose,
-  }));
+  ctx.pipeToSelf(
+    ctx.ask<AppendResult>(shard.args.wal, append, options),
+    (outcome): ShardSelfMessage => ({
+      type: 'appended',
+      outcome,
+      responder,
+      purpose,
+    }),
+  );
 }
 
 /** The records read for a metadata update: written back with the new metadata, or answered at once when none exist. */

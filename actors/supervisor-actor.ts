@@ -79,7 +79,10 @@ function dispatch(
     case 'create-collection':
       return holdMailbox(createCollection(state, args, message, ctx, deadline), responder);
     case 'drop-collection':
-      return holdMailbox(dropCollection(state, args, message.name, ctx, deadline).then(() => null), responder);
+      return holdMailbox(
+        dropCollection(state, args, message.name, ctx, deadline).then(() => null),
+        responder,
+      );
     case 'write':
       return runConcurrently(write(state, message, ctx, deadline), responder, ctx);
     case 'search':

@@ -88,7 +88,11 @@ function sameFloats(expected, actual) {
 }
 
 function sameStrings(expected, actual) {
-  return Array.isArray(actual) && actual.length === expected.length && expected.every((value, index) => value === actual[index]);
+  return (
+    Array.isArray(actual) &&
+    actual.length === expected.length &&
+    expected.every((value, index) => value === actual[index])
+  );
 }
 
 // A→B→A through msgpackr twice (B echoes what it unpacked): the Float32Arrays must come back bit for bit.
@@ -97,7 +101,8 @@ async function verify() {
   const upsert = sourceOf('upsert');
   const echoed = await askMsgpackr({ type: 'echo', payload: upsert });
   if (!sameFloats(upsert.batch.vectors, echoed.batch?.vectors)) problems.push('upsert batch.vectors differ');
-  if (!(echoed.batch?.ops instanceof Uint8Array) || echoed.batch.ops.length !== upsert.batch.ops.length) problems.push('upsert batch.ops differ');
+  if (!(echoed.batch?.ops instanceof Uint8Array) || echoed.batch.ops.length !== upsert.batch.ops.length)
+    problems.push('upsert batch.ops differ');
   if (!sameStrings(upsert.batch.ids, echoed.batch?.ids)) problems.push('upsert batch.ids differ');
   if (!sameStrings(upsert.batch.metadata, echoed.batch?.metadata)) problems.push('upsert batch.metadata differ');
   const search = sourceOf('search');
@@ -107,7 +112,12 @@ async function verify() {
   // The default Packr (no moreTypes) turns a Float32Array into a Buffer of its bytes.
   const plain = new Packr();
   const plainBack = plain.unpack(plain.pack(search));
-  return { ok: problems.length === 0, problems, defaultPackrKeepsFloat32Array: sameFloats(search.vector, plainBack.vector), defaultPackrGives: plainBack.vector?.constructor?.name ?? typeof plainBack.vector };
+  return {
+    ok: problems.length === 0,
+    problems,
+    defaultPackrKeepsFloat32Array: sameFloats(search.vector, plainBack.vector),
+    defaultPackrGives: plainBack.vector?.constructor?.name ?? typeof plainBack.vector,
+  };
 }
 
 parentPort.on('message', async (command) => {

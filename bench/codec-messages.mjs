@@ -38,8 +38,17 @@ export function sourceRequest(kind) {
       return { type: 'search', collection: 'docs', vector: seededFloats(DIMENSION, 1), k: 10, filter: { lang: 'en' } };
     case 'upsert': {
       const ids = Array.from({ length: BATCH_ROWS }, (_, row) => `doc-${String(row).padStart(6, '0')}`);
-      const metadata = ids.map((_, row) => JSON.stringify({ title: `Document ${row}: a representative title of moderate length`, lang: LANGS[row % 3] }));
-      const batch = { dimension: DIMENSION, ops: new Uint8Array(BATCH_ROWS), ids, vectors: seededFloats(BATCH_ROWS * DIMENSION, 2), metadata, lsns: null };
+      const metadata = ids.map((_, row) =>
+        JSON.stringify({ title: `Document ${row}: a representative title of moderate length`, lang: LANGS[row % 3] }),
+      );
+      const batch = {
+        dimension: DIMENSION,
+        ops: new Uint8Array(BATCH_ROWS),
+        ids,
+        vectors: seededFloats(BATCH_ROWS * DIMENSION, 2),
+        metadata,
+        lsns: null,
+      };
       return { type: 'write', collection: 'docs', batch };
     }
     case 'ping':
@@ -78,7 +87,8 @@ export function answerTo(body, state) {
       return SEARCH_HITS;
     case 'write': {
       const records = body.batch.ids.length;
-      if (body.batch.vectors.length !== records * body.batch.dimension) throw new Error('batch vectors have the wrong length');
+      if (body.batch.vectors.length !== records * body.batch.dimension)
+        throw new Error('batch vectors have the wrong length');
       const firstLsn = state.nextLsn;
       state.nextLsn += records;
       return { records, firstLsn, lastLsn: firstLsn + records - 1 };

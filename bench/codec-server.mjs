@@ -12,7 +12,9 @@ parentPort.once('message', ({ port }) => {
   port.on('message', (value) => {
     if (value instanceof ArrayBuffer) {
       const envelope = packr.unpack(new Uint8Array(value));
-      const bytes = ownBytes(packr.pack({ k: 'reply', id: envelope.id, ok: true, value: answerTo(envelope.body, state) }));
+      const bytes = ownBytes(
+        packr.pack({ k: 'reply', id: envelope.id, ok: true, value: answerTo(envelope.body, state) }),
+      );
       port.postMessage(bytes, [bytes]);
       return;
     }

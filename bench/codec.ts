@@ -92,13 +92,17 @@ async function startWorkers(): Promise<{ client: Driven; server: Driven }> {
   const client = new Driven(new Worker(new URL('./codec-client.mjs', import.meta.url)));
   const server = new Driven(new Worker(new URL('./codec-server.mjs', import.meta.url)));
   const { port1, port2 } = new MessageChannel();
-  await Promise.all([server.command({ cmd: 'init', port: port2 }, [port2]), client.command({ cmd: 'init', port: port1 }, [port1])]);
+  await Promise.all([
+    server.command({ cmd: 'init', port: port2 }, [port2]),
+    client.command({ cmd: 'init', port: port1 }, [port1]),
+  ]);
   return { client, server };
 }
 
 async function measure(client: Driven, plan: Plan): Promise<Map<string, CaseFigures>> {
   for (const kind of MESSAGE_KINDS) {
-    for (const encoding of ENCODINGS) await client.command<RunReport>({ cmd: 'run', kind, encoding, durationMs: plan.warmupMs });
+    for (const encoding of ENCODINGS)
+      await client.command<RunReport>({ cmd: 'run', kind, encoding, durationMs: plan.warmupMs });
   }
   const samples = new Map<string, RunReport[]>();
   for (let round = 0; round < plan.rounds; round++) {
@@ -136,8 +140,18 @@ function printTable(figures: Map<string, CaseFigures>): Figures {
     rows.push([DESCRIPTIONS[kind], '', '', '', '', '']);
     for (const encoding of ENCODINGS) {
       const entry = of(encoding);
-      const bytes = entry.requestBytes === null ? '' : `${formatNumber(entry.requestBytes)} / ${formatNumber(entry.replyBytes ?? 0)}`;
-      rows.push([`  ${LABELS[encoding]}`, formatNumber(entry.microsPerRoundTrip, 1), formatNumber(1e6 / entry.microsPerRoundTrip), formatRatio(entry.microsPerRoundTrip / structured), `±${Math.round(entry.spread * 50)}%`, bytes]);
+      const bytes =
+        entry.requestBytes === null
+          ? ''
+          : `${formatNumber(entry.requestBytes)} / ${formatNumber(entry.replyBytes ?? 0)}`;
+      rows.push([
+        `  ${LABELS[encoding]}`,
+        formatNumber(entry.microsPerRoundTrip, 1),
+        formatNumber(1e6 / entry.microsPerRoundTrip),
+        formatRatio(entry.microsPerRoundTrip / structured),
+        `±${Math.round(entry.spread * 50)}%`,
+        bytes,
+      ]);
     }
     result[kind] = {
       structuredMicros: significant(structured),
@@ -149,24 +163,41 @@ function printTable(figures: Map<string, CaseFigures>): Figures {
       msgpackrReplyBytes: of('msgpackr').replyBytes,
     };
   }
-  process.stdout.write(`${formatTable(['message / encoding', 'µs per round trip', 'round trips/s', 'vs structured', 'spread', 'msgpackr bytes req / reply'], rows)}\n`);
-  const summary = MESSAGE_KINDS.map((kind) => `${kind} ${formatRatio((result[kind]?.['msgpackrOverStructured'] as number) ?? Number.NaN)}`).join(', ');
-  process.stdout.write(`msgpackr / structured clone (time per round trip; >1× means structured clone is faster): ${summary}\n`);
+  process.stdout.write(
+    `${formatTable(['message / encoding', 'µs per round trip', 'round trips/s', 'vs structured', 'spread', 'msgpackr bytes req / reply'], rows)}\n`,
+  );
+  const summary = MESSAGE_KINDS.map(
+    (kind) => `${kind} ${formatRatio((result[kind]?.['msgpackrOverStructured'] as number) ?? Number.NaN)}`,
+  ).join(', ');
+  process.stdout.write(
+    `msgpackr / structured clone (time per round trip; >1× means structured clone is faster): ${summary}\n`,
+  );
   return result;
 }
 
 /** Runs the codec benchmark and prints its table. */
 export async function runCodecBench(options: BenchOptions): Promise<BenchOutcome> {
   const plan = options.quick ? PLANS.quick : PLANS.full;
-  heading(`codec: one ask round trip between two worker threads (${plan.rounds} rounds × ${plan.roundMs} ms per case, median)`);
+  heading(
+    `codec: one ask round trip between two worker threads (${plan.rounds} rounds × ${plan.roundMs} ms per case, median)`,
+  );
   const { client, server } = await startWorkers();
   try {
     const verified = await client.command<VerifyReport>({ cmd: 'verify' });
     const verdict = verified.ok ? 'OK' : `FAILED (${verified.problems.join('; ')})`;
     process.stdout.write(`msgpackr round trip A→B→A preserves the Float32Arrays bit for bit: ${verdict}\n`);
-    process.stdout.write(`(default new Packr() without moreTypes gives back a ${verified.defaultPackrGives} instead of the Float32Array)\n\n`);
+    process.stdout.write(
+      `(default new Packr() without moreTypes gives back a ${verified.defaultPackrGives} instead of the Float32Array)\n\n`,
+    );
     const figures = printTable(await measure(client, plan));
-    return { ok: verified.ok, figures: { ...figures, msgpackrRoundTripOk: verified.ok, defaultPackrKeepsFloat32Array: verified.defaultPackrKeepsFloat32Array } };
+    return {
+      ok: verified.ok,
+      figures: {
+        ...figures,
+        msgpackrRoundTripOk: verified.ok,
+        defaultPackrKeepsFloat32Array: verified.defaultPackrKeepsFloat32Array,
+      },
+    };
   } finally {
     await Promise.all([client.worker.terminate(), server.worker.terminate()]);
   }

@@ -17,7 +17,16 @@ import { Shoal } from '../index.js';
 import type { UpsertRecord } from '../index.js';
 import { Memtable } from '../storage/memtable.js';
 import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
-import { SeededRandom, formatNumber, formatRatio, formatTable, heading, latencySummary, significant, yieldToEventLoop } from './harness.js';
+import {
+  SeededRandom,
+  formatNumber,
+  formatRatio,
+  formatTable,
+  heading,
+  latencySummary,
+  significant,
+  yieldToEventLoop,
+} from './harness.js';
 
 const DIMENSION = 128;
 const COLLECTION = 'bench';
@@ -62,7 +71,11 @@ function makeDataset(seed: number): Dataset {
   const random = new SeededRandom(seed);
   const records = Array.from({ length: RECORDS }, (_, serial): UpsertRecord => {
     const id = `doc-${String(serial).padStart(6, '0')}`;
-    return { id, vector: random.vector(DIMENSION), metadata: { title: `Document ${id}`, lang: LANGS[serial % LANGS.length] } };
+    return {
+      id,
+      vector: random.vector(DIMENSION),
+      metadata: { title: `Document ${id}`, lang: LANGS[serial % LANGS.length] },
+    };
   });
   const queries = Array.from({ length: QUERIES }, () => random.vector(DIMENSION));
   return { records, queries };
@@ -70,7 +83,9 @@ function makeDataset(seed: number): Dataset {
 
 function loadMemtable(dataset: Dataset): Memtable {
   const memtable = new Memtable(DIMENSION, 'cosine');
-  dataset.records.forEach((record, index) => memtable.upsert(index + 1, record.id, record.vector as Float32Array, record.metadata ?? null));
+  dataset.records.forEach((record, index) =>
+    memtable.upsert(index + 1, record.id, record.vector as Float32Array, record.metadata ?? null),
+  );
   return memtable;
 }
 
@@ -80,13 +95,16 @@ async function loadShoal(db: Shoal, dataset: Dataset): Promise<void> {
   }
 }
 
-/** Compares Shoal's hits with the in-process hits for the first queries; returns the mismatches (empty when all match). */
+/**
+ * Compares Shoal's hits with the in-process hits for the first queries; returns the mismatches (empty when all match).
+ */
 async function verify(db: Shoal, memtable: Memtable, queries: readonly Float32Array[]): Promise<string[]> {
   const mismatches: string[] = [];
   for (const [index, query] of queries.slice(0, VERIFIED_QUERIES).entries()) {
     const expected = memtable.search(query, K, null).map((hit) => hit.id);
     const actual = (await db.search(COLLECTION, { vector: query, k: K })).map((hit) => hit.id);
-    if (expected.join() !== actual.join()) mismatches.push(`query ${index}: expected ${expected.join(' ')}, got ${actual.join(' ')}`);
+    if (expected.join() !== actual.join())
+      mismatches.push(`query ${index}: expected ${expected.join(' ')}, got ${actual.join(' ')}`);
   }
   return mismatches;
 }
@@ -142,14 +160,20 @@ function passes(db: Shoal, memtable: Memtable): Record<Mode, Pass> {
     concurrent: async (queries, latenciesMs) => {
       let next = 0;
       const lane = async (): Promise<void> => {
-        for (let index = next++; index < queries.length; index = next++) await searchShoal(queries[index] as Float32Array, latenciesMs);
+        for (let index = next++; index < queries.length; index = next++)
+          await searchShoal(queries[index] as Float32Array, latenciesMs);
       };
       await Promise.all(Array.from({ length: CONCURRENT_SEARCHES }, lane));
     },
   };
 }
 
-async function measure(db: Shoal, memtable: Memtable, queries: readonly Float32Array[], plan: Plan): Promise<{ samples: Map<Mode, ModeSamples>; rounds: number }> {
+async function measure(
+  db: Shoal,
+  memtable: Memtable,
+  queries: readonly Float32Array[],
+  plan: Plan,
+): Promise<{ samples: Map<Mode, ModeSamples>; rounds: number }> {
   const run = passes(db, memtable);
   for (const mode of MODES) await run[mode](queries.slice(0, plan.warmupQueries), []);
   const samples = new Map<Mode, ModeSamples>(MODES.map((mode) => [mode, new ModeSamples()]));
@@ -178,7 +202,12 @@ function report(samples: Map<Mode, ModeSamples>, idleDelayP99Ms: number): Figure
   const summary = (mode: Mode): ModeSummary => {
     const entry = samples.get(mode) as ModeSamples;
     const latency = latencySummary(entry.latenciesMs);
-    return { qps: (entry.latenciesMs.length * 1000) / entry.elapsedMs, ...latency, loopDelayP99Ms: entry.loopDelay.percentile(99) / 1e6, loopBusy: entry.loopActiveMs / entry.elapsedMs };
+    return {
+      qps: (entry.latenciesMs.length * 1000) / entry.elapsedMs,
+      ...latency,
+      loopDelayP99Ms: entry.loopDelay.percentile(99) / 1e6,
+      loopBusy: entry.loopActiveMs / entry.elapsedMs,
+    };
   };
   const baseline = summary('in-process');
   const rows: string[][] = [];
@@ -186,7 +215,14 @@ function report(samples: Map<Mode, ModeSamples>, idleDelayP99Ms: number): Figure
   for (const mode of MODES) {
     const entry = summary(mode);
     const qpsRatio = entry.qps / baseline.qps;
-    const cells = [formatNumber(entry.qps), formatRatio(qpsRatio), formatNumber(entry.p50Ms, 2), formatRatio(entry.p50Ms / baseline.p50Ms), formatNumber(entry.p99Ms, 2), formatRatio(entry.p99Ms / baseline.p99Ms)];
+    const cells = [
+      formatNumber(entry.qps),
+      formatRatio(qpsRatio),
+      formatNumber(entry.p50Ms, 2),
+      formatRatio(entry.p50Ms / baseline.p50Ms),
+      formatNumber(entry.p99Ms, 2),
+      formatRatio(entry.p99Ms / baseline.p99Ms),
+    ];
     rows.push([LABELS[mode], ...cells, formatNumber(entry.loopDelayP99Ms, 2), `${Math.round(entry.loopBusy * 100)}%`]);
     figures[mode] = {
       qps: significant(entry.qps),
@@ -199,17 +235,41 @@ function report(samples: Map<Mode, ModeSamples>, idleDelayP99Ms: number): Figure
       hostLoopBusy: significant(entry.loopBusy, 3),
     };
   }
-  rows.push(['host idle, no searches (event-loop monitor floor)', '', '', '', '', '', '', formatNumber(idleDelayP99Ms, 2), '']);
-  const headers = ['mode', 'QPS', 'QPS ÷ in-proc', 'p50 ms', 'p50 ÷ in-proc', 'p99 ms', 'p99 ÷ in-proc', 'host loop delay p99 ms', 'host loop busy'];
+  rows.push([
+    'host idle, no searches (event-loop monitor floor)',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    formatNumber(idleDelayP99Ms, 2),
+    '',
+  ]);
+  const headers = [
+    'mode',
+    'QPS',
+    'QPS ÷ in-proc',
+    'p50 ms',
+    'p50 ÷ in-proc',
+    'p99 ms',
+    'p99 ÷ in-proc',
+    'host loop delay p99 ms',
+    'host loop busy',
+  ];
   process.stdout.write(`${formatTable(headers, rows)}\n`);
-  process.stdout.write(`host loop delay: p99 of monitorEventLoopDelay (resolution ${LOOP_DELAY_RESOLUTION_MS} ms, so ~${LOOP_DELAY_RESOLUTION_MS} ms is the floor); host loop busy: performance.eventLoopUtilization during the passes\n`);
+  process.stdout.write(
+    `host loop delay: p99 of monitorEventLoopDelay (resolution ${LOOP_DELAY_RESOLUTION_MS} ms, so ~${LOOP_DELAY_RESOLUTION_MS} ms is the floor); host loop busy: performance.eventLoopUtilization during the passes\n`,
+  );
   return { ...figures, idleHostLoopDelayP99Ms: significant(idleDelayP99Ms, 3) };
 }
 
 /** Runs the search benchmark and prints its table. */
 export async function runExactBench(options: BenchOptions): Promise<BenchOutcome> {
   const plan = options.quick ? PLANS.quick : PLANS.full;
-  heading(`exact: exact top-${K} over ${formatNumber(RECORDS)} × ${DIMENSION}-d cosine, Shoal (2 shards) vs in-process Memtable`);
+  heading(
+    `exact: exact top-${K} over ${formatNumber(RECORDS)} × ${DIMENSION}-d cosine, Shoal (2 shards) vs in-process Memtable`,
+  );
   const dataset = makeDataset(0x5ea4c4);
   const dataDir = mkdtempSync(join(tmpdir(), 'shoal-bench-search-'));
   let db: Shoal | null = null;
@@ -222,17 +282,35 @@ export async function runExactBench(options: BenchOptions): Promise<BenchOutcome
     await loadShoal(db, dataset);
     const loadMs = performance.now() - loadStart;
     const memtable = loadMemtable(dataset);
-    process.stdout.write(`setup: open + create ${formatNumber(openedMs)} ms; loaded ${formatNumber(RECORDS)} records in batches of ${formatNumber(LOAD_BATCH_RECORDS)} in ${formatNumber(loadMs)} ms (${formatNumber((RECORDS * 1000) / loadMs)} records/s)\n`);
+    process.stdout.write(
+      `setup: open + create ${formatNumber(openedMs)} ms; loaded ${formatNumber(RECORDS)} records in batches of ${formatNumber(LOAD_BATCH_RECORDS)} in ${formatNumber(loadMs)} ms (${formatNumber((RECORDS * 1000) / loadMs)} records/s)\n`,
+    );
 
     const mismatches = await verify(db, memtable, dataset.queries);
-    if (mismatches.length === 0) process.stdout.write(`results match: Shoal and in-process return the same ids in the same order for the first ${VERIFIED_QUERIES} queries\n`);
-    else process.stdout.write(`results DIFFER for ${mismatches.length} of ${VERIFIED_QUERIES} queries:\n  ${mismatches.join('\n  ')}\n`);
+    if (mismatches.length === 0)
+      process.stdout.write(
+        `results match: Shoal and in-process return the same ids in the same order for the first ${VERIFIED_QUERIES} queries\n`,
+      );
+    else
+      process.stdout.write(
+        `results DIFFER for ${mismatches.length} of ${VERIFIED_QUERIES} queries:\n  ${mismatches.join('\n  ')}\n`,
+      );
 
     const idleDelayP99Ms = await idleLoopDelayP99Ms(plan.idleMs);
     const { samples, rounds } = await measure(db, memtable, dataset.queries, plan);
     process.stdout.write(`${rounds} round(s) of ${QUERIES} queries per mode, k=${K}, modes in rotating order\n`);
     const figures = report(samples, idleDelayP99Ms);
-    return { ok: mismatches.length === 0, figures: { records: RECORDS, queries: QUERIES, rounds, loadRecordsPerSecond: significant((RECORDS * 1000) / loadMs), resultsMatch: mismatches.length === 0, ...figures } };
+    return {
+      ok: mismatches.length === 0,
+      figures: {
+        records: RECORDS,
+        queries: QUERIES,
+        rounds,
+        loadRecordsPerSecond: significant((RECORDS * 1000) / loadMs),
+        resultsMatch: mismatches.length === 0,
+        ...figures,
+      },
+    };
   } finally {
     await db?.close();
     rmSync(dataDir, { recursive: true, force: true });

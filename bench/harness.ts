@@ -46,7 +46,10 @@ export function quantile(sorted: readonly number[], q: number): number {
 
 /** The median of `values` (any order). */
 export function median(values: readonly number[]): number {
-  return quantile([...values].sort((a, b) => a - b), 0.5);
+  return quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
 }
 
 /** Latency figures of a list of samples in milliseconds. */
@@ -81,9 +84,13 @@ export function formatRatio(value: number): string {
 
 /** A plain-text table: the first column left-aligned, the others right-aligned. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
   const line = (cells: readonly string[]): string =>
-    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .join('  ');
   const rule = widths.map((width) => '-'.repeat(width)).join('  ');
   return [line(headers), rule, ...rows.map(line)].join('\n');
 }
@@ -137,4 +144,3 @@ export function rawBandwidth(path: string, durationMs: number, random: SeededRan
     closeSync(fd);
   }
 }
-

@@ -40,15 +40,22 @@ function embeddingsFolder(): string {
 /** Reads and checks the data set: as many vectors as records, and exactly RECORDS_EXPECTED of each. */
 async function readDataset(): Promise<DocumentChunk[]> {
   const folder = embeddingsFolder();
-  const [bytes, text] = await Promise.all([readFile(join(folder, 'embeddings.bin')), readFile(join(folder, 'records.jsonl'), 'utf8')]);
+  const [bytes, text] = await Promise.all([
+    readFile(join(folder, 'embeddings.bin')),
+    readFile(join(folder, 'records.jsonl'), 'utf8'),
+  ]);
   const bytesExpected = RECORDS_EXPECTED * DIMENSION * 4;
   if (bytes.byteLength !== bytesExpected) {
-    throw new Error(`${folder}/embeddings.bin holds ${bytes.byteLength} bytes, expected ${bytesExpected} (${RECORDS_EXPECTED} x ${DIMENSION} float32)`);
+    throw new Error(
+      `${folder}/embeddings.bin holds ${bytes.byteLength} bytes, expected ${bytesExpected} (${RECORDS_EXPECTED} x ${DIMENSION} float32)`,
+    );
   }
   const lines = text.split('\n').filter((line) => line.trim().length > 0);
   const vectorCount = bytes.byteLength / (DIMENSION * 4);
   if (lines.length !== vectorCount) {
-    throw new Error(`${folder}: records.jsonl holds ${lines.length} records but embeddings.bin holds ${vectorCount} vectors`);
+    throw new Error(
+      `${folder}: records.jsonl holds ${lines.length} records but embeddings.bin holds ${vectorCount} vectors`,
+    );
   }
   // Decode explicitly as little-endian, whatever the host's byte order.
   const vectors = new Float32Array(vectorCount * DIMENSION);
@@ -80,7 +87,9 @@ function progressReporter(total: number): (done: number) => void {
     if (interactive) {
       const filled = Math.round((done / total) * PROGRESS_BAR_CHARS);
       const percent = Math.floor((done / total) * 100);
-      process.stderr.write(`\r  [${'#'.repeat(filled)}${'.'.repeat(PROGRESS_BAR_CHARS - filled)}] ${String(percent).padStart(3)}% ${done}/${total}`);
+      process.stderr.write(
+        `\r  [${'#'.repeat(filled)}${'.'.repeat(PROGRESS_BAR_CHARS - filled)}] ${String(percent).padStart(3)}% ${done}/${total}`,
+      );
       if (done === total) process.stderr.write('\n');
       return;
     }
@@ -91,17 +100,23 @@ function progressReporter(total: number): (done: number) => void {
   };
 }
 
-/** Upserts every chunk in batches, showing progress; upsert is idempotent by id, so this also completes a partial load. */
+/**
+ * Upserts every chunk in batches, showing progress; upsert is idempotent by id, so this also completes a partial load.
+ */
 async function loadChunks(db: Shoal, chunks: readonly DocumentChunk[]): Promise<void> {
   const report = progressReporter(chunks.length);
   const startedMs = performance.now();
   for (let start = 0; start < chunks.length; start += BATCH_RECORDS) {
-    const batch: UpsertRecord[] = chunks.slice(start, start + BATCH_RECORDS).map(({ id, vector, metadata }) => ({ id, vector, metadata }));
+    const batch: UpsertRecord[] = chunks
+      .slice(start, start + BATCH_RECORDS)
+      .map(({ id, vector, metadata }) => ({ id, vector, metadata }));
     await db.upsert(COLLECTION, batch);
     report(start + batch.length);
   }
   const seconds = (performance.now() - startedMs) / 1000;
-  console.log(`Loaded ${chunks.length} records in ${seconds.toFixed(2)} s (${Math.round(chunks.length / seconds)} records/s).`);
+  console.log(
+    `Loaded ${chunks.length} records in ${seconds.toFixed(2)} s (${Math.round(chunks.length / seconds)} records/s).`,
+  );
 }
 
 async function collectionStats(db: Shoal): Promise<CollectionStats | undefined> {
@@ -113,19 +128,26 @@ async function ensureLoaded(db: Shoal, chunks: readonly DocumentChunk[]): Promis
   const existing = await collectionStats(db);
   if (existing === undefined) {
     await db.createCollection({ name: COLLECTION, dimension: DIMENSION, metric: 'cosine' });
-    console.log(`Created collection ${COLLECTION} (dimension ${DIMENSION}, cosine). Loading ${chunks.length} records...`);
+    console.log(
+      `Created collection ${COLLECTION} (dimension ${DIMENSION}, cosine). Loading ${chunks.length} records...`,
+    );
     await loadChunks(db, chunks);
     return;
   }
-  if (existing.error !== null) throw new Error(`collection ${COLLECTION} could not be opened: ${existing.error.message}`);
+  if (existing.error !== null)
+    throw new Error(`collection ${COLLECTION} could not be opened: ${existing.error.message}`);
   if (existing.dimension !== DIMENSION || existing.metric !== 'cosine') {
-    throw new Error(`collection ${COLLECTION} exists with dimension ${existing.dimension} and metric ${existing.metric}; expected ${DIMENSION}, cosine (drop it or use another data dir)`);
+    throw new Error(
+      `collection ${COLLECTION} exists with dimension ${existing.dimension} and metric ${existing.metric}; expected ${DIMENSION}, cosine (drop it or use another data dir)`,
+    );
   }
   if (existing.records === chunks.length) {
     console.log(`Collection ${COLLECTION} already holds ${existing.records} records; nothing to load.`);
     return;
   }
-  console.log(`Collection ${COLLECTION} holds ${existing.records} of ${chunks.length} records (interrupted load?); upserting all again to complete it...`);
+  console.log(
+    `Collection ${COLLECTION} holds ${existing.records} of ${chunks.length} records (interrupted load?); upserting all again to complete it...`,
+  );
   await loadChunks(db, chunks);
 }
 
@@ -145,7 +167,11 @@ function printHits(hits: readonly SearchHit[], queryId: string): void {
 /** "Documents similar to this one": each query is a stored record's own vector; the record itself is skipped. */
 async function similarDocuments(db: Shoal, query: DocumentChunk, filter?: Filter): Promise<void> {
   const startedMs = performance.now();
-  const hits = await db.search(COLLECTION, { vector: query.vector, k: NEIGHBOURS + 1, ...(filter === undefined ? {} : { filter }) });
+  const hits = await db.search(COLLECTION, {
+    vector: query.vector,
+    k: NEIGHBOURS + 1,
+    ...(filter === undefined ? {} : { filter }),
+  });
   const elapsedMs = (performance.now() - startedMs).toFixed(1);
   const where = filter === undefined ? '' : ` where ${JSON.stringify(filter)}`;
   console.log(`\nSimilar to "${shortTitle(query.title)}" [${query.category}]${where} (${elapsedMs} ms):`);
@@ -156,7 +182,9 @@ async function printSummary(db: Shoal): Promise<void> {
   const stats = await db.stats();
   console.log('\nStats:');
   for (const each of stats.collections) {
-    console.log(`  ${each.name}: ${each.records} records, ${each.shards} shards, WAL ${(each.walBytes / 1024).toFixed(0)} KiB in ${each.walSegments} segment(s), ${each.searches} searches`);
+    console.log(
+      `  ${each.name}: ${each.records} records, ${each.shards} shards, WAL ${(each.walBytes / 1024).toFixed(0)} KiB in ${each.walSegments} segment(s), ${each.searches} searches`,
+    );
   }
   console.log(`  ${stats.workers} worker threads, ${stats.actors.length} actors, ${stats.restarts} restarts`);
 }
@@ -175,7 +203,9 @@ console.log(`Opened Shoal in ${dataDir} (${(performance.now() - openStartedMs).t
 try {
   await ensureLoaded(db, chunks);
   for (const index of QUERY_INDEXES) await similarDocuments(db, chunkAt(chunks, index));
-  await similarDocuments(db, chunkAt(chunks, QUERY_INDEXES[0]), { category: chunkAt(chunks, QUERY_INDEXES[1]).category });
+  await similarDocuments(db, chunkAt(chunks, QUERY_INDEXES[0]), {
+    category: chunkAt(chunks, QUERY_INDEXES[1]).category,
+  });
   await printSummary(db);
 } catch (error) {
   console.error(`quickstart failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -20,7 +20,16 @@ import type { MetadataCommand } from '../cluster/metadata.js';
 import { LOCAL_MEMBER } from '../cluster/metadata.js';
 import { zeroCounters } from '../storage/placement.js';
 import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
-import { formatNumber, formatRatio, formatTable, heading, latencySummary, median, rawAppends, significant } from './harness.js';
+import {
+  formatNumber,
+  formatRatio,
+  formatTable,
+  heading,
+  latencySummary,
+  median,
+  rawAppends,
+  significant,
+} from './harness.js';
 
 const MODULE = siblingModuleUrl('../actors/metadata-replica-actor', import.meta.url);
 const IN_FLIGHT = 64;
@@ -44,7 +53,9 @@ interface GroupFigures {
 
 async function leaderOf(system: ActorSystem, ids: readonly number[]): Promise<number> {
   for (let attempt = 0; attempt < 500; attempt++) {
-    const statuses = await Promise.all(ids.map((id) => system.ask<ReplicaStatus>(metadataReplicaAddress(id), { type: 'status' }, { timeoutMs: 5_000 })));
+    const statuses = await Promise.all(
+      ids.map((id) => system.ask<ReplicaStatus>(metadataReplicaAddress(id), { type: 'status' }, { timeoutMs: 5_000 })),
+    );
     const leader = statuses.find((status) => status.role === 'leader');
     if (leader !== undefined) return leader.id;
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -57,11 +68,26 @@ async function measureGroup(root: string, replicas: number, plan: Plan): Promise
   const ids = Array.from({ length: replicas }, (_, index) => index + 1);
   try {
     for (const id of ids) {
-      const args: MetadataReplicaArgs = { id, peers: ids, dir: join(root, `replicas-${replicas}`, `replica-${id}`), tickMs: 20, electionTicks: 25, heartbeatTicks: 5, snapshotEntries: 1_000 };
-      await system.startGroup({ name: metadataGroupName(id), strategy: 'one_for_one', maxRestarts: 0, withinMs: 1_000, children: [{ address: metadataReplicaAddress(id), module: MODULE, factory: 'createMetadataReplica', args }] });
+      const args: MetadataReplicaArgs = {
+        id,
+        peers: ids,
+        dir: join(root, `replicas-${replicas}`, `replica-${id}`),
+        tickMs: 20,
+        electionTicks: 25,
+        heartbeatTicks: 5,
+        snapshotEntries: 1_000,
+      };
+      await system.startGroup({
+        name: metadataGroupName(id),
+        strategy: 'one_for_one',
+        maxRestarts: 0,
+        withinMs: 1_000,
+        children: [{ address: metadataReplicaAddress(id), module: MODULE, factory: 'createMetadataReplica', args }],
+      });
     }
     const leader = metadataReplicaAddress(await leaderOf(system, ids));
-    const propose = (command: MetadataCommand): Promise<unknown> => system.ask(leader, { type: 'propose', command }, { timeoutMs: 30_000 });
+    const propose = (command: MetadataCommand): Promise<unknown> =>
+      system.ask(leader, { type: 'propose', command }, { timeoutMs: 30_000 });
     await propose({ type: 'bootstrap', members: [LOCAL_MEMBER], collections: [], counters: zeroCounters() });
     let member = 0;
     const next = (): MetadataCommand => ({ type: 'add-member', member: { id: `m${member++}`, address: 'bench' } });
@@ -91,7 +117,9 @@ async function measureGroup(root: string, replicas: number, plan: Plan): Promise
 export async function runRaftBench(options: BenchOptions): Promise<BenchOutcome> {
   const plan = options.quick ? PLANS.quick : PLANS.full;
   const root = mkdtempSync(join(tmpdir(), 'shoal-bench-raft-'));
-  heading(`raft: metadata commits through the leader (replica actors in worker threads; ${plan.sequential} sequential, then ${IN_FLIGHT} in flight for ${plan.concurrentMs} ms)`);
+  heading(
+    `raft: metadata commits through the leader (replica actors in worker threads; ${plan.sequential} sequential, then ${IN_FLIGHT} in flight for ${plan.concurrentMs} ms)`,
+  );
   try {
     const record = Buffer.alloc(200, 7);
     const rawSamples = [rawAppends(join(root, 'raw'), record, plan.rawMs)];
@@ -112,14 +140,28 @@ export async function runRaftBench(options: BenchOptions): Promise<BenchOutcome>
       `${formatTable(
         ['workload', 'p50 ms', 'p99 ms', 'p50 ÷ raw fsync', `commits/s (${IN_FLIGHT} in flight)`],
         [
-          [`raw write+fdatasync of 200 bytes (median of ${rawSamples.map((sample) => formatNumber(sample)).join(', ')} per s)`, rawLatencyMs.toFixed(2), '', '1.00×', formatNumber(rawSyncs)],
+          [
+            `raw write+fdatasync of 200 bytes (median of ${rawSamples.map((sample) => formatNumber(sample)).join(', ')} per s)`,
+            rawLatencyMs.toFixed(2),
+            '',
+            '1.00×',
+            formatNumber(rawSyncs),
+          ],
           row('1 replica', one),
           row('3 replicas', three),
         ],
       )}\n`,
     );
-    const figures = (group: GroupFigures): Figures => ({ p50Ms: significant(group.p50Ms), p99Ms: significant(group.p99Ms), commitsPerSecond: significant(group.commitsPerSecond), p50OverRawFsync: significant(group.p50Ms / rawLatencyMs) });
-    return { figures: { rawFsyncMs: significant(rawLatencyMs), oneReplica: figures(one), threeReplicas: figures(three) }, ok: true };
+    const figures = (group: GroupFigures): Figures => ({
+      p50Ms: significant(group.p50Ms),
+      p99Ms: significant(group.p99Ms),
+      commitsPerSecond: significant(group.commitsPerSecond),
+      p50OverRawFsync: significant(group.p50Ms / rawLatencyMs),
+    });
+    return {
+      figures: { rawFsyncMs: significant(rawLatencyMs), oneReplica: figures(one), threeReplicas: figures(three) },
+      ok: true,
+    };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

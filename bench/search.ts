@@ -30,7 +30,15 @@ import type { CollectionStats, UpsertRecord } from '../index.js';
 import { dot, norm } from '../storage/distance.js';
 import { toPoint } from '../storage/viper/hnsw-index.js';
 import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
-import { SeededRandom, formatNumber, formatRatio, formatTable, heading, latencySummary, significant } from './harness.js';
+import {
+  SeededRandom,
+  formatNumber,
+  formatRatio,
+  formatTable,
+  heading,
+  latencySummary,
+  significant,
+} from './harness.js';
 
 const DIMENSION = 128;
 const COLLECTION = 'ann';
@@ -71,8 +79,22 @@ interface Plan {
 }
 
 const PLANS: Record<'full' | 'quick', Plan> = {
-  full: { vectors: 100_000, queries: 1_000, flushThresholdRows: 25_000, rounds: 3, warmupQueries: 200, shoalWarmupQueries: 3_000 },
-  quick: { vectors: 20_000, queries: 200, flushThresholdRows: 5_000, rounds: 1, warmupQueries: 50, shoalWarmupQueries: 500 },
+  full: {
+    vectors: 100_000,
+    queries: 1_000,
+    flushThresholdRows: 25_000,
+    rounds: 3,
+    warmupQueries: 200,
+    shoalWarmupQueries: 3_000,
+  },
+  quick: {
+    vectors: 20_000,
+    queries: 200,
+    flushThresholdRows: 5_000,
+    rounds: 1,
+    warmupQueries: 50,
+    shoalWarmupQueries: 500,
+  },
 };
 
 interface Dataset {
@@ -98,7 +120,10 @@ function makeDataset(plan: Plan): Dataset {
 }
 
 /** Exact top-K row numbers per query, best first (brute force over one flat Float32Array), and the mode's figures. */
-function exactTopK(vectors: readonly Float32Array[], queries: readonly Float32Array[]): { truth: number[][]; result: ModeResult } {
+function exactTopK(
+  vectors: readonly Float32Array[],
+  queries: readonly Float32Array[],
+): { truth: number[][]; result: ModeResult } {
   const flat = new Float32Array(vectors.length * DIMENSION);
   const norms = new Float64Array(vectors.length);
   vectors.forEach((vector, row) => {
@@ -161,7 +186,9 @@ const idOfRow = (row: number): string => `v${row}`;
 async function loadShoal(db: Shoal, vectors: readonly Float32Array[]): Promise<number> {
   const start = performance.now();
   for (let first = 0; first < vectors.length; first += LOAD_BATCH_RECORDS) {
-    const batch = vectors.slice(first, first + LOAD_BATCH_RECORDS).map((vector, offset): UpsertRecord => ({ id: idOfRow(first + offset), vector }));
+    const batch = vectors
+      .slice(first, first + LOAD_BATCH_RECORDS)
+      .map((vector, offset): UpsertRecord => ({ id: idOfRow(first + offset), vector }));
     await db.upsert(COLLECTION, batch);
   }
   return performance.now() - start;
@@ -179,7 +206,11 @@ async function collectionStats(db: Shoal): Promise<CollectionStats> {
  * `buildsRunning`), and nothing changing between two polls. Resolves with
  * the stats and the time the final shape was first seen.
  */
-async function settle(db: Shoal, records: number, flushThresholdRows: number): Promise<{ stats: CollectionStats; settledAt: number }> {
+async function settle(
+  db: Shoal,
+  records: number,
+  flushThresholdRows: number,
+): Promise<{ stats: CollectionStats; settledAt: number }> {
   const deadline = performance.now() + SETTLE_TIMEOUT_MS;
   let previous = '';
   let since = performance.now();
@@ -188,7 +219,8 @@ async function settle(db: Shoal, records: number, flushThresholdRows: number): P
     const now = performance.now();
     const shape = `${stats.records}/${stats.segments}/${stats.indexedSegments}/${stats.flushes + stats.compactions}/${stats.memtableRows}/${stats.buildsRunning}`;
     if (shape !== previous) [previous, since] = [shape, now];
-    const complete = stats.records === records && stats.memtableRows < flushThresholdRows * stats.shards && stats.buildsRunning === 0;
+    const complete =
+      stats.records === records && stats.memtableRows < flushThresholdRows * stats.shards && stats.buildsRunning === 0;
     if (complete && now > since) return { stats, settledAt: since };
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
@@ -209,7 +241,14 @@ interface UsearchIndex {
   search(vector: Float32Array, k: number, threads: number): UsearchMatches;
 }
 interface UsearchModule {
-  readonly Index: new (config: { dimensions: number; metric: string; quantization: string; connectivity: number; expansion_add: number; expansion_search: number }) => UsearchIndex;
+  readonly Index: new (config: {
+    dimensions: number;
+    metric: string;
+    quantization: string;
+    connectivity: number;
+    expansion_add: number;
+    expansion_search: number;
+  }) => UsearchIndex;
 }
 
 /** Like `rawBuild` with usearch on one thread (one call, all rows; keys are row numbers). */
@@ -218,19 +257,33 @@ function usearchBuild(usearch: UsearchModule, vectors: readonly Float32Array[]):
   vectors.forEach((vector, row) => flat.set(vector, row * DIMENSION));
   const keys = BigUint64Array.from({ length: vectors.length }, (_, row) => BigInt(row));
   const start = performance.now();
-  const index = new usearch.Index({ dimensions: DIMENSION, metric: 'cos', quantization: 'f32', connectivity: M, expansion_add: EF_CONSTRUCTION, expansion_search: EF });
+  const index = new usearch.Index({
+    dimensions: DIMENSION,
+    metric: 'cos',
+    quantization: 'f32',
+    connectivity: M,
+    expansion_add: EF_CONSTRUCTION,
+    expansion_search: EF,
+  });
   index.add(keys, flat, 1);
   return { index, ms: performance.now() - start };
 }
 
-/** Top-K row numbers of one query through the raw in-process hnswlib index (the query converted as Shoal's engines convert it: a filled loop, not Array.from). */
+/**
+ * Top-K row numbers of one query through the raw in-process hnswlib index (the query converted as Shoal's engines
+ * convert it: a filled loop, not Array.from).
+ */
 const hnswlibSearch =
   (index: HierarchicalNSW) =>
   (query: Float32Array): number[] =>
     index.searchKnn(toPoint(query), K).neighbors;
 
 /** One sequential pass of single queries through an in-process index; row numbers per query. */
-function inProcessPass(search: (query: Float32Array) => number[], queries: readonly Float32Array[], latenciesMs: number[]): number[][] {
+function inProcessPass(
+  search: (query: Float32Array) => number[],
+  queries: readonly Float32Array[],
+  latenciesMs: number[],
+): number[][] {
   return queries.map((query) => {
     const sent = performance.now();
     const rows = search(query);
@@ -243,7 +296,12 @@ function inProcessPass(search: (query: Float32Array) => number[], queries: reado
  * The library choice the engine issue asks for: usearch against hnswlib-node, both in this thread, same
  * M, efConstruction and ef, passes alternating so drift hits both. Printed, never a target.
  */
-async function compareLibraries(raw: { index: HierarchicalNSW; ms: number }, dataset: Dataset, truth: number[][], plan: Plan): Promise<Figures> {
+async function compareLibraries(
+  raw: { index: HierarchicalNSW; ms: number },
+  dataset: Dataset,
+  truth: number[][],
+  plan: Plan,
+): Promise<Figures> {
   let usearch: UsearchModule;
   try {
     usearch = (await import('usearch')) as unknown as UsearchModule;
@@ -256,8 +314,12 @@ async function compareLibraries(raw: { index: HierarchicalNSW; ms: number }, dat
     hnswlib: hnswlibSearch(raw.index),
     usearch: (query) => Array.from(built.index.search(query, K, 1).keys, Number),
   };
-  const samples = { hnswlib: { latenciesMs: [] as number[], elapsedMs: 0, recall: 0 }, usearch: { latenciesMs: [] as number[], elapsedMs: 0, recall: 0 } };
-  for (const name of ['hnswlib', 'usearch'] as const) inProcessPass(searchers[name], dataset.queries.slice(0, plan.warmupQueries), []);
+  const samples = {
+    hnswlib: { latenciesMs: [] as number[], elapsedMs: 0, recall: 0 },
+    usearch: { latenciesMs: [] as number[], elapsedMs: 0, recall: 0 },
+  };
+  for (const name of ['hnswlib', 'usearch'] as const)
+    inProcessPass(searchers[name], dataset.queries.slice(0, plan.warmupQueries), []);
   for (let round = 0; round < plan.rounds + 1; round++) {
     for (const name of round % 2 === 0 ? (['hnswlib', 'usearch'] as const) : (['usearch', 'hnswlib'] as const)) {
       const start = performance.now();
@@ -266,10 +328,13 @@ async function compareLibraries(raw: { index: HierarchicalNSW; ms: number }, dat
       if (round === 0) samples[name].recall = recallOf(found, truth);
     }
   }
-  const results = { hnswlib: summarize(samples.hnswlib.latenciesMs, samples.hnswlib.elapsedMs, samples.hnswlib.recall), usearch: summarize(samples.usearch.latenciesMs, samples.usearch.elapsedMs, samples.usearch.recall) };
+  const results = {
+    hnswlib: summarize(samples.hnswlib.latenciesMs, samples.hnswlib.elapsedMs, samples.hnswlib.recall),
+    usearch: summarize(samples.usearch.latenciesMs, samples.usearch.elapsedMs, samples.usearch.recall),
+  };
   const buildRates = { hnswlib: (plan.vectors * 1000) / raw.ms, usearch: (plan.vectors * 1000) / built.ms };
   const rows = (['hnswlib', 'usearch'] as const).map((name) => [
-    name === 'hnswlib' ? 'hnswlib-node (Shoal\'s)' : 'usearch 2',
+    name === 'hnswlib' ? "hnswlib-node (Shoal's)" : 'usearch 2',
     formatNumber(buildRates[name]),
     formatRatio(buildRates[name] / buildRates.hnswlib),
     results[name].recall.toFixed(4),
@@ -278,7 +343,9 @@ async function compareLibraries(raw: { index: HierarchicalNSW; ms: number }, dat
     formatNumber(results[name].p99Ms, 3),
   ]);
   process.stdout.write(`HNSW library, in-process, 1 thread, M=${M} efConstruction=${EF_CONSTRUCTION} ef=${EF}:\n`);
-  process.stdout.write(`${formatTable(['library', 'build rows/s', '÷ hnswlib', `recall@${K}`, 'QPS', '÷ hnswlib', 'p99 ms'], rows)}\n`);
+  process.stdout.write(
+    `${formatTable(['library', 'build rows/s', '÷ hnswlib', `recall@${K}`, 'QPS', '÷ hnswlib', 'p99 ms'], rows)}\n`,
+  );
   return {
     usearchBuildRatio: significant(buildRates.usearch / buildRates.hnswlib, 3),
     usearchQpsRatio: significant(results.usearch.qps / results.hnswlib.qps, 3),
@@ -304,11 +371,13 @@ function passes(db: Shoal, index: HierarchicalNSW, counts: { wrong: number }): R
     if (hits.length !== K) counts.wrong++;
     return hits.map((hit) => rowOfId(hit.id));
   };
-  const sequential = (exact: boolean): Pass => async (queries, latenciesMs) => {
-    const found: number[][] = [];
-    for (const query of queries) found.push(await shoalOne(query, exact, latenciesMs));
-    return found;
-  };
+  const sequential =
+    (exact: boolean): Pass =>
+    async (queries, latenciesMs) => {
+      const found: number[][] = [];
+      for (const query of queries) found.push(await shoalOne(query, exact, latenciesMs));
+      return found;
+    };
   return {
     raw: async (queries, latenciesMs) => {
       const found = inProcessPass(hnswlibSearch(index), queries, latenciesMs);
@@ -321,7 +390,8 @@ function passes(db: Shoal, index: HierarchicalNSW, counts: { wrong: number }): R
       const found: number[][] = new Array<number[]>(queries.length);
       let next = 0;
       const lane = async (): Promise<void> => {
-        for (let at = next++; at < queries.length; at = next++) found[at] = await shoalOne(queries[at] as Float32Array, false, latenciesMs);
+        for (let at = next++; at < queries.length; at = next++)
+          found[at] = await shoalOne(queries[at] as Float32Array, false, latenciesMs);
       };
       await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
       return found;
@@ -356,9 +426,20 @@ function summarize(latenciesMs: readonly number[], elapsedMs: number, recall: nu
 }
 
 /** Warms every mode up, then runs `rounds` rounds (the mode order rotates); recall from the first measured pass. */
-async function measureModes(run: Record<Mode, Pass>, queries: readonly Float32Array[], truth: number[][], plan: Plan): Promise<Record<Mode, ModeResult>> {
-  for (const mode of MODES) await run[mode](mode === 'raw' ? queries.slice(0, plan.warmupQueries) : cycled(queries, plan.shoalWarmupQueries), []);
-  const samples = new Map(MODES.map((mode) => [mode, { latenciesMs: [] as number[], elapsedMs: 0, recall: Number.NaN }]));
+async function measureModes(
+  run: Record<Mode, Pass>,
+  queries: readonly Float32Array[],
+  truth: number[][],
+  plan: Plan,
+): Promise<Record<Mode, ModeResult>> {
+  for (const mode of MODES)
+    await run[mode](
+      mode === 'raw' ? queries.slice(0, plan.warmupQueries) : cycled(queries, plan.shoalWarmupQueries),
+      [],
+    );
+  const samples = new Map(
+    MODES.map((mode) => [mode, { latenciesMs: [] as number[], elapsedMs: 0, recall: Number.NaN }]),
+  );
   for (let round = 0; round < plan.rounds; round++) {
     for (let turn = 0; turn < MODES.length; turn++) {
       const mode = MODES[(turn + round) % MODES.length] as Mode;
@@ -373,7 +454,12 @@ async function measureModes(run: Record<Mode, Pass>, queries: readonly Float32Ar
     const entry = samples.get(mode) as { latenciesMs: number[]; elapsedMs: number; recall: number };
     return summarize(entry.latenciesMs, entry.elapsedMs, entry.recall);
   };
-  return { raw: result('raw'), sequential: result('sequential'), concurrent: result('concurrent'), batch: result('batch') };
+  return {
+    raw: result('raw'),
+    sequential: result('sequential'),
+    concurrent: result('concurrent'),
+    batch: result('batch'),
+  };
 }
 
 /** Runs `fn`, adds its duration to `phases[name]` (seconds) and returns its result. */
@@ -399,7 +485,14 @@ interface BuildFigures {
 
 function printSearchTable(exact: ModeResult, modes: Record<Mode, ModeResult>, shoalExact: ModeResult): Figures {
   const raw = modes.raw;
-  const all: [keyof typeof LABELS, ModeResult][] = [['exact', exact], ['raw', raw], ['sequential', modes.sequential], ['concurrent', modes.concurrent], ['batch', modes.batch], ['shoalExact', shoalExact]];
+  const all: [keyof typeof LABELS, ModeResult][] = [
+    ['exact', exact],
+    ['raw', raw],
+    ['sequential', modes.sequential],
+    ['concurrent', modes.concurrent],
+    ['batch', modes.batch],
+    ['shoalExact', shoalExact],
+  ];
   const rows = all.map(([name, entry]) => [
     LABELS[name],
     entry.recall.toFixed(4),
@@ -408,10 +501,18 @@ function printSearchTable(exact: ModeResult, modes: Record<Mode, ModeResult>, sh
     Number.isNaN(entry.p50Ms) ? '' : formatNumber(entry.p50Ms, 3),
     Number.isNaN(entry.p99Ms) ? '' : formatNumber(entry.p99Ms, 3),
   ]);
-  process.stdout.write(`${formatTable(['search mode', `recall@${K}`, 'QPS', 'QPS ÷ raw', 'p50 ms', 'p99 ms'], rows)}\n`);
+  process.stdout.write(
+    `${formatTable(['search mode', `recall@${K}`, 'QPS', 'QPS ÷ raw', 'p50 ms', 'p99 ms'], rows)}\n`,
+  );
   const figures: Record<string, Figures> = {};
   for (const [name, entry] of all) {
-    figures[name] = { recall: significant(entry.recall), qps: significant(entry.qps), qpsRatio: significant(entry.qps / raw.qps, 3), p50Ms: significant(entry.p50Ms, 3), p99Ms: significant(entry.p99Ms, 3) };
+    figures[name] = {
+      recall: significant(entry.recall),
+      qps: significant(entry.qps),
+      qpsRatio: significant(entry.qps / raw.qps, 3),
+      p50Ms: significant(entry.p50Ms, 3),
+      p99Ms: significant(entry.p99Ms, 3),
+    };
   }
   return figures;
 }
@@ -420,9 +521,21 @@ function printBuildTable(build: BuildFigures): Figures {
   const raw = build.rawInsertPerSecond;
   const rows = [
     ['raw hnswlib addPoint, 1 thread, one graph', formatNumber(raw), formatRatio(1)],
-    [`Shoal upsert acknowledged (batches of ${formatNumber(LOAD_BATCH_RECORDS)})`, formatNumber(build.loadPerSecond), formatRatio(build.loadPerSecond / raw)],
-    ['Shoal upsert-to-searchable (first upsert → flushes settled)', formatNumber(build.searchablePerSecond), formatRatio(build.searchablePerSecond / raw)],
-    ['Shoal segment build per build thread (rows ÷ buildMsTotal)', formatNumber(build.buildPerThreadPerSecond), formatRatio(build.buildPerThreadPerSecond / raw)],
+    [
+      `Shoal upsert acknowledged (batches of ${formatNumber(LOAD_BATCH_RECORDS)})`,
+      formatNumber(build.loadPerSecond),
+      formatRatio(build.loadPerSecond / raw),
+    ],
+    [
+      'Shoal upsert-to-searchable (first upsert → flushes settled)',
+      formatNumber(build.searchablePerSecond),
+      formatRatio(build.searchablePerSecond / raw),
+    ],
+    [
+      'Shoal segment build per build thread (rows ÷ buildMsTotal)',
+      formatNumber(build.buildPerThreadPerSecond),
+      formatRatio(build.buildPerThreadPerSecond / raw),
+    ],
   ];
   process.stdout.write(`${formatTable(['ingest', 'rows/s', '÷ raw addPoint'], rows)}\n`);
   const { stats } = build;
@@ -451,10 +564,26 @@ function printBuildTable(build: BuildFigures): Figures {
 function checkTargets(modes: Record<Mode, ModeResult>, build: BuildFigures): Figures {
   const raw = modes.raw;
   const targets: [string, string, boolean][] = [
-    ['single-query QPS', `≥ ${TARGET_QPS_RATIO}× raw at recall ≥ ${TARGET_RECALL}`, modes.sequential.qps >= TARGET_QPS_RATIO * raw.qps && modes.sequential.recall >= TARGET_RECALL],
-    [`${IN_FLIGHT}-in-flight QPS`, `≥ ${TARGET_QPS_RATIO}× raw at recall ≥ ${TARGET_RECALL}`, modes.concurrent.qps >= TARGET_QPS_RATIO * raw.qps && modes.concurrent.recall >= TARGET_RECALL],
-    [`searchBatch QPS`, `≥ ${TARGET_QPS_RATIO}× raw at recall ≥ ${TARGET_RECALL}`, modes.batch.qps >= TARGET_QPS_RATIO * raw.qps && modes.batch.recall >= TARGET_RECALL],
-    ['build rate per thread', `≥ ${TARGET_BUILD_RATIO}× raw addPoint`, build.buildPerThreadPerSecond >= TARGET_BUILD_RATIO * build.rawInsertPerSecond],
+    [
+      'single-query QPS',
+      `≥ ${TARGET_QPS_RATIO}× raw at recall ≥ ${TARGET_RECALL}`,
+      modes.sequential.qps >= TARGET_QPS_RATIO * raw.qps && modes.sequential.recall >= TARGET_RECALL,
+    ],
+    [
+      `${IN_FLIGHT}-in-flight QPS`,
+      `≥ ${TARGET_QPS_RATIO}× raw at recall ≥ ${TARGET_RECALL}`,
+      modes.concurrent.qps >= TARGET_QPS_RATIO * raw.qps && modes.concurrent.recall >= TARGET_RECALL,
+    ],
+    [
+      `searchBatch QPS`,
+      `≥ ${TARGET_QPS_RATIO}× raw at recall ≥ ${TARGET_RECALL}`,
+      modes.batch.qps >= TARGET_QPS_RATIO * raw.qps && modes.batch.recall >= TARGET_RECALL,
+    ],
+    [
+      'build rate per thread',
+      `≥ ${TARGET_BUILD_RATIO}× raw addPoint`,
+      build.buildPerThreadPerSecond >= TARGET_BUILD_RATIO * build.rawInsertPerSecond,
+    ],
     ['single-query p99', `< ${TARGET_P99_MS} ms`, modes.sequential.p99Ms < TARGET_P99_MS],
   ];
   const rows = targets.map(([what, target, met]) => [what, target, met ? 'PASS' : 'MISS']);
@@ -463,7 +592,13 @@ function checkTargets(modes: Record<Mode, ModeResult>, build: BuildFigures): Fig
 }
 
 /** Opens Shoal, loads the vectors, waits for the flushes; returns the ingest figures. */
-async function ingest(db: Shoal, dataset: Dataset, plan: Plan, rawInsertPerSecond: number, phases: Record<string, number>): Promise<BuildFigures> {
+async function ingest(
+  db: Shoal,
+  dataset: Dataset,
+  plan: Plan,
+  rawInsertPerSecond: number,
+  phases: Record<string, number>,
+): Promise<BuildFigures> {
   await db.createCollection({
     name: COLLECTION,
     dimension: DIMENSION,
@@ -474,7 +609,9 @@ async function ingest(db: Shoal, dataset: Dataset, plan: Plan, rawInsertPerSecon
   });
   const start = performance.now();
   const loadMs = await phase(phases, 'shoalLoad', () => loadShoal(db, dataset.vectors));
-  const { stats, settledAt } = await phase(phases, 'shoalSettle', () => settle(db, plan.vectors, plan.flushThresholdRows));
+  const { stats, settledAt } = await phase(phases, 'shoalSettle', () =>
+    settle(db, plan.vectors, plan.flushThresholdRows),
+  );
   const searchableMs = settledAt - start;
   // A bulk load ends with an optimize: one segment (one HNSW graph) per shard to search.
   const optimizeStarted = performance.now();
@@ -508,7 +645,9 @@ function cycled(queries: readonly Float32Array[], count: number): Float32Array[]
   return Array.from({ length: count }, (_, index) => queries[index % queries.length] as Float32Array);
 }
 
-/** One search at a time on a 20-row collection of SHARDS shards: what the trip host → engines → host costs by itself. */
+/**
+ * One search at a time on a 20-row collection of SHARDS shards: what the trip host → engines → host costs by itself.
+ */
 async function measureFloor(db: Shoal, queries: readonly Float32Array[], warmupQueries: number): Promise<ModeResult> {
   for (const query of cycled(queries, warmupQueries)) await db.search('floor', { vector: query, k: K });
   const latenciesMs: number[] = [];
@@ -524,12 +663,22 @@ async function measureFloor(db: Shoal, queries: readonly Float32Array[], warmupQ
 }
 
 /** Runs the measured modes, then `exact: true` over the first EXACT_QUERIES queries. */
-async function searchAll(db: Shoal, index: HierarchicalNSW, dataset: Dataset, truth: number[][], plan: Plan, phases: Record<string, number>): Promise<SearchFigures> {
+async function searchAll(
+  db: Shoal,
+  index: HierarchicalNSW,
+  dataset: Dataset,
+  truth: number[][],
+  plan: Plan,
+  phases: Record<string, number>,
+): Promise<SearchFigures> {
   const counts = { wrong: 0 };
   const run = passes(db, index, counts);
   // The round-trip probe's collection exists from the start, so its threads are as warm as the others.
   await db.createCollection({ name: 'floor', dimension: DIMENSION, metric: 'cosine', shards: SHARDS });
-  await db.upsert('floor', dataset.queries.slice(0, 20).map((vector, i) => ({ id: `f${i}`, vector })));
+  await db.upsert(
+    'floor',
+    dataset.queries.slice(0, 20).map((vector, i) => ({ id: `f${i}`, vector })),
+  );
   const modes = await phase(phases, 'search', () => measureModes(run, dataset.queries, truth, plan));
   // Before the exact searches, so the engine's latency window holds only HNSW searches.
   const engine = await collectionStats(db);
@@ -544,11 +693,21 @@ async function searchAll(db: Shoal, index: HierarchicalNSW, dataset: Dataset, tr
 }
 
 /** Prints the tables and checks; returns the figures and whether the correctness checks held. */
-function report(exact: ModeResult, search: SearchFigures, build: BuildFigures, records: number, plan: Plan): BenchOutcome {
+function report(
+  exact: ModeResult,
+  search: SearchFigures,
+  build: BuildFigures,
+  records: number,
+  plan: Plan,
+): BenchOutcome {
   const { engine } = search;
-  process.stdout.write(`${plan.queries} queries, k=${K}, ${plan.rounds} measured round(s) per mode (rotating order) after ${plan.warmupQueries} warm-up queries (${plan.shoalWarmupQueries} per Shoal mode and for the round trip); exact: true over the first ${EXACT_QUERIES}\n`);
+  process.stdout.write(
+    `${plan.queries} queries, k=${K}, ${plan.rounds} measured round(s) per mode (rotating order) after ${plan.warmupQueries} warm-up queries (${plan.shoalWarmupQueries} per Shoal mode and for the round trip); exact: true over the first ${EXACT_QUERIES}\n`,
+  );
   const searchFigures = printSearchTable(exact, search.modes, search.shoalExact);
-  process.stdout.write(`engine-side HNSW search latency (stats: worst shard, its last 1,024 searches): p50 ${formatNumber(engine.searchP50Ms, 3)} ms, p99 ${formatNumber(engine.searchP99Ms, 3)} ms\n`);
+  process.stdout.write(
+    `engine-side HNSW search latency (stats: worst shard, its last 1,024 searches): p50 ${formatNumber(engine.searchP50Ms, 3)} ms, p99 ${formatNumber(engine.searchP99Ms, 3)} ms\n`,
+  );
   const { floor } = search;
   const boundQps = 1000 / (engine.searchP50Ms + floor.p50Ms);
   process.stdout.write(
@@ -559,7 +718,10 @@ function report(exact: ModeResult, search: SearchFigures, build: BuildFigures, r
   const targets = checkTargets(search.modes, build);
   const countsOk = search.short === 0 && records === plan.vectors;
   const exactOk = search.shoalExact.recall === 1;
-  if (!countsOk) process.stdout.write(`WRONG COUNTS: ${search.short} searches returned fewer than ${K} hits; records ${records} of ${plan.vectors}\n`);
+  if (!countsOk)
+    process.stdout.write(
+      `WRONG COUNTS: ${search.short} searches returned fewer than ${K} hits; records ${records} of ${plan.vectors}\n`,
+    );
   if (!exactOk) process.stdout.write(`EXACT RECALL BELOW 1.0: ${search.shoalExact.recall}\n`);
   const figures: Figures = {
     vectors: plan.vectors,
@@ -578,7 +740,9 @@ function report(exact: ModeResult, search: SearchFigures, build: BuildFigures, r
 /** Runs the ANN benchmark and prints its tables. */
 export async function runSearchBench(options: BenchOptions): Promise<BenchOutcome> {
   const plan = options.quick ? PLANS.quick : PLANS.full;
-  heading(`search: recall@${K} and QPS over ${formatNumber(plan.vectors)} × ${DIMENSION}-d clustered cosine vectors, Shoal (${SHARDS} shards) vs raw hnswlib-node vs exact; M=${M} efConstruction=${EF_CONSTRUCTION} ef=${EF}`);
+  heading(
+    `search: recall@${K} and QPS over ${formatNumber(plan.vectors)} × ${DIMENSION}-d clustered cosine vectors, Shoal (${SHARDS} shards) vs raw hnswlib-node vs exact; M=${M} efConstruction=${EF_CONSTRUCTION} ef=${EF}`,
+  );
   const phases: Record<string, number> = {};
   const dataset = await phase(phases, 'generate', () => makeDataset(plan));
   const exact = await phase(phases, 'exact', () => exactTopK(dataset.vectors, dataset.queries));
@@ -594,7 +758,11 @@ export async function runSearchBench(options: BenchOptions): Promise<BenchOutcom
     const closing = db;
     db = null;
     await phase(phases, 'shoalClose', () => closing.close());
-    process.stdout.write(`phases (s): ${Object.entries(phases).map(([name, seconds]) => `${name} ${seconds}`).join(', ')}\n`);
+    process.stdout.write(
+      `phases (s): ${Object.entries(phases)
+        .map(([name, seconds]) => `${name} ${seconds}`)
+        .join(', ')}\n`,
+    );
     return { ok: outcome.ok, figures: { ...outcome.figures, libraries, phases } };
   } finally {
     await db?.close();

@@ -21,12 +21,25 @@ import { SYNC_MODES } from '../storage/wal/sync-mode.js';
 import type { SyncMode } from '../storage/wal/sync-mode.js';
 import type { WalEntry } from '../storage/wal/wal.js';
 import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
-import { SeededRandom, formatNumber, median, formatRatio, formatTable, heading, rawAppends, rawBandwidth, significant } from './harness.js';
+import {
+  SeededRandom,
+  formatNumber,
+  median,
+  formatRatio,
+  formatTable,
+  heading,
+  rawAppends,
+  rawBandwidth,
+  significant,
+} from './harness.js';
 
 const VECTOR_FLOATS = 150; // 600 bytes of vector per record
 const WRITERS = [1, 8, 64] as const;
 const PAIRED_ROUNDS = 5;
-/** Records per append of the bulk-writer row (an upsert batch): bandwidth needs groups near the 1 MiB of the raw baseline. */
+/**
+ * Records per append of the bulk-writer row (an upsert batch): bandwidth needs groups near the 1 MiB of the raw
+ * baseline.
+ */
 const BULK_RECORDS = 50;
 
 interface Plan {
@@ -43,7 +56,10 @@ function entryFor(index: number, vectors: readonly Float32Array[]): WalEntry {
   return { op: 'upsert', id: `r${index}`, vector: vectors[index % vectors.length] as Float32Array, metadata: null };
 }
 
-/** The same write+fdatasync loop through node:fs/promises (each call a thread-pool hop, as in the WAL); syncs per second. */
+/**
+ * The same write+fdatasync loop through node:fs/promises (each call a thread-pool hop, as in the WAL); syncs per
+ * second.
+ */
 async function rawAsyncAppends(path: string, bytes: Buffer, durationMs: number): Promise<number> {
   const handle = await fsp.open(path, 'w');
   try {
@@ -60,11 +76,28 @@ async function rawAsyncAppends(path: string, bytes: Buffer, durationMs: number):
   }
 }
 
-/** `writers` loops each appending `recordsPerAppend` 600-byte records at a time for `durationMs`; acknowledged records per second. */
-async function appendRate(dir: string, mode: SyncMode, writers: number, durationMs: number, vectors: readonly Float32Array[], blockingIo = true, recordsPerAppend = 1): Promise<{ perSecond: number; syncs: number; records: number }> {
+/**
+ * `writers` loops each appending `recordsPerAppend` 600-byte records at a time for `durationMs`; acknowledged records
+ * per second.
+ */
+async function appendRate(
+  dir: string,
+  mode: SyncMode,
+  writers: number,
+  durationMs: number,
+  vectors: readonly Float32Array[],
+  blockingIo = true,
+  recordsPerAppend = 1,
+): Promise<{ perSecond: number; syncs: number; records: number }> {
   // As the WAL writer actor runs it: blocking write+fdatasync in a thread of its own, yielding a turn between groups.
   const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-  const wal = await Wal.open(nodeFileSystem, dir, { syncMode: mode, clock: systemClock, segmentBytesMax: 256 * 1024 * 1024, blockingIo, nextTurn });
+  const wal = await Wal.open(nodeFileSystem, dir, {
+    syncMode: mode,
+    clock: systemClock,
+    segmentBytesMax: 256 * 1024 * 1024,
+    blockingIo,
+    nextTurn,
+  });
   let records = 0;
   const start = performance.now();
   const end = start + durationMs;
@@ -82,7 +115,11 @@ async function appendRate(dir: string, mode: SyncMode, writers: number, duration
 }
 
 /** Writes `count` records (never mode, batches of 1,000), then measures opening the WAL and reading it all back. */
-async function replayRate(dir: string, count: number, vectors: readonly Float32Array[]): Promise<{ recordsPerSecond: number; openMs: number; readMs: number }> {
+async function replayRate(
+  dir: string,
+  count: number,
+  vectors: readonly Float32Array[],
+): Promise<{ recordsPerSecond: number; openMs: number; readMs: number }> {
   const writer = await Wal.open(nodeFileSystem, dir, { syncMode: 'never', groupRecordsMax: 100_000 });
   for (let start = 0; start < count; start += 1_000) {
     await writer.append(Array.from({ length: Math.min(1_000, count - start) }, (_, i) => entryFor(start + i, vectors)));
@@ -113,7 +150,8 @@ export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> 
   heading(`wal: acknowledged appends of 600-byte records vs raw write+fdatasync (${plan.phaseMs} ms per workload)`);
   try {
     const recordBytes = Buffer.from((vectors[0] as Float32Array).buffer);
-    // The disk is shared and noisy: the fdatasync baseline is the median of three samples (start, middle, end of the run).
+    // The disk is shared and noisy: the fdatasync baseline is the median of three samples (start, middle, end of the
+    // run).
     const rawSamples = [rawAppends(join(root, 'raw-appends'), recordBytes, plan.phaseMs)];
     const rawAsyncSyncs = await rawAsyncAppends(join(root, 'raw-async'), recordBytes, plan.phaseMs);
     const groupBytes = Buffer.concat(Array.from({ length: 64 }, () => recordBytes));
@@ -138,7 +176,10 @@ export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> 
       if (mode === 'periodic') rawSamples.push(rawAppends(join(root, 'raw-appends'), recordBytes, plan.phaseMs));
       for (const writers of WRITERS) {
         const dir = join(root, `run-${run++}`);
-        measuredRows.push({ name: `${mode}, ${writers} writer${writers === 1 ? '' : 's'}`, measured: await appendRate(dir, mode, writers, plan.phaseMs, vectors) });
+        measuredRows.push({
+          name: `${mode}, ${writers} writer${writers === 1 ? '' : 's'}`,
+          measured: await appendRate(dir, mode, writers, plan.phaseMs, vectors),
+        });
         rmSync(dir, { recursive: true, force: true });
       }
     }
@@ -163,9 +204,30 @@ export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> 
     const rawMegabytes = rawBandwidth(join(root, 'raw-bandwidth'), plan.phaseMs, random);
     rmSync(join(root, 'raw-bandwidth'), { force: true });
     const rows: string[][] = [
-      [`raw write+fdatasync of one record (baseline: median of ${rawSamples.map((sample) => formatNumber(sample)).join(', ')})`, formatNumber(rawSyncs), '1.00×', formatNumber((rawSyncs * 600) / 1e6, 2), '', '1'],
-      ['  same loop through fs/promises (thread pool)', formatNumber(rawAsyncSyncs), formatRatio(rawAsyncSyncs / rawSyncs), formatNumber((rawAsyncSyncs * 600) / 1e6, 2), '', '1'],
-      ['  raw write+fdatasync of 64 records (38 KB)', formatNumber(rawGroupSyncs * 64), formatRatio((rawGroupSyncs * 64) / rawSyncs), formatNumber(rawGroupMegabytes, 1), formatRatio(rawGroupMegabytes / rawMegabytes), '64'],
+      [
+        `raw write+fdatasync of one record (baseline: median of ${rawSamples.map((sample) => formatNumber(sample)).join(', ')})`,
+        formatNumber(rawSyncs),
+        '1.00×',
+        formatNumber((rawSyncs * 600) / 1e6, 2),
+        '',
+        '1',
+      ],
+      [
+        '  same loop through fs/promises (thread pool)',
+        formatNumber(rawAsyncSyncs),
+        formatRatio(rawAsyncSyncs / rawSyncs),
+        formatNumber((rawAsyncSyncs * 600) / 1e6, 2),
+        '',
+        '1',
+      ],
+      [
+        '  raw write+fdatasync of 64 records (38 KB)',
+        formatNumber(rawGroupSyncs * 64),
+        formatRatio((rawGroupSyncs * 64) / rawSyncs),
+        formatNumber(rawGroupMegabytes, 1),
+        formatRatio(rawGroupMegabytes / rawMegabytes),
+        '64',
+      ],
       ['raw write+fdatasync of 1 MiB chunks (baseline)', '', '', formatNumber(rawMegabytes, 1), '1.00×', ''],
     ];
     const figures: Record<string, Figures | number> = {
@@ -178,8 +240,20 @@ export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> 
       {
         const megabytes = (measured.perSecond * 600) / 1e6;
         const perSync = measured.syncs === 0 ? '—' : formatNumber(measured.records / measured.syncs, 1);
-        rows.push([name, formatNumber(measured.perSecond), formatRatio(measured.perSecond / rawSyncs), formatNumber(megabytes, 2), formatRatio(megabytes / rawMegabytes), perSync]);
-        figures[name.replace(/, (\d+) writers?/, '$1').replace(/, (\d+)-record appends/, 'x$1')] = { appendsPerSecond: significant(measured.perSecond), ratioToRawSyncs: significant(measured.perSecond / rawSyncs, 3), megabytesPerSecond: significant(megabytes), ratioToRawBandwidth: significant(megabytes / rawMegabytes, 3) };
+        rows.push([
+          name,
+          formatNumber(measured.perSecond),
+          formatRatio(measured.perSecond / rawSyncs),
+          formatNumber(megabytes, 2),
+          formatRatio(megabytes / rawMegabytes),
+          perSync,
+        ]);
+        figures[name.replace(/, (\d+) writers?/, '$1').replace(/, (\d+)-record appends/, 'x$1')] = {
+          appendsPerSecond: significant(measured.perSecond),
+          ratioToRawSyncs: significant(measured.perSecond / rawSyncs, 3),
+          megabytesPerSecond: significant(megabytes),
+          ratioToRawBandwidth: significant(megabytes / rawMegabytes, 3),
+        };
       }
     }
     const pooled = await appendRate(join(root, 'pooled'), 'always', 1, plan.phaseMs, vectors, false);
@@ -192,7 +266,10 @@ export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> 
       '',
       '1.0',
     ]);
-    figures['always1Paired'] = { ratioToRawSyncs: significant(pairedRatio, 3), roundRatios: pairedRatios.map((ratio) => formatRatio(ratio)).join(' ') };
+    figures['always1Paired'] = {
+      ratioToRawSyncs: significant(pairedRatio, 3),
+      roundRatios: pairedRatios.map((ratio) => formatRatio(ratio)).join(' '),
+    };
     if (bulkMedian !== undefined) {
       const bulkRatio = bulkMedian.wal / bulkMedian.raw;
       rows.push([
@@ -203,18 +280,40 @@ export async function runWalBench(options: BenchOptions): Promise<BenchOutcome> 
         formatRatio(bulkRatio),
         formatNumber(bulkMedian.records / Math.max(1, bulkMedian.syncs), 1),
       ]);
-      figures[`batch64x${BULK_RECORDS}Paired`] = { megabytesPerSecond: significant(bulkMedian.wal), ratioToRawBandwidth: significant(bulkRatio, 3), roundRatios: bulkRatios.map((ratio) => formatRatio(ratio)).join(' ') };
+      figures[`batch64x${BULK_RECORDS}Paired`] = {
+        megabytesPerSecond: significant(bulkMedian.wal),
+        ratioToRawBandwidth: significant(bulkRatio, 3),
+        roundRatios: bulkRatios.map((ratio) => formatRatio(ratio)).join(' '),
+      };
     }
-    rows.push(['always, 1 writer, thread-pool I/O', formatNumber(pooled.perSecond), formatRatio(pooled.perSecond / rawSyncs), formatNumber((pooled.perSecond * 600) / 1e6, 2), '', '1.0']);
-    figures['always1ThreadPool'] = { appendsPerSecond: significant(pooled.perSecond), ratioToRawSyncs: significant(pooled.perSecond / rawSyncs, 3) };
-    process.stdout.write(`${formatTable(['workload', 'records acked/s', '÷ raw syncs/s', 'MB/s', '÷ raw MB/s', 'records per fdatasync'], rows)}\n`);
+    rows.push([
+      'always, 1 writer, thread-pool I/O',
+      formatNumber(pooled.perSecond),
+      formatRatio(pooled.perSecond / rawSyncs),
+      formatNumber((pooled.perSecond * 600) / 1e6, 2),
+      '',
+      '1.0',
+    ]);
+    figures['always1ThreadPool'] = {
+      appendsPerSecond: significant(pooled.perSecond),
+      ratioToRawSyncs: significant(pooled.perSecond / rawSyncs, 3),
+    };
+    process.stdout.write(
+      `${formatTable(['workload', 'records acked/s', '÷ raw syncs/s', 'MB/s', '÷ raw MB/s', 'records per fdatasync'], rows)}\n`,
+    );
     const replay = await replayRate(join(root, 'replay'), plan.replayRecords, vectors);
-    process.stdout.write(`replay on open: ${formatNumber(plan.replayRecords)} records in ${formatNumber(replay.openMs + replay.readMs)} ms (open ${formatNumber(replay.openMs)} ms, read ${formatNumber(replay.readMs)} ms) = ${formatNumber(replay.recordsPerSecond)} records/s (target ≥ 100,000)\n`);
+    process.stdout.write(
+      `replay on open: ${formatNumber(plan.replayRecords)} records in ${formatNumber(replay.openMs + replay.readMs)} ms (open ${formatNumber(replay.openMs)} ms, read ${formatNumber(replay.readMs)} ms) = ${formatNumber(replay.recordsPerSecond)} records/s (target ≥ 100,000)\n`,
+    );
     const always = figures['always1'] as Figures;
     const batch = figures['batch64'] as Figures;
     const bulk = figures[`batch64x${BULK_RECORDS}Paired`] as Figures;
-    process.stdout.write(`targets: always, 1 writer ÷ raw fdatasync = ${formatRatio(pairedRatio)} in alternating rounds (${formatRatio(always['ratioToRawSyncs'] as number)} against the run's median baseline) (≥ 0.8×); batch, 64 writers ÷ raw bandwidth = ${formatRatio(batch['ratioToRawBandwidth'] as number)} with 1-record appends, ${formatRatio(bulk['ratioToRawBandwidth'] as number)} with ${BULK_RECORDS}-record appends in alternating rounds (rounds: ${String(bulk['roundRatios'])}) (≥ 0.5×)\n`);
-    process.stdout.write(`bounds: raw write+fdatasync through the thread pool reaches ${formatRatio(rawAsyncSyncs / rawSyncs)} of the synchronous loop; 64-record (38 KB) raw groups reach ${formatRatio(rawGroupMegabytes / rawMegabytes)} of 1 MiB-chunk bandwidth, so batch with 64 writers is at ${formatRatio((batch['megabytesPerSecond'] as number) / rawGroupMegabytes)} of what its group size allows\n`);
+    process.stdout.write(
+      `targets: always, 1 writer ÷ raw fdatasync = ${formatRatio(pairedRatio)} in alternating rounds (${formatRatio(always['ratioToRawSyncs'] as number)} against the run's median baseline) (≥ 0.8×); batch, 64 writers ÷ raw bandwidth = ${formatRatio(batch['ratioToRawBandwidth'] as number)} with 1-record appends, ${formatRatio(bulk['ratioToRawBandwidth'] as number)} with ${BULK_RECORDS}-record appends in alternating rounds (rounds: ${String(bulk['roundRatios'])}) (≥ 0.5×)\n`,
+    );
+    process.stdout.write(
+      `bounds: raw write+fdatasync through the thread pool reaches ${formatRatio(rawAsyncSyncs / rawSyncs)} of the synchronous loop; 64-record (38 KB) raw groups reach ${formatRatio(rawGroupMegabytes / rawMegabytes)} of 1 MiB-chunk bandwidth, so batch with 64 writers is at ${formatRatio((batch['megabytesPerSecond'] as number) / rawGroupMegabytes)} of what its group size allows\n`,
+    );
     figures['replayRecordsPerSecond'] = significant(replay.recordsPerSecond);
     return { figures: figures as Figures, ok: true };
   } finally {

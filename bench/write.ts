@@ -12,7 +12,17 @@ import { join } from 'node:path';
 import { Shoal } from '../index.js';
 import type { UpsertRecord } from '../index.js';
 import type { BenchOptions, BenchOutcome, Figures, LatencySummary } from './harness.js';
-import { SeededRandom, formatNumber, formatRatio, formatTable, heading, latencySummary, rawAppends, rawBandwidth, significant } from './harness.js';
+import {
+  SeededRandom,
+  formatNumber,
+  formatRatio,
+  formatTable,
+  heading,
+  latencySummary,
+  rawAppends,
+  rawBandwidth,
+  significant,
+} from './harness.js';
 
 const DIMENSION = 128;
 const COLLECTION = 'bench';
@@ -66,7 +76,11 @@ class RecordSource {
 /** The bytes one record carries: vector floats, id and metadata JSON (what the raw baseline writes per sync). */
 function recordBytes(record: UpsertRecord): Buffer {
   const vector = Float32Array.from(record.vector);
-  return Buffer.concat([Buffer.from(vector.buffer), Buffer.from(record.id), Buffer.from(JSON.stringify(record.metadata ?? null))]);
+  return Buffer.concat([
+    Buffer.from(vector.buffer),
+    Buffer.from(record.id),
+    Buffer.from(JSON.stringify(record.metadata ?? null)),
+  ]);
 }
 
 interface Measured {
@@ -76,7 +90,13 @@ interface Measured {
 }
 
 /** `writers` loops, each awaiting one upsert of `recordsPerCall` records at a time, until `durationMs` has passed. */
-async function shoalUpserts(db: Shoal, source: RecordSource, writers: number, recordsPerCall: number, durationMs: number): Promise<Measured> {
+async function shoalUpserts(
+  db: Shoal,
+  source: RecordSource,
+  writers: number,
+  recordsPerCall: number,
+  durationMs: number,
+): Promise<Measured> {
   const latenciesMs: number[] = [];
   let records = 0;
   const start = performance.now();
@@ -103,8 +123,18 @@ interface Workload {
 
 const WORKLOADS: readonly Workload[] = [
   { name: 'sequential', label: 'Shoal: 1 record per upsert, sequential', writers: 1, recordsPerCall: 1 },
-  { name: 'concurrent64', label: `Shoal: 1 record per upsert, ${CONCURRENT_WRITERS} writers`, writers: CONCURRENT_WRITERS, recordsPerCall: 1 },
-  { name: 'batch100', label: `Shoal: ${BATCH_RECORDS} records per upsert, sequential`, writers: 1, recordsPerCall: BATCH_RECORDS },
+  {
+    name: 'concurrent64',
+    label: `Shoal: 1 record per upsert, ${CONCURRENT_WRITERS} writers`,
+    writers: CONCURRENT_WRITERS,
+    recordsPerCall: 1,
+  },
+  {
+    name: 'batch100',
+    label: `Shoal: ${BATCH_RECORDS} records per upsert, sequential`,
+    writers: 1,
+    recordsPerCall: BATCH_RECORDS,
+  },
 ];
 
 /** Runs the write benchmark and prints its table. */
@@ -120,22 +150,46 @@ export async function runWriteBench(options: BenchOptions): Promise<BenchOutcome
   try {
     const openedMs = performance.now();
     db = await Shoal.open({ dataDir: join(dataDir, 'shoal') });
-    await db.createCollection({ name: COLLECTION, dimension: DIMENSION, metric: 'cosine', shards: 2, syncMode: 'batch' });
-    process.stdout.write(`setup: open + create collection (2 shards, cosine, 128-d, syncMode batch) in ${formatNumber(performance.now() - openedMs)} ms; one record = ${recordSize} bytes (vector + id + metadata JSON)\n`);
+    await db.createCollection({
+      name: COLLECTION,
+      dimension: DIMENSION,
+      metric: 'cosine',
+      shards: 2,
+      syncMode: 'batch',
+    });
+    process.stdout.write(
+      `setup: open + create collection (2 shards, cosine, 128-d, syncMode batch) in ${formatNumber(performance.now() - openedMs)} ms; one record = ${recordSize} bytes (vector + id + metadata JSON)\n`,
+    );
 
     const rawPath = join(dataDir, 'raw-appends.bin');
     const rawBefore = rawAppends(rawPath, rawBytes, plan.phaseMs / 2);
     await shoalUpserts(db, source, 1, 1, plan.warmupMs);
     const measured = new Map<string, Measured>();
-    for (const workload of WORKLOADS) measured.set(workload.name, await shoalUpserts(db, source, workload.writers, workload.recordsPerCall, plan.phaseMs));
+    for (const workload of WORKLOADS)
+      measured.set(
+        workload.name,
+        await shoalUpserts(db, source, workload.writers, workload.recordsPerCall, plan.phaseMs),
+      );
     const rawAfter = rawAppends(rawPath, rawBytes, plan.phaseMs / 2);
     const rawSyncsPerSecond = (rawBefore + rawAfter) / 2;
     const rawMegabytesPerSecond = rawBandwidth(join(dataDir, 'raw-bandwidth.bin'), plan.phaseMs, new SeededRandom(7));
 
     const stats = await db.stats();
     const collection = stats.collections.find((entry) => entry.name === COLLECTION);
-    const walBytesPerRecord = collection === undefined ? Number.NaN : collection.walBytes / Math.max(1, collection.records);
-    return { ok: true, figures: report(measured, { rawBefore, rawAfter, rawSyncsPerSecond, rawMegabytesPerSecond, recordSize, walBytesPerRecord, records: collection?.records ?? 0 }) };
+    const walBytesPerRecord =
+      collection === undefined ? Number.NaN : collection.walBytes / Math.max(1, collection.records);
+    return {
+      ok: true,
+      figures: report(measured, {
+        rawBefore,
+        rawAfter,
+        rawSyncsPerSecond,
+        rawMegabytesPerSecond,
+        recordSize,
+        walBytesPerRecord,
+        records: collection?.records ?? 0,
+      }),
+    };
   } finally {
     await db?.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -154,12 +208,35 @@ interface Baseline {
 
 function report(measured: Map<string, Measured>, baseline: Baseline): Figures {
   const megabytes = (recordsPerSecond: number): number => (recordsPerSecond * baseline.recordSize) / 1e6;
-  const rawRow = (label: string, syncsPerSecond: number): string[] => [label, formatNumber(syncsPerSecond), '', formatNumber(megabytes(syncsPerSecond), 2), '', '', ''];
+  const rawRow = (label: string, syncsPerSecond: number): string[] => [
+    label,
+    formatNumber(syncsPerSecond),
+    '',
+    formatNumber(megabytes(syncsPerSecond), 2),
+    '',
+    '',
+    '',
+  ];
   const rows: string[][] = [
     rawRow('raw write+fdatasync of one record, before', baseline.rawBefore),
     rawRow('raw write+fdatasync of one record, after', baseline.rawAfter),
-    [...rawRow('raw write+fdatasync of one record (mean = baseline)', baseline.rawSyncsPerSecond).slice(0, 2), '1.00×', formatNumber(megabytes(baseline.rawSyncsPerSecond), 2), '', '', ''],
-    ['raw write+fdatasync of 1 MiB chunks (= bandwidth baseline)', '', '', formatNumber(baseline.rawMegabytesPerSecond, 1), '1.00×', '', ''],
+    [
+      ...rawRow('raw write+fdatasync of one record (mean = baseline)', baseline.rawSyncsPerSecond).slice(0, 2),
+      '1.00×',
+      formatNumber(megabytes(baseline.rawSyncsPerSecond), 2),
+      '',
+      '',
+      '',
+    ],
+    [
+      'raw write+fdatasync of 1 MiB chunks (= bandwidth baseline)',
+      '',
+      '',
+      formatNumber(baseline.rawMegabytesPerSecond, 1),
+      '1.00×',
+      '',
+      '',
+    ],
   ];
   const figures: Record<string, Figures> = {};
   for (const workload of WORKLOADS) {
@@ -168,7 +245,15 @@ function report(measured: Map<string, Measured>, baseline: Baseline): Figures {
     const megabytesPerSecond = megabytes(recordsPerSecond);
     const ratioToSyncs = recordsPerSecond / baseline.rawSyncsPerSecond;
     const ratioToBandwidth = megabytesPerSecond / baseline.rawMegabytesPerSecond;
-    rows.push([workload.label, formatNumber(recordsPerSecond), formatRatio(ratioToSyncs), formatNumber(megabytesPerSecond, 2), formatRatio(ratioToBandwidth), formatNumber(entry.latency.p50Ms, 2), formatNumber(entry.latency.p99Ms, 2)]);
+    rows.push([
+      workload.label,
+      formatNumber(recordsPerSecond),
+      formatRatio(ratioToSyncs),
+      formatNumber(megabytesPerSecond, 2),
+      formatRatio(ratioToBandwidth),
+      formatNumber(entry.latency.p50Ms, 2),
+      formatNumber(entry.latency.p99Ms, 2),
+    ]);
     figures[workload.name] = {
       recordsPerSecond: significant(recordsPerSecond),
       ratioToRawSyncs: significant(ratioToSyncs, 3),
@@ -178,8 +263,12 @@ function report(measured: Map<string, Measured>, baseline: Baseline): Figures {
       p99Ms: significant(entry.latency.p99Ms, 3),
     };
   }
-  process.stdout.write(`${formatTable(['workload', 'records/s', '÷ raw syncs/s', 'MB/s', '÷ raw MB/s', 'p50 ms/call', 'p99 ms/call'], rows)}\n`);
-  process.stdout.write(`WAL bytes per record on disk: ${formatNumber(baseline.walBytesPerRecord, 1)} (record payload ${baseline.recordSize} bytes, ${formatNumber(baseline.records)} records)\n`);
+  process.stdout.write(
+    `${formatTable(['workload', 'records/s', '÷ raw syncs/s', 'MB/s', '÷ raw MB/s', 'p50 ms/call', 'p99 ms/call'], rows)}\n`,
+  );
+  process.stdout.write(
+    `WAL bytes per record on disk: ${formatNumber(baseline.walBytesPerRecord, 1)} (record payload ${baseline.recordSize} bytes, ${formatNumber(baseline.records)} records)\n`,
+  );
   return {
     recordBytes: baseline.recordSize,
     rawSyncsPerSecond: significant(baseline.rawSyncsPerSecond),

@@ -39,11 +39,22 @@ export interface GatheredSearch {
  * that failed fails the whole message with its error, unless `allowPartial`
  * and at least one shard answered: then the answer is marked partial.
  */
-export function gatherSearch(answers: readonly PromiseSettledResult<Hit[][]>[], queries: readonly { readonly k: number }[], metric: Metric, allowPartial: boolean): GatheredSearch {
+export function gatherSearch(
+  answers: readonly PromiseSettledResult<Hit[][]>[],
+  queries: readonly { readonly k: number }[],
+  metric: Metric,
+  allowPartial: boolean,
+): GatheredSearch {
   const lists = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value] : []));
   const firstFailure = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
   if (firstFailure !== undefined && (!allowPartial || lists.length === 0)) throw toShoalError(firstFailure.reason);
-  const results = queries.map((query, index) => mergeTopK(lists.map((perQuery) => perQuery[index] ?? []), query.k, metric));
+  const results = queries.map((query, index) =>
+    mergeTopK(
+      lists.map((perQuery) => perQuery[index] ?? []),
+      query.k,
+      metric,
+    ),
+  );
   return { results, partial: lists.length < answers.length, shardsAnswered: lists.length, shardsTotal: answers.length };
 }
 

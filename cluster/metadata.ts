@@ -64,8 +64,19 @@ export type MetadataCommand =
     }
   | { readonly type: 'create-collection'; readonly entry: CollectionEntry; readonly counters: PlacementCounters }
   | { readonly type: 'drop-collection'; readonly id: string }
-  | { readonly type: 'assign-shard'; readonly collectionId: string; readonly shard: number; readonly leader: string; readonly replicas: readonly string[] }
-  | { readonly type: 'set-shard-leader'; readonly collectionId: string; readonly shard: number; readonly leader: string }
+  | {
+      readonly type: 'assign-shard';
+      readonly collectionId: string;
+      readonly shard: number;
+      readonly leader: string;
+      readonly replicas: readonly string[];
+    }
+  | {
+      readonly type: 'set-shard-leader';
+      readonly collectionId: string;
+      readonly shard: number;
+      readonly leader: string;
+    }
   | { readonly type: 'set-placement'; readonly collectionId: string; readonly placement: Placement }
   | { readonly type: 'add-member'; readonly member: Member }
   | { readonly type: 'remove-member'; readonly id: string };
@@ -98,7 +109,9 @@ export function decodeCommand(data: Uint8Array): MetadataCommand | null {
   if (data.length === 0) return null;
   try {
     const value: unknown = JSON.parse(decoder.decode(data));
-    return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string' ? (value as MetadataCommand) : null;
+    return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
+      ? (value as MetadataCommand)
+      : null;
   } catch {
     return null;
   }
@@ -141,7 +154,9 @@ export class MetadataStore {
     return command === null ? null : this.apply(command);
   }
 
-  /** Applies one command in log order. Never throws: a command that cannot apply answers a refusal and changes nothing. */
+  /**
+   * Applies one command in log order. Never throws: a command that cannot apply answers a refusal and changes nothing.
+   */
   apply(command: MetadataCommand): MetadataResult {
     const applied = applyCommand(this.state, command);
     if ('ok' in applied) return applied;

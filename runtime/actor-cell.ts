@@ -89,7 +89,11 @@ export class ActorCell {
       return;
     }
     if (this.mailbox.length >= this.capacity) {
-      responder?.fail(new ShoalError('UNAVAILABLE', `mailbox of ${this.address} is full (${this.capacity} messages)`, { address: this.address }));
+      responder?.fail(
+        new ShoalError('UNAVAILABLE', `mailbox of ${this.address} is full (${this.capacity} messages)`, {
+          address: this.address,
+        }),
+      );
       return;
     }
     this.mailbox.push({ message, responder });
@@ -123,7 +127,9 @@ export class ActorCell {
 
   private failQueued(reason: string): void {
     for (let letter = this.mailbox.shift(); letter !== undefined; letter = this.mailbox.shift()) {
-      letter.responder?.fail(new ShoalError('UNAVAILABLE', `actor ${this.address} ${reason}`, { address: this.address }));
+      letter.responder?.fail(
+        new ShoalError('UNAVAILABLE', `actor ${this.address} ${reason}`, { address: this.address }),
+      );
     }
   }
 
@@ -156,13 +162,22 @@ export class ActorCell {
       // so the actor crashes and is restarted rather than carry on in a state it did not expect.
       if (thrown instanceof ShoalError && thrown.code !== 'INTERNAL') {
         letter.responder?.fail(thrown);
-        if (letter.responder === null) this.ctx.log.warn('unanswered-error', { message: letter.message.type, code: thrown.code, error: thrown.message });
+        if (letter.responder === null)
+          this.ctx.log.warn('unanswered-error', {
+            message: letter.message.type,
+            code: thrown.code,
+            error: thrown.message,
+          });
         return true;
       }
       const error = toShoalError(thrown);
       const crashed = `actor ${this.address} crashed on a bug and is restarted: ${error.message}`;
       letter.responder?.fail(new ShoalError('INTERNAL', crashed, { address: this.address }));
-      this.ctx.log.error('actor-crashed', { message: letter.message.type, error: error.message, stack: error.details?.['stack'] });
+      this.ctx.log.error('actor-crashed', {
+        message: letter.message.type,
+        error: error.message,
+        stack: error.details?.['stack'],
+      });
       this.draining = false;
       this.crash(error);
       return false;

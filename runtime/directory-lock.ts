@@ -18,6 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rmdir, stat, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ShoalError } from './errors.js';
@@ -79,7 +80,12 @@ export async function releaseAll(locks: readonly HeldLock[]): Promise<void> {
  */
 export async function lockFolder(folder: string, what: string): Promise<HeldLock> {
   const path = join(folder, LOCK_FILE);
-  const self: LockOwner = { pid: process.pid, host: hostname(), startTicks: processStartTicks(process.pid), token: randomToken() };
+  const self: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    startTicks: processStartTicks(process.pid),
+    token: randomToken(),
+  };
   for (let attempt = 0; attempt < ACQUIRE_ATTEMPTS; attempt++) {
     tokensHere.add(self.token);
     if (await tryCreate(path, self).catch(forget(self.token))) return heldLock(folder, path, self.token);
@@ -110,7 +116,7 @@ function heldLock(folder: string, path: string, token: string): HeldLock {
 
 /** Creates the lock file exclusively with `owner` in it, fsynced; false when one exists. */
 async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'wx');
   } catch (error) {
@@ -185,7 +191,12 @@ function parseOwner(text: string): LockOwner | null {
   try {
     const value = JSON.parse(text) as Partial<LockOwner>;
     if (typeof value.pid !== 'number' || typeof value.token !== 'string' || typeof value.host !== 'string') return null;
-    return { pid: value.pid, host: value.host, startTicks: typeof value.startTicks === 'number' ? value.startTicks : null, token: value.token };
+    return {
+      pid: value.pid,
+      host: value.host,
+      startTicks: typeof value.startTicks === 'number' ? value.startTicks : null,
+      token: value.token,
+    };
   } catch {
     // A torn lock file (its writer died between create and write) names nobody alive.
     return null;
@@ -193,7 +204,10 @@ function parseOwner(text: string): LockOwner | null {
 }
 
 function lockedError(what: string, folder: string, owner: LockOwner): ShoalError {
-  const holder = owner.pid === process.pid ? `this process (pid ${owner.pid}): close the other Shoal on it first` : `process ${owner.pid} on ${owner.host}`;
+  const holder =
+    owner.pid === process.pid
+      ? `this process (pid ${owner.pid}): close the other Shoal on it first`
+      : `process ${owner.pid} on ${owner.host}`;
   return new ShoalError('LOCKED', `${what} is in use by ${holder}`, { folder, pid: owner.pid, host: owner.host });
 }
 
@@ -208,7 +222,11 @@ async function readIfPresent(path: string): Promise<string | null> {
 
 function storageFailed(path: string, error: unknown): ShoalError {
   const cause = errno(error) ?? 'UNKNOWN';
-  return new ShoalError('STORAGE_FAILED', `the lock file ${path} could not be written or read (${cause}): ${(error as Error).message}`, { path, cause });
+  return new ShoalError(
+    'STORAGE_FAILED',
+    `the lock file ${path} could not be written or read (${cause}): ${(error as Error).message}`,
+    { path, cause },
+  );
 }
 
 /** A rejection handler that forgets `token` and rethrows. */

@@ -23,11 +23,14 @@ export interface FileStat {
 /** An open file. Positions are byte offsets; `write` without a position appends at the current end. */
 export interface FileHandle {
   /**
-   * Writes all of `data` at `position` (or at the end for append handles); resolves when the OS has it, not when it is durable.
+   * Writes all of `data` at `position` (or at the end for append handles); resolves when the OS has it, not when it is
+   * durable.
    * Keeps no reference to `data` once the returned promise settles: the caller may reuse that memory.
    */
   write(data: Uint8Array, position?: number): Promise<void>;
-  /** Reads up to `length` bytes at `position` into `buffer[offset..]`; resolves with the count read (0 at end of file). */
+  /**
+   * Reads up to `length` bytes at `position` into `buffer[offset..]`; resolves with the count read (0 at end of file).
+   */
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** Makes written data durable (fdatasync). */
   datasync(): Promise<void>;
@@ -68,7 +71,10 @@ export interface FileSystem {
 }
 
 class NodeFileHandle implements FileHandle {
-  constructor(private readonly handle: fsp.FileHandle, private readonly append: boolean) {}
+  constructor(
+    private readonly handle: fsp.FileHandle,
+    private readonly append: boolean,
+  ) {}
 
   async write(data: Uint8Array, position?: number): Promise<void> {
     let written = 0;

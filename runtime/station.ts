@@ -5,7 +5,19 @@
  * threads on first use), tracks pending asks with their deadlines, and holds
  * messages for actors that are restarting until they are back.
  */
-import type { Actor, ActorContext, ActorFactory, ActorSpec, Address, AskOptions, Message, Outcome, Responder, SystemRequest, TransferList } from './actor.js';
+import type {
+  Actor,
+  ActorContext,
+  ActorFactory,
+  ActorSpec,
+  Address,
+  AskOptions,
+  Message,
+  Outcome,
+  Responder,
+  SystemRequest,
+  TransferList,
+} from './actor.js';
 import { ActorCell } from './actor-cell.js';
 import { assert } from './assert.js';
 import type { Clock, Timer } from './clock.js';
@@ -92,12 +104,19 @@ export class Station {
   /** Sends and waits for the answer, at most `timeoutMs`. */
   ask<T>(to: Address, body: Message, options: AskOptions): Promise<T> {
     const timeoutMs = options.timeoutMs;
-    if (!(timeoutMs > 0)) return Promise.reject(new ShoalError('INVALID_ARGUMENT', `ask timeoutMs must be positive, got ${timeoutMs}`));
+    if (!(timeoutMs > 0))
+      return Promise.reject(new ShoalError('INVALID_ARGUMENT', `ask timeoutMs must be positive, got ${timeoutMs}`));
     return new Promise<T>((resolve, reject) => {
       const id = this.nextAskId++;
       const timer = this.options.clock.setTimer(timeoutMs, () => {
         if (!this.asks.delete(id)) return;
-        reject(new ShoalError('TIMEOUT', `${body.type} to ${to} timed out after ${timeoutMs} ms`, { to, type: body.type, timeoutMs }));
+        reject(
+          new ShoalError('TIMEOUT', `${body.type} to ${to} timed out after ${timeoutMs} ms`, {
+            to,
+            type: body.type,
+            timeoutMs,
+          }),
+        );
       });
       this.asks.set(id, { resolve: resolve as (value: unknown) => void, reject, timer, to, station: RESTARTING });
       this.route(to, body, id, timeoutMs, options.transfer ?? []);
@@ -166,14 +185,24 @@ export class Station {
       return;
     }
     if (askId !== null) this.markStation(askId, station);
-    const envelope: MessageEnvelope = { k: 'msg', to, body, ask: askId === null ? null : { id: askId, station: this.id, timeoutMs } };
+    const envelope: MessageEnvelope = {
+      k: 'msg',
+      to,
+      body,
+      ask: askId === null ? null : { id: askId, station: this.id, timeoutMs },
+    };
     this.post(station, envelope, [...transfer]);
   }
 
   private hold(to: Address, held: Held): void {
     const queue = this.held.get(to) ?? [];
     if (queue.length >= RUNTIME_LIMITS.heldMessagesMax) {
-      if (held.askId !== null) this.settle(held.askId, false, new ShoalError('UNAVAILABLE', `${to} is restarting and its queue is full`, { to }));
+      if (held.askId !== null)
+        this.settle(
+          held.askId,
+          false,
+          new ShoalError('UNAVAILABLE', `${to} is restarting and its queue is full`, { to }),
+        );
       return;
     }
     queue.push(held);
@@ -186,7 +215,10 @@ export class Station {
     try {
       posted = this.options.links.post(station, envelope, unique);
     } catch (error) {
-      this.failEnvelope(envelope, new ShoalError('INTERNAL', `cannot post ${envelope.k} to station ${station}: ${toShoalError(error).message}`));
+      this.failEnvelope(
+        envelope,
+        new ShoalError('INTERNAL', `cannot post ${envelope.k} to station ${station}: ${toShoalError(error).message}`),
+      );
       return;
     }
     if (posted) return;
@@ -203,12 +235,16 @@ export class Station {
   }
 
   private failEnvelope(envelope: Envelope, error: ShoalError): void {
-    if (envelope.k === 'msg' && envelope.ask !== null && envelope.ask.station === this.id) this.settle(envelope.ask.id, false, error);
+    if (envelope.k === 'msg' && envelope.ask !== null && envelope.ask.station === this.id)
+      this.settle(envelope.ask.id, false, error);
     else this.log.warn('undeliverable', { kind: envelope.k, error: error.message });
   }
 
   private receiveMessage(envelope: MessageEnvelope): void {
-    const responder = envelope.ask === null ? null : this.remoteResponder(envelope.ask.station, envelope.ask.id, envelope.ask.timeoutMs);
+    const responder =
+      envelope.ask === null
+        ? null
+        : this.remoteResponder(envelope.ask.station, envelope.ask.id, envelope.ask.timeoutMs);
     if (envelope.to === SYSTEM_ADDRESS && this.options.systemHandler !== undefined) {
       if (responder !== null) this.options.systemHandler(envelope.body as SystemRequest, responder);
       return;
@@ -246,12 +282,17 @@ export class Station {
 
   private remoteResponder(station: number, askId: number, timeoutMs: number): Responder {
     return this.responder(timeoutMs, (ok, value, transfer) => {
-      const envelope: ReplyEnvelope = ok ? { k: 'reply', id: askId, ok: true, value } : { k: 'reply', id: askId, ok: false, error: toErrorData(value) };
+      const envelope: ReplyEnvelope = ok
+        ? { k: 'reply', id: askId, ok: true, value }
+        : { k: 'reply', id: askId, ok: false, error: toErrorData(value) };
       this.post(station, envelope, transfer);
     });
   }
 
-  private responder(timeoutMs: number, send: (ok: boolean, value: unknown, transfer: ArrayBuffer[]) => void): Responder {
+  private responder(
+    timeoutMs: number,
+    send: (ok: boolean, value: unknown, transfer: ArrayBuffer[]) => void,
+  ): Responder {
     let answered = false;
     return {
       deadline: this.options.clock.now() + timeoutMs,
@@ -332,7 +373,6 @@ export class Station {
   }
 
   private createCell(address: Address, actor: Actor, incarnation: number): ActorCell {
-    const station = this;
     const options = this.options;
     let cell: ActorCell | null = null;
     const ctx: ActorContext = {
@@ -342,8 +382,8 @@ export class Station {
       fs: options.fs,
       log: createLogger(address),
       threadId: options.threadId,
-      tell: (to, message, transfer) => station.tell(to, message, transfer),
-      ask: (to, message, askOptions) => station.ask(to, message, askOptions),
+      tell: (to, message, transfer) => this.tell(to, message, transfer),
+      ask: (to, message, askOptions) => this.ask(to, message, askOptions),
       pipeToSelf<T>(promise: Promise<T>, toMessage: (outcome: Outcome<T>) => Message) {
         promise.then(
           (value) => cell?.enqueue(toMessage({ ok: true, value }), null),
@@ -351,15 +391,21 @@ export class Station {
         );
       },
       nextTurn: () => new Promise<void>((resolve) => options.schedule(resolve)),
-      system: (request, timeoutMs) => station.ask(SYSTEM_ADDRESS, request, { timeoutMs }),
+      system: (request, timeoutMs) => this.ask(SYSTEM_ADDRESS, request, { timeoutMs }),
     };
-    cell = new ActorCell(address, actor, ctx, {
-      schedule: options.schedule,
-      crashed: (error) => {
-        if (this.cells.get(address)?.cell === cell) this.cells.delete(address);
-        this.report({ k: 'crashed', address, incarnation, error: error.toData() });
+    cell = new ActorCell(
+      address,
+      actor,
+      ctx,
+      {
+        schedule: options.schedule,
+        crashed: (error) => {
+          if (this.cells.get(address)?.cell === cell) this.cells.delete(address);
+          this.report({ k: 'crashed', address, incarnation, error: error.toData() });
+        },
       },
-    }, options.mailboxCapacity);
+      options.mailboxCapacity,
+    );
     return cell;
   }
 }

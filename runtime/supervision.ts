@@ -16,7 +16,10 @@ import { RestartIntensity } from './restart-intensity.js';
 export interface SupervisionHost {
   /** Milliseconds (virtual under the simulator), for the restart intensity. */
   now(): number;
-  /** Starts a new incarnation of `spec`: its id at once, and its thread id once it runs and is published (or its start error). */
+  /**
+   * Starts a new incarnation of `spec`: its id at once, and its thread id once it runs and is published (or its start
+   * error).
+   */
   spawn(spec: ActorSpec): { readonly id: number; readonly started: Promise<number> };
   /** Orderly stop of the incarnation now at `address`, if any; its thread ends. */
   stop(address: Address): Promise<void>;
@@ -38,7 +41,10 @@ interface ActorRecord {
   incarnation: number;
   restarts: number;
   threadId: number;
-  /** The incarnation reported crashed and not yet restarted (its restart may wait behind another operation of the group). */
+  /**
+   * The incarnation reported crashed and not yet restarted (its restart may wait behind another operation of the
+   * group).
+   */
   crashedIncarnation?: number;
 }
 
@@ -88,8 +94,16 @@ export class Supervision {
   describe(workers: number): SystemDescription {
     return {
       workers,
-      actors: [...this.actors.entries()].map(([address, record]) => ({ address, threadId: record.threadId, restarts: record.restarts })),
-      groups: [...this.groups.entries()].map(([name, group]) => ({ name, restarts: group.restarts, failed: group.failed })),
+      actors: [...this.actors.entries()].map(([address, record]) => ({
+        address,
+        threadId: record.threadId,
+        restarts: record.restarts,
+      })),
+      groups: [...this.groups.entries()].map(([name, group]) => ({
+        name,
+        restarts: group.restarts,
+        failed: group.failed,
+      })),
     };
   }
 
@@ -108,7 +122,13 @@ export class Supervision {
     if (this.groups.has(spec.name)) throw new ShoalError('INVALID_ARGUMENT', `group ${spec.name} already exists`);
     const clash = spec.children.find((child) => this.actors.has(child.address));
     if (clash !== undefined) throw new ShoalError('INVALID_ARGUMENT', `actor ${clash.address} already exists`);
-    this.groups.set(spec.name, { spec, intensity: new RestartIntensity(spec.maxRestarts, spec.withinMs), restarts: 0, failed: false, stopping: false });
+    this.groups.set(spec.name, {
+      spec,
+      intensity: new RestartIntensity(spec.maxRestarts, spec.withinMs),
+      restarts: 0,
+      failed: false,
+      stopping: false,
+    });
     this.host.markRestarting(spec.children.map((child) => child.address));
     const started: Address[] = [];
     try {
@@ -156,7 +176,12 @@ export class Supervision {
     const children = group.spec.children.map((child) => child.address);
     const from = children.indexOf(address);
     const affected = group.spec.strategy === 'one_for_one' ? [address] : children.slice(from);
-    this.host.log.warn('restarting', { group: group.spec.name, crashed: address, error: error.message, restarting: affected });
+    this.host.log.warn('restarting', {
+      group: group.spec.name,
+      crashed: address,
+      error: error.message,
+      restarting: affected,
+    });
     this.host.record(`restart ${group.spec.name} after ${address}: ${affected.join(' ')}`);
     this.host.markRestarting(affected);
     for (const each of [...affected].reverse()) if (each !== address) await this.host.stop(each);
@@ -170,8 +195,10 @@ export class Supervision {
         // A child that cannot start may depend on an earlier one that crashed meanwhile (an engine whose WAL
         // writer died): under rest_for_one, restart from that earlier child rather than retrying this one
         // until the intensity runs out. Its queued crash report then finds a newer incarnation and is ignored.
-        const crashedEarlier = group.spec.strategy === 'rest_for_one' ? this.firstCrashedBefore(group.spec, each) : undefined;
-        if (crashedEarlier !== undefined) return this.restart(crashedEarlier.address, crashedEarlier.incarnation, toShoalError(startError).toData());
+        const crashedEarlier =
+          group.spec.strategy === 'rest_for_one' ? this.firstCrashedBefore(group.spec, each) : undefined;
+        if (crashedEarlier !== undefined)
+          return this.restart(crashedEarlier.address, crashedEarlier.incarnation, toShoalError(startError).toData());
         return this.restart(each, child.incarnation, toShoalError(startError).toData());
       }
     }
@@ -182,7 +209,8 @@ export class Supervision {
     for (const child of spec.children) {
       if (child.address === address) return undefined;
       const record = this.actors.get(child.address);
-      if (record !== undefined && record.crashedIncarnation === record.incarnation) return { address: child.address, incarnation: record.incarnation };
+      if (record !== undefined && record.crashedIncarnation === record.incarnation)
+        return { address: child.address, incarnation: record.incarnation };
     }
     return undefined;
   }
@@ -193,6 +221,7 @@ export class Supervision {
     this.host.record(`escalate ${group.spec.name}: ${error.code} ${error.message}`);
     for (const child of [...group.spec.children].reverse()) await this.host.stop(child.address);
     this.host.forget(group.spec.children.map((child) => child.address));
-    if (group.spec.owner !== undefined) this.host.notify(group.spec.owner, { type: 'group-failed', group: group.spec.name, error });
+    if (group.spec.owner !== undefined)
+      this.host.notify(group.spec.owner, { type: 'group-failed', group: group.spec.name, error });
   }
 }

@@ -9,7 +9,18 @@
 import { cpus } from 'node:os';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { TransferListItem } from 'node:worker_threads';
-import type { ActorFactory, ActorSpec, Address, AskOptions, GroupSpec, Message, Responder, SystemDescription, SystemRequest, TransferList } from './actor.js';
+import type {
+  ActorFactory,
+  ActorSpec,
+  Address,
+  AskOptions,
+  GroupSpec,
+  Message,
+  Responder,
+  SystemDescription,
+  SystemRequest,
+  TransferList,
+} from './actor.js';
 import { systemClock } from './clock.js';
 import { ShoalError, toShoalError } from './errors.js';
 import type { ErrorData } from './errors.js';
@@ -30,7 +41,10 @@ export interface ActorSystemOptions {
   readonly maxWorkers?: number;
   /** How long an actor's `start` may take. Default 60 s. */
   readonly startTimeoutMs?: number;
-  /** How long an orderly stop may take before the worker is terminated. Default 60 s (an engine finishes its running segment build first). */
+  /**
+   * How long an orderly stop may take before the worker is terminated. Default 60 s (an engine finishes its running
+   * segment build first).
+   */
   readonly stopTimeoutMs?: number;
 }
 
@@ -62,7 +76,10 @@ interface Waiter {
 
 const WORKER_ENTRY = siblingModuleUrl('./worker-main', import.meta.url);
 const WORKER_BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
-/** How long a killed thread's nested threads get to leave native code once its dying flag is set (a build checks after every HNSW point, well under a millisecond). */
+/**
+ * How long a killed thread's nested threads get to leave native code once its dying flag is set (a build checks after
+ * every HNSW point, well under a millisecond).
+ */
 const KILL_GRACE_MS = 50;
 
 /** Hosts actors in worker threads; the supervision rules live in `Supervision`, this class is its host. */
@@ -96,7 +113,8 @@ export class ActorSystem {
       fs: nodeFileSystem,
       mailboxCapacity: RUNTIME_LIMITS.mailboxCapacity,
       schedule: (work) => setImmediate(work),
-      loadFactory: async (spec) => ((await import(spec.module)) as Record<string, ActorFactory>)[spec.factory] as ActorFactory,
+      loadFactory: async (spec) =>
+        ((await import(spec.module)) as Record<string, ActorFactory>)[spec.factory] as ActorFactory,
       systemHandler: (request, responder) => this.handleRequest(request, responder),
       links: {
         post: (target, envelope, transfer) => {
@@ -224,12 +242,19 @@ export class ActorSystem {
   private createWorker(): WorkerSlot {
     const id = this.nextStationId++;
     const dying = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
-    const workerData: WorkerBootData = { stationId: id, entry: WORKER_ENTRY, useTsx: runsFromSource(WORKER_ENTRY), dying };
+    const workerData: WorkerBootData = {
+      stationId: id,
+      entry: WORKER_ENTRY,
+      useTsx: runsFromSource(WORKER_ENTRY),
+      dying,
+    };
     const worker = startWorker(workerData);
     const slot: WorkerSlot = { id, worker, actors: new Set(), dying: new Int32Array(dying), terminating: false };
     this.workers.set(id, slot);
     worker.on('message', (envelope: Envelope) => this.fromWorker(slot, envelope));
-    worker.on('error', (error) => this.log.error('worker-error', { station: id, error: error.message, stack: error.stack }));
+    worker.on('error', (error) =>
+      this.log.error('worker-error', { station: id, error: error.message, stack: error.stack }),
+    );
     worker.on('exit', (code) => this.workerExited(slot, code));
     // Unref'd, so an idle Shoal lets the host exit (`hold` keeps it alive while work is in flight); the thread
     // runs on while the host lives. After the listeners: adding a 'message' listener refs the worker's port again.
@@ -264,7 +289,8 @@ export class ActorSystem {
     const key = `${address}#${incarnation}`;
     return new Promise<ReportEnvelope>((resolve, reject) => {
       const timer = systemClock.setTimer(timeoutMs, () => {
-        if (this.waiters.delete(key)) reject(new ShoalError('TIMEOUT', `${address} did not answer within ${timeoutMs} ms`, { address }));
+        if (this.waiters.delete(key))
+          reject(new ShoalError('TIMEOUT', `${address} did not answer within ${timeoutMs} ms`, { address }));
       });
       const settle = (action: () => void): void => {
         timer.cancel();
@@ -324,13 +350,17 @@ export class ActorSystem {
     const error: ErrorData = { code: 'UNAVAILABLE', message: `worker thread exited with code ${code}` };
     for (const address of slot.actors) {
       const placement = this.placed.get(address);
-      if (placement !== undefined && placement.station === slot.id) this.supervision.crashed(address, placement.incarnation, error);
+      if (placement !== undefined && placement.station === slot.id)
+        this.supervision.crashed(address, placement.incarnation, error);
     }
   }
 
   private handleRequest(request: SystemRequest, responder: Responder): void {
     const answer = (work: Promise<unknown>): void => {
-      work.then((value) => responder.ok(value ?? null), (error: unknown) => responder.fail(error));
+      work.then(
+        (value) => responder.ok(value ?? null),
+        (error: unknown) => responder.fail(error),
+      );
     };
     switch (request.type) {
       case 'start-group':

@@ -73,7 +73,8 @@ export async function removeTempFiles(fs: FileSystem, dir: string): Promise<stri
 export async function makeDirectoryDurable(fs: FileSystem, dir: string): Promise<void> {
   const missing: string[] = [];
   try {
-    for (let folder = dir; (await fs.stat(folder)) === null && dirname(folder) !== folder; folder = dirname(folder)) missing.push(folder);
+    for (let folder = dir; (await fs.stat(folder)) === null && dirname(folder) !== folder; folder = dirname(folder))
+      missing.push(folder);
     if (missing.length === 0) return;
     await fs.mkdir(dir);
     for (const folder of missing) await fs.fsyncDir(dirname(folder));

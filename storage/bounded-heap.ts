@@ -14,8 +14,12 @@ export type Comparator<T> = (a: T, b: T) => number;
 export class BoundedHeap<T> {
   private readonly items: T[] = [];
 
-  constructor(private readonly capacity: number, private readonly compare: Comparator<T>) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+  constructor(
+    private readonly capacity: number,
+    private readonly compare: Comparator<T>,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
   }
 
   get size(): number {

@@ -49,17 +49,29 @@ export async function readCatalogue(fs: FileSystem, path: string, dataUrl: strin
   if (!Array.isArray(document.collections)) throw unknownFormat(path, document.version);
   const rows: unknown[] = document.collections;
   if (document.version === CATALOGUE_VERSION_UNPLACED) {
-    const collections = rows.map((entry, index) => checkEntry({ ...(entry as object), placement: uniformPlacement(dataUrl) }, `${path} collections[${index}]`));
+    const collections = rows.map((entry, index) =>
+      checkEntry({ ...(entry as object), placement: uniformPlacement(dataUrl) }, `${path} collections[${index}]`),
+    );
     const assigned = collections.length;
-    return { collections, counters: { wal: assigned, viper: assigned, lsm: assigned, index: assigned, metadata: assigned } };
+    return {
+      collections,
+      counters: { wal: assigned, viper: assigned, lsm: assigned, index: assigned, metadata: assigned },
+    };
   }
   if (document.version !== CATALOGUE_VERSION) throw unknownFormat(path, document.version);
-  return { collections: rows.map((entry, index) => checkEntry(entry, `${path} collections[${index}]`)), counters: checkCounters(document.counters, `${path} counters`) };
+  return {
+    collections: rows.map((entry, index) => checkEntry(entry, `${path} collections[${index}]`)),
+    counters: checkCounters(document.counters, `${path} counters`),
+  };
 }
 
 /** Replaces the catalogue at `path` atomically (always in the current version). */
 export async function writeCatalogue(fs: FileSystem, path: string, catalogue: Catalogue): Promise<void> {
-  const text = JSON.stringify({ version: CATALOGUE_VERSION, counters: catalogue.counters, collections: catalogue.collections }, null, 2);
+  const text = JSON.stringify(
+    { version: CATALOGUE_VERSION, counters: catalogue.counters, collections: catalogue.collections },
+    null,
+    2,
+  );
   await writeFileAtomic(fs, path, new TextEncoder().encode(text));
 }
 
@@ -70,12 +82,16 @@ function unknownFormat(path: string, version: unknown): ShoalError {
 function isPlacement(value: unknown): value is Placement {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Record<string, unknown>;
-  return STORAGE_COMPONENTS.every((component) => typeof record[component] === 'string' && URL.canParse(record[component]));
+  return STORAGE_COMPONENTS.every(
+    (component) => typeof record[component] === 'string' && URL.canParse(record[component]),
+  );
 }
 
 function checkCounters(raw: unknown, where: string): PlacementCounters {
   const record = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  const valid = STORAGE_COMPONENTS.every((component) => Number.isSafeInteger(record[component]) && (record[component] as number) >= 0);
+  const valid = STORAGE_COMPONENTS.every(
+    (component) => Number.isSafeInteger(record[component]) && (record[component] as number) >= 0,
+  );
   if (!valid) throw new ShoalError('CORRUPTION', `${where} are not valid placement counters`, { counters: raw });
   return raw as PlacementCounters;
 }

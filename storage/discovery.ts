@@ -91,7 +91,11 @@ async function usage(backend: StorageBackend, segments: readonly string[]): Prom
 }
 
 /** Lists `<url>/<component>/` of one URL: one DiscoveredFolder per collection folder (files there are ignored). */
-export async function discoverComponent(fs: FileSystem, component: StorageComponent, url: string): Promise<DiscoveredFolder[]> {
+export async function discoverComponent(
+  fs: FileSystem,
+  component: StorageComponent,
+  url: string,
+): Promise<DiscoveredFolder[]> {
   const backend = openStorageBackend(fs, url);
   const found: DiscoveredFolder[] = [];
   try {
@@ -106,8 +110,13 @@ export async function discoverComponent(fs: FileSystem, component: StorageCompon
   return found;
 }
 
-/** The configured URLs whose root folder does not exist (an unmounted disk, a typo): Shoal never creates a storage root. */
-export async function missingRoots(fs: FileSystem, config: StorageConfig): Promise<{ component: StorageComponent; url: string }[]> {
+/**
+ * The configured URLs whose root folder does not exist (an unmounted disk, a typo): Shoal never creates a storage root.
+ */
+export async function missingRoots(
+  fs: FileSystem,
+  config: StorageConfig,
+): Promise<{ component: StorageComponent; url: string }[]> {
   const missing: { component: StorageComponent; url: string }[] = [];
   for (const component of STORAGE_COMPONENTS) {
     for (const url of config[component].urls) {
@@ -120,15 +129,30 @@ export async function missingRoots(fs: FileSystem, config: StorageConfig): Promi
 
 /** Lists every URL of every component of `config`. */
 export async function discoverStorage(fs: FileSystem, config: StorageConfig): Promise<DiscoveredFolder[]> {
-  const listings = STORAGE_COMPONENTS.flatMap((component) => config[component].urls.map((url) => discoverComponent(fs, component, url)));
+  const listings = STORAGE_COMPONENTS.flatMap((component) =>
+    config[component].urls.map((url) => discoverComponent(fs, component, url)),
+  );
   return (await Promise.all(listings)).flat();
 }
 
-/** Compares what discovery found with the recorded placements; `ignoredIds` are collections being created or dropped. */
-export function compareWithCatalogue(found: readonly DiscoveredFolder[], collections: readonly PlacedCollection[], ignoredIds: ReadonlySet<string> = new Set()): DiscoveryReport {
-  const placedAt = new Set(collections.flatMap((collection) => STORAGE_COMPONENTS.map((component) => `${component} ${collection.placement[component]} ${collection.id}`)));
+/**
+ * Compares what discovery found with the recorded placements; `ignoredIds` are collections being created or dropped.
+ */
+export function compareWithCatalogue(
+  found: readonly DiscoveredFolder[],
+  collections: readonly PlacedCollection[],
+  ignoredIds: ReadonlySet<string> = new Set(),
+): DiscoveryReport {
+  const placedAt = new Set(
+    collections.flatMap((collection) =>
+      STORAGE_COMPONENTS.map((component) => `${component} ${collection.placement[component]} ${collection.id}`),
+    ),
+  );
   const foundAt = new Set(found.map((folder) => `${folder.component} ${folder.url} ${folder.collectionId}`));
-  const unknown = found.filter((folder) => !placedAt.has(`${folder.component} ${folder.url} ${folder.collectionId}`) && !ignoredIds.has(folder.collectionId));
+  const unknown = found.filter(
+    (folder) =>
+      !placedAt.has(`${folder.component} ${folder.url} ${folder.collectionId}`) && !ignoredIds.has(folder.collectionId),
+  );
   const missing: MissingFolder[] = [];
   for (const collection of collections) {
     if (ignoredIds.has(collection.id)) continue;
@@ -146,19 +170,33 @@ export function compareWithCatalogue(found: readonly DiscoveredFolder[], collect
 export function missingFolderError(missing: MissingFolder): ShoalError {
   return new ShoalError(
     'CORRUPTION',
-    `its ${missing.component} folder ${missing.path} is missing from ${missing.url} (deleted or moved outside Shoal?); the collection refuses to open rather than start empty`,
-    { collection: missing.collection, collectionId: missing.collectionId, component: missing.component, url: missing.url, path: missing.path },
+    `its ${missing.component} folder ${missing.path} is missing from ${missing.url} (deleted or moved outside ` +
+      'Shoal?); the collection refuses to open rather than start empty',
+    {
+      collection: missing.collection,
+      collectionId: missing.collectionId,
+      component: missing.component,
+      url: missing.url,
+      path: missing.path,
+    },
   );
 }
 
 /** Usage per component and URL of `config`, and the unknown folders. */
-export function storageStats(found: readonly DiscoveredFolder[], collections: readonly PlacedCollection[], config: StorageConfig, ignoredIds: ReadonlySet<string> = new Set()): StorageStats {
+export function storageStats(
+  found: readonly DiscoveredFolder[],
+  collections: readonly PlacedCollection[],
+  config: StorageConfig,
+  ignoredIds: ReadonlySet<string> = new Set(),
+): StorageStats {
   const components: ComponentUsage[] = [];
   for (const component of STORAGE_COMPONENTS) {
     for (const url of config[component].urls) {
       const placed = collections.filter((collection) => collection.placement[component] === url);
       const ids = new Set(placed.map((collection) => collection.id));
-      const folders = found.filter((folder) => folder.component === component && folder.url === url && ids.has(folder.collectionId));
+      const folders = found.filter(
+        (folder) => folder.component === component && folder.url === url && ids.has(folder.collectionId),
+      );
       components.push({
         component,
         url,

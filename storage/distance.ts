@@ -27,7 +27,13 @@ export function dot(a: Float32Array, aOffset: number, b: Float32Array, bOffset: 
 }
 
 /** The squared Euclidean distance between `a[aOffset..+dimension]` and `b[bOffset..+dimension]`. */
-export function squaredL2(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, dimension: number): number {
+export function squaredL2(
+  a: Float32Array,
+  aOffset: number,
+  b: Float32Array,
+  bOffset: number,
+  dimension: number,
+): number {
   let sum0 = 0;
   let sum1 = 0;
   let sum2 = 0;

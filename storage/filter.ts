@@ -278,7 +278,10 @@ function countCondition(state: CompileState, path: string): void {
 
 function requireScalar(value: unknown, path: string): asserts value is FilterScalar {
   const ok =
-    value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && !Number.isNaN(value));
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && !Number.isNaN(value));
   if (!ok) throw invalidArgument(path, `expected a string, number, boolean or null, got ${describe(value)}`);
 }
 

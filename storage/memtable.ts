@@ -24,7 +24,6 @@ export interface MemtableRecord {
   readonly lsn: number;
 }
 
-
 const INITIAL_CAPACITY_ROWS = 16;
 // Rough per-entry costs of JS engine structures, for the `bytes` estimate.
 const ROW_OVERHEAD_BYTES = 64;
@@ -56,7 +55,10 @@ export class Memtable {
   private highestLsn = 0;
 
   /** Creates an empty memtable for vectors of `dimension` floats scored under `metric`. */
-  constructor(private readonly dimension: number, private readonly metric: Metric) {
+  constructor(
+    private readonly dimension: number,
+    private readonly metric: Metric,
+  ) {
     integerIn(dimension, 'dimension', 1, STORAGE_LIMITS.vectorDimensionMax);
     if (!(METRICS as readonly string[]).includes(metric)) {
       throw invalidArgument('metric', `expected one of ${METRICS.join(', ')}, got ${String(metric)}`);
@@ -72,7 +74,10 @@ export class Memtable {
     return this.ids.length;
   }
 
-  /** Live rows plus tombstones: what a flush writes, and what flush decisions count (a burst of deletes fills a memtable too). */
+  /**
+   * Live rows plus tombstones: what a flush writes, and what flush decisions count (a burst of deletes fills a memtable
+   * too).
+   */
   get entries(): number {
     return this.ids.length + this.tombstones.size;
   }
@@ -99,10 +104,14 @@ export class Memtable {
     this.requireLsn(lsn);
     this.requireId(id);
     if (vector.length !== this.dimension) {
-      throw new ShoalError('DIMENSION_MISMATCH', `vector: expected ${this.dimension} dimensions, got ${vector.length}`, {
-        expected: this.dimension,
-        actual: vector.length,
-      });
+      throw new ShoalError(
+        'DIMENSION_MISMATCH',
+        `vector: expected ${this.dimension} dimensions, got ${vector.length}`,
+        {
+          expected: this.dimension,
+          actual: vector.length,
+        },
+      );
     }
     const vectorNorm = norm(vector, 0, this.dimension);
     if (!Number.isFinite(vectorNorm)) throw invalidArgument('vector', 'contains a non-finite value');
@@ -182,7 +191,15 @@ export class Memtable {
       if (predicate !== null && !predicate(metadata, this.ids[row])) continue;
       if (isLive !== null && !isLive(this.ids[row] ?? '', this.lsns[row] ?? 0)) continue;
       const rowNorm = this.norms[row] ?? 0;
-      candidate.score = scoreOf(this.metric, query, queryNorm, this.vectors, row * this.dimension, rowNorm, this.dimension);
+      candidate.score = scoreOf(
+        this.metric,
+        query,
+        queryNorm,
+        this.vectors,
+        row * this.dimension,
+        rowNorm,
+        this.dimension,
+      );
       candidate.id = this.ids[row] ?? '';
       if (!heap.accepts(candidate)) continue;
       heap.push({ id: candidate.id, score: candidate.score, metadata });
@@ -193,7 +210,7 @@ export class Memtable {
   /** The metadata of `id`'s live row (no vector copy), or undefined when absent or deleted. */
   liveMetadata(id: string): Metadata | null | undefined {
     const row = this.rowOf.get(id);
-    return row === undefined ? undefined : this.metadatas[row] ?? null;
+    return row === undefined ? undefined : (this.metadatas[row] ?? null);
   }
 
   /** The ids of the live rows, in no particular order (a fresh array). */
@@ -299,7 +316,8 @@ export class Memtable {
   }
 
   private requireLsn(lsn: number): void {
-    if (!Number.isSafeInteger(lsn) || lsn < 0) throw invalidArgument('lsn', `expected a non-negative safe integer, got ${String(lsn)}`);
+    if (!Number.isSafeInteger(lsn) || lsn < 0)
+      throw invalidArgument('lsn', `expected a non-negative safe integer, got ${String(lsn)}`);
   }
 
   private requireId(id: string): void {

@@ -58,7 +58,8 @@ export function isStorageComponent(value: unknown): value is StorageComponent {
  * that are not absolute local paths, s3/gs/adls (not supported yet), any other scheme.
  */
 export function normaliseStorageUrl(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw invalidArgument(field, `must be a storage URL such as file:///mnt/a/shoal, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || value.length === 0)
+    throw invalidArgument(field, `must be a storage URL such as file:///mnt/a/shoal, got ${JSON.stringify(value)}`);
   let url: URL;
   try {
     url = new URL(value);
@@ -66,9 +67,14 @@ export function normaliseStorageUrl(value: unknown, field: string): string {
     throw invalidArgument(field, `${JSON.stringify(value)} is not a URL; write a folder as file:///absolute/path`);
   }
   if (PLANNED_SCHEMES.includes(url.protocol)) {
-    throw invalidArgument(field, `${url.protocol}// storage is not supported yet (only file:// is); got ${value}`, { scheme: url.protocol });
+    throw invalidArgument(field, `${url.protocol}// storage is not supported yet (only file:// is); got ${value}`, {
+      scheme: url.protocol,
+    });
   }
-  if (url.protocol !== 'file:') throw invalidArgument(field, `unsupported scheme ${url.protocol} in ${value}; only file:// is supported`, { scheme: url.protocol });
+  if (url.protocol !== 'file:')
+    throw invalidArgument(field, `unsupported scheme ${url.protocol} in ${value}; only file:// is supported`, {
+      scheme: url.protocol,
+    });
   if (!/^file:\/\//i.test(value) || (url.host !== '' && url.host !== 'localhost')) {
     throw invalidArgument(field, `${value} is not an absolute local path; write file:///absolute/path (three slashes)`);
   }
@@ -116,7 +122,10 @@ export function uniformPlacement(url: string): Placement {
 export class PlacementService {
   private readonly counters: { [C in StorageComponent]: number };
 
-  constructor(private readonly config: StorageConfig, counters: PlacementCounters = zeroCounters()) {
+  constructor(
+    private readonly config: StorageConfig,
+    counters: PlacementCounters = zeroCounters(),
+  ) {
     this.counters = { ...counters };
   }
 
@@ -124,10 +133,17 @@ export class PlacementService {
   assign(collectionId: string): Placement {
     const pick = (component: StorageComponent): string => {
       const { urls, strategy } = this.config[component];
-      const index = strategy === 'hash' ? fnv1a32(collectionId) % urls.length : this.counters[component]++ % urls.length;
+      const index =
+        strategy === 'hash' ? fnv1a32(collectionId) % urls.length : this.counters[component]++ % urls.length;
       return present(urls[index], `the storage URL of component ${component}`);
     };
-    return { wal: pick('wal'), viper: pick('viper'), lsm: pick('lsm'), index: pick('index'), metadata: pick('metadata') };
+    return {
+      wal: pick('wal'),
+      viper: pick('viper'),
+      lsm: pick('lsm'),
+      index: pick('index'),
+      metadata: pick('metadata'),
+    };
   }
 
   /** The counters to persist (a copy). */
@@ -142,7 +158,12 @@ export function collectionDir(placement: Placement, component: StorageComponent,
 }
 
 /** The folder of `component` for one shard: `<url>/<component>/<collectionId>/<shard>`. */
-export function componentDir(placement: Placement, component: StorageComponent, collectionId: string, shard: number): string {
+export function componentDir(
+  placement: Placement,
+  component: StorageComponent,
+  collectionId: string,
+  shard: number,
+): string {
   return join(collectionDir(placement, component, collectionId), String(shard));
 }
 
@@ -155,9 +176,19 @@ export interface EngineStorageDirs {
 }
 
 /** Every component folder of one shard. */
-export function shardDirs(placement: Placement, collectionId: string, shard: number): { walDir: string } & Required<EngineStorageDirs> {
+export function shardDirs(
+  placement: Placement,
+  collectionId: string,
+  shard: number,
+): { walDir: string } & Required<EngineStorageDirs> {
   const dir = (component: StorageComponent): string => componentDir(placement, component, collectionId, shard);
-  return { walDir: dir('wal'), viperDir: dir('viper'), lsmDir: dir('lsm'), indexDir: dir('index'), metadataDir: dir('metadata') };
+  return {
+    walDir: dir('wal'),
+    viperDir: dir('viper'),
+    lsmDir: dir('lsm'),
+    indexDir: dir('index'),
+    metadataDir: dir('metadata'),
+  };
 }
 
 /** A recorded placement whose URL the configuration no longer lists. */
@@ -169,7 +200,10 @@ export interface RemovedUrl {
 }
 
 /** The recorded URLs missing from `config`, per component and URL, with the collections they hold. */
-export function findRemovedUrls(collections: readonly { name: string; placement: Placement }[], config: StorageConfig): RemovedUrl[] {
+export function findRemovedUrls(
+  collections: readonly { name: string; placement: Placement }[],
+  config: StorageConfig,
+): RemovedUrl[] {
   const removed = new Map<string, RemovedUrl>();
   for (const collection of collections) {
     for (const component of STORAGE_COMPONENTS) {
@@ -186,8 +220,15 @@ export function findRemovedUrls(collections: readonly { name: string; placement:
 
 /** The INVALID_ARGUMENT refusing a configuration that dropped URLs still holding collections. */
 export function removedUrlsError(removed: readonly RemovedUrl[]): ShoalError {
-  const lines = removed.map((each) => `storage.${each.component}.urls no longer lists ${each.url}, which holds ${each.collections.join(', ')}`);
-  return new ShoalError('INVALID_ARGUMENT', `storage URLs removed while they still hold collections: ${lines.join('; ')}. Add them back to open; a URL can be removed once no collection is placed there`, {
-    removed: removed.map((each) => ({ ...each })),
-  });
+  const lines = removed.map(
+    (each) => `storage.${each.component}.urls no longer lists ${each.url}, which holds ${each.collections.join(', ')}`,
+  );
+  return new ShoalError(
+    'INVALID_ARGUMENT',
+    `storage URLs removed while they still hold collections: ${lines.join('; ')}. ` +
+      'Add them back to open; a URL can be removed once no collection is placed there',
+    {
+      removed: removed.map((each) => ({ ...each })),
+    },
+  );
 }

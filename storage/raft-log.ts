@@ -89,7 +89,10 @@ export class RaftLogFile<Entry extends StoredPosition, Snapshot extends StoredPo
     readonly recovery: RaftLogRecovery,
   ) {}
 
-  /** Opens (creating if needed) the folder, repairs a torn log tail and reads everything back; rejects CORRUPTION or STORAGE_FAILED. */
+  /**
+   * Opens (creating if needed) the folder, repairs a torn log tail and reads everything back; rejects CORRUPTION or
+   * STORAGE_FAILED.
+   */
   static async open<Entry extends StoredPosition, Snapshot extends StoredPosition>(
     fs: FileSystem,
     dir: string,
@@ -112,7 +115,10 @@ export class RaftLogFile<Entry extends StoredPosition, Snapshot extends StoredPo
     const entries = kept ?? [];
     checkAgainstHardState(hardState, entries, snapshot);
     const handle = await io(`opening ${LOG_FILE}`, () => fs.open(join(dir, LOG_FILE), 'r+'));
-    const recovery = { truncatedBytes: scanned.truncatedBytes, discardedEntries: kept === null ? scanned.entries.length : 0 };
+    const recovery = {
+      truncatedBytes: scanned.truncatedBytes,
+      discardedEntries: kept === null ? scanned.entries.length : 0,
+    };
     return new RaftLogFile(fs, dir, handle, { hardState, entries, snapshot }, frames, logBytes, recovery);
   }
 
@@ -151,7 +157,10 @@ export class RaftLogFile<Entry extends StoredPosition, Snapshot extends StoredPo
     this.checkUsable();
     const current = this.state.snapshot;
     if (current !== null && snapshot.index < current.index) {
-      throw new ShoalError('INVALID_ARGUMENT', `snapshot at ${snapshot.index} is older than the stored one at ${current.index}`);
+      throw new ShoalError(
+        'INVALID_ARGUMENT',
+        `snapshot at ${snapshot.index} is older than the stored one at ${current.index}`,
+      );
     }
     try {
       await this.writeSnapshotFile(snapshot);
@@ -178,7 +187,10 @@ export class RaftLogFile<Entry extends StoredPosition, Snapshot extends StoredPo
     const stored = this.state.entries;
     const firstStored = stored[0]?.index ?? (this.state.snapshot?.index ?? 0) + 1;
     if (first.index < firstStored || first.index > firstStored + stored.length) {
-      throw new ShoalError('INVALID_ARGUMENT', `entry ${first.index} does not continue the stored log (${firstStored}..${firstStored + stored.length - 1})`);
+      throw new ShoalError(
+        'INVALID_ARGUMENT',
+        `entry ${first.index} does not continue the stored log (${firstStored}..${firstStored + stored.length - 1})`,
+      );
     }
     const keep = first.index - firstStored;
     const frameAt = this.frames.length - stored.length + keep;
@@ -262,7 +274,11 @@ async function recoverLog<Entry extends StoredPosition>(fs: FileSystem, path: st
     const previous = entries[entries.length - 1];
     checkPosition(LOG_FILE, entry, frame.offset);
     if (previous !== undefined && (entry.index !== previous.index + 1 || entry.term < previous.term)) {
-      throw corruption(LOG_FILE, frame.offset, `entry ${entry.term}/${entry.index} cannot follow ${previous.term}/${previous.index}`);
+      throw corruption(
+        LOG_FILE,
+        frame.offset,
+        `entry ${entry.term}/${entry.index} cannot follow ${previous.term}/${previous.index}`,
+      );
     }
     entries.push(entry);
     frames.push({ index: entry.index, term: entry.term, offset: frame.offset });
@@ -279,7 +295,10 @@ async function recoverLog<Entry extends StoredPosition>(fs: FileSystem, path: st
  * snapshot from the leader was written but the old log not yet cleared, so
  * the entries may belong to another history). The caller then empties the log.
  */
-function entriesAfterSnapshot<Entry extends StoredPosition>(entries: Entry[], snapshot: StoredPosition | null): Entry[] | null {
+function entriesAfterSnapshot<Entry extends StoredPosition>(
+  entries: Entry[],
+  snapshot: StoredPosition | null,
+): Entry[] | null {
   const first = entries[0];
   if (snapshot === null || first === undefined || first.index === snapshot.index + 1) return entries;
   if (first.index > snapshot.index + 1) return null;
@@ -295,7 +314,11 @@ function entriesAfterSnapshot<Entry extends StoredPosition>(entries: Entry[], sn
  * appended entries. That node sent nothing depending on either, and it had
  * not voted in the new term, so restarting with the older term is safe.)
  */
-function checkAgainstHardState(hardState: StoredHardState, entries: readonly StoredPosition[], snapshot: StoredPosition | null): void {
+function checkAgainstHardState(
+  hardState: StoredHardState,
+  entries: readonly StoredPosition[],
+  snapshot: StoredPosition | null,
+): void {
   const lastIndex = entries[entries.length - 1]?.index ?? snapshot?.index ?? 0;
   if (hardState.commit > lastIndex) {
     throw corruption(HARD_STATE_FILE, 0, `commit ${hardState.commit} is beyond the last stored index ${lastIndex}`);
@@ -308,7 +331,8 @@ async function readSingleFrame<T>(fs: FileSystem, path: string): Promise<T | nul
   const bytes = await io(`reading ${path}`, () => fs.readFile(path));
   const parsed = parseFrameAt(bytes, 0);
   const name = basename(path);
-  if (parsed.kind !== 'frame') throw corruption(name, 0, parsed.kind === 'invalid' ? parsed.reason : 'incomplete frame');
+  if (parsed.kind !== 'frame')
+    throw corruption(name, 0, parsed.kind === 'invalid' ? parsed.reason : 'incomplete frame');
   if (parsed.end !== bytes.byteLength) throw corruption(name, parsed.end, 'bytes after the frame');
   return decode<T>(name, 0, parsed.payload);
 }
@@ -324,7 +348,12 @@ function decode<T>(file: string, offset: number, payload: Uint8Array): T {
 }
 
 function checkPosition(file: string, position: StoredPosition, offset: number): void {
-  if (!Number.isSafeInteger(position.index) || position.index < 0 || !Number.isSafeInteger(position.term) || position.term < 0) {
+  if (
+    !Number.isSafeInteger(position.index) ||
+    position.index < 0 ||
+    !Number.isSafeInteger(position.term) ||
+    position.term < 0
+  ) {
     throw corruption(file, offset, `invalid position ${String(position.term)}/${String(position.index)}`);
   }
 }

@@ -46,7 +46,8 @@ export function selectRows(batch: RecordBatch, rows: readonly number[]): RecordB
   rows.forEach((row, index) => {
     ops[index] = batch.ops[row] as number;
     if (lsns !== null && sourceLsns !== null) lsns[index] = sourceLsns[row] as number;
-    if (hasVectors) vectors.set(batch.vectors.subarray(row * batch.dimension, (row + 1) * batch.dimension), index * batch.dimension);
+    if (hasVectors)
+      vectors.set(batch.vectors.subarray(row * batch.dimension, (row + 1) * batch.dimension), index * batch.dimension);
   });
   return {
     dimension: batch.dimension,

@@ -102,7 +102,10 @@ export class ShardStore {
     return this.frozenTables;
   }
 
-  /** True when the frozen queue holds `frozenMemtablesMax` memtables: nothing more can be frozen until a flush completes. */
+  /**
+   * True when the frozen queue holds `frozenMemtablesMax` memtables: nothing more can be frozen until a flush
+   * completes.
+   */
   get frozenFull(): boolean {
     return this.frozenTables.length >= this.frozenMemtablesMax;
   }
@@ -133,7 +136,10 @@ export class ShardStore {
     return applied;
   }
 
-  /** Moves the active memtable to the end of the frozen queue (which must not be full) and starts a new one; returns the frozen table. */
+  /**
+   * Moves the active memtable to the end of the frozen queue (which must not be full) and starts a new one; returns the
+   * frozen table.
+   */
   freeze(): Memtable {
     assert(!this.frozenFull, 'the frozen queue is full: freeze only while frozenFull is false');
     const frozen = this.active;
@@ -142,7 +148,10 @@ export class ShardStore {
     return frozen;
   }
 
-  /** The oldest frozen memtable became `segment` (holding exactly its rows): swap it in. A failed flush changes nothing: the table stays queued. */
+  /**
+   * The oldest frozen memtable became `segment` (holding exactly its rows): swap it in. A failed flush changes nothing:
+   * the table stays queued.
+   */
   flushed(segment: Segment): void {
     assert(this.frozenTables.length > 0, 'no memtable is being flushed');
     this.segmentList = [...this.segmentList, segment];
@@ -156,7 +165,11 @@ export class ShardStore {
     const adjacent = first >= 0 && inputs.every((segment, offset) => this.segmentList[first + offset] === segment);
     assert(adjacent, 'compaction inputs must be adjacent segments of this shard');
     const replacement = output === null ? [] : [output];
-    this.segmentList = [...this.segmentList.slice(0, first), ...replacement, ...this.segmentList.slice(first + inputs.length)];
+    this.segmentList = [
+      ...this.segmentList.slice(0, first),
+      ...replacement,
+      ...this.segmentList.slice(first + inputs.length),
+    ];
     this.cachedRecords = null;
   }
 
@@ -255,7 +268,11 @@ export class ShardStore {
       segments: this.segmentList.length,
       indexedSegments: this.segmentList.filter((segment) => segment.indexed).length,
       segmentRows,
-      maxLsn: Math.max(this.active.maxLsn, ...this.frozenTables.map((table) => table.maxLsn), ...this.segmentList.map((segment) => segment.manifest.maxLsn)),
+      maxLsn: Math.max(
+        this.active.maxLsn,
+        ...this.frozenTables.map((table) => table.maxLsn),
+        ...this.segmentList.map((segment) => segment.manifest.maxLsn),
+      ),
     };
   }
 
@@ -307,7 +324,10 @@ export class ShardStore {
   }
 }
 
-/** A row of an older tier is live unless a newer tier holds a newer LSN for its id; null (no check) when every newer tier is empty. */
+/**
+ * A row of an older tier is live unless a newer tier holds a newer LSN for its id; null (no check) when every newer
+ * tier is empty.
+ */
 function liveAgainst(newer: readonly Tier[]): ((id: string, lsn: number) => boolean) | null {
   if (newer.every((tier) => tier.empty)) return null;
   return (id, lsn) => {

@@ -35,7 +35,9 @@ export interface StorageBackend {
   list(location: string): Promise<StorageEntry[]>;
   /** The whole content at `location`. */
   read(location: string): Promise<Uint8Array>;
-  /** Replaces `location` with `bytes` so that a reader sees the old or the new content, never a mix; durable on resolve. */
+  /**
+   * Replaces `location` with `bytes` so that a reader sees the old or the new content, never a mix; durable on resolve.
+   */
   putAtomic(location: string, bytes: Uint8Array): Promise<void>;
   /** Deletes `location` and everything under it; no error if missing. */
   delete(location: string): Promise<void>;
@@ -51,13 +53,20 @@ export function isUnderRoot(root: string, path: string): boolean {
 
 /** Asserts that `path` lies under `root`; INTERNAL (a bug) otherwise. */
 export function assertUnderRoot(root: string, path: string): void {
-  if (!isUnderRoot(root, path)) throw new ShoalError('INTERNAL', `storage location ${path} is outside its storage root ${root}`, { root, path });
+  if (!isUnderRoot(root, path))
+    throw new ShoalError('INTERNAL', `storage location ${path} is outside its storage root ${root}`, { root, path });
 }
 
-/** Asserts that `from` and `to` both lie under `root`: a rename never crosses storage URLs (INTERNAL, a bug, otherwise). */
+/**
+ * Asserts that `from` and `to` both lie under `root`: a rename never crosses storage URLs (INTERNAL, a bug, otherwise).
+ */
 export function assertSameRoot(root: string, from: string, to: string): void {
   if (!isUnderRoot(root, from) || !isUnderRoot(root, to)) {
-    throw new ShoalError('INTERNAL', `rename across storage URLs: ${from} -> ${to} leaves the root ${root}; moves must stay inside one URL`, { root, from, to });
+    throw new ShoalError(
+      'INTERNAL',
+      `rename across storage URLs: ${from} -> ${to} leaves the root ${root}; moves must stay inside one URL`,
+      { root, from, to },
+    );
   }
 }
 
@@ -65,7 +74,10 @@ export function assertSameRoot(root: string, from: string, to: string): void {
 export class FileStorageBackend implements StorageBackend {
   private readonly root: string;
 
-  constructor(private readonly fs: FileSystem, readonly url: string) {
+  constructor(
+    private readonly fs: FileSystem,
+    readonly url: string,
+  ) {
     this.root = storageRootPath(url);
   }
 
@@ -109,7 +121,10 @@ export class FileStorageBackend implements StorageBackend {
   }
 }
 
-/** The backend of a storage URL; only `file:` exists yet, others are INVALID_ARGUMENT (validated at open, so reaching this is rare). */
+/**
+ * The backend of a storage URL; only `file:` exists yet, others are INVALID_ARGUMENT (validated at open, so reaching
+ * this is rare).
+ */
 export function openStorageBackend(fs: FileSystem, url: string): StorageBackend {
   const scheme = new URL(url).protocol;
   if (scheme === 'file:') return new FileStorageBackend(fs, url);

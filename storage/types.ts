@@ -12,7 +12,10 @@ export const METRICS = ['cosine', 'l2', 'dot'] as const;
  */
 export type Metric = (typeof METRICS)[number];
 
-/** Which tiers a collection uses: `auto` (write tier, then HNSW-indexed segments), `lsm` (no indexes: every search exact), `viper` (index every segment). */
+/**
+ * Which tiers a collection uses: `auto` (write tier, then HNSW-indexed segments), `lsm` (no indexes: every search
+ * exact), `viper` (index every segment).
+ */
 export type EnginePolicy = 'auto' | 'lsm' | 'viper';
 
 /** HNSW parameters of a collection. */

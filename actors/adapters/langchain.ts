@@ -127,7 +127,10 @@ export class ShoalVectorStore extends VectorStore {
     const search = { vector, k: fetchK, ...(filter ? { filter } : {}) };
     const hits = await orWhenMissing(this.client.search(this.collectionName, search), []);
     if (hits.length === 0) return [];
-    const records = await this.client.get(this.collectionName, hits.map((hit) => hit.id));
+    const records = await this.client.get(
+      this.collectionName,
+      hits.map((hit) => hit.id),
+    );
     const candidates = records.map((record) => Array.from(record.vector));
     const picked = maximalMarginalRelevance(vector, candidates, options.lambda ?? DEFAULT_LAMBDA, options.k);
     return picked.map((index) => this.documentOfRecord(records[index] as RecordResult));

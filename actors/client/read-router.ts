@@ -107,7 +107,10 @@ export class ReadRouter {
     }
     const failure = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
     if (failure !== undefined) throw toShoalError(failure.reason);
-    return orderRecords(ids, answers.map((answer) => (answer.status === 'fulfilled' ? answer.value : [])));
+    return orderRecords(
+      ids,
+      answers.map((answer) => (answer.status === 'fulfilled' ? answer.value : [])),
+    );
   }
 
   /** A scroll page: each engine gives its first `limit + 1` matching records above the cursor; merged and cut here. */

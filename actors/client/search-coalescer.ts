@@ -57,7 +57,12 @@ export class SearchCoalescer {
     const key = `${search.dimension}/${search.allowPartial ? 'p' : 'w'}/${collection}`;
     let group = this.open.get(key);
     if (group === undefined) {
-      const created: Group = { collection, dimension: search.dimension, allowPartial: search.allowPartial, members: [] };
+      const created: Group = {
+        collection,
+        dimension: search.dimension,
+        allowPartial: search.allowPartial,
+        members: [],
+      };
       this.open.set(key, created);
       this.defer(() => this.send(key, created));
       group = created;
@@ -92,7 +97,12 @@ export class SearchCoalescer {
     if (members.length === 0) return; // every search of the group was aborted before it left
     const vectors = new Float32Array(members.length * dimension);
     members.forEach((member, index) => vectors.set(member.vector, index * dimension));
-    const search: CheckedSearch = { vectors, dimension, queries: members.map((member) => member.query), allowPartial: group.allowPartial };
+    const search: CheckedSearch = {
+      vectors,
+      dimension,
+      queries: members.map((member) => member.query),
+      allowPartial: group.allowPartial,
+    };
     const timeoutMs = Math.max(...members.map((member) => member.timeoutMs));
     const settled = new Array<boolean>(members.length).fill(false);
     const timers = members.map((member, index): Timer | null =>
@@ -100,7 +110,12 @@ export class SearchCoalescer {
         ? null
         : this.clock.setTimer(member.timeoutMs, () => {
             settled[index] = true;
-            member.reject(new ShoalError('TIMEOUT', `search of ${group.collection} timed out after ${member.timeoutMs} ms`, { type: 'search', timeoutMs: member.timeoutMs }));
+            member.reject(
+              new ShoalError('TIMEOUT', `search of ${group.collection} timed out after ${member.timeoutMs} ms`, {
+                type: 'search',
+                timeoutMs: member.timeoutMs,
+              }),
+            );
           }),
     );
     const finish = (index: number, settle: () => void): void => {
@@ -110,7 +125,10 @@ export class SearchCoalescer {
       settle();
     };
     this.ask(group.collection, search, timeoutMs).then(
-      ({ results, ...shards }) => members.forEach((member, index) => finish(index, () => member.resolve({ hits: results[index] ?? [], ...shards }))),
+      ({ results, ...shards }) =>
+        members.forEach((member, index) =>
+          finish(index, () => member.resolve({ hits: results[index] ?? [], ...shards })),
+        ),
       (error: unknown) => members.forEach((member, index) => finish(index, () => member.reject(error))),
     );
   }

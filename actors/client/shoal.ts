@@ -84,6 +84,12 @@ import {
   timeoutOf,
 } from './validation.js';
 
+/** The requests `dispatchAdministration` answers. */
+type AdministrationRequest = Extract<
+  ShoalRequest,
+  { type: 'stats' | 'optimize' | 'shard-assignments' | 'metadata-status' | 'backup' | 'restore' }
+>;
+
 /** The requests `dispatchByQuery` answers. */
 type QueryRequest = Extract<ShoalRequest, { type: 'scroll' | 'count' | 'delete-where' | 'update-metadata' }>;
 
@@ -138,7 +144,10 @@ export interface ShoalHost {
   shutdown(): Promise<void>;
   /** Keeps the host process alive until the release is called (the threaded system's workers do not); default none. */
   hold?(): () => void;
-  /** Timers for the client's own work (search deadlines while coalescing); default the system clock. The simulator passes its virtual clock. */
+  /**
+   * Timers for the client's own work (search deadlines while coalescing); default the system clock. The simulator
+   * passes its virtual clock.
+   */
   readonly clock?: Clock;
   /** Runs a callback once the current turn's work is done (where coalesced searches leave); default `setImmediate`. */
   readonly defer?: (callback: () => void) => void;
@@ -153,15 +162,20 @@ export interface PreparedOpen {
 
 /** Validates the options of `Shoal.open` (shared with the simulator's host client). */
 export function prepareOpen(options: OpenOptions): PreparedOpen {
-  if (typeof options !== 'object' || options === null) throw invalidArgument('options', 'must be an object with dataDir');
-  if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) throw invalidArgument('dataDir', 'must be a non-empty path');
+  if (typeof options !== 'object' || options === null)
+    throw invalidArgument('options', 'must be an object with dataDir');
+  if (typeof options.dataDir !== 'string' || options.dataDir.length === 0)
+    throw invalidArgument('dataDir', 'must be a non-empty path');
   const dataDir = resolve(options.dataDir);
   const supervisorArgs: SupervisorArgs = {
     dataDir,
     storage: storageConfig(options.storage, dataDir),
     maxRestarts: integerIn(options.maxRestarts ?? 5, 'maxRestarts', 0, 1000),
     withinMs: integerIn(options.restartWindowMs ?? 60_000, 'restartWindowMs', 1, 86_400_000),
-    metadata: { replicas: metadataReplicas(options.metadataReplicas), tickMs: integerIn(options.metadataTickMs ?? DEFAULT_METADATA_SETTINGS.tickMs, 'metadataTickMs', 1, 1000) },
+    metadata: {
+      replicas: metadataReplicas(options.metadataReplicas),
+      tickMs: integerIn(options.metadataTickMs ?? DEFAULT_METADATA_SETTINGS.tickMs, 'metadataTickMs', 1, 1000),
+    },
     repairWal: booleanOr(options.repairWal, 'repairWal', false),
   };
   return { dataDir, requestTimeoutMs: timeoutOf(options.requestTimeoutMs, DEFAULT_DEADLINE_MS), supervisorArgs };
@@ -174,7 +188,9 @@ export function rootGroup(supervisorArgs: SupervisorArgs): GroupSpec {
     strategy: 'one_for_one',
     maxRestarts: supervisorArgs.maxRestarts,
     withinMs: supervisorArgs.withinMs,
-    children: [{ address: SUPERVISOR_ADDRESS, module: SUPERVISOR_MODULE, factory: 'createSupervisor', args: supervisorArgs }],
+    children: [
+      { address: SUPERVISOR_ADDRESS, module: SUPERVISOR_MODULE, factory: 'createSupervisor', args: supervisorArgs },
+    ],
   };
 }
 
@@ -198,7 +214,11 @@ export class Shoal {
     const defer = system.defer ?? ((callback: () => void) => void setImmediate(callback));
     const clock = system.clock ?? systemClock;
     this.meters = new ShoalMetrics(() => clock.now());
-    this.reads = new ReadRouter((to, message, options) => system.ask(to, message, options), (message, timeoutMs, transfer) => this.ask(message, timeoutMs, transfer), clock);
+    this.reads = new ReadRouter(
+      (to, message, options) => system.ask(to, message, options),
+      (message, timeoutMs, transfer) => this.ask(message, timeoutMs, transfer),
+      clock,
+    );
     const ask: SearchAsk = (collection, search, timeoutMs) => this.reads.search(collection, search, timeoutMs);
     this.searches = new SearchCoalescer(ask, REQUEST_LIMITS.queriesPerBatchMax, defer, clock);
   }
@@ -213,7 +233,8 @@ export class Shoal {
     const { dataDir, requestTimeoutMs, supervisorArgs } = prepareOpen(options);
     const signal = signalOf(options.signal);
     throwIfAborted(signal, 'open');
-    const maxWorkers = options.maxWorkers === undefined ? undefined : integerIn(options.maxWorkers, 'maxWorkers', 1, 1024);
+    const maxWorkers =
+      options.maxWorkers === undefined ? undefined : integerIn(options.maxWorkers, 'maxWorkers', 1, 1024);
     // Every new folder's entry is synced: a power failure right after the first open cannot lose the folder.
     await makeDirectoryDurable(nodeFileSystem, dataDir);
     // One owner per folder: a second owner of a WAL would acknowledge writes that the first overwrites.
@@ -259,9 +280,16 @@ export class Shoal {
     release();
   }
 
-  /** Waits until the supervisor has booted (read the catalogue, started every collection); rejects with its boot failure. */
+  /**
+   * Waits until the supervisor has booted (read the catalogue, started every collection); rejects with its boot
+   * failure.
+   */
   protected async booted(): Promise<void> {
-    const ping = await this.system.ask<PingResult>(SUPERVISOR_ADDRESS, { type: 'ping' }, { timeoutMs: OPEN_TIMEOUT_MS });
+    const ping = await this.system.ask<PingResult>(
+      SUPERVISOR_ADDRESS,
+      { type: 'ping' },
+      { timeoutMs: OPEN_TIMEOUT_MS },
+    );
     if (ping.bootFailure !== null) throw ShoalError.fromData(ping.bootFailure);
   }
 
@@ -414,7 +442,10 @@ export class Shoal {
     return this.request({ type: 'shard-assignments', collection, ...asked, ...call });
   }
 
-  /** The metadata Raft group: each replica's role, term, commit and applied index (or why it did not answer), and the leader. */
+  /**
+   * The metadata Raft group: each replica's role, term, commit and applied index (or why it did not answer), and the
+   * leader.
+   */
   metadataStatus(options: RequestOptions = {}): Promise<MetadataStatus> {
     return this.request({ type: 'metadata-status', ...options });
   }
@@ -475,18 +506,26 @@ export class Shoal {
   }
 
   private async inject(fault: FaultSpec): Promise<void> {
-    if (!this.faultInjection) throw invalidArgument('injectFault', 'open Shoal with faultInjection: true to inject faults');
+    if (!this.faultInjection)
+      throw invalidArgument('injectFault', 'open Shoal with faultInjection: true to inject faults');
     const address = await this.addressOf(fault);
     if (fault.kind === 'kill-worker') await this.system.killWorkerOf(address);
     else if (fault.kind === 'crash') await this.system.crashActor(address);
     else if (fault.kind === 'io-error' && fault.actor === 'wal') {
       const operation = fault.operation ?? 'write';
-      if (operation !== 'write' && operation !== 'datasync') throw invalidArgument('operation', 'must be write or datasync');
-      await this.system.ask(address, { type: 'inject-io-error', operation, code: fault.code ?? 'EIO' }, { timeoutMs: this.requestTimeoutMs });
+      if (operation !== 'write' && operation !== 'datasync')
+        throw invalidArgument('operation', 'must be write or datasync');
+      await this.system.ask(
+        address,
+        { type: 'inject-io-error', operation, code: fault.code ?? 'EIO' },
+        { timeoutMs: this.requestTimeoutMs },
+      );
     } else throw invalidArgument('kind', `cannot inject ${String(fault.kind)} into ${String(fault.actor)}`);
   }
 
-  /** Waits for requests in flight, stops every actor in order (closing WALs) and ends the worker threads. Idempotent. */
+  /**
+   * Waits for requests in flight, stops every actor in order (closing WALs) and ends the worker threads. Idempotent.
+   */
   close(): Promise<void> {
     if (this.closing === null) {
       forgotten.delete(this);
@@ -503,8 +542,12 @@ export class Shoal {
   }
 
   private dispatch(message: ShoalRequest, signal: AbortSignal | undefined): Promise<unknown> {
-    if (typeof message !== 'object' || message === null) throw invalidArgument('request', 'must be an object with a type');
-    const timeoutMs = timeoutOf(message.timeoutMs, message.type === 'optimize' ? OPTIMIZE_TIMEOUT_MS : this.requestTimeoutMs);
+    if (typeof message !== 'object' || message === null)
+      throw invalidArgument('request', 'must be an object with a type');
+    const timeoutMs = timeoutOf(
+      message.timeoutMs,
+      message.type === 'optimize' ? OPTIMIZE_TIMEOUT_MS : this.requestTimeoutMs,
+    );
     switch (message.type) {
       case 'create-collection': {
         const { type: _type, timeoutMs: _timeout, signal: _signal, ...options } = message;
@@ -531,19 +574,46 @@ export class Shoal {
         return this.searches.search(collection, checkSearch(message), timeoutMs, signal);
       }
       case 'search-batch':
-        return this.reads.search(collectionName(message.collection, 'collection'), checkSearchBatch(message), timeoutMs);
+        return this.reads.search(
+          collectionName(message.collection, 'collection'),
+          checkSearchBatch(message),
+          timeoutMs,
+        );
       case 'scroll':
       case 'count':
       case 'delete-where':
       case 'update-metadata':
         return this.dispatchByQuery(message, timeoutMs);
       case 'stats':
+      case 'optimize':
+      case 'shard-assignments':
+      case 'metadata-status':
+      case 'backup':
+      case 'restore':
+        return this.dispatchAdministration(message, timeoutMs);
+      default:
+        throw invalidArgument('type', `unknown request type ${JSON.stringify((message as { type?: unknown }).type)}`);
+    }
+  }
+
+  /** Statistics, optimize, shard assignments, metadata status, backup and restore. */
+  private dispatchAdministration(message: AdministrationRequest, timeoutMs: number): Promise<unknown> {
+    switch (message.type) {
+      case 'stats':
         return this.askStats(timeoutMs);
       case 'optimize':
         return this.ask({ type: 'optimize', collection: collectionName(message.collection, 'collection') }, timeoutMs);
       case 'shard-assignments': {
-        if (message.linearizable !== undefined && typeof message.linearizable !== 'boolean') throw invalidArgument('linearizable', 'must be a boolean');
-        return this.ask({ type: 'shard-assignments', collection: collectionName(message.collection, 'collection'), linearizable: message.linearizable ?? false }, timeoutMs);
+        if (message.linearizable !== undefined && typeof message.linearizable !== 'boolean')
+          throw invalidArgument('linearizable', 'must be a boolean');
+        return this.ask(
+          {
+            type: 'shard-assignments',
+            collection: collectionName(message.collection, 'collection'),
+            linearizable: message.linearizable ?? false,
+          },
+          timeoutMs,
+        );
       }
       case 'metadata-status':
         return this.ask({ type: 'metadata-status' }, timeoutMs);
@@ -556,16 +626,22 @@ export class Shoal {
         return this.changeCatalogue(restore, timeoutOf(message.timeoutMs, BACKUP_TIMEOUT_MS));
       }
       default:
-        throw invalidArgument('type', `unknown request type ${JSON.stringify((message as { type?: unknown }).type)}`);
+        return unreachable(message, 'administration request');
     }
   }
 
   private async write(collection: string, batch: RecordBatch, timeoutMs: number): Promise<WriteResult> {
-    const result = await this.ask<{ records: number }>({ type: 'write', collection, batch }, timeoutMs, batchTransfer(batch));
+    const result = await this.ask<{ records: number }>(
+      { type: 'write', collection, batch },
+      timeoutMs,
+      batchTransfer(batch),
+    );
     return { count: result.records };
   }
 
-  /** Creates or drops a collection; the cached read routes are forgotten before and after (names may change meaning). */
+  /**
+   * Creates or drops a collection; the cached read routes are forgotten before and after (names may change meaning).
+   */
   private async changeCatalogue<T>(message: Message, timeoutMs: number): Promise<T> {
     this.reads.invalidate();
     try {
@@ -601,10 +677,19 @@ export class Shoal {
     return { records: page.records, nextCursor: page.continueAfter === null ? null : encodeCursor(page.continueAfter) };
   }
 
-  /** The supervisor's stats, with the searches this client answered on the direct read route added to each collection's count. */
+  /**
+   * The supervisor's stats, with the searches this client answered on the direct read route added to each collection's
+   * count.
+   */
   private async askStats(timeoutMs: number): Promise<ShoalStats> {
     const stats = await this.ask<ShoalStats>({ type: 'stats' }, timeoutMs);
-    return { ...stats, collections: stats.collections.map((collection) => ({ ...collection, searches: collection.searches + this.reads.searchesOf(collection.id) })) };
+    return {
+      ...stats,
+      collections: stats.collections.map((collection) => ({
+        ...collection,
+        searches: collection.searches + this.reads.searchesOf(collection.id),
+      })),
+    };
   }
 
   private ask<T>(message: Message, timeoutMs: number, transfer: ArrayBuffer[] = []): Promise<T> {
@@ -616,7 +701,8 @@ export class Shoal {
     if (fault.actor === 'metadata') return metadataReplicaAddress(integerIn(fault.replica ?? 1, 'replica', 1, 7));
     const collections = await this.listCollections();
     const entry = collections.find((each) => each.name === fault.collection);
-    if (entry === undefined) throw new ShoalError('COLLECTION_NOT_FOUND', `no collection named ${String(fault.collection)}`);
+    if (entry === undefined)
+      throw new ShoalError('COLLECTION_NOT_FOUND', `no collection named ${String(fault.collection)}`);
     const shard = integerIn(fault.shard ?? 0, 'shard', 0, entry.shards - 1);
     const addressOf = { wal: walAddress, engine: engineAddress, shard: shardAddress }[fault.actor];
     return addressOf(entry.id, shard);
@@ -637,7 +723,11 @@ async function lockedFolders(dataDir: string, storage: StorageConfig): Promise<s
 /** The metadata group size: an odd number of voters, so a majority is well defined. */
 function metadataReplicas(value: unknown): number {
   const replicas = integerIn(value ?? DEFAULT_METADATA_SETTINGS.replicas, 'metadataReplicas', 1, 7);
-  if (replicas % 2 === 0) throw invalidArgument('metadataReplicas', `must be odd (1, 3, 5 or 7) so that a majority is well defined, got ${replicas}`);
+  if (replicas % 2 === 0)
+    throw invalidArgument(
+      'metadataReplicas',
+      `must be odd (1, 3, 5 or 7) so that a majority is well defined, got ${replicas}`,
+    );
   return replicas;
 }
 

@@ -10,13 +10,27 @@ import { integerIn } from '../../runtime/options.js';
 import { compileFilter } from '../../storage/filter.js';
 import { OP_DELETE, OP_UPSERT } from '../../storage/record-batch.js';
 import type { RecordBatch } from '../../storage/record-batch.js';
-import { PLACEMENT_STRATEGIES, STORAGE_COMPONENTS, URLS_PER_COMPONENT_MAX, defaultStorageConfig, isStorageComponent, normaliseStorageUrl } from '../../storage/placement.js';
+import {
+  PLACEMENT_STRATEGIES,
+  STORAGE_COMPONENTS,
+  URLS_PER_COMPONENT_MAX,
+  defaultStorageConfig,
+  isStorageComponent,
+  normaliseStorageUrl,
+} from '../../storage/placement.js';
 import type { ComponentStorage, PlacementStrategy, StorageConfig } from '../../storage/placement.js';
 import { METRICS } from '../../storage/types.js';
 import type { EnginePolicy, EngineSettings, HnswOptions } from '../../storage/types.js';
 import { SYNC_MODES, isSyncMode } from '../../storage/wal/sync-mode.js';
 import type { SyncMode } from '../../storage/wal/sync-mode.js';
-import type { CreateCollectionOptions, SearchBatchOptions, SearchOptions, SearchQuery, UpsertRecord, VectorInput } from '../public-api.js';
+import type {
+  CreateCollectionOptions,
+  SearchBatchOptions,
+  SearchOptions,
+  SearchQuery,
+  UpsertRecord,
+  VectorInput,
+} from '../public-api.js';
 import type { ScrollOptions } from '../public-api.js';
 import type { CheckedQuery, CheckedSearch } from '../read-protocol.js';
 import type { CreateCollectionMessage, SupervisorMessageOf } from '../supervisor-protocol.js';
@@ -33,7 +47,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /** A collection name, checked. */
 export function collectionName(value: unknown, field = 'name'): string {
   if (typeof value !== 'string' || !NAME_PATTERN.test(value)) {
-    throw invalidArgument(field, `must be 1 to 64 letters, digits, '_' or '-', starting with a letter or digit, got ${JSON.stringify(value)}`);
+    throw invalidArgument(
+      field,
+      `must be 1 to 64 letters, digits, '_' or '-', starting with a letter or digit, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -42,7 +59,8 @@ export function collectionName(value: unknown, field = 'name'): string {
 export function createCollectionMessage(options: CreateCollectionOptions): CreateCollectionMessage {
   if (!isPlainObject(options)) throw invalidArgument('options', 'must be an object');
   const metric = options.metric;
-  if (!(METRICS as readonly unknown[]).includes(metric)) throw invalidArgument('metric', `must be one of ${METRICS.join(', ')}, got ${JSON.stringify(metric)}`);
+  if (!(METRICS as readonly unknown[]).includes(metric))
+    throw invalidArgument('metric', `must be one of ${METRICS.join(', ')}, got ${JSON.stringify(metric)}`);
   const syncMode = options.syncMode ?? 'batch';
   if (!isSyncMode(syncMode)) {
     throw invalidArgument('syncMode', `must be one of ${SYNC_MODES.join(', ')}, got ${JSON.stringify(syncMode)}`);
@@ -63,19 +81,32 @@ const ENGINE_POLICIES: readonly EnginePolicy[] = ['auto', 'lsm', 'viper'];
 
 /** The engine settings of a collection, checked; absent fields stay absent (the engine's defaults apply). */
 function engineSettings(options: EngineSettings): EngineSettings {
-  const settings: { engine?: EnginePolicy; flushThresholdRows?: number; frozenMemtablesMax?: number; hnsw?: HnswOptions } = {};
+  const settings: {
+    engine?: EnginePolicy;
+    flushThresholdRows?: number;
+    frozenMemtablesMax?: number;
+    hnsw?: HnswOptions;
+  } = {};
   if (options.engine !== undefined) {
-    if (!ENGINE_POLICIES.includes(options.engine)) throw invalidArgument('engine', `must be one of ${ENGINE_POLICIES.join(', ')}, got ${JSON.stringify(options.engine)}`);
+    if (!ENGINE_POLICIES.includes(options.engine))
+      throw invalidArgument(
+        'engine',
+        `must be one of ${ENGINE_POLICIES.join(', ')}, got ${JSON.stringify(options.engine)}`,
+      );
     settings.engine = options.engine;
   }
-  if (options.flushThresholdRows !== undefined) settings.flushThresholdRows = integerIn(options.flushThresholdRows, 'flushThresholdRows', 100, 10_000_000);
-  if (options.frozenMemtablesMax !== undefined) settings.frozenMemtablesMax = integerIn(options.frozenMemtablesMax, 'frozenMemtablesMax', 1, 64);
+  if (options.flushThresholdRows !== undefined)
+    settings.flushThresholdRows = integerIn(options.flushThresholdRows, 'flushThresholdRows', 100, 10_000_000);
+  if (options.frozenMemtablesMax !== undefined)
+    settings.frozenMemtablesMax = integerIn(options.frozenMemtablesMax, 'frozenMemtablesMax', 1, 64);
   if (options.hnsw !== undefined) {
     if (!isPlainObject(options.hnsw)) throw invalidArgument('hnsw', 'must be an object with m, efConstruction and ef');
     const { m, efConstruction, ef } = options.hnsw;
     settings.hnsw = {
       ...(m === undefined ? {} : { m: integerIn(m, 'hnsw.m', 2, 100) }),
-      ...(efConstruction === undefined ? {} : { efConstruction: integerIn(efConstruction, 'hnsw.efConstruction', 1, 4_096) }),
+      ...(efConstruction === undefined
+        ? {}
+        : { efConstruction: integerIn(efConstruction, 'hnsw.efConstruction', 1, 4_096) }),
       ...(ef === undefined ? {} : { ef: integerIn(ef, 'hnsw.ef', 1, REQUEST_LIMITS.kMax) }),
     };
   }
@@ -84,7 +115,8 @@ function engineSettings(options: EngineSettings): EngineSettings {
 
 /** `syncIntervalMs`, checked: 1 to 60,000 ms, and only with the `periodic` sync mode. */
 function syncInterval(value: unknown, syncMode: SyncMode): number {
-  if (syncMode !== 'periodic') throw invalidArgument('syncIntervalMs', `applies only to syncMode 'periodic', not '${syncMode}'`);
+  if (syncMode !== 'periodic')
+    throw invalidArgument('syncIntervalMs', `applies only to syncMode 'periodic', not '${syncMode}'`);
   return integerIn(value, 'syncIntervalMs', 1, 60_000);
 }
 
@@ -121,13 +153,18 @@ function isVectorInput(value: unknown): value is VectorInput {
 function copyVector(vector: unknown, target: Float32Array, offset: number, dimension: number, field: string): void {
   if (!isVectorInput(vector)) throw invalidArgument(field, 'must be an array or typed array of numbers');
   if (vector.length !== dimension) {
-    throw new ShoalError('DIMENSION_MISMATCH', `${field} has ${vector.length} values, expected ${dimension}`, { field, expected: dimension, actual: vector.length });
+    throw new ShoalError('DIMENSION_MISMATCH', `${field} has ${vector.length} values, expected ${dimension}`, {
+      field,
+      expected: dimension,
+      actual: vector.length,
+    });
   }
   for (let i = 0; i < dimension; i++) {
     const value = vector[i];
     if (typeof value !== 'number') throw invalidArgument(`${field}[${i}]`, `must be a number, got ${typeof value}`);
     target[offset + i] = value;
-    if (!Number.isFinite(target[offset + i])) throw invalidArgument(`${field}[${i}]`, `must be a finite float32, got ${value}`);
+    if (!Number.isFinite(target[offset + i]))
+      throw invalidArgument(`${field}[${i}]`, `must be a finite float32, got ${value}`);
   }
 }
 
@@ -155,7 +192,8 @@ export function packUpsert(records: unknown): RecordBatch {
     throw invalidArgument('records', `holds ${records.length} records, at most ${recordsMax} are allowed per call`);
   }
   const first = (records[0] as Partial<UpsertRecord> | undefined)?.vector;
-  if (!isVectorInput(first) || first.length === 0) throw invalidArgument('records[0].vector', 'must be a non-empty array or typed array of numbers');
+  if (!isVectorInput(first) || first.length === 0)
+    throw invalidArgument('records[0].vector', 'must be a non-empty array or typed array of numbers');
   const dimension = first.length;
   const vectors = new Float32Array(records.length * dimension);
   const ids: string[] = [];
@@ -183,10 +221,20 @@ export function packUpsert(records: unknown): RecordBatch {
 
 /** Packs ids into one delete batch. */
 export function packDelete(ids: readonly string[]): RecordBatch {
-  return { dimension: 0, ops: new Uint8Array(ids.length).fill(OP_DELETE), ids, vectors: new Float32Array(0), metadata: ids.map(() => null), lsns: null };
+  return {
+    dimension: 0,
+    ops: new Uint8Array(ids.length).fill(OP_DELETE),
+    ids,
+    vectors: new Float32Array(0),
+    metadata: ids.map(() => null),
+    lsns: null,
+  };
 }
 
-/** Validates the options of `search` (the filter too, so a bad filter fails here, not in a worker): a search of one query. */
+/**
+ * Validates the options of `search` (the filter too, so a bad filter fails here, not in a worker): a search of one
+ * query.
+ */
 export function checkSearch(options: SearchOptions): CheckedSearch {
   if (!isPlainObject(options)) throw invalidArgument('options', 'must be an object with vector and k');
   return packQueries([options], '', options.allowPartial);
@@ -211,15 +259,19 @@ export function checkSearchBatch(options: SearchBatchOptions): CheckedSearch {
 }
 
 function packQueries(queries: readonly SearchQuery[], field: string, allowPartial: unknown): CheckedSearch {
-  if (allowPartial !== undefined && typeof allowPartial !== 'boolean') throw invalidArgument('allowPartial', 'must be true or false');
+  if (allowPartial !== undefined && typeof allowPartial !== 'boolean')
+    throw invalidArgument('allowPartial', 'must be true or false');
   const name = (index: number, key: string): string => (field === '' ? key : `${field}[${index}].${key}`);
   let dimension = 0;
   const checked = queries.map((query, index): CheckedQuery => {
-    if (!isPlainObject(query)) throw invalidArgument(field === '' ? 'options' : `${field}[${index}]`, 'must be an object with vector and k');
-    if (!isVectorInput(query.vector) || query.vector.length === 0) throw invalidArgument(name(index, 'vector'), 'must be a non-empty array or typed array of numbers');
+    if (!isPlainObject(query))
+      throw invalidArgument(field === '' ? 'options' : `${field}[${index}]`, 'must be an object with vector and k');
+    if (!isVectorInput(query.vector) || query.vector.length === 0)
+      throw invalidArgument(name(index, 'vector'), 'must be a non-empty array or typed array of numbers');
     if (index === 0) dimension = query.vector.length; // a later query of another length fails DIMENSION_MISMATCH below
     compileFilter(query.filter);
-    if (query.exact !== undefined && typeof query.exact !== 'boolean') throw invalidArgument(name(index, 'exact'), 'must be true or false');
+    if (query.exact !== undefined && typeof query.exact !== 'boolean')
+      throw invalidArgument(name(index, 'exact'), 'must be true or false');
     return {
       k: integerIn(query.k, name(index, 'k'), 1, REQUEST_LIMITS.kMax),
       filter: query.filter ?? null,
@@ -228,7 +280,9 @@ function packQueries(queries: readonly SearchQuery[], field: string, allowPartia
     };
   });
   const vectors = new Float32Array(queries.length * dimension);
-  queries.forEach((query, index) => copyVector(query.vector, vectors, index * dimension, dimension, name(index, 'vector')));
+  queries.forEach((query, index) =>
+    copyVector(query.vector, vectors, index * dimension, dimension, name(index, 'vector')),
+  );
   return { vectors, dimension, queries: checked, allowPartial: allowPartial === true };
 }
 
@@ -291,23 +345,36 @@ export function packMetadataUpdates(records: unknown): { ids: string[]; metadata
 export function storageConfig(value: unknown, dataDir: string): StorageConfig {
   const defaults = defaultStorageConfig(dataDir);
   if (value === undefined) return defaults;
-  if (!isPlainObject(value)) throw invalidArgument('storage', `must be an object with keys among ${STORAGE_COMPONENTS.join(', ')}`);
+  if (!isPlainObject(value))
+    throw invalidArgument('storage', `must be an object with keys among ${STORAGE_COMPONENTS.join(', ')}`);
   for (const key of Object.keys(value)) {
-    if (!isStorageComponent(key)) throw invalidArgument(`storage.${key}`, `is not a storage component; use ${STORAGE_COMPONENTS.join(', ')}`);
+    if (!isStorageComponent(key))
+      throw invalidArgument(`storage.${key}`, `is not a storage component; use ${STORAGE_COMPONENTS.join(', ')}`);
   }
-  const component = (name: (typeof STORAGE_COMPONENTS)[number]): ComponentStorage => componentStorage(value[name], `storage.${name}`, defaults[name]);
-  return { wal: component('wal'), viper: component('viper'), lsm: component('lsm'), index: component('index'), metadata: component('metadata') };
+  const component = (name: (typeof STORAGE_COMPONENTS)[number]): ComponentStorage =>
+    componentStorage(value[name], `storage.${name}`, defaults[name]);
+  return {
+    wal: component('wal'),
+    viper: component('viper'),
+    lsm: component('lsm'),
+    index: component('index'),
+    metadata: component('metadata'),
+  };
 }
 
 function componentStorage(value: unknown, field: string, fallback: ComponentStorage): ComponentStorage {
   if (value === undefined) return fallback;
   if (!isPlainObject(value)) throw invalidArgument(field, 'must be an object { urls, strategy? }');
   for (const key of Object.keys(value)) {
-    if (key !== 'urls' && key !== 'strategy') throw invalidArgument(`${field}.${key}`, 'is not an option; use urls and strategy');
+    if (key !== 'urls' && key !== 'strategy')
+      throw invalidArgument(`${field}.${key}`, 'is not an option; use urls and strategy');
   }
   const strategy = value['strategy'] ?? 'round-robin';
   if (!(PLACEMENT_STRATEGIES as readonly unknown[]).includes(strategy)) {
-    throw invalidArgument(`${field}.strategy`, `must be one of ${PLACEMENT_STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`);
+    throw invalidArgument(
+      `${field}.strategy`,
+      `must be one of ${PLACEMENT_STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`,
+    );
   }
   const rawUrls = value['urls'];
   if (rawUrls === undefined) return { urls: fallback.urls, strategy: strategy as PlacementStrategy };

@@ -138,7 +138,7 @@ async function copyPinnedShards(
   if (lost >= 0) {
     // Its segments or WAL records may have gone while it was copied: whatever the copy did, it is void.
     const message =
-      `shard ${lost} of ${entry.name} restarted during the backup, so its copy cannot be trusted; back up again`;
+      `shard ${lost} of ${entry.name} restarted during the backup, ` + 'so its copy cannot be trusted; back up again';
     throw new ShoalError('UNAVAILABLE', message, { collection: entry.name, shard: lost });
   }
   if (!copied.ok) throw copied.error;
@@ -203,7 +203,7 @@ async function copyWal(
     if (added.reachedCut) return;
     if (page.batch.ids.length === 0) {
       const ended =
-        `the WAL of shard ${shard} of ${entry.name} ends at ${page.lastLsn}, below the backup's LSN ${pin.lsn}`;
+        `the WAL of shard ${shard} of ${entry.name} ends at ${page.lastLsn}, ` + `below the backup's LSN ${pin.lsn}`;
       throw new ShoalError('UNAVAILABLE', `${ended} (it restarted during the backup); back up again`, { shard });
     }
     fromLsn = wal.nextLsn;
@@ -292,8 +292,9 @@ async function readBackupManifest(ctx: ActorContext, from: string): Promise<Back
   if (found === null || !found.isDirectory) throw invalidArgument('from', `${from} is not a folder`);
   const path = join(from, BACKUP_MANIFEST_FILE);
   if ((await io(`checking ${path}`, () => ctx.fs.stat(path))) === null) {
-    const incomplete = `${from} holds no ${BACKUP_MANIFEST_FILE}: it is not a complete backup (one that crashed, `
-      + 'failed or is still being written); restore refuses it';
+    const incomplete =
+      `${from} holds no ${BACKUP_MANIFEST_FILE}: it is not a complete backup (one that crashed, ` +
+      'failed or is still being written); restore refuses it';
     throw invalidArgument('from', incomplete, { path });
   }
   return parseBackupManifest(await io(`reading ${path}`, () => ctx.fs.readFile(path)), path);

@@ -116,8 +116,9 @@ async function checkStorage(
   const absent = await missingRoots(ctx.fs, args.storage);
   if (absent.length > 0) {
     const list = absent.map((root) => `storage.${root.component}: ${root.url}`).join(', ');
-    const message = `storage URL folders do not exist (${list}); create them (or mount the disk) first: `
-      + 'Shoal never creates a storage root';
+    const message =
+      `storage URL folders do not exist (${list}); create them (or mount the disk) first: ` +
+      'Shoal never creates a storage root';
     throw new ShoalError('INVALID_ARGUMENT', message, { missing: absent });
   }
   const report = compareWithCatalogue(await discoverStorage(ctx.fs, args.storage), entries);

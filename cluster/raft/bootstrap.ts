@@ -49,16 +49,19 @@ export function restoreLog(restored: RestoredState): EntryLog {
 export function validateConfig(config: RaftConfig): Limits {
   const positive = (field: string, value: number | undefined, fallback: number): number => {
     const resolved = value ?? fallback;
-    if (!Number.isSafeInteger(resolved) || resolved < 1) throw invalidArgument(field, `must be a positive integer, got ${resolved}`);
+    if (!Number.isSafeInteger(resolved) || resolved < 1)
+      throw invalidArgument(field, `must be a positive integer, got ${resolved}`);
     return resolved;
   };
   positive('id', config.id, 0);
   positive('electionTicks', config.electionTicks, 0);
   positive('heartbeatTicks', config.heartbeatTicks, 0);
-  if (config.heartbeatTicks >= config.electionTicks) throw invalidArgument('heartbeatTicks', 'must be below electionTicks');
+  if (config.heartbeatTicks >= config.electionTicks)
+    throw invalidArgument('heartbeatTicks', 'must be below electionTicks');
   const members = [...config.peers, ...(config.learners ?? [])];
   for (const member of members) positive('peers', member, 0);
-  if (new Set(members).size !== members.length) throw invalidArgument('peers', 'ids must be unique across peers and learners');
+  if (new Set(members).size !== members.length)
+    throw invalidArgument('peers', 'ids must be unique across peers and learners');
   return {
     entriesPerAppend: positive('maxEntriesPerAppend', config.maxEntriesPerAppend, 64),
     inflightAppends: positive('maxInflightAppends', config.maxInflightAppends, 64),

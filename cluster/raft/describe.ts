@@ -28,7 +28,8 @@ export function describeEntry(entry: Entry): string {
 
 /** `term/index voters=(…) learners=(…)` for a snapshot. */
 export function describeSnapshot(snapshot: Snapshot): string {
-  return `${snapshot.term}/${snapshot.index} voters=(${snapshot.voters.join(',')}) learners=(${snapshot.learners.join(',')})`;
+  const members = `voters=(${snapshot.voters.join(',')}) learners=(${snapshot.learners.join(',')})`;
+  return `${snapshot.term}/${snapshot.index} ${members}`;
 }
 
 /** `from->to type term=T …` with the fields that matter for the type. */

@@ -47,7 +47,8 @@ export class EntryLog {
       }
       log.entries.push(entry);
     }
-    if (commit > log.lastIndex()) throw new Error(`restored commit ${commit} is beyond the last index ${log.lastIndex()}`);
+    if (commit > log.lastIndex())
+      throw new Error(`restored commit ${commit} is beyond the last index ${log.lastIndex()}`);
     log.committed = Math.max(commit, log.offset);
     log.applied = log.offset;
     log.unstableFrom = log.lastIndex() + 1;

@@ -23,7 +23,10 @@ export class Progress {
   /** Replicate state: the last index of each unacknowledged append, oldest first. */
   private readonly inflight: number[] = [];
 
-  constructor(next: number, private readonly inflightMax: number) {
+  constructor(
+    next: number,
+    private readonly inflightMax: number,
+  ) {
     this.next = next;
   }
 

@@ -54,7 +54,6 @@ type ElectionKind = 'pre-election' | 'election' | 'transfer';
 
 const EMPTY_DATA = new Uint8Array(0);
 
-
 /** One member of a Raft group: feed it ticks and messages, drain `ready()`, call `advance()`. */
 export class RaftNode {
   readonly id: NodeId;
@@ -88,7 +87,10 @@ export class RaftNode {
   private readonly options: RaftConfig;
   private readonly limits: Limits;
 
-  /** Starts from `restored` (what earlier Ready batches persisted) or, when there is none, bootstraps from `config.peers`. */
+  /**
+   * Starts from `restored` (what earlier Ready batches persisted) or, when there is none, bootstraps from
+   * `config.peers`.
+   */
   constructor(config: RaftConfig, restored?: RestoredState) {
     this.limits = validateConfig(config);
     this.options = config;
@@ -129,7 +131,13 @@ export class RaftNode {
    */
   ticksUntilDue(): number {
     if (this.role === 'leader') {
-      return Math.max(1, Math.min(this.options.heartbeatTicks - this.heartbeatElapsed, this.options.electionTicks - this.electionElapsed));
+      return Math.max(
+        1,
+        Math.min(
+          this.options.heartbeatTicks - this.heartbeatElapsed,
+          this.options.electionTicks - this.electionElapsed,
+        ),
+      );
     }
     if (!this.configuration.isVoter(this.id)) return Number.POSITIVE_INFINITY;
     return Math.max(1, this.randomizedElectionTimeout - this.electionElapsed);
@@ -164,7 +172,10 @@ export class RaftNode {
     this.stepRole(message);
   }
 
-  /** Appends `data` as a new entry if this node leads; the result names its index, which commits only if the term survives. */
+  /**
+   * Appends `data` as a new entry if this node leads; the result names its index, which commits only if the term
+   * survives.
+   */
   propose(data: Uint8Array): ProposeResult {
     if (!(data instanceof Uint8Array)) throw invalidArgument('data', 'must be a Uint8Array');
     const refusal = this.refuseProposal();
@@ -512,7 +523,12 @@ export class RaftNode {
     for (const id of this.configuration.members()) {
       if (id !== this.id) this.progress.set(id, new Progress(this.log.lastIndex() + 1, this.limits.inflightAppends));
     }
-    const entry: Entry = Object.freeze({ kind: 'normal', index: this.log.lastIndex() + 1, term: this.term, data: EMPTY_DATA });
+    const entry: Entry = Object.freeze({
+      kind: 'normal',
+      index: this.log.lastIndex() + 1,
+      term: this.term,
+      data: EMPTY_DATA,
+    });
     this.pendingConfIndex = entry.index;
     this.appendAndReplicate(entry);
   }
@@ -569,7 +585,10 @@ export class RaftNode {
     if (this.electionElapsed >= this.options.electionTicks) {
       this.electionElapsed = 0;
       if (this.options.checkQuorum) {
-        const active = this.configuration.hasActiveQuorum(this.id, (id) => this.progress.get(id)?.recentActive ?? false);
+        const active = this.configuration.hasActiveQuorum(
+          this.id,
+          (id) => this.progress.get(id)?.recentActive ?? false,
+        );
         for (const progress of this.progress.values()) progress.recentActive = false;
         if (!active) {
           this.becomeFollower(this.term, NONE);
@@ -613,7 +632,13 @@ export class RaftNode {
         return;
       case 'heartbeat':
         this.log.commitTo(message.commit);
-        this.send({ type: 'heartbeat-response', from: this.id, to: message.from, term: this.term, context: message.context });
+        this.send({
+          type: 'heartbeat-response',
+          from: this.id,
+          to: message.from,
+          term: this.term,
+          context: message.context,
+        });
         return;
       case 'snapshot':
         this.handleSnapshot(message);
@@ -644,7 +669,8 @@ export class RaftNode {
     if (this.log.matchTerm(message.prevLogIndex, message.prevLogTerm)) {
       const lastNew = message.prevLogIndex + message.entries.length;
       const conflict = this.log.findConflict(message.entries);
-      if (conflict !== null) this.log.truncateAndAppend(message.entries.slice(conflict.index - message.prevLogIndex - 1));
+      if (conflict !== null)
+        this.log.truncateAndAppend(message.entries.slice(conflict.index - message.prevLogIndex - 1));
       this.log.commitTo(Math.min(message.commit, lastNew));
       this.send(appendResponse(this.id, message.from, this.term, lastNew, false));
       return;
@@ -750,7 +776,9 @@ export class RaftNode {
     progress.recentActive = true;
     if (message.reject) {
       const probeFrom =
-        message.hintTerm > 0 ? this.log.findConflictByTerm(message.hintIndex, message.hintTerm).index : message.hintIndex;
+        message.hintTerm > 0
+          ? this.log.findConflictByTerm(message.hintIndex, message.hintTerm).index
+          : message.hintIndex;
       if (progress.maybeDecreaseTo(message.index, probeFrom)) this.sendAppend(message.from, true);
       return;
     }
@@ -891,7 +919,8 @@ export class RaftNode {
     // Thesis §3.10: during a transfer the leader stops accepting proposals, or the target might never catch up.
     if (this.leadTransferee !== NONE) return this.refuse('transferring-leadership');
     if (this.leaving) return this.refuse('leader-leaving');
-    if (this.log.lastIndex() - this.log.committed >= this.limits.uncommittedEntries) return this.refuse('too-many-uncommitted');
+    if (this.log.lastIndex() - this.log.committed >= this.limits.uncommittedEntries)
+      return this.refuse('too-many-uncommitted');
     return null;
   }
 
@@ -981,7 +1010,13 @@ function appendResponse(from: NodeId, to: NodeId, term: number, index: number, r
   return { type: 'append-response', from, to, term, index, reject, hintIndex: 0, hintTerm: 0 };
 }
 
-function voteResponse(type: VoteResponse['type'], from: NodeId, to: NodeId, term: number, reject: boolean): VoteResponse {
+function voteResponse(
+  type: VoteResponse['type'],
+  from: NodeId,
+  to: NodeId,
+  term: number,
+  reject: boolean,
+): VoteResponse {
   return { type, from, to, term, reject };
 }
 

@@ -253,7 +253,9 @@ export type RequestResult = { readonly ok: true } | Refusal;
 /** Construction parameters. Limits bound memory and message size; each is validated by the constructor. */
 export interface RaftConfig {
   readonly id: NodeId;
-  /** Initial voters, used only when the node starts without restored state (bootstrap); may be empty for a joining node. */
+  /**
+   * Initial voters, used only when the node starts without restored state (bootstrap); may be empty for a joining node.
+   */
   readonly peers: readonly NodeId[];
   /** Initial learners, as `peers`. */
   readonly learners?: readonly NodeId[];

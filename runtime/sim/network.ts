@@ -23,7 +23,13 @@ export interface NetworkOptions {
 }
 
 /** Reliable, FIFO per link, 20 to 300 µs per hop. */
-export const RELIABLE_NETWORK: NetworkOptions = { delayUsMin: 20, delayUsMax: 300, dropProbability: 0, duplicateProbability: 0, reorder: false };
+export const RELIABLE_NETWORK: NetworkOptions = {
+  delayUsMin: 20,
+  delayUsMax: 300,
+  dropProbability: 0,
+  duplicateProbability: 0,
+  reorder: false,
+};
 
 /** What happens to one message: when each copy arrives (µs from now), and the fault, if any. */
 export interface DeliveryPlan {
@@ -40,7 +46,9 @@ interface Partition {
 }
 
 function matches(patterns: readonly AddressPattern[], address: Address): boolean {
-  return patterns.some((pattern) => (pattern.endsWith('*') ? address.startsWith(pattern.slice(0, -1)) : pattern === address));
+  return patterns.some((pattern) =>
+    pattern.endsWith('*') ? address.startsWith(pattern.slice(0, -1)) : pattern === address,
+  );
 }
 
 /** Plans deliveries between addresses. */
@@ -50,7 +58,10 @@ export class Network {
   /** Per link, when its last message arrives: later messages never arrive earlier (FIFO). */
   private readonly linkArrivalUs = new Map<string, number>();
 
-  constructor(private readonly random: Random, options: Partial<NetworkOptions> = {}) {
+  constructor(
+    private readonly random: Random,
+    options: Partial<NetworkOptions> = {},
+  ) {
     this.options = { ...RELIABLE_NETWORK, ...options };
   }
 
@@ -81,7 +92,10 @@ export class Network {
 
   /** True when a partition separates `from` and `to`. */
   isCut(from: Address, to: Address): boolean {
-    return this.partitions.some((cut) => (matches(cut.left, from) && matches(cut.right, to)) || (matches(cut.right, from) && matches(cut.left, to)));
+    return this.partitions.some(
+      (cut) =>
+        (matches(cut.left, from) && matches(cut.right, to)) || (matches(cut.right, from) && matches(cut.left, to)),
+    );
   }
 
   /**
@@ -94,7 +108,8 @@ export class Network {
     const { dropProbability, duplicateProbability } = this.options;
     if (faulty && dropProbability > 0 && this.random.next() < dropProbability) return { delaysUs: [], fault: 'drop' };
     const first = this.arrival(from, to, nowUs);
-    if (!(faulty && duplicateProbability > 0 && this.random.next() < duplicateProbability)) return { delaysUs: [first - nowUs], fault: null };
+    if (!(faulty && duplicateProbability > 0 && this.random.next() < duplicateProbability))
+      return { delaysUs: [first - nowUs], fault: null };
     return { delaysUs: [first - nowUs, this.arrival(from, to, nowUs) - nowUs], fault: 'duplicate' };
   }
 

@@ -34,7 +34,11 @@ export interface SchedulerOptions {
 class SimEvent implements Cancellable {
   cancelled = false;
 
-  constructor(readonly timeUs: number, readonly sequence: number, readonly run: () => void) {}
+  constructor(
+    readonly timeUs: number,
+    readonly sequence: number,
+    readonly run: () => void,
+  ) {}
 
   cancel(): void {
     this.cancelled = true;
@@ -131,7 +135,9 @@ export class Scheduler {
     return this.eventCount;
   }
 
-  /** Runs `run` after `delayUs` virtual microseconds (rounded up, at least 0), after every event already due by then. */
+  /**
+   * Runs `run` after `delayUs` virtual microseconds (rounded up, at least 0), after every event already due by then.
+   */
   at(delayUs: number, run: () => void): Cancellable {
     return this.push(delayUs, this.sequence++, run);
   }
@@ -166,7 +172,8 @@ export class Scheduler {
    * (a cached module) or real time (a first import).
    */
   fromOutside<T>(work: Promise<T>): Promise<T> {
-    let outcome: { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown } | null = null;
+    let outcome: { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown } | null =
+      null;
     void this.external(work).then(
       (value) => {
         outcome = { ok: true, value };
@@ -214,7 +221,10 @@ export class Scheduler {
     });
   }
 
-  /** Runs every event due within the next `durationMs` of virtual time, the last instant included; the clock then reads exactly that much later. */
+  /**
+   * Runs every event due within the next `durationMs` of virtual time, the last instant included; the clock then reads
+   * exactly that much later.
+   */
   runFor(durationMs: number): Promise<void> {
     const end = new Promise<void>((resolve) => this.push(durationMs * 1000, LATE_SEQUENCE + this.sequence++, resolve));
     return this.runUntil(end);
@@ -232,7 +242,11 @@ export class Scheduler {
         if (this.watchers.size === 0) return;
         const event = this.nextEvent();
         if (event === null) {
-          this.failWatchers(new Error(`simulation stalled at ${this.nowMs} ms: nothing left to run while ${this.watchers.size} waiter(s) wait`));
+          this.failWatchers(
+            new Error(
+              `simulation stalled at ${this.nowMs} ms: nothing left to run while ${this.watchers.size} waiter(s) wait`,
+            ),
+          );
           return;
         }
         if (this.eventCount >= this.eventsMax) {

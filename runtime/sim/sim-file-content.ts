@@ -14,7 +14,10 @@
  * real disk would give it.
  */
 
-/** `unsynced`: a crash may keep or lose it; `synced`: durable (only kept while doomed operations precede it); `doomed`: lost at a crash. */
+/**
+ * `unsynced`: a crash may keep or lose it; `synced`: durable (only kept while doomed operations precede it); `doomed`:
+ * lost at a crash.
+ */
 type Durability = 'unsynced' | 'synced' | 'doomed';
 
 interface PendingWrite {
@@ -82,7 +85,10 @@ export class FileContent {
     return this.bytes.slice(0, this.length);
   }
 
-  /** Writes `data` at `position` (past the end: the gap reads as zeros); not durable until `sync`. Takes ownership of `data`: pass a private copy. */
+  /**
+   * Writes `data` at `position` (past the end: the gap reads as zeros); not durable until `sync`. Takes ownership of
+   * `data`: pass a private copy.
+   */
   write(data: Uint8Array, position: number): void {
     const copy = data;
     const previousSize = this.length;
@@ -126,7 +132,11 @@ export class FileContent {
    * written as the power failed reached the disk scrambled, while the file's
    * size already covered it. Afterwards everything left is durable.
    */
-  crash(kept: number, tornBytes: number, garble: { readonly offset: number; readonly bytes: Uint8Array } | null = null): void {
+  crash(
+    kept: number,
+    tornBytes: number,
+    garble: { readonly offset: number; readonly bytes: Uint8Array } | null = null,
+  ): void {
     for (let index = this.pending.length - 1; index >= 0; index--) this.undo(this.pending[index] as PendingOperation);
     let unsyncedSeen = 0;
     for (const operation of this.pending) {
@@ -135,12 +145,18 @@ export class FileContent {
         unsyncedSeen++;
         if (unsyncedSeen > kept + 1) continue;
         if (unsyncedSeen === kept + 1) {
-          if (operation.kind === 'write' && tornBytes > 0) this.put(operation.data.subarray(0, Math.min(tornBytes, operation.data.byteLength)), operation.position);
+          if (operation.kind === 'write' && tornBytes > 0)
+            this.put(operation.data.subarray(0, Math.min(tornBytes, operation.data.byteLength)), operation.position);
           continue;
         }
       }
       this.redo(operation);
-      if (garble !== null && unsyncedSeen === kept && operation.durability === 'unsynced' && operation.kind === 'write') {
+      if (
+        garble !== null &&
+        unsyncedSeen === kept &&
+        operation.durability === 'unsynced' &&
+        operation.kind === 'write'
+      ) {
         const bytes = garble.bytes.subarray(0, Math.max(0, operation.data.byteLength - garble.offset));
         this.put(bytes, operation.position + garble.offset);
       }

@@ -16,6 +16,6 @@ const ERRNO_TEXT: Record<string, string> = {
 
 /** A Node-style filesystem error; `injected` marks a failure armed by a test. */
 export function fsError(code: string, syscall: string, path: string, injected = false): Error {
-  const text = injected ? 'injected failure' : ERRNO_TEXT[code] ?? 'error';
+  const text = injected ? 'injected failure' : (ERRNO_TEXT[code] ?? 'error');
   return Object.assign(new Error(`${code}: ${text}, ${syscall} '${path}'`), { code, syscall, path });
 }

@@ -59,7 +59,9 @@ export function renameEntry(namespace: Namespace, from: string, to: string): voi
   if (source.kind === 'file' && target?.kind === 'dir') throw fsError('EISDIR', 'rename', to);
   if (source.kind === 'dir' && target?.kind === 'file') throw fsError('ENOTDIR', 'rename', to);
   if (target?.kind === 'dir' && namespace.children(to).length > 0) throw fsError('ENOTEMPTY', 'rename', to);
-  const moved: TreeChange[] = namespace.subtree(from).map(([path, node]): TreeChange => ({ kind: 'set', path: to + path.slice(from.length), node }));
+  const moved: TreeChange[] = namespace
+    .subtree(from)
+    .map(([path, node]): TreeChange => ({ kind: 'set', path: to + path.slice(from.length), node }));
   namespace.change([{ kind: 'delete-tree', path: to }, { kind: 'delete-tree', path: from }, ...moved]);
 }
 
@@ -99,7 +101,9 @@ export function removeTree(namespace: Namespace, path: string): void {
 export function statEntry(namespace: Namespace, path: string): FileStat | null {
   const node = namespace.get(path);
   if (node === undefined) return null;
-  return node.kind === 'dir' ? { size: 0, isFile: false, isDirectory: true } : { size: node.content.size, isFile: true, isDirectory: false };
+  return node.kind === 'dir'
+    ? { size: 0, isFile: false, isDirectory: true }
+    : { size: node.content.size, isFile: true, isDirectory: false };
 }
 
 /** fsync of a folder: its pending entry changes become durable. */

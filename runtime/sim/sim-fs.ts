@@ -29,13 +29,37 @@ import type { Gate } from './gate.js';
 import type { Scheduler } from './scheduler.js';
 import type { FileContent } from './sim-file-content.js';
 import { fsError } from './sim-fs-errors.js';
-import { fileAt, listEntries, makeDirectories, openEntry, removeTree, renameEntry, statEntry, syncDirectory, unlinkEntry } from './sim-fs-tree.js';
+import {
+  fileAt,
+  listEntries,
+  makeDirectories,
+  openEntry,
+  removeTree,
+  renameEntry,
+  statEntry,
+  syncDirectory,
+  unlinkEntry,
+} from './sim-fs-tree.js';
 import { Namespace } from './sim-namespace.js';
 
 /** Every operation of the simulated filesystem, as named in faults and in the trace. */
 export type SimFsOperation =
-  | 'open' | 'read' | 'write' | 'datasync' | 'sync' | 'truncate' | 'size' | 'close'
-  | 'readFile' | 'rename' | 'unlink' | 'readdir' | 'mkdir' | 'rm' | 'stat' | 'fsyncDir';
+  | 'open'
+  | 'read'
+  | 'write'
+  | 'datasync'
+  | 'sync'
+  | 'truncate'
+  | 'size'
+  | 'close'
+  | 'readFile'
+  | 'rename'
+  | 'unlink'
+  | 'readdir'
+  | 'mkdir'
+  | 'rm'
+  | 'stat'
+  | 'fsyncDir';
 
 /** Latency of each operation in virtual microseconds: uniform in [min, max]. */
 export type LatencyTable = Record<SimFsOperation, readonly [number, number]>;
@@ -56,11 +80,20 @@ export interface FaultMatch {
 
 /** How much unsynced state a crash keeps. */
 export interface CrashOptions {
-  /** False: the process died, not the machine; unsynced data and entries stay in the page cache (nothing is lost). Default true. */
+  /**
+   * False: the process died, not the machine; unsynced data and entries stay in the page cache (nothing is lost).
+   * Default true.
+   */
   readonly powerLoss?: boolean;
-  /** Chance that a file (or the metadata journal) keeps a random prefix of its unsynced operations instead of losing all. Default 0.5. */
+  /**
+   * Chance that a file (or the metadata journal) keeps a random prefix of its unsynced operations instead of losing
+   * all. Default 0.5.
+   */
   readonly keepProbability?: number;
-  /** Chance that, in a file that keeps a prefix, the first write lost is torn (a prefix of its bytes survives). Default 0.5. */
+  /**
+   * Chance that, in a file that keeps a prefix, the first write lost is torn (a prefix of its bytes survives). Default
+   * 0.5.
+   */
   readonly tornProbability?: number;
   /**
    * Chance that, in a file that keeps a prefix ending in a write, some of
@@ -95,9 +128,22 @@ interface FaultRule {
 const GARBLE_WINDOW_BYTES = 16;
 
 const DEFAULT_LATENCY_US: LatencyTable = {
-  open: [5, 50], read: [5, 60], write: [10, 150], datasync: [300, 3_000], sync: [300, 3_000], truncate: [10, 80],
-  size: [2, 20], close: [2, 20], readFile: [10, 200], rename: [10, 100], unlink: [10, 100], readdir: [5, 60],
-  mkdir: [10, 100], rm: [10, 200], stat: [2, 30], fsyncDir: [200, 2_000],
+  open: [5, 50],
+  read: [5, 60],
+  write: [10, 150],
+  datasync: [300, 3_000],
+  sync: [300, 3_000],
+  truncate: [10, 80],
+  size: [2, 20],
+  close: [2, 20],
+  readFile: [10, 200],
+  rename: [10, 100],
+  unlink: [10, 100],
+  readdir: [5, 60],
+  mkdir: [10, 100],
+  rm: [10, 200],
+  stat: [2, 30],
+  fsyncDir: [200, 2_000],
 };
 
 function normalise(path: string): string {
@@ -106,7 +152,14 @@ function normalise(path: string): string {
 
 /** The surface a handle needs from its filesystem. */
 interface HandleHost {
-  perform<T>(owner: string, operation: SimFsOperation, path: string, detail: string, work: () => T, failed?: () => void): Promise<T>;
+  perform<T>(
+    owner: string,
+    operation: SimFsOperation,
+    path: string,
+    detail: string,
+    work: () => T,
+    failed?: () => void,
+  ): Promise<T>;
   readonly epoch: number;
 }
 
@@ -115,7 +168,13 @@ class SimFileHandle implements FileHandle {
   private closed = false;
   private readonly epoch: number;
 
-  constructor(private readonly host: HandleHost, private readonly owner: string, private readonly path: string, private readonly content: FileContent, private readonly flags: OpenFlags) {
+  constructor(
+    private readonly host: HandleHost,
+    private readonly owner: string,
+    private readonly path: string,
+    private readonly content: FileContent,
+    private readonly flags: OpenFlags,
+  ) {
     this.epoch = host.epoch;
   }
 
@@ -164,10 +223,17 @@ class SimFileHandle implements FileHandle {
   }
 
   private syncAs(operation: 'datasync' | 'sync'): Promise<void> {
-    return this.host.perform(this.owner, operation, this.path, '', () => {
-      this.check(operation === 'sync' ? 'fsync' : 'fdatasync', false);
-      this.content.sync();
-    }, () => this.content.failSync());
+    return this.host.perform(
+      this.owner,
+      operation,
+      this.path,
+      '',
+      () => {
+        this.check(operation === 'sync' ? 'fsync' : 'fdatasync', false);
+        this.content.sync();
+      },
+      () => this.content.failSync(),
+    );
   }
 
   private check(syscall: string, writing: boolean): void {
@@ -177,17 +243,29 @@ class SimFileHandle implements FileHandle {
 }
 
 /** How much of a file's unsynced operations a crash keeps: a prefix, then a torn write, or a garbled last write. */
-function drawKeptPrefix(content: FileContent, path: string, options: CrashOptions, random: Random): { kept: number; tornBytes: number; garble: { offset: number; bytes: Uint8Array } | null } {
+function drawKeptPrefix(
+  content: FileContent,
+  path: string,
+  options: CrashOptions,
+  random: Random,
+): { kept: number; tornBytes: number; garble: { offset: number; bytes: Uint8Array } | null } {
   const kept = random.int(content.pendingOperations + 1);
   const lastBytes = kept > 0 ? content.pendingWriteBytes(kept - 1) : 0;
   const garbleProbability = options.garbleProbability ?? 0;
-  if (garbleProbability > 0 && lastBytes > 0 && (options.garblePaths?.test(path) ?? true) && random.next() < garbleProbability) {
-    const offset = lastBytes - Math.min(lastBytes, GARBLE_WINDOW_BYTES) + random.int(Math.min(lastBytes, GARBLE_WINDOW_BYTES));
+  if (
+    garbleProbability > 0 &&
+    lastBytes > 0 &&
+    (options.garblePaths?.test(path) ?? true) &&
+    random.next() < garbleProbability
+  ) {
+    const offset =
+      lastBytes - Math.min(lastBytes, GARBLE_WINDOW_BYTES) + random.int(Math.min(lastBytes, GARBLE_WINDOW_BYTES));
     const bytes = Uint8Array.from({ length: 1 + random.int(lastBytes - offset) }, () => random.int(256));
     return { kept, tornBytes: 0, garble: { offset, bytes } };
   }
   const nextBytes = content.pendingWriteBytes(kept);
-  const tornBytes = nextBytes > 1 && random.next() < (options.tornProbability ?? 0.5) ? 1 + random.int(nextBytes - 1) : 0;
+  const tornBytes =
+    nextBytes > 1 && random.next() < (options.tornProbability ?? 0.5) ? 1 + random.int(nextBytes - 1) : 0;
   return { kept, tornBytes, garble: null };
 }
 
@@ -215,7 +293,11 @@ export class SimFileSystem implements FileSystem {
   private currentEpoch = 0;
   private nextFileId = 1;
 
-  constructor(private readonly scheduler: Scheduler, private readonly random: Random, options: SimFileSystemOptions = {}) {
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly random: Random,
+    options: SimFileSystemOptions = {},
+  ) {
     this.latency = { ...DEFAULT_LATENCY_US, ...options.latencyUs };
     for (const dir of options.directories ?? []) this.namespace.createDurableDirectory(normalise(dir));
     this.host = this.view('$host', null);
@@ -295,18 +377,37 @@ export class SimFileSystem implements FileSystem {
     this.disarm();
     if (options.powerLoss === false) {
       this.scheduler.record('fs-crash process: the page cache survives');
-      return { filesWithPendingData: 0, dataOperationsKept: 0, dataOperationsLost: 0, tornWrites: 0, garbledWrites: 0, metadataOperationsKept: 0, metadataOperationsLost: 0 };
+      return {
+        filesWithPendingData: 0,
+        dataOperationsKept: 0,
+        dataOperationsLost: 0,
+        tornWrites: 0,
+        garbledWrites: 0,
+        metadataOperationsKept: 0,
+        metadataOperationsLost: 0,
+      };
     }
     const keepProbability = options.keepProbability ?? 0.5;
     const metadataPending = this.namespace.pendingOperations;
     const metadataKept = metadataPending > 0 && random.next() < keepProbability ? random.int(metadataPending + 1) : 0;
     this.namespace.crash(metadataKept);
-    const report = { filesWithPendingData: 0, dataOperationsKept: 0, dataOperationsLost: 0, tornWrites: 0, garbledWrites: 0, metadataOperationsKept: metadataKept, metadataOperationsLost: metadataPending - metadataKept };
+    const report = {
+      filesWithPendingData: 0,
+      dataOperationsKept: 0,
+      dataOperationsLost: 0,
+      tornWrites: 0,
+      garbledWrites: 0,
+      metadataOperationsKept: metadataKept,
+      metadataOperationsLost: metadataPending - metadataKept,
+    };
     for (const { path, content } of this.namespace.durableFiles()) {
       const pending = content.pendingOperations;
       const doomed = content.doomedOperations;
       if (pending === 0 && doomed === 0) continue;
-      const { kept, tornBytes, garble } = pending > 0 && random.next() < keepProbability ? drawKeptPrefix(content, path, options, random) : { kept: 0, tornBytes: 0, garble: null };
+      const { kept, tornBytes, garble } =
+        pending > 0 && random.next() < keepProbability
+          ? drawKeptPrefix(content, path, options, random)
+          : { kept: 0, tornBytes: 0, garble: null };
       content.crash(kept, tornBytes, garble);
       report.filesWithPendingData++;
       report.dataOperationsKept += kept;
@@ -314,9 +415,19 @@ export class SimFileSystem implements FileSystem {
       if (tornBytes > 0) report.tornWrites++;
       if (garble !== null) report.garbledWrites++;
     }
-    const { filesWithPendingData, dataOperationsKept, dataOperationsLost, tornWrites, garbledWrites, metadataOperationsLost } = report;
+    const {
+      filesWithPendingData,
+      dataOperationsKept,
+      dataOperationsLost,
+      tornWrites,
+      garbledWrites,
+      metadataOperationsLost,
+    } = report;
     const garbled = (options.garbleProbability ?? 0) > 0 ? ` garbled=${garbledWrites}` : '';
-    this.scheduler.record(`fs-crash files=${filesWithPendingData} kept=${dataOperationsKept} lost=${dataOperationsLost} torn=${tornWrites}${garbled} metadata-kept=${metadataKept} metadata-lost=${metadataOperationsLost}`);
+    this.scheduler.record(
+      `fs-crash files=${filesWithPendingData} kept=${dataOperationsKept} lost=${dataOperationsLost} ` +
+        `torn=${tornWrites}${garbled} metadata-kept=${metadataKept} metadata-lost=${metadataOperationsLost}`,
+    );
     return report;
   }
 
@@ -338,10 +449,20 @@ export class SimFileSystem implements FileSystem {
   }
 
   /** Runs `work` as the completion event of one operation; see the module header. */
-  perform<T>(owner: string, operation: SimFsOperation, path: string, detail: string, work: () => T, failed?: () => void): Promise<T> {
+  perform<T>(
+    owner: string,
+    operation: SimFsOperation,
+    path: string,
+    detail: string,
+    work: () => T,
+    failed?: () => void,
+  ): Promise<T> {
     const epoch = this.currentEpoch;
     const [minUs, maxUs] = this.latency[operation];
-    const dueUs = Math.max(this.scheduler.nowMicros + minUs + this.random.int(maxUs - minUs + 1), this.lastCompletionUs.get(path) ?? 0);
+    const dueUs = Math.max(
+      this.scheduler.nowMicros + minUs + this.random.int(maxUs - minUs + 1),
+      this.lastCompletionUs.get(path) ?? 0,
+    );
     this.lastCompletionUs.set(path, dueUs);
     return new Promise<T>((resolve, reject) => {
       this.scheduler.at(dueUs - this.scheduler.nowMicros, () => {
@@ -365,7 +486,9 @@ export class SimFileSystem implements FileSystem {
   }
 
   private takeFault(operation: SimFsOperation, path: string): string | null {
-    const index = this.faults.findIndex((rule) => rule.operation === operation && (rule.pathIncludes === null || path.includes(rule.pathIncludes)));
+    const index = this.faults.findIndex(
+      (rule) => rule.operation === operation && (rule.pathIncludes === null || path.includes(rule.pathIncludes)),
+    );
     const rule = this.faults[index];
     if (rule === undefined) return null;
     rule.remaining--;
@@ -376,13 +499,21 @@ export class SimFileSystem implements FileSystem {
   private view(owner: string, gate: Gate | null): FileSystem {
     const pass = <T>(promise: Promise<T>): Promise<T> => (gate === null ? promise : gate.promise(promise));
     const tree = this.namespace;
-    const run = <T>(operation: SimFsOperation, path: string, detail: string, work: (normalised: string) => T): Promise<T> => {
+    const run = <T>(
+      operation: SimFsOperation,
+      path: string,
+      detail: string,
+      work: (normalised: string) => T,
+    ): Promise<T> => {
       const normalised = normalise(path);
       return pass(this.perform(owner, operation, normalised, detail, () => work(normalised)));
     };
     return {
       open: async (path, flags) => {
-        const content = await run('open', path, ` ${flags}`, (at) => ({ at, content: openEntry(tree, at, flags, () => this.nextFileId++) }));
+        const content = await run('open', path, ` ${flags}`, (at) => ({
+          at,
+          content: openEntry(tree, at, flags, () => this.nextFileId++),
+        }));
         return gatedHandle(new SimFileHandle(this, owner, content.at, content.content, flags), pass);
       },
       readFile: (path) => run('readFile', path, '', (at) => fileAt(tree, at, 'open').snapshot()),

@@ -61,21 +61,26 @@ export function createIncarnation(id: number, address: Address): Incarnation {
   return incarnation;
 }
 
-/** A logger whose events at or above `level` become trace lines (`log <level> <source> <event> <fields>`), stacks left out. */
+/**
+ * A logger whose events at or above `level` become trace lines (`log <level> <source> <event> <fields>`), stacks left
+ * out.
+ */
 export function createTraceLogger(scheduler: Scheduler, source: string, level: LogLevel | 'silent'): Logger {
   const threshold = RANK[level];
-  const emit = (eventLevel: LogLevel) => (event: string, fields?: Record<string, unknown>): void => {
-    if (RANK[eventLevel] < threshold) return;
-    let text = '';
-    if (fields !== undefined) {
-      try {
-        text = ` ${JSON.stringify(fields, (key, value: unknown) => (key === 'stack' ? undefined : value))}`;
-      } catch {
-        text = ' (fields not serialisable)';
+  const emit =
+    (eventLevel: LogLevel) =>
+    (event: string, fields?: Record<string, unknown>): void => {
+      if (RANK[eventLevel] < threshold) return;
+      let text = '';
+      if (fields !== undefined) {
+        try {
+          text = ` ${JSON.stringify(fields, (key, value: unknown) => (key === 'stack' ? undefined : value))}`;
+        } catch {
+          text = ' (fields not serialisable)';
+        }
       }
-    }
-    scheduler.record(`log ${eventLevel} ${source} ${event}${text}`);
-  };
+      scheduler.record(`log ${eventLevel} ${source} ${event}${text}`);
+    };
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
 
@@ -84,7 +89,11 @@ function createContext(incarnation: Incarnation, services: IncarnationServices):
   const { scheduler, post, gate } = { ...services, gate: incarnation.gate };
   return {
     self: incarnation.address,
-    clock: new VirtualClock(scheduler, { name: incarnation.address, gate, uncaught: (error) => services.uncaught(incarnation, error) }),
+    clock: new VirtualClock(scheduler, {
+      name: incarnation.address,
+      gate,
+      uncaught: (error) => services.uncaught(incarnation, error),
+    }),
     random: services.random,
     fs: services.fs.forActor(incarnation.address, gate),
     log: services.log,
@@ -102,17 +111,24 @@ function createContext(incarnation: Incarnation, services: IncarnationServices):
       );
     },
     nextTurn: () => gate.promise(new Promise<void>((resolve) => scheduler.soon(resolve))),
-    system: <T>(request: SystemRequest, timeoutMs: number) => post.ask<T>(incarnation, SYSTEM_ADDRESS, request as unknown as Message, { timeoutMs }),
+    system: <T>(request: SystemRequest, timeoutMs: number) =>
+      post.ask<T>(incarnation, SYSTEM_ADDRESS, request as unknown as Message, { timeoutMs }),
   };
 }
 
 /** Creates the incarnation's cell around `actor` (not started). */
 export function createCell(incarnation: Incarnation, actor: Actor, services: IncarnationServices): ActorCell {
   const gate = incarnation.gate;
-  const cell = new ActorCell(incarnation.address, actor, createContext(incarnation, services), {
-    schedule: (work) => void services.scheduler.soon(gate.guard(work)),
-    crashed: (error) => services.crashed(incarnation, error),
-  }, services.mailboxCapacity);
+  const cell = new ActorCell(
+    incarnation.address,
+    actor,
+    createContext(incarnation, services),
+    {
+      schedule: (work) => void services.scheduler.soon(gate.guard(work)),
+      crashed: (error) => services.crashed(incarnation, error),
+    },
+    services.mailboxCapacity,
+  );
   incarnation.actorCell = cell;
   return cell;
 }

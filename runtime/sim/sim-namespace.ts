@@ -14,7 +14,9 @@ import type { FileContent } from './sim-file-content.js';
 export type SimNode = { readonly kind: 'dir' } | { readonly kind: 'file'; readonly content: FileContent };
 
 /** One change to the tree: set an entry, or delete an entry and everything below it. */
-export type TreeChange = { readonly kind: 'set'; readonly path: string; readonly node: SimNode } | { readonly kind: 'delete-tree'; readonly path: string };
+export type TreeChange =
+  | { readonly kind: 'set'; readonly path: string; readonly node: SimNode }
+  | { readonly kind: 'delete-tree'; readonly path: string };
 
 interface MetadataOperation {
   readonly changes: readonly TreeChange[];
@@ -80,7 +82,10 @@ export class Namespace {
     return found.sort(([a], [b]) => a.length - b.length || (a < b ? -1 : 1));
   }
 
-  /** Applies `changes` to the current view now; they become durable with an fsync of a directory they touch (or by luck, at a crash). */
+  /**
+   * Applies `changes` to the current view now; they become durable with an fsync of a directory they touch (or by luck,
+   * at a crash).
+   */
   change(changes: readonly TreeChange[]): void {
     for (const each of changes) applyChange(this.current, each);
     const dirs = [...new Set(changes.map((each) => parentOf(each.path)))];
@@ -105,9 +110,13 @@ export class Namespace {
     this.pending = remaining;
   }
 
-  /** A crash: the first `kept` pending operations become durable, the rest are lost; the current view becomes the durable one. */
+  /**
+   * A crash: the first `kept` pending operations become durable, the rest are lost; the current view becomes the
+   * durable one.
+   */
   crash(kept: number): void {
-    for (const operation of this.pending.slice(0, kept)) for (const each of operation.changes) applyChange(this.durable, each);
+    for (const operation of this.pending.slice(0, kept))
+      for (const each of operation.changes) applyChange(this.durable, each);
     this.pending = [];
     const reachable = new Map<string, SimNode>();
     const paths = [...this.durable.keys()].sort((a, b) => a.length - b.length);
@@ -122,7 +131,8 @@ export class Namespace {
   /** File contents reachable in the durable view, each with one durable path, ordered by id. */
   durableFiles(): { readonly path: string; readonly content: FileContent }[] {
     const files = new Map<FileContent, string>();
-    for (const [path, node] of this.durable) if (node.kind === 'file' && !files.has(node.content)) files.set(node.content, path);
+    for (const [path, node] of this.durable)
+      if (node.kind === 'file' && !files.has(node.content)) files.set(node.content, path);
     return [...files].map(([content, path]) => ({ path, content })).sort((a, b) => a.content.id - b.content.id);
   }
 }

@@ -74,7 +74,10 @@ interface Letter {
 type Reply = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: ErrorData };
 
 /** A responder that answers once, like the station's. */
-function makeResponder(deadline: number, send: (ok: boolean, value: unknown, transfer: TransferList) => void): Responder {
+function makeResponder(
+  deadline: number,
+  send: (ok: boolean, value: unknown, transfer: TransferList) => void,
+): Responder {
   let answered = false;
   return {
     deadline,
@@ -133,11 +136,19 @@ export class Post {
   /** Sends and waits for the answer, at most `timeoutMs` of virtual time. */
   ask<T>(from: Endpoint, to: Address, body: Message, options: AskOptions): Promise<T> {
     const timeoutMs = options.timeoutMs;
-    if (!(timeoutMs > 0)) return Promise.reject(new ShoalError('INVALID_ARGUMENT', `ask timeoutMs must be positive, got ${timeoutMs}`));
+    if (!(timeoutMs > 0))
+      return Promise.reject(new ShoalError('INVALID_ARGUMENT', `ask timeoutMs must be positive, got ${timeoutMs}`));
     return new Promise<T>((resolve, reject) => {
       const askId = this.nextAskId++;
       const timer = this.options.scheduler.at(timeoutMs * 1000, () => this.timedOut(askId, body.type, timeoutMs));
-      this.asks.set(askId, { resolve: resolve as (value: unknown) => void, reject, timer, to, owner: from, targetId: null });
+      this.asks.set(askId, {
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        timer,
+        to,
+        owner: from,
+        targetId: null,
+      });
       this.dispatchAsk(from, to, body, askId, timeoutMs, options.transfer ?? []);
     });
   }
@@ -160,10 +171,18 @@ export class Post {
         pending.timer.cancel();
         this.asks.delete(askId);
       } else if (pending.targetId === id) {
-        this.settle(askId, false, new ShoalError('UNAVAILABLE', `${pending.to} died before answering`, { to: pending.to }));
+        this.settle(
+          askId,
+          false,
+          new ShoalError('UNAVAILABLE', `${pending.to} died before answering`, { to: pending.to }),
+        );
       }
     }
-    for (const [address, queue] of this.held) this.held.set(address, queue.filter((letter) => letter.from.id !== id));
+    for (const [address, queue] of this.held)
+      this.held.set(
+        address,
+        queue.filter((letter) => letter.from.id !== id),
+      );
   }
 
   /** The whole node crashed: the host's asks fail UNAVAILABLE, everything else in flight is forgotten. */
@@ -172,7 +191,11 @@ export class Post {
     this.held.clear();
     for (const [askId, pending] of this.asks) {
       if (pending.owner.id === hostId) {
-        this.settle(askId, false, new ShoalError('UNAVAILABLE', `the node crashed before ${pending.to} answered`, { to: pending.to }));
+        this.settle(
+          askId,
+          false,
+          new ShoalError('UNAVAILABLE', `the node crashed before ${pending.to} answered`, { to: pending.to }),
+        );
       } else {
         pending.timer.cancel();
         this.asks.delete(askId);
@@ -180,19 +203,35 @@ export class Post {
     }
   }
 
-  private dispatchAsk(from: Endpoint, to: Address, body: Message, askId: number, timeoutMs: number, transfer: TransferList): void {
+  private dispatchAsk(
+    from: Endpoint,
+    to: Address,
+    body: Message,
+    askId: number,
+    timeoutMs: number,
+    transfer: TransferList,
+  ): void {
     const own = this.ownCell(from, to);
     if (own !== null) {
       this.record(`local ${to} ${body.type}${askLabel(askId)}`);
       this.markTarget(askId, from.id);
-      own.enqueue(body, makeResponder(this.options.scheduler.nowMs + timeoutMs, (ok, value) => this.settle(askId, ok, ok ? value : toShoalError(value))));
+      own.enqueue(
+        body,
+        makeResponder(this.options.scheduler.nowMs + timeoutMs, (ok, value) =>
+          this.settle(askId, ok, ok ? value : toShoalError(value)),
+        ),
+      );
       return;
     }
     let copy: Message;
     try {
       copy = copyMessage(body, transfer);
     } catch (error) {
-      this.settle(askId, false, new ShoalError('INTERNAL', `cannot post ${body.type} to ${to}: ${toShoalError(error).message}`));
+      this.settle(
+        askId,
+        false,
+        new ShoalError('INTERNAL', `cannot post ${body.type} to ${to}: ${toShoalError(error).message}`),
+      );
       return;
     }
     if (to === SYSTEM_ADDRESS) this.askSystem({ from, to, body: copy, askId, timeoutMs });
@@ -202,7 +241,8 @@ export class Post {
   private route(letter: Letter): void {
     const where = this.options.locate(letter.to);
     if (where.kind === 'unknown') {
-      if (letter.askId !== null) this.settle(letter.askId, false, new ShoalError('UNAVAILABLE', `no actor at ${letter.to}`, { to: letter.to }));
+      if (letter.askId !== null)
+        this.settle(letter.askId, false, new ShoalError('UNAVAILABLE', `no actor at ${letter.to}`, { to: letter.to }));
       else this.record(`drop ${letter.from.address}->${letter.to} ${letter.body.type} (unknown)`);
       return;
     }
@@ -214,7 +254,12 @@ export class Post {
   private hold(letter: Letter): void {
     const queue = this.held.get(letter.to) ?? [];
     if (queue.length >= RUNTIME_LIMITS.heldMessagesMax) {
-      if (letter.askId !== null) this.settle(letter.askId, false, new ShoalError('UNAVAILABLE', `${letter.to} is restarting and its queue is full`, { to: letter.to }));
+      if (letter.askId !== null)
+        this.settle(
+          letter.askId,
+          false,
+          new ShoalError('UNAVAILABLE', `${letter.to} is restarting and its queue is full`, { to: letter.to }),
+        );
       return;
     }
     queue.push(letter);
@@ -225,7 +270,8 @@ export class Post {
     const { from, to, body } = letter;
     const faulty = !from.address.startsWith('$') && !to.startsWith('$');
     const plan = this.options.network.plan(from.address, to, this.options.scheduler.nowMicros, faulty);
-    if (plan.fault !== null) this.record(`fault ${plan.fault} ${from.address}->${to} ${body.type}${askLabel(letter.askId)}`);
+    if (plan.fault !== null)
+      this.record(`fault ${plan.fault} ${from.address}->${to} ${body.type}${askLabel(letter.askId)}`);
     plan.delaysUs.forEach((delayUs, copyIndex) => {
       const copy = copyIndex === 0 ? letter : { ...letter, body: structuredClone(body) };
       this.later(delayUs, () => this.deliver(copy));
@@ -251,7 +297,12 @@ export class Post {
 
   private askSystem(letter: Letter): void {
     const system = this.options.systemEndpoint();
-    const plan = this.options.network.plan(letter.from.address, SYSTEM_ADDRESS, this.options.scheduler.nowMicros, false);
+    const plan = this.options.network.plan(
+      letter.from.address,
+      SYSTEM_ADDRESS,
+      this.options.scheduler.nowMicros,
+      false,
+    );
     for (const delayUs of plan.delaysUs) {
       this.later(delayUs, () => {
         if (!system.gate.open) return;
@@ -270,7 +321,10 @@ export class Post {
       try {
         reply = ok ? { ok: true, value: copyMessage(value, transfer) } : { ok: false, error: toErrorData(value) };
       } catch (error) {
-        this.record(`undeliverable reply ${responding.address}->${letter.from.address}${askLabel(askId)}: ${toShoalError(error).message}`);
+        this.record(
+          `undeliverable reply ${responding.address}->${letter.from.address}${askLabel(askId)}: ` +
+            toShoalError(error).message,
+        );
         return;
       }
       this.sendReply(responding.address, letter.from, askId, reply);
@@ -296,7 +350,15 @@ export class Post {
     const pending = this.asks.get(askId);
     if (pending === undefined) return;
     this.record(`timeout ${pending.owner.address}->${pending.to} ${type}${askLabel(askId)}`);
-    this.settle(askId, false, new ShoalError('TIMEOUT', `${type} to ${pending.to} timed out after ${timeoutMs} ms`, { to: pending.to, type, timeoutMs }));
+    this.settle(
+      askId,
+      false,
+      new ShoalError('TIMEOUT', `${type} to ${pending.to} timed out after ${timeoutMs} ms`, {
+        to: pending.to,
+        type,
+        timeoutMs,
+      }),
+    );
   }
 
   private settle(askId: number, ok: boolean, value: unknown): void {
@@ -325,7 +387,7 @@ export class Post {
   private ownCell(from: Endpoint, to: Address): ActorCell | null {
     if (from.address !== to || from.cell === undefined) return null;
     const cell = from.cell();
-    return cell !== null && cell.alive ? cell : null;
+    return cell?.alive ? cell : null;
   }
 
   private record(line: string): void {

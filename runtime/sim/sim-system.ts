@@ -16,7 +16,19 @@
  * run the scheduler until they settle, so a test reads like ordinary async
  * code. Host code must not await anything real in between (timers, files).
  */
-import type { ActorFactory, ActorSpec, Address, AskOptions, GroupFailedMessage, GroupSpec, Message, Responder, SystemDescription, SystemRequest, TransferList } from '../actor.js';
+import type {
+  ActorFactory,
+  ActorSpec,
+  Address,
+  AskOptions,
+  GroupFailedMessage,
+  GroupSpec,
+  Message,
+  Responder,
+  SystemDescription,
+  SystemRequest,
+  TransferList,
+} from '../actor.js';
 import { assert } from '../assert.js';
 import { ShoalError, toShoalError } from '../errors.js';
 import type { ErrorData } from '../errors.js';
@@ -50,7 +62,10 @@ export interface SimSystemOptions {
   /** How long an orderly stop may take before the thread is ended (default 10,000). */
   readonly stopTimeoutMs?: number;
   readonly mailboxCapacity?: number;
-  /** Rewrites each actor spec before it is started: the seam for simulation-only arguments (e.g. in-thread segment builds). */
+  /**
+   * Rewrites each actor spec before it is started: the seam for simulation-only arguments (e.g. in-thread segment
+   * builds).
+   */
   readonly specTransform?: (spec: ActorSpec) => ActorSpec;
   /** Loads an actor factory; default: dynamic import of `spec.module`, export `spec.factory`. */
   readonly loadFactory?: (spec: ActorSpec) => Promise<ActorFactory>;
@@ -110,7 +125,10 @@ export class SimSystem {
 
   constructor(private readonly options: SimSystemOptions) {
     const seed = options.seed;
-    this.scheduler = new Scheduler({ trace: new Trace(options.traceLinesMax, options.traceEcho ?? null), ...(options.eventsMax === undefined ? {} : { eventsMax: options.eventsMax }) });
+    this.scheduler = new Scheduler({
+      trace: new Trace(options.traceLinesMax, options.traceEcho ?? null),
+      ...(options.eventsMax === undefined ? {} : { eventsMax: options.eventsMax }),
+    });
     this.network = new Network(new SeededRandom(streamSeed(seed, 'network')), options.network);
     this.fs = new SimFileSystem(this.scheduler, new SeededRandom(streamSeed(seed, 'fs')), options.fs);
     this.clock = new VirtualClock(this.scheduler);
@@ -339,7 +357,10 @@ export class SimSystem {
       throw failure;
     }
     await this.hop();
-    if (!incarnation.gate.open) throw new ShoalError('UNAVAILABLE', `the thread of ${spec.address} exited while it started`, { address: spec.address });
+    if (!incarnation.gate.open)
+      throw new ShoalError('UNAVAILABLE', `the thread of ${spec.address} exited while it started`, {
+        address: spec.address,
+      });
     this.directory.set(spec.address, incarnation);
     this.scheduler.record(`started ${spec.address} #${id}`);
     this.post.release(spec.address);
@@ -355,9 +376,20 @@ export class SimSystem {
         incarnation.abortStart = null;
         action();
       };
-      const timer = this.scheduler.at(timeoutMs * 1000, () => finish(() => reject(new ShoalError('TIMEOUT', `${incarnation.address} did not answer within ${timeoutMs} ms`, { address: incarnation.address }))));
+      const timer = this.scheduler.at(timeoutMs * 1000, () =>
+        finish(() =>
+          reject(
+            new ShoalError('TIMEOUT', `${incarnation.address} did not answer within ${timeoutMs} ms`, {
+              address: incarnation.address,
+            }),
+          ),
+        ),
+      );
       incarnation.abortStart = (error) => finish(() => reject(error));
-      start.then(() => finish(resolve), (error: unknown) => finish(() => reject(error)));
+      start.then(
+        () => finish(resolve),
+        (error: unknown) => finish(() => reject(error)),
+      );
     });
   }
 
@@ -367,18 +399,23 @@ export class SimSystem {
     if (incarnation === undefined || !incarnation.gate.open) return;
     await this.hop();
     const cell = incarnation.actorCell;
-    if (cell !== null && cell.alive) {
+    if (cell?.alive) {
       const timeoutMs = this.options.stopTimeoutMs ?? 10_000;
-      const stopped = await this.nodeGate.promise(new Promise<boolean>((resolve) => {
-        const timer = this.scheduler.at(timeoutMs * 1000, () => resolve(false));
-        cell.stop().then(
-          () => resolve(true),
-          (error: unknown) => {
-            this.log.warn('stop-failed', { address, error: toShoalError(error).message });
-            resolve(true);
-          },
-        ).finally(() => timer.cancel());
-      }));
+      const stopped = await this.nodeGate.promise(
+        new Promise<boolean>((resolve) => {
+          const timer = this.scheduler.at(timeoutMs * 1000, () => resolve(false));
+          cell
+            .stop()
+            .then(
+              () => resolve(true),
+              (error: unknown) => {
+                this.log.warn('stop-failed', { address, error: toShoalError(error).message });
+                resolve(true);
+              },
+            )
+            .finally(() => timer.cancel());
+        }),
+      );
       if (!stopped) this.log.warn('stop-timeout', { address, timeoutMs });
     }
     this.endThread(incarnation);
@@ -386,22 +423,27 @@ export class SimSystem {
     await this.hop();
   }
 
-  /** Ends an incarnation's thread for good: nothing of its code runs again; asks made to it fail, asks it made vanish. */
+  /**
+   * Ends an incarnation's thread for good: nothing of its code runs again; asks made to it fail, asks it made vanish.
+   */
   private endThread(incarnation: Incarnation): void {
     if (!incarnation.gate.open) return;
     incarnation.killed = true;
     incarnation.gate.close();
     this.threads.delete(incarnation.id);
-    incarnation.abortStart?.(new ShoalError('UNAVAILABLE', `the thread of ${incarnation.address} exited`, { address: incarnation.address }));
+    incarnation.abortStart?.(
+      new ShoalError('UNAVAILABLE', `the thread of ${incarnation.address} exited`, { address: incarnation.address }),
+    );
     this.post.killed(incarnation.id);
     const cell = incarnation.actorCell;
-    if (cell !== null && cell.alive) cell.crash(new ShoalError('UNAVAILABLE', `the thread of ${incarnation.address} exited`));
+    if (cell?.alive) cell.crash(new ShoalError('UNAVAILABLE', `the thread of ${incarnation.address} exited`));
   }
 
   /** kill-worker: ends the thread of `address`; its group restarts it as after a worker exit. */
   private async killWorkerOf(address: Address): Promise<void> {
     const incarnation = this.current.get(address);
-    if (incarnation === undefined || !incarnation.gate.open) throw new ShoalError('UNAVAILABLE', `no running actor at ${address}`, { address });
+    if (incarnation === undefined || !incarnation.gate.open)
+      throw new ShoalError('UNAVAILABLE', `no running actor at ${address}`, { address });
     this.scheduler.record(`kill ${address} #${incarnation.id}`);
     this.threadDied(incarnation, { code: 'UNAVAILABLE', message: 'worker thread exited with code 1' });
   }
@@ -414,7 +456,8 @@ export class SimSystem {
   /** crash-actor: after a hop, the actor crashes as if it had thrown. */
   private async injectCrash(address: Address): Promise<void> {
     const incarnation = this.current.get(address);
-    if (incarnation === undefined || !incarnation.gate.open) throw new ShoalError('UNAVAILABLE', `no running actor at ${address}`, { address });
+    if (incarnation === undefined || !incarnation.gate.open)
+      throw new ShoalError('UNAVAILABLE', `no running actor at ${address}`, { address });
     this.afterHop(() => {
       this.scheduler.record(`crash-injected ${address} #${incarnation.id}`);
       incarnation.actorCell?.crash(new ShoalError('INTERNAL', 'crash injected'));
@@ -423,7 +466,10 @@ export class SimSystem {
 
   private handleRequest(request: SystemRequest, responder: Responder): void {
     const answer = (work: Promise<unknown>): void => {
-      work.then((value) => responder.ok(value ?? null), (error: unknown) => responder.fail(error));
+      work.then(
+        (value) => responder.ok(value ?? null),
+        (error: unknown) => responder.fail(error),
+      );
     };
     switch (request.type) {
       case 'start-group':
@@ -457,7 +503,10 @@ export class SimSystem {
       uncaught: (incarnation, error) => {
         const failure = toShoalError(error);
         this.scheduler.record(`uncaught ${incarnation.address} #${incarnation.id} ${failure.message}`);
-        this.threadDied(incarnation, { code: 'UNAVAILABLE', message: `worker thread exited with code 1: ${failure.message}` });
+        this.threadDied(incarnation, {
+          code: 'UNAVAILABLE',
+          message: `worker thread exited with code 1: ${failure.message}`,
+        });
       },
     };
   }

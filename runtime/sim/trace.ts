@@ -27,7 +27,10 @@ export class Trace {
   private count = 0;
 
   /** `linesMax` bounds memory; `echo` (if given) sees every line as it is added, e.g. to print a run live. */
-  constructor(private readonly linesMax = LINES_MAX_DEFAULT, private readonly echo: ((line: string) => void) | null = null) {}
+  constructor(
+    private readonly linesMax = LINES_MAX_DEFAULT,
+    private readonly echo: ((line: string) => void) | null = null,
+  ) {}
 
   /** Lines added so far (including those beyond `linesMax`). */
   get length(): number {

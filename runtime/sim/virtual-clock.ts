@@ -21,7 +21,10 @@ export interface VirtualClockOwner {
 
 /** A Clock whose time is virtual and whose timers are scheduler events. */
 export class VirtualClock implements Clock {
-  constructor(private readonly scheduler: Scheduler, private readonly owner: VirtualClockOwner | null = null) {}
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly owner: VirtualClockOwner | null = null,
+  ) {}
 
   /** Virtual milliseconds since the simulation started. */
   now(): number {

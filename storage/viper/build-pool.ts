@@ -114,7 +114,8 @@ export class SegmentBuildPool {
   private poolError(error: unknown): ShoalError {
     const message = error instanceof Error ? error.message : String(error);
     if (this.closed) return new ShoalError('CLOSED', `the segment build pool closed during a build: ${message}`);
-    if (/queue is at limit/i.test(message)) return new ShoalError('UNAVAILABLE', `segment build queue is full (${this.queueLengthMax} waiting)`);
+    if (/queue is at limit/i.test(message))
+      return new ShoalError('UNAVAILABLE', `segment build queue is full (${this.queueLengthMax} waiting)`);
     return new ShoalError('INTERNAL', `segment build thread failed: ${message}`);
   }
 }

@@ -24,7 +24,10 @@ export interface BuildTask {
   readonly options: SegmentBuildOptions;
 }
 
-/** The worker's reply: the manifest and the thread that built it, the build gave up on its abort flag, or the failure as data. */
+/**
+ * The worker's reply: the manifest and the thread that built it, the build gave up on its abort flag, or the failure as
+ * data.
+ */
 export type BuildReply =
   | { readonly kind: 'built'; readonly manifest: SegmentManifest; readonly threadId: number }
   | { readonly kind: 'aborted' }

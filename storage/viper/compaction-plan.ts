@@ -24,7 +24,12 @@ export function segmentTier(rows: number, flushThresholdRows: number): number {
 }
 
 /** The compaction to run for segments of these sizes (oldest first), or null. */
-export function planCompaction(rowsPerSegment: readonly number[], flushThresholdRows: number, segmentsMin = 4, segmentsMax = 6): CompactionPlan | null {
+export function planCompaction(
+  rowsPerSegment: readonly number[],
+  flushThresholdRows: number,
+  segmentsMin = 4,
+  segmentsMax = 6,
+): CompactionPlan | null {
   const newest = rowsPerSegment.length - 1;
   if (newest < 0) return null;
   const tier = segmentTier(rowsPerSegment[newest] as number, flushThresholdRows);

@@ -29,7 +29,8 @@ export function mergeRows(inputs: readonly SegmentRows[], options: MergeOptions)
   if (first === undefined) throw invalidArgument('inputs', 'expected at least one segment to merge');
   const { dimension } = first;
   inputs.forEach((input, index) => {
-    if (input.dimension !== dimension) throw invalidArgument(`inputs[${index}].dimension`, `expected ${dimension}, got ${input.dimension}`);
+    if (input.dimension !== dimension)
+      throw invalidArgument(`inputs[${index}].dimension`, `expected ${dimension}, got ${input.dimension}`);
   });
   // id -> (input, row) of its newest version so far.
   const newest = new Map<string, { input: number; row: number }>();

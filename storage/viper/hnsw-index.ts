@@ -30,7 +30,10 @@ export interface HnswParameters {
   readonly efConstruction: number;
 }
 
-/** Rows found by an index search, best first, with their Shoal scores (similarity for cosine/dot, Euclidean distance for l2). */
+/**
+ * Rows found by an index search, best first, with their Shoal scores (similarity for cosine/dot, Euclidean distance for
+ * l2).
+ */
 export interface IndexMatches {
   readonly rows: number[];
   readonly scores: number[];
@@ -45,7 +48,12 @@ export interface VectorIndex {
    * (given a row number; null: every row) is true, exploring at least
    * `max(ef, k)` candidates. Pass a `number[]` query to avoid a conversion.
    */
-  search(query: Float32Array | number[], k: number, ef: number, filter: ((row: number) => boolean) | null): IndexMatches;
+  search(
+    query: Float32Array | number[],
+    k: number,
+    ef: number,
+    filter: ((row: number) => boolean) | null,
+  ): IndexMatches;
   /** Writes the index to `path` (replacing it); the caller makes it durable. */
   save(path: string): Promise<void>;
 }
@@ -61,7 +69,10 @@ export function scoreFromDistance(metric: Metric, distance: number): number {
   return metric === 'l2' ? Math.sqrt(Math.max(0, distance)) : 1 - distance;
 }
 
-/** `vector` as the plain number array hnswlib-node takes, filled by a loop (`Array.from` on a typed array costs about 4.7 µs for 128 floats, this 0.3 µs). */
+/**
+ * `vector` as the plain number array hnswlib-node takes, filled by a loop (`Array.from` on a typed array costs about
+ * 4.7 µs for 128 floats, this 0.3 µs).
+ */
 export function toPoint(vector: Float32Array): number[] {
   const point = new Array<number>(vector.length);
   for (let index = 0; index < vector.length; index++) point[index] = vector[index] as number;
@@ -70,7 +81,11 @@ export function toPoint(vector: Float32Array): number[] {
 
 /** A VectorIndex backed by hnswlib-node's HierarchicalNSW. */
 export class HnswVectorIndex implements VectorIndex {
-  private constructor(private readonly index: HnswIndex, private readonly metric: Metric, readonly size: number) {}
+  private constructor(
+    private readonly index: HnswIndex,
+    private readonly metric: Metric,
+    readonly size: number,
+  ) {}
 
   /**
    * Builds an index over the non-tombstone rows of `rows` (labels = row
@@ -78,7 +93,12 @@ export class HnswVectorIndex implements VectorIndex {
    * `afterPoint` after every point, outside any hnswlib call: it may throw to
    * give up the build (a cooperative abort).
    */
-  static build(rows: SegmentRows, metric: Metric, parameters: HnswParameters, afterPoint: () => void = () => undefined): HnswVectorIndex {
+  static build(
+    rows: SegmentRows,
+    metric: Metric,
+    parameters: HnswParameters,
+    afterPoint: () => void = () => undefined,
+  ): HnswVectorIndex {
     validateHnswParameters(parameters);
     const { dimension } = rows;
     const count = rows.ids.length;
@@ -102,30 +122,48 @@ export class HnswVectorIndex implements VectorIndex {
     return new HnswVectorIndex(index, metric, live);
   }
 
-  /** Loads an index written by `save` (read off the thread by hnswlib). Throws CORRUPTION when it does not match `dimension`/`expectedSize`. */
+  /**
+   * Loads an index written by `save` (read off the thread by hnswlib). Throws CORRUPTION when it does not match
+   * `dimension`/`expectedSize`.
+   */
   static async load(path: string, metric: Metric, dimension: number, expectedSize: number): Promise<HnswVectorIndex> {
     const index = new hnswlib.HierarchicalNSW(spaceOf(metric), dimension);
     try {
       await index.readIndex(path);
     } catch (error) {
-      throw new ShoalError('CORRUPTION', `${path}: unreadable HNSW index: ${error instanceof Error ? error.message : String(error)}`, {
-        path,
-      });
+      throw new ShoalError(
+        'CORRUPTION',
+        `${path}: unreadable HNSW index: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          path,
+        },
+      );
     }
     const size = index.getCurrentCount();
     if (size !== expectedSize) {
-      throw new ShoalError('CORRUPTION', `${path}: HNSW index holds ${size} rows, manifest says ${expectedSize}`, { path });
+      throw new ShoalError('CORRUPTION', `${path}: HNSW index holds ${size} rows, manifest says ${expectedSize}`, {
+        path,
+      });
     }
     return new HnswVectorIndex(index, metric, size);
   }
 
-  search(query: Float32Array | number[], k: number, ef: number, filter: ((row: number) => boolean) | null): IndexMatches {
+  search(
+    query: Float32Array | number[],
+    k: number,
+    ef: number,
+    filter: ((row: number) => boolean) | null,
+  ): IndexMatches {
     const limit = Math.min(k, this.size);
     if (limit < 1) return { rows: [], scores: [] };
     const point = Array.isArray(query) ? query : toPoint(query);
     this.index.setEf(Math.max(ef, limit));
-    const result = filter === null ? this.index.searchKnn(point, limit) : this.index.searchKnn(point, limit, guarded(filter));
-    return { rows: result.neighbors, scores: result.distances.map((distance) => scoreFromDistance(this.metric, distance)) };
+    const result =
+      filter === null ? this.index.searchKnn(point, limit) : this.index.searchKnn(point, limit, guarded(filter));
+    return {
+      rows: result.neighbors,
+      scores: result.distances.map((distance) => scoreFromDistance(this.metric, distance)),
+    };
   }
 
   async save(path: string): Promise<void> {

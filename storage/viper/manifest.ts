@@ -56,13 +56,21 @@ export interface SegmentManifest {
 /** Throws INVALID_ARGUMENT unless `name` is 1–128 characters of `[A-Za-z0-9_-]`, starting alphanumeric. */
 export function validateSegmentName(name: string): void {
   if (typeof name !== 'string' || name.length > SEGMENT_NAME_LENGTH_MAX || !SEGMENT_NAME_PATTERN.test(name)) {
-    throw invalidArgument('name', `expected 1-${SEGMENT_NAME_LENGTH_MAX} characters of [A-Za-z0-9_-] starting alphanumeric, got ${JSON.stringify(name)}`);
+    throw invalidArgument(
+      'name',
+      `expected 1-${SEGMENT_NAME_LENGTH_MAX} characters of [A-Za-z0-9_-] starting alphanumeric, ` +
+        `got ${JSON.stringify(name)}`,
+    );
   }
 }
 
 /** Entry names of the files of segment `name`. */
 export function segmentFileNames(name: string): { parquet: string; index: string; manifest: string } {
-  return { parquet: `${name}${PARQUET_SUFFIX}`, index: `${name}${INDEX_SUFFIX}`, manifest: `${name}${MANIFEST_SUFFIX}` };
+  return {
+    parquet: `${name}${PARQUET_SUFFIX}`,
+    index: `${name}${INDEX_SUFFIX}`,
+    manifest: `${name}${MANIFEST_SUFFIX}`,
+  };
 }
 
 /** The segment name a data or manifest entry name belongs to, or null for other entries (temp files included). */

@@ -53,10 +53,21 @@ export function encodeSegmentRows(rows: SegmentRows): Uint8Array {
     vectorFromArray(rows.ids, new Utf8()).data[0],
     vectorData(rows),
     vectorFromArray(rows.metadata, new Utf8()).data[0],
-    makeData({ type: new Int64(), length: count, nullCount: 0, data: BigInt64Array.from(rows.lsns, (lsn) => BigInt(lsn)) }),
-    vectorFromArray(Array.from(rows.deleted, (flag) => flag === 1), new Bool()).data[0],
+    makeData({
+      type: new Int64(),
+      length: count,
+      nullCount: 0,
+      data: BigInt64Array.from(rows.lsns, (lsn) => BigInt(lsn)),
+    }),
+    vectorFromArray(
+      Array.from(rows.deleted, (flag) => flag === 1),
+      new Bool(),
+    ).data[0],
   ];
-  const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: count, nullCount: 0, children: columns as Data[] }));
+  const batch = new RecordBatch(
+    schema,
+    makeData({ type: new Struct(schema.fields), length: count, nullCount: 0, children: columns as Data[] }),
+  );
   const wasmTable = WasmTable.fromIPCStream(tableToIPC(new Table([batch]), 'stream'));
   const properties = new WriterPropertiesBuilder()
     .setCompression(Compression.SNAPPY)
@@ -115,7 +126,8 @@ function checkSchema(schema: Schema): number {
     ['deleted', Type.Bool],
   ];
   const names = schema.fields.map((field) => field.name);
-  if (names.join(',') !== expected.map(([name]) => name).join(',')) throw corrupt(`unexpected columns ${names.join(', ')}`);
+  if (names.join(',') !== expected.map(([name]) => name).join(','))
+    throw corrupt(`unexpected columns ${names.join(', ')}`);
   schema.fields.forEach((field, index) => {
     if (field.typeId !== expected[index]?.[1]) throw corrupt(`column ${field.name} has type ${String(field.type)}`);
   });
@@ -162,7 +174,8 @@ function copyScalars(table: Table, rows: SegmentRows): void {
     const deleted = deletedColumn.get(row);
     if (lsn === null || deleted === null) throw corrupt(`null lsn or deleted at row ${row}`);
     const lsnNumber = Number(lsn);
-    if (!Number.isSafeInteger(lsnNumber) || lsnNumber < 0) throw corrupt(`lsn ${String(lsn)} at row ${row} is out of range`);
+    if (!Number.isSafeInteger(lsnNumber) || lsnNumber < 0)
+      throw corrupt(`lsn ${String(lsn)} at row ${row} is out of range`);
     rows.lsns[row] = lsnNumber;
     rows.deleted[row] = deleted ? 1 : 0;
   }

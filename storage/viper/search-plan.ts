@@ -78,7 +78,8 @@ export function planSearch(input: PlanInput): SearchPlan {
     ['exact', input.rows * EXACT_US_PER_ROW + estimatedMatches * input.dimension * EXACT_US_PER_SCORED_DIMENSION],
     ['hnsw-filtered', (unfilteredUs * FILTERED_FACTOR) / selectivity ** FILTERED_EXPONENT],
   ];
-  if (fetch <= OVERFETCH_ROWS_MAX) costs.push(['hnsw-overfetch', unfilteredUs * Math.max(1, fetch / input.ef) ** OVERFETCH_EXPONENT]);
+  if (fetch <= OVERFETCH_ROWS_MAX)
+    costs.push(['hnsw-overfetch', unfilteredUs * Math.max(1, fetch / input.ef) ** OVERFETCH_EXPONENT]);
   let best = costs[0] as [SearchStrategy, number];
   for (const candidate of costs) if (candidate[1] < best[1]) best = candidate;
   return { strategy: best[0], estimatedMatches, fetch: best[0] === 'hnsw-overfetch' ? fetch : k };

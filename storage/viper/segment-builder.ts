@@ -35,13 +35,25 @@ export interface SegmentBuildOptions {
   readonly M?: number;
   /** HNSW build candidate-list size (default 200). */
   readonly efConstruction?: number;
-  /** Milliseconds for the manifest's `buildMs` (default `performance.now`; the simulator passes its clock). Not for pool builds: functions do not cross threads. */
+  /**
+   * Milliseconds for the manifest's `buildMs` (default `performance.now`; the simulator passes its clock). Not for pool
+   * builds: functions do not cross threads.
+   */
   readonly now?: () => number;
-  /** Checked between the build's steps and after every HNSW point: once set, the build gives up before its manifest (see build-abort.ts). */
+  /**
+   * Checked between the build's steps and after every HNSW point: once set, the build gives up before its manifest (see
+   * build-abort.ts).
+   */
   readonly abort?: BuildAbortFlag;
-  /** A second flag checked like `abort`: the dying flag of the thread that asked for the build (runtime/thread.ts), set just before that thread is terminated. */
+  /**
+   * A second flag checked like `abort`: the dying flag of the thread that asked for the build (runtime/thread.ts), set
+   * just before that thread is terminated.
+   */
   readonly threadDying?: BuildAbortFlag;
-  /** Tests only: the build pauses this long after every HNSW point (woken at once by `abort`), to make builds slow. Default 0. */
+  /**
+   * Tests only: the build pauses this long after every HNSW point (woken at once by `abort`), to make builds slow.
+   * Default 0.
+   */
   readonly pointPauseMs?: number;
 }
 
@@ -127,7 +139,8 @@ function resolveOptions(options: SegmentBuildOptions): ResolvedOptions {
     throw invalidArgument('indexThresholdRows', `expected a positive integer, got ${String(indexThresholdRows)}`);
   }
   const pointPauseMs = options.pointPauseMs ?? 0;
-  if (!Number.isFinite(pointPauseMs) || pointPauseMs < 0) throw invalidArgument('pointPauseMs', `expected a finite number >= 0, got ${String(pointPauseMs)}`);
+  if (!Number.isFinite(pointPauseMs) || pointPauseMs < 0)
+    throw invalidArgument('pointPauseMs', `expected a finite number >= 0, got ${String(pointPauseMs)}`);
   const M = options.M ?? DEFAULT_HNSW_M;
   const efConstruction = options.efConstruction ?? DEFAULT_HNSW_EF_CONSTRUCTION;
   validateHnswParameters({ M, efConstruction });
@@ -135,7 +148,7 @@ function resolveOptions(options: SegmentBuildOptions): ResolvedOptions {
 }
 
 async function requireUncommitted(fs: FileSystem, manifestPath: string, name: string): Promise<void> {
-  let existing;
+  let existing: Awaited<ReturnType<FileSystem['stat']>>;
   try {
     existing = await fs.stat(manifestPath);
   } catch (error) {
@@ -162,7 +175,12 @@ async function writeDurable(fs: FileSystem, dir: string, name: string, data: Uin
 
 // hnswlib writes the file by path; it is then fsynced and read back through
 // the interface, so the checksum covers what the filesystem returns.
-async function saveIndexDurable(fs: FileSystem, dir: string, name: string, index: HnswVectorIndex): Promise<SegmentFile> {
+async function saveIndexDurable(
+  fs: FileSystem,
+  dir: string,
+  name: string,
+  index: HnswVectorIndex,
+): Promise<SegmentFile> {
   const path = join(dir, name);
   try {
     await index.save(path);

@@ -9,7 +9,10 @@ import type { SegmentManifest } from './manifest.js';
 import { compareIds, liveRowCount, validateSegmentRows } from './segment-rows.js';
 import type { SegmentRows } from './segment-rows.js';
 
-/** Throws CORRUPTION naming `path` unless `rows`, decoded from it, match `manifest` and are well formed and sorted by id. */
+/**
+ * Throws CORRUPTION naming `path` unless `rows`, decoded from it, match `manifest` and are well formed and sorted by
+ * id.
+ */
 export function checkOpenedRows(rows: SegmentRows, manifest: SegmentManifest, path: string): void {
   const problem = rowsProblem(rows, manifest);
   if (problem !== null) throw new ShoalError('CORRUPTION', `${path}: ${problem}`, { path, problem });

@@ -12,7 +12,6 @@ import { integerIn } from '../../runtime/options.js';
 import { OP_DELETE, OP_UPSERT } from '../record-batch.js';
 import type { RecordBatch } from '../record-batch.js';
 
-
 /**
  * Rows of one segment, column by column; row `r` is `ids[r]`,
  * `vectors[r*dimension..+dimension]`, `metadata[r]` (JSON text or null),
@@ -44,7 +43,14 @@ export function liveRowCount(rows: SegmentRows): number {
 
 /** Empty rows of `dimension`. */
 export function emptySegmentRows(dimension: number): SegmentRows {
-  return { dimension, ids: [], vectors: new Float32Array(0), metadata: [], lsns: new Float64Array(0), deleted: new Uint8Array(0) };
+  return {
+    dimension,
+    ids: [],
+    vectors: new Float32Array(0),
+    metadata: [],
+    lsns: new Float64Array(0),
+    deleted: new Uint8Array(0),
+  };
 }
 
 /**
@@ -59,7 +65,11 @@ export function validateSegmentRows(rows: SegmentRows): void {
   if (rows.vectors.length !== count * dimension) {
     throw invalidArgument('rows.vectors', `expected ${count * dimension} floats, got ${rows.vectors.length}`);
   }
-  for (const [column, length] of [['metadata', rows.metadata.length], ['lsns', rows.lsns.length], ['deleted', rows.deleted.length]] as const) {
+  for (const [column, length] of [
+    ['metadata', rows.metadata.length],
+    ['lsns', rows.lsns.length],
+    ['deleted', rows.deleted.length],
+  ] as const) {
     if (length !== count) throw invalidArgument(`rows.${column}`, `expected ${count} entries, got ${length}`);
   }
   const seen = new Set<string>();
@@ -69,9 +79,11 @@ export function validateSegmentRows(rows: SegmentRows): void {
     if (seen.has(id)) throw invalidArgument(`rows.ids[${row}]`, `duplicate id ${JSON.stringify(id)}`);
     seen.add(id);
     const lsn = rows.lsns[row] as number;
-    if (!Number.isSafeInteger(lsn) || lsn < 0) throw invalidArgument(`rows.lsns[${row}]`, `expected a non-negative safe integer, got ${lsn}`);
+    if (!Number.isSafeInteger(lsn) || lsn < 0)
+      throw invalidArgument(`rows.lsns[${row}]`, `expected a non-negative safe integer, got ${lsn}`);
     const deleted = rows.deleted[row];
-    if (deleted !== 0 && deleted !== 1) throw invalidArgument(`rows.deleted[${row}]`, `expected 0 or 1, got ${String(deleted)}`);
+    if (deleted !== 0 && deleted !== 1)
+      throw invalidArgument(`rows.deleted[${row}]`, `expected 0 or 1, got ${String(deleted)}`);
     if (deleted === 0 && !finiteRow(rows.vectors, row * dimension, dimension)) {
       throw invalidArgument(`rows.vectors[${row}]`, 'contains a non-finite value');
     }
@@ -92,7 +104,8 @@ export function compareIds(a: string, b: string): number {
 export function sortRowsById(rows: SegmentRows): SegmentRows {
   const { ids } = rows;
   let sorted = true;
-  for (let row = 1; row < ids.length && sorted; row++) sorted = compareIds(ids[row - 1] as string, ids[row] as string) <= 0;
+  for (let row = 1; row < ids.length && sorted; row++)
+    sorted = compareIds(ids[row - 1] as string, ids[row] as string) <= 0;
   if (sorted) return rows;
   const order = Array.from({ length: ids.length }, (_, row) => row);
   order.sort((a, b) => compareIds(ids[a] as string, ids[b] as string));
@@ -138,12 +151,13 @@ export function segmentRowsFromBatch(batch: RecordBatch): SegmentRows {
     dimension,
     ids: order.map((row) => batch.ids[row] as string),
     vectors: new Float32Array(order.length * dimension),
-    metadata: order.map((row) => (batch.ops[row] === OP_UPSERT ? batch.metadata[row] ?? null : null)),
+    metadata: order.map((row) => (batch.ops[row] === OP_UPSERT ? (batch.metadata[row] ?? null) : null)),
     lsns: Float64Array.from(order, (row) => lsns[row] as number),
     deleted: Uint8Array.from(order, (row) => (batch.ops[row] === OP_DELETE ? 1 : 0)),
   };
   order.forEach((row, target) => {
-    if (batch.ops[row] === OP_UPSERT) rows.vectors.set(batch.vectors.subarray(row * dimension, (row + 1) * dimension), target * dimension);
+    if (batch.ops[row] === OP_UPSERT)
+      rows.vectors.set(batch.vectors.subarray(row * dimension, (row + 1) * dimension), target * dimension);
   });
   return rows;
 }

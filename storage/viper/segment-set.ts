@@ -78,7 +78,12 @@ export async function openSegmentSet(fs: FileSystem, dir: string, set: SegmentSe
   const committed = new Set(await listSegments(fs, dir));
   for (const name of committed) if (!set.segments.includes(name)) await removeSegment(fs, dir, name);
   const missing = set.segments.filter((name) => !committed.has(name));
-  if (missing.length > 0) throw new ShoalError('CORRUPTION', `segment set in ${dir} lists segments that are not there: ${missing.join(', ')}`, { dir, missing });
+  if (missing.length > 0)
+    throw new ShoalError(
+      'CORRUPTION',
+      `segment set in ${dir} lists segments that are not there: ${missing.join(', ')}`,
+      { dir, missing },
+    );
   const segments: Segment[] = [];
   for (const name of set.segments) segments.push(await Segment.open(fs, dir, name));
   return segments;

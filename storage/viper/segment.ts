@@ -31,10 +31,15 @@ import { checkOpenedRows } from './segment-checks.js';
 import { copySegmentRows } from './segment-rows.js';
 import type { SegmentRows } from './segment-rows.js';
 
-
 /** A row of a segment as returned by `get`: a live record (vector copied for the caller) or a tombstone. */
 export type SegmentRecord =
-  | { readonly kind: 'live'; readonly id: string; readonly vector: Float32Array; readonly metadata: Metadata | null; readonly lsn: number }
+  | {
+      readonly kind: 'live';
+      readonly id: string;
+      readonly vector: Float32Array;
+      readonly metadata: Metadata | null;
+      readonly lsn: number;
+    }
   | { readonly kind: 'tombstone'; readonly id: string; readonly lsn: number };
 
 /** One search of a segment. */
@@ -151,7 +156,9 @@ export class Segment {
     for (let row = 0; row < ids.length; row++) visit(ids[row] as string, lsns[row] as number, deleted[row] === 1);
   }
 
-  /** Copies of the segment's rows (sorted by id; typed arrays freshly allocated, safe to transfer), e.g. for compaction. */
+  /**
+   * Copies of the segment's rows (sorted by id; typed arrays freshly allocated, safe to transfer), e.g. for compaction.
+   */
   toRows(): SegmentRows {
     return copySegmentRows(this.data);
   }
@@ -165,9 +172,20 @@ export class Segment {
     const indexedRows = this.manifest.liveRows;
     const filtered = options.predicate !== null || options.isLive !== null;
     const exact = options.exact === true;
-    const estimatedMatches = filtered && !exact ? estimatePassing(this.sample, this.rows, this.rowTest(options)) : indexedRows;
+    const estimatedMatches =
+      filtered && !exact ? estimatePassing(this.sample, this.rows, this.rowTest(options)) : indexedRows;
     const hasIndex = this.index !== null;
-    return planSearch({ k, ef, dimension: this.data.dimension, exact, hasIndex, rows: this.rows, indexedRows, filtered, estimatedMatches });
+    return planSearch({
+      k,
+      ef,
+      dimension: this.data.dimension,
+      exact,
+      hasIndex,
+      rows: this.rows,
+      indexedRows,
+      filtered,
+      estimatedMatches,
+    });
   }
 
   /**
@@ -180,13 +198,20 @@ export class Segment {
    */
   search(query: Float32Array, options: SegmentSearchOptions): Hit[] {
     if (query.length !== this.data.dimension) {
-      throw new ShoalError('DIMENSION_MISMATCH', `query: expected ${this.data.dimension} dimensions, got ${query.length}`, {
-        expected: this.data.dimension,
-        actual: query.length,
-      });
+      throw new ShoalError(
+        'DIMENSION_MISMATCH',
+        `query: expected ${this.data.dimension} dimensions, got ${query.length}`,
+        {
+          expected: this.data.dimension,
+          actual: query.length,
+        },
+      );
     }
     const planned = this.plan(options);
-    const plan = options.strategy === undefined ? planned : forcedPlan(planned, options.strategy, options.k, this.manifest.liveRows);
+    const plan =
+      options.strategy === undefined
+        ? planned
+        : forcedPlan(planned, options.strategy, options.k, this.manifest.liveRows);
     const { k, ef } = validateSearch(options);
     const test = this.rowTest(options);
     if (plan.strategy === 'exact' || this.index === null) return this.exactScan(query, k, options);
@@ -205,20 +230,32 @@ export class Segment {
   }
 
   // Rows from the index (filtered in the traversal by `inside`, afterwards by `after`), rescored exactly, best first.
-  private indexSearch(query: Float32Array, point: number[], fetch: number, ef: number, inside: RowTest | null, after: RowTest | null): Hit[] {
+  private indexSearch(
+    query: Float32Array,
+    point: number[],
+    fetch: number,
+    ef: number,
+    inside: RowTest | null,
+    after: RowTest | null,
+  ): Hit[] {
     const index = present(this.index, 'the HNSW index of a segment searched through it');
     const found = index.search(point, fetch, ef, inside);
     const queryNorm = norm(query, 0, this.data.dimension);
     const hits: Hit[] = [];
     for (const row of found.rows) {
       if (after !== null && !after(row)) continue;
-      hits.push({ id: this.data.ids[row] as string, score: this.scoreRow(query, queryNorm, row), metadata: this.metadataOf(row) });
+      hits.push({
+        id: this.data.ids[row] as string,
+        score: this.scoreRow(query, queryNorm, row),
+        metadata: this.metadataOf(row),
+      });
     }
     return hits.sort(this.compare);
   }
 
   // Exact top-k over every row passing `test`.
-  // Exact top-k: tombstone and filter first, then the score, and the newer-tier check only for rows that would enter the heap.
+  // Exact top-k: tombstone and filter first, then the score, and the newer-tier check only for rows that would enter
+  // the heap.
   private exactScan(query: Float32Array, k: number, options: SegmentSearchOptions): Hit[] {
     const count = this.data.ids.length;
     if (count === 0) return [];
@@ -241,10 +278,19 @@ export class Segment {
 
   private scoreRow(query: Float32Array, queryNorm: number, row: number): number {
     const { dimension, vectors } = this.data;
-    return scoreOf(this.manifest.metric, query, queryNorm, vectors, row * dimension, this.norms[row] as number, dimension);
+    return scoreOf(
+      this.manifest.metric,
+      query,
+      queryNorm,
+      vectors,
+      row * dimension,
+      this.norms[row] as number,
+      dimension,
+    );
   }
 
-  // True for rows a search may return: not a tombstone, live in newer tiers, passing the predicate (cheapest test first).
+  // True for rows a search may return: not a tombstone, live in newer tiers, passing the predicate (cheapest test
+  // first).
   private rowTest(options: SegmentSearchOptions): RowTest {
     const { predicate, isLive } = options;
     const { deleted, ids, lsns } = this.data;
@@ -292,7 +338,9 @@ async function readVerified(fs: FileSystem, path: string, file: SegmentFile): Pr
   }
   const checksum = crc32c(bytes) >>> 0;
   if (checksum !== file.crc32c) {
-    throw new ShoalError('CORRUPTION', `${path}: CRC32C ${checksum} does not match the manifest's ${file.crc32c}`, { path });
+    throw new ShoalError('CORRUPTION', `${path}: CRC32C ${checksum} does not match the manifest's ${file.crc32c}`, {
+      path,
+    });
   }
   return bytes;
 }
@@ -301,7 +349,8 @@ function decodeWithPath(bytes: Uint8Array, path: string): SegmentRows {
   try {
     return decodeSegmentRows(bytes);
   } catch (error) {
-    if (error instanceof ShoalError && error.code === 'CORRUPTION') throw new ShoalError('CORRUPTION', `${path}: ${error.message}`, { path });
+    if (error instanceof ShoalError && error.code === 'CORRUPTION')
+      throw new ShoalError('CORRUPTION', `${path}: ${error.message}`, { path });
     throw error;
   }
 }

@@ -91,7 +91,8 @@ export function parseFrameAt(bytes: Uint8Array, offset: number): FrameParse {
   if (remaining < FRAME_HEADER_BYTES) return { kind: 'incomplete', frameBytes: null };
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, FRAME_HEADER_BYTES);
   const length = view.getUint32(4, true);
-  if (length < 1 || length > FRAME_PAYLOAD_BYTES_MAX) return { kind: 'invalid', reason: `bad payload length ${length}` };
+  if (length < 1 || length > FRAME_PAYLOAD_BYTES_MAX)
+    return { kind: 'invalid', reason: `bad payload length ${length}` };
   const end = offset + FRAME_HEADER_BYTES + length;
   if (end > bytes.byteLength) return { kind: 'incomplete', frameBytes: FRAME_HEADER_BYTES + length };
   const payload = bytes.subarray(offset + FRAME_HEADER_BYTES, end);
@@ -136,7 +137,10 @@ export function findNextFrame(bytes: Uint8Array, from: number): number | null {
   return null;
 }
 
-/** Whether every byte from `offset` to the end is zero (a preallocated, never-written tail; no frame starts with a zero byte). */
+/**
+ * Whether every byte from `offset` to the end is zero (a preallocated, never-written tail; no frame starts with a zero
+ * byte).
+ */
 export function isZeroFrom(bytes: Uint8Array, offset: number): boolean {
   for (let index = offset; index < bytes.byteLength; index += 1) if (bytes[index] !== 0) return false;
   return true;

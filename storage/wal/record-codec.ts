@@ -101,7 +101,11 @@ const BATCH_OVERHEAD_MAX = 5 + 10 + 1;
 
 /** Encodes a non-empty batch with the current schema version; the result shares no memory with the inputs. */
 export function encodeBatch(records: readonly WalRecord[]): Uint8Array {
-  return encodeV1(records, null, records.reduce((sum, record) => sum + entryBytes(record), 0));
+  return encodeV1(
+    records,
+    null,
+    records.reduce((sum, record) => sum + entryBytes(record), 0),
+  );
 }
 
 /**
@@ -124,7 +128,11 @@ export function encodeEntries(entries: readonly WalEntry[], firstLsn: number, co
  * avsc. Strings must be well-formed UTF-16 (the WAL rejects lone surrogates
  * before encoding). With `firstLsn` null, each entry carries its own `lsn`.
  */
-function encodeV1(entries: readonly (WalEntry | WalRecord)[], firstLsn: number | null, contentBytes: number): Uint8Array {
+function encodeV1(
+  entries: readonly (WalEntry | WalRecord)[],
+  firstLsn: number | null,
+  contentBytes: number,
+): Uint8Array {
   assertLittleEndian();
   const bound = contentBytes + entries.length * RECORD_OVERHEAD_MAX + BATCH_OVERHEAD_MAX;
   const buffer = Buffer.allocUnsafe(bound);
@@ -136,7 +144,8 @@ function encodeV1(entries: readonly (WalEntry | WalRecord)[], firstLsn: number |
     buffer[position++] = entry.op === 'upsert' ? 0 : 2; // zig-zag enum index 0 or 1
     position = writeStringAt(buffer, position, entry.id, bound);
     const vector = entry.vector;
-    if (vector === null) buffer[position++] = 0; // union branch 0: null
+    if (vector === null)
+      buffer[position++] = 0; // union branch 0: null
     else {
       buffer[position++] = 2; // union branch 1: bytes
       position = writeLongAt(buffer, position, vector.byteLength);
@@ -217,8 +226,15 @@ export function decodeBatch(payload: Uint8Array): WalRecord[] {
     throw corrupt(`payload does not decode: ${(error as Error).message}`);
   }
   const records = decoded.records.map((record, index) => {
-    if (record.lsn !== summary.firstLsn + index) throw corrupt(`LSN ${record.lsn} at position ${index} breaks the sequence`);
-    return { lsn: record.lsn, op: record.op, id: record.id, vector: copyVector(record.vector), metadata: record.metadata };
+    if (record.lsn !== summary.firstLsn + index)
+      throw corrupt(`LSN ${record.lsn} at position ${index} breaks the sequence`);
+    return {
+      lsn: record.lsn,
+      op: record.op,
+      id: record.id,
+      vector: copyVector(record.vector),
+      metadata: record.metadata,
+    };
   });
   if (records.length !== summary.recordCount) throw corrupt('record count does not match the array header');
   return records;
@@ -226,7 +242,8 @@ export function decodeBatch(payload: Uint8Array): WalRecord[] {
 
 function copyVector(bytes: Buffer | null): Float32Array | null {
   if (bytes === null) return null;
-  if (bytes.byteLength % Float32Array.BYTES_PER_ELEMENT !== 0) throw corrupt(`vector of ${bytes.byteLength} bytes is not float32`);
+  if (bytes.byteLength % Float32Array.BYTES_PER_ELEMENT !== 0)
+    throw corrupt(`vector of ${bytes.byteLength} bytes is not float32`);
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
@@ -259,7 +276,11 @@ export function peekBatchSummary(payload: Uint8Array): BatchSummary {
  * bytes before the payload (room for a frame header), taken from `allocate`:
  * zeros by default, whatever a caller's reused buffer held otherwise.
  */
-export function mergeBatches(payloads: readonly Uint8Array[], prefixBytes = 0, allocate: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes)): Uint8Array {
+export function mergeBatches(
+  payloads: readonly Uint8Array[],
+  prefixBytes = 0,
+  allocate: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes),
+): Uint8Array {
   const only = payloads[0];
   if (payloads.length === 1 && only !== undefined) {
     if (prefixBytes === 0) return only;
@@ -272,17 +293,22 @@ export function mergeBatches(payloads: readonly Uint8Array[], prefixBytes = 0, a
   const items: Uint8Array[] = [];
   for (const payload of payloads) {
     const header = readVarLong(payload, 0);
-    if (version !== null && header.value !== version) throw corrupt(`cannot merge batches of versions ${version} and ${header.value}`);
+    if (version !== null && header.value !== version)
+      throw corrupt(`cannot merge batches of versions ${version} and ${header.value}`);
     version = header.value;
     // Version 1: one array block (count, then a byte size when the count is negative), its items, then a 0 count.
     const count = readVarLong(payload, header.position);
     const start = count.value < 0 ? readVarLong(payload, count.position).position : count.position;
-    if (count.value === 0 || payload[payload.byteLength - 1] !== 0) throw corrupt('a merged batch must hold one non-empty block');
+    if (count.value === 0 || payload[payload.byteLength - 1] !== 0)
+      throw corrupt('a merged batch must hold one non-empty block');
     records += Math.abs(count.value);
     items.push(payload.subarray(start, payload.byteLength - 1));
   }
   const headBuffer = Buffer.alloc(20); // two varints of at most 10 bytes
-  const head = headBuffer.subarray(0, writeLongAt(headBuffer, writeLongAt(headBuffer, 0, version ?? WAL_SCHEMA_VERSION), records));
+  const head = headBuffer.subarray(
+    0,
+    writeLongAt(headBuffer, writeLongAt(headBuffer, 0, version ?? WAL_SCHEMA_VERSION), records),
+  );
   const merged = allocate(prefixBytes + head.length + items.reduce((sum, part) => sum + part.byteLength, 0) + 1);
   merged.set(head, prefixBytes);
   let offset = prefixBytes + head.length;

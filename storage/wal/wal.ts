@@ -26,7 +26,14 @@ import { booleanOr, integerIn } from '../../runtime/options.js';
 import type { Clock, Timer } from '../../runtime/clock.js';
 import type { FileHandle, FileSystem } from '../../runtime/fs.js';
 import { removeTempFiles, writeFileAtomic } from '../atomic-file.js';
-import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, isZeroFrom, parseFrameAt, scanFrames, sealFrame } from './frame.js';
+import {
+  FRAME_HEADER_BYTES,
+  FRAME_PAYLOAD_BYTES_MAX,
+  isZeroFrom,
+  parseFrameAt,
+  scanFrames,
+  sealFrame,
+} from './frame.js';
 import type { ScannedFrame } from './frame.js';
 import { decodeBatch, encodeEntries, entryBytes, mergeBatches, peekBatchSummary } from './record-codec.js';
 import type { BatchSummary, WalEntry, WalRecord } from './record-codec.js';
@@ -56,7 +63,10 @@ export interface WalOptions {
    * queue and form the next group. Default false.
    */
   blockingIo?: boolean;
-  /** Yields until pending events are handled, so appends waiting in a mailbox join the next group (the actor's `ctx.nextTurn`). */
+  /**
+   * Yields until pending events are handled, so appends waiting in a mailbox join the next group (the actor's
+   * `ctx.nextTurn`).
+   */
   nextTurn?: () => Promise<void>;
   /**
    * `always` and `batch` modes: the active segment is extended with zeros
@@ -127,7 +137,10 @@ export interface WalStats {
   recovery: WalRecovery;
 }
 
-type WalSettings = Required<Omit<WalOptions, 'clock' | 'nextTurn'>> & { readonly clock: Clock | null; readonly nextTurn: () => Promise<void> };
+type WalSettings = Required<Omit<WalOptions, 'clock' | 'nextTurn'>> & {
+  readonly clock: Clock | null;
+  readonly nextTurn: () => Promise<void>;
+};
 
 const MEBIBYTE = 1024 * 1024;
 const SYNC_INTERVAL_MS: IntegerRange = { fallback: 200, min: 1, max: 60_000 };
@@ -238,7 +251,10 @@ export class Wal {
   private frameMemory = new Uint8Array(0);
   private readonly frameBuffer = (bytes: number): Uint8Array => {
     if (bytes > FRAME_BUFFER_RETAINED_BYTES) return new Uint8Array(bytes);
-    if (this.frameMemory.byteLength < bytes) this.frameMemory = new Uint8Array(Math.min(FRAME_BUFFER_RETAINED_BYTES, Math.max(bytes, this.frameMemory.byteLength * 2)));
+    if (this.frameMemory.byteLength < bytes)
+      this.frameMemory = new Uint8Array(
+        Math.min(FRAME_BUFFER_RETAINED_BYTES, Math.max(bytes, this.frameMemory.byteLength * 2)),
+      );
     return this.frameMemory.subarray(0, bytes);
   };
 
@@ -259,7 +275,10 @@ export class Wal {
     this.durableLsn = nextLsn - 1;
   }
 
-  /** Creates `dir` if needed, removes temp files, recovers (truncating a torn tail) and returns a WAL ready to append; rejects CORRUPTION, STORAGE_FAILED or INVALID_ARGUMENT. */
+  /**
+   * Creates `dir` if needed, removes temp files, recovers (truncating a torn tail) and returns a WAL ready to append;
+   * rejects CORRUPTION, STORAGE_FAILED or INVALID_ARGUMENT.
+   */
   static async open(fs: FileSystem, dir: string, options: WalOptions = {}): Promise<Wal> {
     const settings = resolveOptions(options);
     await io(`creating WAL folder ${dir}`, () => fs.mkdir(dir));
@@ -268,7 +287,14 @@ export class Wal {
     const names = await io(`listing WAL folder ${dir}`, () => fs.readdir(dir));
     const segmentNames = names.filter((name) => segmentFirstLsn(name) !== null).sort();
     const gaps = await keepGapMarkers(fs, dir, names, segmentNames);
-    const recovered = await recoverSegments(fs, dir, segmentNames, preallocates(settings.syncMode), gaps, settings.repair);
+    const recovered = await recoverSegments(
+      fs,
+      dir,
+      segmentNames,
+      preallocates(settings.syncMode),
+      gaps,
+      settings.repair,
+    );
     const { segments } = recovered;
     let last = segments[segments.length - 1];
     if (last === undefined) {
@@ -292,7 +318,13 @@ export class Wal {
         throw error;
       }
     }
-    const active: ActiveSegment = { state: last, handle, durableBytes: last.bytes, syncedBytes: last.bytes, allocatedBytes: recovered.lastFileBytes ?? last.bytes };
+    const active: ActiveSegment = {
+      state: last,
+      handle,
+      durableBytes: last.bytes,
+      syncedBytes: last.bytes,
+      allocatedBytes: recovered.lastFileBytes ?? last.bytes,
+    };
     return new Wal(fs, dir, settings, segments, active, recovered.recovery, recovered.nextLsn, gaps);
   }
 
@@ -324,7 +356,8 @@ export class Wal {
   async read(fromLsn: number, maxRecords: number): Promise<WalRecord[]> {
     if (this.closing !== null) throw new ShoalError('CLOSED', 'the WAL is closed');
     if (!Number.isSafeInteger(fromLsn) || fromLsn < 0) throw invalidArgument('fromLsn', 'must be an integer >= 0');
-    if (!Number.isSafeInteger(maxRecords) || maxRecords < 0) throw invalidArgument('maxRecords', 'must be an integer >= 0');
+    if (!Number.isSafeInteger(maxRecords) || maxRecords < 0)
+      throw invalidArgument('maxRecords', 'must be an integer >= 0');
     const segments = this.segments.map((segment) => ({ ...segment }));
     let start = 0;
     segments.forEach((segment, index) => {
@@ -437,9 +470,19 @@ export class Wal {
     if (lsn < this.nextLsn) return false;
     assert(!this.writing && this.queue.length === 0, 'skipPast while appends are pending');
     const resumeLsn = lsn + 1;
-    const marker = { keptLsn: this.writtenLsn, resumeLsn, problem: 'the engine checkpoint is above the end of the log' };
+    const marker = {
+      keptLsn: this.writtenLsn,
+      resumeLsn,
+      problem: 'the engine checkpoint is above the end of the log',
+    };
     try {
-      await attempt('gap marker', gapMarkerName(resumeLsn), () => writeFileAtomic(this.fs, join(this.dir, gapMarkerName(resumeLsn)), new TextEncoder().encode(`${JSON.stringify(marker)}\n`)));
+      await attempt('gap marker', gapMarkerName(resumeLsn), () =>
+        writeFileAtomic(
+          this.fs,
+          join(this.dir, gapMarkerName(resumeLsn)),
+          new TextEncoder().encode(`${JSON.stringify(marker)}\n`),
+        ),
+      );
       this.gaps.add(resumeLsn);
       await this.rotate(resumeLsn);
     } catch (error) {
@@ -534,8 +577,15 @@ export class Wal {
     if (last === undefined) return;
     if (this.active.state.bytes >= this.settings.segmentBytesMax) await this.rotate(this.writtenLsn + 1);
     const { state, handle } = this.active;
-    // One frame per group: a group whose write a power cut interrupted is one torn frame, whichever of its pages reached the disk.
-    const data = sealFrame(mergeBatches(group.map((pending) => pending.payload), FRAME_HEADER_BYTES, this.frameBuffer));
+    // One frame per group: a group whose write a power cut interrupted is one torn frame, whichever of its pages
+    // reached the disk.
+    const data = sealFrame(
+      mergeBatches(
+        group.map((pending) => pending.payload),
+        FRAME_HEADER_BYTES,
+        this.frameBuffer,
+      ),
+    );
     await this.preallocate(data.byteLength);
     await attempt('write', state.name, () => this.writeAt(handle, data, state.bytes));
     state.bytes += data.byteLength;
@@ -574,7 +624,8 @@ export class Wal {
     const chunk = this.settings.preallocateBytes;
     const active = this.active;
     const end = active.state.bytes + length;
-    if (!preallocates(this.settings.syncMode) || chunk === 0 || end <= active.allocatedBytes || length * 2 >= chunk) return;
+    if (!preallocates(this.settings.syncMode) || chunk === 0 || end <= active.allocatedBytes || length * 2 >= chunk)
+      return;
     const from = Math.max(active.allocatedBytes, end);
     const to = Math.min(from + chunk, Math.max(end, this.settings.segmentBytesMax));
     if (to <= from) return;
@@ -605,7 +656,9 @@ export class Wal {
     });
   }
 
-  /** `periodic` mode (or a `sync` call): one fdatasync covering everything written so far, run inside the writer loop. */
+  /**
+   * `periodic` mode (or a `sync` call): one fdatasync covering everything written so far, run inside the writer loop.
+   */
   private async periodicSync(): Promise<void> {
     this.syncDue = false;
     const waiters = this.syncWaiters.splice(0);
@@ -631,10 +684,13 @@ export class Wal {
 
   private rejectSyncWaiters(): void {
     const failure = this.failure;
-    for (const waiter of this.syncWaiters.splice(0)) waiter.reject(new ShoalError('STORAGE_FAILED', failure?.message ?? 'the WAL failed', failure?.details));
+    for (const waiter of this.syncWaiters.splice(0))
+      waiter.reject(new ShoalError('STORAGE_FAILED', failure?.message ?? 'the WAL failed', failure?.details));
   }
 
-  /** Starts segment `firstLsn`. The previous segment is durable first, so only the last segment can have a torn tail. */
+  /**
+   * Starts segment `firstLsn`. The previous segment is durable first, so only the last segment can have a torn tail.
+   */
   private async rotate(firstLsn: number): Promise<void> {
     const previous = this.active;
     if (this.settings.syncMode === 'never' || this.settings.syncMode === 'periodic') {
@@ -695,7 +751,13 @@ const FAILURE_MARKER = 'failed-at.json';
  * be well below what it acknowledged), without fsync: the marker matters
  * exactly as long as the page cache that holds those frames.
  */
-async function writeFailureMarker(fs: FileSystem, dir: string, segment: string, durableBytes: number, syncedBytes: number): Promise<void> {
+async function writeFailureMarker(
+  fs: FileSystem,
+  dir: string,
+  segment: string,
+  durableBytes: number,
+  syncedBytes: number,
+): Promise<void> {
   const handle = await fs.open(join(dir, FAILURE_MARKER), 'w');
   try {
     await handle.write(new TextEncoder().encode(JSON.stringify({ segment, durableBytes, syncedBytes })), 0);
@@ -704,7 +766,10 @@ async function writeFailureMarker(fs: FileSystem, dir: string, segment: string, 
   }
 }
 
-/** On open: cuts the segment a failed WAL left back to its last durable offset (those frames were never acknowledged), durably, then drops the marker. */
+/**
+ * On open: cuts the segment a failed WAL left back to its last durable offset (those frames were never acknowledged),
+ * durably, then drops the marker.
+ */
 async function undoUnsyncedAfterFailure(fs: FileSystem, dir: string): Promise<void> {
   const path = join(dir, FAILURE_MARKER);
   if ((await io(`checking ${path}`, () => fs.stat(path))) === null) return;
@@ -714,10 +779,16 @@ async function undoUnsyncedAfterFailure(fs: FileSystem, dir: string): Promise<vo
   } catch {
     marker = {};
   }
-  if (typeof marker.segment === 'string' && segmentFirstLsn(marker.segment) !== null && Number.isSafeInteger(marker.durableBytes)) {
+  if (
+    typeof marker.segment === 'string' &&
+    segmentFirstLsn(marker.segment) !== null &&
+    Number.isSafeInteger(marker.durableBytes)
+  ) {
     const segmentPath = join(dir, marker.segment);
     const ackedBytes = marker.durableBytes as number;
-    const syncedBytes = Number.isSafeInteger(marker.syncedBytes) ? Math.min(marker.syncedBytes as number, ackedBytes) : ackedBytes;
+    const syncedBytes = Number.isSafeInteger(marker.syncedBytes)
+      ? Math.min(marker.syncedBytes as number, ackedBytes)
+      : ackedBytes;
     const stat = await io(`checking ${segmentPath}`, () => fs.stat(segmentPath));
     // Frames past what was acknowledged (the failed group) go; acknowledged frames past the last good sync
     // (`periodic`, `never`) are written again from the page cache and synced, so they no longer depend on
@@ -729,12 +800,17 @@ async function undoUnsyncedAfterFailure(fs: FileSystem, dir: string): Promise<vo
   await io(`syncing WAL folder ${dir}`, () => fs.fsyncDir(dir));
 }
 
-/** Writes `[from, to)` of a file again with the bytes it reads there, then fdatasyncs it (see `undoUnsyncedAfterFailure`). */
+/**
+ * Writes `[from, to)` of a file again with the bytes it reads there, then fdatasyncs it (see
+ * `undoUnsyncedAfterFailure`).
+ */
 async function rewriteAndSync(fs: FileSystem, path: string, from: number, to: number): Promise<void> {
   const bytes = await io(`reading ${path}`, () => fs.readFile(path));
   const handle = await io(`opening ${path} to write its unsynced frames again`, () => fs.open(path, 'r+'));
   try {
-    await io(`writing the unsynced frames of ${path} again`, () => handle.write(bytes.subarray(from, Math.min(to, bytes.byteLength)), from));
+    await io(`writing the unsynced frames of ${path} again`, () =>
+      handle.write(bytes.subarray(from, Math.min(to, bytes.byteLength)), from),
+    );
     await io(`syncing ${path}`, () => handle.datasync());
   } finally {
     await handle.close();
@@ -757,7 +833,8 @@ function resolveOptions(options: WalOptions): WalSettings {
   if (!isSyncMode(syncMode)) {
     throw invalidArgument('syncMode', `must be one of ${SYNC_MODES.join(', ')}, got ${String(syncMode)}`);
   }
-  if (syncMode === 'periodic' && options.clock === undefined) throw invalidArgument('clock', 'is required in periodic sync mode');
+  if (syncMode === 'periodic' && options.clock === undefined)
+    throw invalidArgument('clock', 'is required in periodic sync mode');
   return {
     syncMode,
     syncIntervalMs: integerOption('syncIntervalMs', options.syncIntervalMs, SYNC_INTERVAL_MS),
@@ -784,20 +861,28 @@ function encodeAppend(entries: readonly WalEntry[], firstLsn: number, settings: 
   if (!Array.isArray(entries)) throw invalidArgument('entries', 'must be an array');
   if (entries.length === 0) throw invalidArgument('entries', 'must not be empty');
   if (entries.length > settings.batchRecordsMax) {
-    throw invalidArgument('batchRecordsMax', `a batch of ${entries.length} records is over the limit of ${settings.batchRecordsMax}`, {
-      records: entries.length,
-      limit: settings.batchRecordsMax,
-    });
+    throw invalidArgument(
+      'batchRecordsMax',
+      `a batch of ${entries.length} records is over the limit of ${settings.batchRecordsMax}`,
+      {
+        records: entries.length,
+        limit: settings.batchRecordsMax,
+      },
+    );
   }
   let batchBytes = 0;
   entries.forEach((entry, index) => {
     batchBytes += validateEntry(entry, index, settings.recordBytesMax);
   });
   const payloadTooLarge = (bytes: number): ShoalError =>
-    invalidArgument('frame payload', `a batch of ${bytes} bytes is over the frame limit of ${FRAME_PAYLOAD_BYTES_MAX} bytes`, {
-      bytes,
-      limit: FRAME_PAYLOAD_BYTES_MAX,
-    });
+    invalidArgument(
+      'frame payload',
+      `a batch of ${bytes} bytes is over the frame limit of ${FRAME_PAYLOAD_BYTES_MAX} bytes`,
+      {
+        bytes,
+        limit: FRAME_PAYLOAD_BYTES_MAX,
+      },
+    );
   if (batchBytes > FRAME_PAYLOAD_BYTES_MAX) throw payloadTooLarge(batchBytes);
   const payload = encodeEntries(entries, firstLsn, batchBytes);
   if (payload.byteLength > WAL_LIMITS.groupPayloadBytesMax) throw payloadTooLarge(payload.byteLength);
@@ -811,7 +896,8 @@ function validateEntry(entry: WalEntry, index: number, recordBytesMax: number): 
   if (entry.op !== 'upsert' && entry.op !== 'delete') throw invalidArgument(`${field}.op`, 'must be upsert or delete');
   if (typeof entry.id !== 'string') throw invalidArgument(`${field}.id`, 'must be a string');
   // A lone surrogate cannot be encoded as UTF-8; it would come back as U+FFFD, a different id.
-  if (LONE_SURROGATE.test(entry.id)) throw invalidArgument(`${field}.id`, 'must be well-formed UTF-16 (no lone surrogates)');
+  if (LONE_SURROGATE.test(entry.id))
+    throw invalidArgument(`${field}.id`, 'must be well-formed UTF-16 (no lone surrogates)');
   if (entry.vector !== null && !(entry.vector instanceof Float32Array)) {
     throw invalidArgument(`${field}.vector`, 'must be a Float32Array or null');
   }
@@ -823,11 +909,15 @@ function validateEntry(entry: WalEntry, index: number, recordBytesMax: number): 
   }
   const bytes = entryBytes(entry);
   if (bytes > recordBytesMax) {
-    throw invalidArgument('recordBytesMax', `${field} is ${bytes} bytes (id + vector + metadata), over the limit of ${recordBytesMax}`, {
-      index,
-      bytes,
-      limit: recordBytesMax,
-    });
+    throw invalidArgument(
+      'recordBytesMax',
+      `${field} is ${bytes} bytes (id + vector + metadata), over the limit of ${recordBytesMax}`,
+      {
+        index,
+        bytes,
+        limit: recordBytesMax,
+      },
+    );
   }
   return bytes;
 }
@@ -839,7 +929,12 @@ function validateEntry(entry: WalEntry, index: number, recordBytesMax: number): 
  * (left by a crash between writing a marker and creating its segment, or
  * between deleting a segment and its marker).
  */
-async function keepGapMarkers(fs: FileSystem, dir: string, names: readonly string[], segmentNames: readonly string[]): Promise<Set<number>> {
+async function keepGapMarkers(
+  fs: FileSystem,
+  dir: string,
+  names: readonly string[],
+  segmentNames: readonly string[],
+): Promise<Set<number>> {
   const segmentLsns = new Set(segmentNames.map((name) => segmentFirstLsn(name)));
   const gaps = new Set<number>();
   let removed = false;
@@ -897,7 +992,16 @@ async function recoverSegments(
       segments.push(repaired.resumed);
       records += repaired.keptRecords;
       const firstLsn = segments[0]?.firstLsn ?? 1;
-      const recovery: WalRecovery = { segments: segments.length, records, firstLsn: records > 0 ? firstLsn : 0, lastLsn: repaired.report.keptLsn, truncatedBytes: 0, truncatedSegment: null, truncatedAtOffset: null, repaired: repaired.report };
+      const recovery: WalRecovery = {
+        segments: segments.length,
+        records,
+        firstLsn: records > 0 ? firstLsn : 0,
+        lastLsn: repaired.report.keptLsn,
+        truncatedBytes: 0,
+        truncatedSegment: null,
+        truncatedAtOffset: null,
+        repaired: repaired.report,
+      };
       return { segments, recovery, lastFileBytes: 0, nextLsn: repaired.report.resumeLsn };
     }
     segments.push(result.segment);
@@ -948,9 +1052,13 @@ async function repairAt(
   const offset = typeof error.details?.['offset'] === 'number' ? error.details['offset'] : 0;
   const bytes = await io(`reading segment ${name}`, () => fs.readFile(join(dir, name)));
   // The frames before the damage are valid: the scan stops at the first bad one, and the damage is at or before it.
-  const keptFrames = offset > 0 && (expectedLsn === null || segmentLsn === expectedLsn) ? scanFrames(bytes).frames.filter((frame) => frame.offset < offset) : [];
+  const keptFrames =
+    offset > 0 && (expectedLsn === null || segmentLsn === expectedLsn)
+      ? scanFrames(bytes).frames.filter((frame) => frame.offset < offset)
+      : [];
   const keptBytes = keptFrames[keptFrames.length - 1]?.end ?? 0;
-  const afterKept = keptFrames.length === 0 ? (expectedLsn ?? segmentLsn) : checkFrameLsns(name, segmentLsn, keptFrames);
+  const afterKept =
+    keptFrames.length === 0 ? (expectedLsn ?? segmentLsn) : checkFrameLsns(name, segmentLsn, keptFrames);
   const keptLsn = afterKept - 1;
   let highest = Math.max(keptLsn, (keptFrames.length === 0 ? segmentLsn - 1 : keptLsn) + bytes.byteLength - keptBytes);
   let discardedBytes = bytes.byteLength - keptBytes;
@@ -972,18 +1080,28 @@ async function repairAt(
     discardedBytes,
     discardedSegments: keptFrames.length === 0 ? [name, ...later] : later,
   };
-  await writeFileAtomic(fs, join(dir, gapMarkerName(resumeLsn)), new TextEncoder().encode(`${JSON.stringify(report)}\n`));
+  await writeFileAtomic(
+    fs,
+    join(dir, gapMarkerName(resumeLsn)),
+    new TextEncoder().encode(`${JSON.stringify(report)}\n`),
+  );
   const resumed = await createFirstSegment(fs, dir, resumeLsn);
   gaps.add(resumeLsn);
   for (const discarded of report.discardedSegments) {
     await io(`deleting segment ${discarded}`, () => fs.unlink(join(dir, discarded)));
     const discardedLsn = segmentFirstLsn(discarded) ?? 0;
-    if (gaps.delete(discardedLsn)) await io(`deleting gap marker of ${discarded}`, () => fs.unlink(join(dir, gapMarkerName(discardedLsn))));
+    if (gaps.delete(discardedLsn))
+      await io(`deleting gap marker of ${discarded}`, () => fs.unlink(join(dir, gapMarkerName(discardedLsn))));
   }
   await io(`syncing WAL folder ${dir}`, () => fs.fsyncDir(dir));
   if (keptFrames.length === 0) return { kept: null, resumed, keptRecords: 0, report };
   await truncateSegment(fs, join(dir, name), keptBytes);
-  return { kept: { name, firstLsn: segmentLsn, bytes: keptBytes, readableBytes: keptBytes }, resumed, keptRecords: afterKept - segmentLsn, report };
+  return {
+    kept: { name, firstLsn: segmentLsn, bytes: keptBytes, readableBytes: keptBytes },
+    resumed,
+    keptRecords: afterKept - segmentLsn,
+    report,
+  };
 }
 
 async function recoverSegment(
@@ -997,7 +1115,11 @@ async function recoverSegment(
 ): Promise<{ segment: SegmentState; nextLsn: number; truncation: Truncation | null; fileBytes: number }> {
   const firstLsn = segmentFirstLsn(name) ?? 0;
   if (expectedLsn !== null && firstLsn !== expectedLsn && !(firstLsn > expectedLsn && gaps.has(firstLsn))) {
-    throw corruption(name, 0, `segment starts at LSN ${firstLsn} but the previous segment ends at LSN ${expectedLsn - 1}`);
+    throw corruption(
+      name,
+      0,
+      `segment starts at LSN ${firstLsn} but the previous segment ends at LSN ${expectedLsn - 1}`,
+    );
   }
   const path = join(dir, name);
   const bytes = await io(`reading segment ${name}`, () => fs.readFile(path));
@@ -1063,7 +1185,13 @@ interface ReadRange {
 }
 
 /** Appends to `out` the records of one segment's readable bytes that fall in `range`, reading in large chunks. */
-async function readSegment(fs: FileSystem, dir: string, segment: SegmentState, range: ReadRange, out: WalRecord[]): Promise<void> {
+async function readSegment(
+  fs: FileSystem,
+  dir: string,
+  segment: SegmentState,
+  range: ReadRange,
+  out: WalRecord[],
+): Promise<void> {
   if (segment.readableBytes === 0) return;
   const handle = await io(`opening segment ${segment.name}`, () => fs.open(join(dir, segment.name), 'r'));
   try {
@@ -1086,8 +1214,17 @@ async function readSegment(fs: FileSystem, dir: string, segment: SegmentState, r
   }
 }
 
-/** Decodes the complete frames at the start of `chunk`; returns the bytes consumed and the size of the first incomplete frame. */
-function consumeFrames(chunk: Uint8Array, chunkOffset: number, name: string, range: ReadRange, out: WalRecord[]): { bytes: number; frameBytes: number } {
+/**
+ * Decodes the complete frames at the start of `chunk`; returns the bytes consumed and the size of the first incomplete
+ * frame.
+ */
+function consumeFrames(
+  chunk: Uint8Array,
+  chunkOffset: number,
+  name: string,
+  range: ReadRange,
+  out: WalRecord[],
+): { bytes: number; frameBytes: number } {
   let offset = 0;
   while (offset < chunk.byteLength && out.length < range.maxRecords) {
     const parsed = parseFrameAt(chunk, offset);
@@ -1112,7 +1249,11 @@ function collectRecords(payload: Uint8Array, name: string, offset: number, range
     if (record.lsn < range.fromLsn) continue;
     if (out.length >= range.maxRecords) return;
     const previous = out[out.length - 1];
-    if (previous !== undefined && record.lsn !== previous.lsn + 1 && !(record.lsn > previous.lsn && range.gaps.has(record.lsn))) {
+    if (
+      previous !== undefined &&
+      record.lsn !== previous.lsn + 1 &&
+      !(record.lsn > previous.lsn && range.gaps.has(record.lsn))
+    ) {
       throw corruption(name, offset, `LSN ${record.lsn} follows LSN ${previous.lsn}`);
     }
     out.push(record);
@@ -1122,7 +1263,9 @@ function collectRecords(payload: Uint8Array, name: string, offset: number, range
 async function readFully(handle: FileHandle, chunk: Uint8Array, position: number, name: string): Promise<void> {
   let filled = 0;
   while (filled < chunk.byteLength) {
-    const count = await io(`reading segment ${name}`, () => handle.read(chunk, filled, chunk.byteLength - filled, position + filled));
+    const count = await io(`reading segment ${name}`, () =>
+      handle.read(chunk, filled, chunk.byteLength - filled, position + filled),
+    );
     if (count === 0) throw corruption(name, position + filled, 'the file is shorter than its written size');
     filled += count;
   }

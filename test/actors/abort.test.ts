@@ -74,7 +74,10 @@ describe('aborting Shoal calls', () => {
     remove = directory.remove;
     db = await Shoal.open({ dataDir: directory.path, maxWorkers: 4, metadataReplicas: 1 });
     await db.createCollection({ name: 'c', dimension: DIMENSION, metric: 'l2', shards: 2 });
-    await db.upsert('c', Array.from({ length: 500 }, (_, index) => ({ id: `r${index}`, vector: vector(index) })));
+    await db.upsert(
+      'c',
+      Array.from({ length: 500 }, (_, index) => ({ id: `r${index}`, vector: vector(index) })),
+    );
   });
   afterAll(async () => {
     await db?.close();
@@ -115,7 +118,10 @@ describe('aborting Shoal calls', () => {
 
   it('rejects a write and a search aborted right after the call, at once', async () => {
     const controller = new AbortController();
-    const records = Array.from({ length: 5_000 }, (_, index) => ({ id: `bulk${index}`, vector: vector(index + 1_000) }));
+    const records = Array.from({ length: 5_000 }, (_, index) => ({
+      id: `bulk${index}`,
+      vector: vector(index + 1_000),
+    }));
     const write = db.upsert('c', records, { signal: controller.signal });
     const search = db.search('c', { vector: vector(3), k: 10, exact: true, signal: controller.signal });
     const batch = db.searchBatch('c', { queries: [{ vector: vector(4), k: 5 }], signal: controller.signal });
@@ -170,17 +176,24 @@ describe('aborting Shoal.open', () => {
     const directory = await temporaryDirectory('abort-open');
     try {
       const controller = new AbortController();
-      const opening = Shoal.open({ dataDir: directory.path, maxWorkers: 4, metadataReplicas: 1, signal: controller.signal });
+      const opening = Shoal.open({
+        dataDir: directory.path,
+        maxWorkers: 4,
+        metadataReplicas: 1,
+        signal: controller.signal,
+      });
       // Past the locks and into the boot: the lock file exists once the actors are being started.
       while (!existsSync(join(directory.path, 'shoal.lock'))) await new Promise((resolve) => setTimeout(resolve, 1));
       controller.abort('stop booting');
       expectAborted(await rejection(opening), 'stop booting');
       let reopened: Shoal | null = null;
       for (let attempt = 0; reopened === null && attempt < 600; attempt++) {
-        reopened = await Shoal.open({ dataDir: directory.path, maxWorkers: 4, metadataReplicas: 1 }).catch((error: unknown) => {
-          if ((error as ShoalError).code !== 'LOCKED') throw error;
-          return new Promise<null>((resolve) => setTimeout(() => resolve(null), 50));
-        });
+        reopened = await Shoal.open({ dataDir: directory.path, maxWorkers: 4, metadataReplicas: 1 }).catch(
+          (error: unknown) => {
+            if ((error as ShoalError).code !== 'LOCKED') throw error;
+            return new Promise<null>((resolve) => setTimeout(() => resolve(null), 50));
+          },
+        );
       }
       expect(reopened).not.toBeNull();
       expect(await reopened?.listCollections()).toEqual([]);

@@ -1,4 +1,6 @@
-// Proves the architecture: every shard, WAL writer and engine actor runs in a worker thread of its own (distinct threadIds, none the host's), and the host event loop stays responsive while large searches run in the workers (measured with monitorEventLoopDelay against the same searches run on the host thread).
+// Proves the architecture: every shard, WAL writer and engine actor runs in a worker thread of its own (distinct
+// threadIds, none the host's), and the host event loop stays responsive while large searches run in the workers
+// (measured with monitorEventLoopDelay against the same searches run on the host thread).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Shoal } from '../../index.js';
@@ -40,7 +42,10 @@ describe('architecture', () => {
     await db.createCollection({ name: 'big', dimension: BIG_DIMENSION, metric: 'l2', shards: 2 });
     const vectors = randomVectors(BIG_COUNT, BIG_DIMENSION, 3);
     for (let start = 0; start < BIG_COUNT; start += 5_000) {
-      await db.upsert('big', vectors.slice(start, start + 5_000).map((vector, i) => ({ id: `v${start + i}`, vector })));
+      await db.upsert(
+        'big',
+        vectors.slice(start, start + 5_000).map((vector, i) => ({ id: `v${start + i}`, vector })),
+      );
     }
     const queries = randomVectors(SEARCHES, BIG_DIMENSION, 4);
 

@@ -1,4 +1,9 @@
-// Proves backups and restores through the public API with real threads and files: a backup taken while a writer upserts and deletes holds, per shard, exactly the state after some prefix of the writes that contains every write acknowledged before backup() and none issued after it resolved; the backup opens as a data directory and restores into another database with every record and every exact search equal to that state; and it proves the refusals (non-empty target, incomplete backup, taken name, bad requests) and that a concurrent optimize does not break a backup.
+// Proves backups and restores through the public API with real threads and files: a backup taken while a writer upserts
+// and deletes holds, per shard, exactly the state after some prefix of the writes that contains every write
+// acknowledged before backup() and none issued after it resolved; the backup opens as a data directory and restores
+// into another database with every record and every exact search equal to that state; and it proves the refusals
+// (non-empty target, incomplete backup, taken name, bad requests) and that a concurrent optimize does not break a
+// backup.
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +40,11 @@ class Writer {
   private stopped = false;
   private running: Promise<void> = Promise.resolve();
 
-  constructor(private readonly db: Shoal, private readonly collection: string, private readonly seed: number) {}
+  constructor(
+    private readonly db: Shoal,
+    private readonly collection: string,
+    private readonly seed: number,
+  ) {}
 
   start(): void {
     this.running = this.loop();
@@ -83,7 +92,8 @@ function stateAfter(writes: readonly Write[], count: number, shard: number): Map
 
 function apply(state: Map<string, Model>, write: Write, shard: number): void {
   for (const upsert of write.upserts) {
-    if (shardOf(upsert.id, SHARDS) === shard) state.set(upsert.id, { vector: upsert.vector, metadata: upsert.metadata });
+    if (shardOf(upsert.id, SHARDS) === shard)
+      state.set(upsert.id, { vector: upsert.vector, metadata: upsert.metadata });
   }
   for (const id of write.deletes) if (shardOf(id, SHARDS) === shard) state.delete(id);
 }
@@ -110,7 +120,13 @@ async function recordsByShard(db: Shoal, collection: string): Promise<Map<string
  * For each shard, how many writes the backup holds: the one prefix length in
  * [from, to] whose state equals what `collection` holds, or -1 when none does.
  */
-async function prefixPerShard(db: Shoal, collection: string, writer: Writer, from: number, to: number): Promise<number[]> {
+async function prefixPerShard(
+  db: Shoal,
+  collection: string,
+  writer: Writer,
+  from: number,
+  to: number,
+): Promise<number[]> {
   const shards = await recordsByShard(db, collection);
   return shards.map((found, shard) => {
     const state = stateAfter(writer.writes, from, shard);
@@ -124,7 +140,12 @@ async function prefixPerShard(db: Shoal, collection: string, writer: Writer, fro
 }
 
 /** Exact searches on `collection` equal brute force over the model state at the given prefixes. */
-async function expectSearchesMatch(db: Shoal, collection: string, writer: Writer, prefixes: readonly number[]): Promise<void> {
+async function expectSearchesMatch(
+  db: Shoal,
+  collection: string,
+  writer: Writer,
+  prefixes: readonly number[],
+): Promise<void> {
   const rows = prefixes.flatMap((count, shard) =>
     [...stateAfter(writer.writes, count, shard)].map(([id, model]) => ({ id, vector: model.vector })),
   );
@@ -159,7 +180,13 @@ describe('backup and restore', () => {
   beforeAll(async () => {
     directory = await temporaryDirectory('backup');
     db = await Shoal.open({ dataDir: join(directory.path, 'source'), metadataReplicas: 1, maxWorkers: 4 });
-    await db.createCollection({ name: 'docs', dimension: DIMENSION, metric: METRIC, shards: SHARDS, flushThresholdRows: 100 });
+    await db.createCollection({
+      name: 'docs',
+      dimension: DIMENSION,
+      metric: METRIC,
+      shards: SHARDS,
+      flushThresholdRows: 100,
+    });
     writer = new Writer(db, 'docs', 7);
     for (let count = 0; count < 120; count++) await writer.once();
   }, 120_000);
@@ -221,7 +248,9 @@ describe('backup and restore', () => {
       const reopened = await Shoal.open({ dataDir: join(directory.path, 'other'), metadataReplicas: 1, maxWorkers: 4 });
       try {
         expect((await reopened.get('docs', ['new'])).length).toBe(1);
-        expect(await prefixPerShard(reopened, 'docs', writer, acknowledgedBefore, issuedBeforeResolved)).toEqual(prefixes);
+        expect(await prefixPerShard(reopened, 'docs', writer, acknowledgedBefore, issuedBeforeResolved)).toEqual(
+          prefixes,
+        );
       } finally {
         await reopened.close();
       }
@@ -265,7 +294,9 @@ describe('backup and restore', () => {
     expect(await codeOf(db.request({ type: 'backup', collection: 'bad name!', to }))).toBe('INVALID_ARGUMENT');
     expect(await codeOf(db.request({ type: 'restore', from: 42 as unknown as string }))).toBe('INVALID_ARGUMENT');
     expect(await codeOf(db.request({ type: 'restore', from: backupDir, name: '../x' }))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(db.request({ type: 'restore', from: join(directory.path, 'nowhere') }))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(db.request({ type: 'restore', from: join(directory.path, 'nowhere') }))).toBe(
+      'INVALID_ARGUMENT',
+    );
   });
 
   it('refuses to restore under a name that is taken', async () => {

@@ -1,4 +1,9 @@
-// Proves one owner per data directory with real processes and files: while a child process holds a data directory, an open from this process is refused at once with LOCKED naming the child's pid and writes nothing; after the child is killed with SIGKILL the next open breaks the stale lock at once and finds every record the child had acknowledged; a second open in the same process is refused until the first closes; a storage folder shared by two data directories is locked too; and the lock file itself is recognised as stale for a dead pid, a reused pid, a torn file, while racing opens let exactly one win.
+// Proves one owner per data directory with real processes and files: while a child process holds a data directory, an
+// open from this process is refused at once with LOCKED naming the child's pid and writes nothing; after the child is
+// killed with SIGKILL the next open breaks the stale lock at once and finds every record the child had acknowledged; a
+// second open in the same process is refused until the first closes; a storage folder shared by two data directories is
+// locked too; and the lock file itself is recognised as stale for a dead pid, a reused pid, a torn file, while racing
+// opens let exactly one win.
 import { spawn } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,10 +29,12 @@ async function refusal(promise: Promise<unknown>): Promise<ShoalError> {
 /** Every file below `folder` with its size and modification time: what a refused open must leave alone. */
 async function snapshot(folder: string): Promise<string[]> {
   const entries = await readdir(folder, { recursive: true });
-  const described = await Promise.all(entries.map(async (entry) => {
-    const info = await stat(join(folder, entry));
-    return `${entry} ${info.size} ${info.mtimeMs}`;
-  }));
+  const described = await Promise.all(
+    entries.map(async (entry) => {
+      const info = await stat(join(folder, entry));
+      return `${entry} ${info.size} ${info.mtimeMs}`;
+    }),
+  );
   return described.sort();
 }
 
@@ -55,20 +62,25 @@ describe('one owner per data directory', () => {
     let acked = -1;
     let checked: Promise<void> | null = null;
     let before: string[] = [];
-    await runUntilKilled(HOLDER, [dataDir, String(RECORDS)], (line, kill) => {
-      if (line.startsWith('acked ')) acked = Number(line.slice(6));
-      if (line === 'acked 100') {
-        checked = (async () => {
-          before = await snapshot(dataDir);
-          const error = await refusal(Shoal.open({ dataDir, maxWorkers: 2 }));
-          expect(error.code).toBe('LOCKED');
-          expect(error.message).toContain(dataDir);
-          expect(error.details?.['pid']).toEqual(expect.any(Number));
-          expect(error.details?.['pid']).not.toBe(process.pid);
-        })();
-      }
-      if (line === 'done') void checked?.finally(kill);
-    }, 120_000);
+    await runUntilKilled(
+      HOLDER,
+      [dataDir, String(RECORDS)],
+      (line, kill) => {
+        if (line.startsWith('acked ')) acked = Number(line.slice(6));
+        if (line === 'acked 100') {
+          checked = (async () => {
+            before = await snapshot(dataDir);
+            const error = await refusal(Shoal.open({ dataDir, maxWorkers: 2 }));
+            expect(error.code).toBe('LOCKED');
+            expect(error.message).toContain(dataDir);
+            expect(error.details?.['pid']).toEqual(expect.any(Number));
+            expect(error.details?.['pid']).not.toBe(process.pid);
+          })();
+        }
+        if (line === 'done') void checked?.finally(kill);
+      },
+      120_000,
+    );
     await checked;
     expect(acked).toBe(RECORDS - 1);
     expect(before.some((entry) => entry.startsWith(LOCK_FILE))).toBe(true);

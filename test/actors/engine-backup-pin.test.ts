@@ -26,7 +26,13 @@ const module = (name: string): string => new URL(`../../actors/${name}.ts`, impo
 function shardGroup(dir: string): GroupSpec {
   const walArgs: WalWriterArgs = { dir: join(dir, 'wal'), dimension: DIMENSION, syncMode: 'batch' };
   const settings = { engine: 'lsm' as const, flushThresholdRows: 100 };
-  const engineArgs: EngineArgs = { dimension: DIMENSION, metric: 'l2', wal: WAL, viperDir: join(dir, 'viper'), settings };
+  const engineArgs: EngineArgs = {
+    dimension: DIMENSION,
+    metric: 'l2',
+    wal: WAL,
+    viperDir: join(dir, 'viper'),
+    settings,
+  };
   return {
     name: shardGroupName(COLLECTION, 0),
     strategy: 'rest_for_one',

@@ -1,4 +1,10 @@
-// Proves a shard's memory stays bounded under write bursts and that stopping an engine never waits for a build: one real shard group (WAL writer, engine, shard in worker threads, builds in a piscina thread slowed by the test-only per-point pause) takes a burst of concurrent writes while its stats are sampled; the frozen queue never exceeds its bound, writes stall (counted), searches are answered during a stall, a held write past its deadline fails with TIMEOUT yet is applied in the live engine, and every acknowledged record is readable. Stopping during a build of minutes returns, publishes no segment, answers a held write UNAVAILABLE, and the reopened engine replays every row from the WAL.
+// Proves a shard's memory stays bounded under write bursts and that stopping an engine never waits for a build: one
+// real shard group (WAL writer, engine, shard in worker threads, builds in a piscina thread slowed by the test-only
+// per-point pause) takes a burst of concurrent writes while its stats are sampled; the frozen queue never exceeds its
+// bound, writes stall (counted), searches are answered during a stall, a held write past its deadline fails with
+// TIMEOUT yet is applied in the live engine, and every acknowledged record is readable. Stopping during a build of
+// minutes returns, publishes no segment, answers a held write UNAVAILABLE, and the reopened engine replays every row
+// from the WAL.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,10 +29,22 @@ const SHARD = shardAddress(COLLECTION, 0);
 const module = (name: string): string => new URL(`../../actors/${name}.ts`, import.meta.url).href;
 
 /** One shard group as the supervisor builds it, with engine settings and the slow-build hook of the test's choosing. */
-function shardGroup(dir: string, settings: EngineSettings, buildPointPauseMs: number, writesInFlightMax?: number): GroupSpec {
+function shardGroup(
+  dir: string,
+  settings: EngineSettings,
+  buildPointPauseMs: number,
+  writesInFlightMax?: number,
+): GroupSpec {
   const wal = walAddress(COLLECTION, 0);
   const walArgs: WalWriterArgs = { dir: join(dir, 'wal'), dimension: DIMENSION, syncMode: 'batch' };
-  const engineArgs: EngineArgs = { dimension: DIMENSION, metric: 'l2', wal, viperDir: join(dir, 'viper'), settings, buildPointPauseMs };
+  const engineArgs: EngineArgs = {
+    dimension: DIMENSION,
+    metric: 'l2',
+    wal,
+    viperDir: join(dir, 'viper'),
+    settings,
+    buildPointPauseMs,
+  };
   return {
     name: shardGroupName(COLLECTION, 0),
     strategy: 'rest_for_one',
@@ -35,7 +53,12 @@ function shardGroup(dir: string, settings: EngineSettings, buildPointPauseMs: nu
     children: [
       { address: wal, module: module('wal-writer-actor'), factory: 'createWalWriter', args: walArgs },
       { address: ENGINE, module: module('engine-actor'), factory: 'createEngine', args: engineArgs },
-      { address: SHARD, module: module('shard-actor'), factory: 'createShard', args: { wal, engine: ENGINE, ...(writesInFlightMax === undefined ? {} : { writesInFlightMax }) } },
+      {
+        address: SHARD,
+        module: module('shard-actor'),
+        factory: 'createShard',
+        args: { wal, engine: ENGINE, ...(writesInFlightMax === undefined ? {} : { writesInFlightMax }) },
+      },
     ],
   };
 }
@@ -62,7 +85,12 @@ class Harness {
   }
 
   async search(vector: Float32Array): Promise<Hit[]> {
-    const message: EngineMessage = { type: 'search', vectors: vector.slice(), dimension: vector.length, queries: [{ k: 5, filter: null, exact: true }] };
+    const message: EngineMessage = {
+      type: 'search',
+      vectors: vector.slice(),
+      dimension: vector.length,
+      queries: [{ k: 5, filter: null, exact: true }],
+    };
     const [hits] = await this.system.ask<Hit[][]>(ENGINE, message, { timeoutMs: 10_000 });
     return hits ?? [];
   }
@@ -93,7 +121,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function open(settings: EngineSettings, buildPointPauseMs: number, writesInFlightMax?: number): Promise<{ harness: Harness; dir: string; group: (pauseMs: number) => GroupSpec }> {
+async function open(
+  settings: EngineSettings,
+  buildPointPauseMs: number,
+  writesInFlightMax?: number,
+): Promise<{ harness: Harness; dir: string; group: (pauseMs: number) => GroupSpec }> {
   const directory = await temporaryDirectory('engine-stall');
   cleanups.push(() => directory.remove());
   const harness = new Harness();
@@ -186,7 +218,15 @@ describe('writes in flight', () => {
     await harness.write(first); // frozen at once; its slow flush starts
     await harness.write(second); // fills the active memtable: the queue is full, later writes are held
     const burst = Array.from({ length: 6 }, (_, index) => rowsOf(`x${index}-`, 10, 10 + index));
-    const outcomes = await Promise.all(burst.map((rows) => harness.write(rows).then(() => 'ok', (error: unknown) => (error as { code?: string; details?: { reason?: string } }).details?.reason ?? String(error))));
+    const outcomes = await Promise.all(
+      burst.map((rows) =>
+        harness.write(rows).then(
+          () => 'ok',
+          (error: unknown) =>
+            (error as { code?: string; details?: { reason?: string } }).details?.reason ?? String(error),
+        ),
+      ),
+    );
     expect(outcomes.filter((outcome) => outcome === 'ok')).toHaveLength(3);
     expect(outcomes.filter((outcome) => outcome === 'overloaded')).toHaveLength(3);
     const accepted = burst.filter((_, index) => outcomes[index] === 'ok').flat();
@@ -245,13 +285,22 @@ describe('stall settings and stats through the public API', () => {
     cleanups.push(() => directory.remove());
     const db = await Shoal.open({ dataDir: directory.path });
     cleanups.push(() => db.close());
-    await expect(db.createCollection({ name: 'bad', dimension: 4, metric: 'l2', frozenMemtablesMax: 0 })).rejects.toMatchObject({
+    await expect(
+      db.createCollection({ name: 'bad', dimension: 4, metric: 'l2', frozenMemtablesMax: 0 }),
+    ).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
       message: expect.stringContaining('frozenMemtablesMax') as string,
     });
     await db.createCollection({ name: 'ok', dimension: 4, metric: 'l2', shards: 1, frozenMemtablesMax: 2 });
     await db.upsert('ok', [{ id: 'a', vector: [1, 0, 0, 0] }]);
     const stats = (await db.stats()).collections.find((collection) => collection.name === 'ok') as CollectionStats;
-    expect(stats).toMatchObject({ records: 1, frozenMemtables: 0, stalls: 0, stalledWrites: 0, stalledMs: 0, writesHeld: 0 });
+    expect(stats).toMatchObject({
+      records: 1,
+      frozenMemtables: 0,
+      stalls: 0,
+      stalledWrites: 0,
+      stalledMs: 0,
+      writesHeld: 0,
+    });
   }, 60_000);
 });

@@ -1,4 +1,5 @@
-// Proves that bad input gets a typed ShoalError with a stable code and a message naming the field, that a rejected batch writes nothing, and that every call after close() fails with CLOSED.
+// Proves that bad input gets a typed ShoalError with a stable code and a message naming the field, that a rejected
+// batch writes nothing, and that every call after close() fails with CLOSED.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Shoal, ShoalError } from '../../index.js';
 import type { ErrorCode } from '../../index.js';
@@ -37,20 +38,39 @@ describe('bad input', () => {
 
   it('rejects wrong dimensions with DIMENSION_MISMATCH', async () => {
     await expectCode(db.upsert('c', [{ id: 'a', vector: [1, 2] }]), 'DIMENSION_MISMATCH', 'dimension 3');
-    await expectCode(db.upsert('c', [{ id: 'a', vector: [1, 2, 3] }, { id: 'b', vector: [1, 2, 3, 4] }]), 'DIMENSION_MISMATCH', 'records[1].vector');
+    await expectCode(
+      db.upsert('c', [
+        { id: 'a', vector: [1, 2, 3] },
+        { id: 'b', vector: [1, 2, 3, 4] },
+      ]),
+      'DIMENSION_MISMATCH',
+      'records[1].vector',
+    );
     await expectCode(db.search('c', { vector: [1, 2], k: 1 }), 'DIMENSION_MISMATCH');
   });
 
   it('rejects NaN and Infinity, naming the record and position', async () => {
-    await expectCode(db.upsert('c', [{ id: 'a', vector: [1, Number.NaN, 3] }]), 'INVALID_ARGUMENT', 'records[0].vector[1]');
-    await expectCode(db.upsert('c', [{ id: 'a', vector: [1, 2, Number.POSITIVE_INFINITY] }]), 'INVALID_ARGUMENT', 'records[0].vector[2]');
+    await expectCode(
+      db.upsert('c', [{ id: 'a', vector: [1, Number.NaN, 3] }]),
+      'INVALID_ARGUMENT',
+      'records[0].vector[1]',
+    );
+    await expectCode(
+      db.upsert('c', [{ id: 'a', vector: [1, 2, Number.POSITIVE_INFINITY] }]),
+      'INVALID_ARGUMENT',
+      'records[0].vector[2]',
+    );
     await expectCode(db.upsert('c', [{ id: 'a', vector: [1, 2, 1e39] }]), 'INVALID_ARGUMENT', 'finite float32');
     await expectCode(db.search('c', { vector: [Number.NaN, 1, 1], k: 1 }), 'INVALID_ARGUMENT', 'vector[0]');
   });
 
   it('rejects empty and non-string ids', async () => {
     await expectCode(db.upsert('c', [{ id: '', vector: [1, 2, 3] }]), 'INVALID_ARGUMENT', 'records[0].id');
-    await expectCode(db.upsert('c', [{ id: 7 as unknown as string, vector: [1, 2, 3] }]), 'INVALID_ARGUMENT', 'records[0].id');
+    await expectCode(
+      db.upsert('c', [{ id: 7 as unknown as string, vector: [1, 2, 3] }]),
+      'INVALID_ARGUMENT',
+      'records[0].id',
+    );
     await expectCode(db.get('c', [null as unknown as string]), 'INVALID_ARGUMENT', 'ids[0]');
     await expectCode(db.delete('c', ['x'.repeat(513)]), 'INVALID_ARGUMENT', 'ids[0]');
   });
@@ -59,7 +79,11 @@ describe('bad input', () => {
     await expectCode(db.search('c', { vector: [1, 2, 3], k: 0 }), 'INVALID_ARGUMENT', 'k');
     await expectCode(db.search('c', { vector: [1, 2, 3], k: 10_001 }), 'INVALID_ARGUMENT', 'k');
     await expectCode(db.search('c', { vector: [1, 2, 3], k: 1.5 }), 'INVALID_ARGUMENT', 'k');
-    await expectCode(db.search('c', { vector: [1, 2, 3], k: 1, filter: { year: { $near: 3 } } as never }), 'INVALID_ARGUMENT', '$near');
+    await expectCode(
+      db.search('c', { vector: [1, 2, 3], k: 1, filter: { year: { $near: 3 } } as never }),
+      'INVALID_ARGUMENT',
+      '$near',
+    );
   });
 
   it('rejects unknown collections, duplicate creates and bad collection options', async () => {
@@ -67,20 +91,56 @@ describe('bad input', () => {
     await expectCode(db.upsert('nope', [{ id: 'a', vector: [1, 2, 3] }]), 'COLLECTION_NOT_FOUND');
     await expectCode(db.dropCollection('nope'), 'COLLECTION_NOT_FOUND');
     await expectCode(db.createCollection({ name: 'c', dimension: 3, metric: 'cosine' }), 'COLLECTION_EXISTS');
-    await expectCode(db.createCollection({ name: 'bad name!', dimension: 3, metric: 'cosine' }), 'INVALID_ARGUMENT', 'name');
-    await expectCode(db.createCollection({ name: 'x', dimension: 0, metric: 'cosine' }), 'INVALID_ARGUMENT', 'dimension');
-    await expectCode(db.createCollection({ name: 'x', dimension: 3, metric: 'hamming' as never }), 'INVALID_ARGUMENT', 'metric');
-    await expectCode(db.createCollection({ name: 'x', dimension: 3, metric: 'l2', shards: 0 }), 'INVALID_ARGUMENT', 'shards');
-    await expectCode(db.createCollection({ name: 'x', dimension: 3, metric: 'l2', syncMode: 'sometimes' as never }), 'INVALID_ARGUMENT', 'syncMode');
-    await expectCode(db.createCollection({ name: 'x', dimension: 3, metric: 'l2', syncMode: 'batch', syncIntervalMs: 50 }), 'INVALID_ARGUMENT', 'syncIntervalMs');
-    await expectCode(db.createCollection({ name: 'x', dimension: 3, metric: 'l2', syncMode: 'periodic', syncIntervalMs: 0 }), 'INVALID_ARGUMENT', 'syncIntervalMs');
+    await expectCode(
+      db.createCollection({ name: 'bad name!', dimension: 3, metric: 'cosine' }),
+      'INVALID_ARGUMENT',
+      'name',
+    );
+    await expectCode(
+      db.createCollection({ name: 'x', dimension: 0, metric: 'cosine' }),
+      'INVALID_ARGUMENT',
+      'dimension',
+    );
+    await expectCode(
+      db.createCollection({ name: 'x', dimension: 3, metric: 'hamming' as never }),
+      'INVALID_ARGUMENT',
+      'metric',
+    );
+    await expectCode(
+      db.createCollection({ name: 'x', dimension: 3, metric: 'l2', shards: 0 }),
+      'INVALID_ARGUMENT',
+      'shards',
+    );
+    await expectCode(
+      db.createCollection({ name: 'x', dimension: 3, metric: 'l2', syncMode: 'sometimes' as never }),
+      'INVALID_ARGUMENT',
+      'syncMode',
+    );
+    await expectCode(
+      db.createCollection({ name: 'x', dimension: 3, metric: 'l2', syncMode: 'batch', syncIntervalMs: 50 }),
+      'INVALID_ARGUMENT',
+      'syncIntervalMs',
+    );
+    await expectCode(
+      db.createCollection({ name: 'x', dimension: 3, metric: 'l2', syncMode: 'periodic', syncIntervalMs: 0 }),
+      'INVALID_ARGUMENT',
+      'syncIntervalMs',
+    );
     await expectCode(db.request({ type: 'frobnicate' } as never), 'INVALID_ARGUMENT', 'frobnicate');
   });
 
   it('writes nothing from a batch with one bad record', async () => {
     const good = { id: 'good', vector: [1, 0, 0] };
-    await expectCode(db.upsert('c', [good, { id: 'bad', vector: [1, 0, 'x' as unknown as number] }]), 'INVALID_ARGUMENT', 'records[1].vector[2]');
-    await expectCode(db.upsert('c', [good, { id: 'meta', vector: [1, 0, 0], metadata: [1, 2] as never }]), 'INVALID_ARGUMENT', 'records[1].metadata');
+    await expectCode(
+      db.upsert('c', [good, { id: 'bad', vector: [1, 0, 'x' as unknown as number] }]),
+      'INVALID_ARGUMENT',
+      'records[1].vector[2]',
+    );
+    await expectCode(
+      db.upsert('c', [good, { id: 'meta', vector: [1, 0, 0], metadata: [1, 2] as never }]),
+      'INVALID_ARGUMENT',
+      'records[1].metadata',
+    );
     expect(await db.get('c', ['good', 'bad', 'meta'])).toEqual([]);
     expect((await db.stats()).collections[0]?.records).toBe(0);
   });
@@ -89,7 +149,14 @@ describe('bad input', () => {
     const lone = '\uD800x';
     // A good id routed to the other shard: without the check at the boundary its shard would write it.
     const other = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5'].find((id) => shardOf(id, 2) !== shardOf(lone, 2)) as string;
-    await expectCode(db.upsert('c', [{ id: other, vector: [1, 0, 0] }, { id: lone, vector: [0, 1, 0] }]), 'INVALID_ARGUMENT', 'records[1].id');
+    await expectCode(
+      db.upsert('c', [
+        { id: other, vector: [1, 0, 0] },
+        { id: lone, vector: [0, 1, 0] },
+      ]),
+      'INVALID_ARGUMENT',
+      'records[1].id',
+    );
     expect(await db.get('c', [other])).toEqual([]);
     await expectCode(db.get('c', [lone]), 'INVALID_ARGUMENT', 'lone surrogates');
   });
@@ -117,6 +184,10 @@ describe('bad input', () => {
   it('rejects bad open options', async () => {
     await expectCode(Shoal.open({ dataDir: '' }), 'INVALID_ARGUMENT', 'dataDir');
     await expectCode(Shoal.open({ dataDir: directory.path, maxWorkers: 0 }), 'INVALID_ARGUMENT', 'maxWorkers');
-    await expectCode(Shoal.open({ dataDir: directory.path, repairWal: 'yes' as unknown as boolean }), 'INVALID_ARGUMENT', 'repairWal');
+    await expectCode(
+      Shoal.open({ dataDir: directory.path, repairWal: 'yes' as unknown as boolean }),
+      'INVALID_ARGUMENT',
+      'repairWal',
+    );
   });
 });

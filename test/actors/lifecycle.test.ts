@@ -47,7 +47,9 @@ describe('process lifecycle', () => {
   for (const syncMode of ['batch', 'periodic', 'never'] as const) {
     it(`a script that forgets close() exits by itself, and its ${syncMode} writes are there`, async () => {
       const dataDir = await folder();
-      const exit = await runToExit(['--import', 'tsx', FORGETFUL, dataDir, 'idle', syncMode], { watchdogMs: WATCHDOG_MS });
+      const exit = await runToExit(['--import', 'tsx', FORGETFUL, dataDir, 'idle', syncMode], {
+        watchdogMs: WATCHDOG_MS,
+      });
       expectCleanExit(exit);
       expect(exit.lines).toContain('searched r0,r1,r2');
       // It closed on the way out: no lock left behind to be broken.

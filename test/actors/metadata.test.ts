@@ -1,4 +1,7 @@
-// The metadata Raft group with real worker threads: three replicas in their own workers agree on one leader and one state; a catalogue.json from an earlier release is migrated with its data; killing the leader's worker while collections are created loses no acknowledged create (on any replica, nor across a restart); with a majority stopped, metadata writes fail UNAVAILABLE within their deadline while data reads and writes go on.
+// The metadata Raft group with real worker threads: three replicas in their own workers agree on one leader and one
+// state; a catalogue.json from an earlier release is migrated with its data; killing the leader's worker while
+// collections are created loses no acknowledged create (on any replica, nor across a restart); with a majority stopped,
+// metadata writes fail UNAVAILABLE within their deadline while data reads and writes go on.
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,7 +17,10 @@ function answering(status: MetadataStatus): Replica[] {
   return status.replicas.filter((replica): replica is Replica => 'role' in replica);
 }
 
-/** Polls until every answering replica has applied the same index and holds `names` (and `expectAnswering` replicas answer). */
+/**
+ * Polls until every answering replica has applied the same index and holds `names` (and `expectAnswering` replicas
+ * answer).
+ */
 async function converged(db: Shoal, names: readonly string[], expectAnswering: number): Promise<Replica[]> {
   let last: MetadataStatus | null = null;
   for (let attempt = 0; attempt < 200; attempt++) {
@@ -57,13 +63,17 @@ describe('metadata replicas', () => {
     expect(new Set(replicas.map((replica) => replica.term)).size).toBe(1);
     for (const replica of replicas) expect(replica.collections).toEqual(['a']);
     const { actors } = await db.stats();
-    const threads = ['metadata/1', 'metadata/2', 'metadata/3', 'supervisor'].map((address) => actors.find((actor) => actor.address === address)?.threadId);
+    const threads = ['metadata/1', 'metadata/2', 'metadata/3', 'supervisor'].map(
+      (address) => actors.find((actor) => actor.address === address)?.threadId,
+    );
     expect(new Set(threads).size).toBe(4);
     expect(threads.every((thread) => typeof thread === 'number' && thread > 0)).toBe(true);
     const expected = [0, 1, 2].map((shard) => ({ shard, leader: 'local', replicas: ['local'], epoch: 1 }));
     expect(await db.shardAssignments('a', { linearizable: true })).toEqual(expected);
     expect(await db.shardAssignments('a')).toEqual(expected);
-    await expect(db.shardAssignments('b', { linearizable: true })).rejects.toMatchObject({ code: 'COLLECTION_NOT_FOUND' });
+    await expect(db.shardAssignments('b', { linearizable: true })).rejects.toMatchObject({
+      code: 'COLLECTION_NOT_FOUND',
+    });
     const files = await readdir(join(directory.path, 'cluster'));
     expect(files.sort()).toEqual(['replica-1', 'replica-2', 'replica-3']);
   });
@@ -74,7 +84,10 @@ describe('metadata replicas', () => {
     const vectors = randomVectors(200, DIMENSION, 3);
     const first = await Shoal.open({ dataDir: directory.path });
     const info = await first.createCollection({ name: 'old', dimension: DIMENSION, metric: 'cosine', shards: 2 });
-    await first.upsert('old', vectors.map((vector, i) => ({ id: `r${i}`, vector })));
+    await first.upsert(
+      'old',
+      vectors.map((vector, i) => ({ id: `r${i}`, vector })),
+    );
     await first.close();
     // What an earlier release left: no Raft folders, a version 1 catalogue (no placement) beside the data.
     await rm(join(directory.path, 'cluster'), { recursive: true });
@@ -141,7 +154,7 @@ describe('metadata replicas', () => {
     expect(await reopened.get(last, ['x'])).toHaveLength(1);
   });
 
-  it('opens with one replica\'s Raft state damaged: that replica stays down, the other two serve', async () => {
+  it("opens with one replica's Raft state damaged: that replica stays down, the other two serve", async () => {
     const directory = await temporaryDirectory('metadata-damaged');
     cleanup.push(directory.remove);
     const first = await Shoal.open({ dataDir: directory.path });
@@ -167,7 +180,10 @@ describe('metadata replicas', () => {
     cleanup.push(directory.remove, () => db.close());
     await db.createCollection({ name: 'data', dimension: DIMENSION, metric: 'cosine' });
     const vectors = randomVectors(50, DIMENSION, 9);
-    await db.upsert('data', vectors.map((vector, i) => ({ id: `r${i}`, vector })));
+    await db.upsert(
+      'data',
+      vectors.map((vector, i) => ({ id: `r${i}`, vector })),
+    );
 
     // One replica of three down: a majority remains and metadata writes go on.
     const leader = await leaderOf(db);
@@ -178,9 +194,18 @@ describe('metadata replicas', () => {
 
     // Two down: no majority.
     await db.injectFault({ kind: 'kill-worker', actor: 'metadata', replica: leader });
-    const failed = db.request({ type: 'create-collection', name: 'blocked', dimension: DIMENSION, metric: 'cosine', shards: 1, timeoutMs: 3_000 });
+    const failed = db.request({
+      type: 'create-collection',
+      name: 'blocked',
+      dimension: DIMENSION,
+      metric: 'cosine',
+      shards: 1,
+      timeoutMs: 3_000,
+    });
     await expect(failed).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-    await expect(db.request({ type: 'drop-collection', name: 'during', timeoutMs: 3_000 })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(db.request({ type: 'drop-collection', name: 'during', timeoutMs: 3_000 })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
     const status = await db.metadataStatus();
     expect(answering(status)).toHaveLength(1);
 

@@ -1,4 +1,7 @@
-// Proves db.metrics() answers the Prometheus text exposition format with what happened: requests counted per operation, collection and outcome (an unknown collection labelled '' so typos add no series), latency histograms whose counts match, per-collection series read from the actors (records, WAL syncs and appends, flushes), actor restarts and the Raft group's term, commit index and leader; and that two databases in one process keep their series apart.
+// Proves db.metrics() answers the Prometheus text exposition format with what happened: requests counted per operation,
+// collection and outcome (an unknown collection labelled '' so typos add no series), latency histograms whose counts
+// match, per-collection series read from the actors (records, WAL syncs and appends, flushes), actor restarts and the
+// Raft group's term, commit index and leader; and that two databases in one process keep their series apart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Shoal } from '../../index.js';
 import { METRICS_CONTENT_TYPE } from '../../actors/client/metrics.js';
@@ -36,10 +39,15 @@ describe('db.metrics()', () => {
   it('counts and times requests, reads the actors, and keeps two databases apart', async () => {
     await db.createCollection({ name: 'docs', dimension: 4, metric: 'cosine', shards: 2 });
     const vectors = randomVectors(50, 4, 7);
-    await db.upsert('docs', vectors.map((vector, index) => ({ id: `r${index}`, vector })));
+    await db.upsert(
+      'docs',
+      vectors.map((vector, index) => ({ id: `r${index}`, vector })),
+    );
     await db.upsert('docs', [{ id: 'x', vector: vectors[0] as Float32Array }]);
     for (let index = 0; index < 3; index++) await db.search('docs', { vector: vectors[index] as Float32Array, k: 5 });
-    await expect(db.search('no-such-collection', { vector: [1, 0, 0, 0], k: 1 })).rejects.toMatchObject({ code: 'COLLECTION_NOT_FOUND' });
+    await expect(db.search('no-such-collection', { vector: [1, 0, 0, 0], k: 1 })).rejects.toMatchObject({
+      code: 'COLLECTION_NOT_FOUND',
+    });
     await db.optimize('docs');
 
     const text = await db.metrics();
@@ -69,7 +77,9 @@ describe('db.metrics()', () => {
   it('reports the totals the actors hold, not what earlier scrapes added', async () => {
     const first = samples(await db.metrics());
     const second = samples(await db.metrics());
-    expect(second.get('shoal_wal_syncs_total{collection="docs"}')).toBe(first.get('shoal_wal_syncs_total{collection="docs"}'));
+    expect(second.get('shoal_wal_syncs_total{collection="docs"}')).toBe(
+      first.get('shoal_wal_syncs_total{collection="docs"}'),
+    );
     expect(second.get('shoal_records{collection="docs"}')).toBe(51);
   });
 });

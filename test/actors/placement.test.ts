@@ -1,4 +1,9 @@
-// Proves storage placement end to end with real worker threads and three temporary folders as storage URLs: six collections land round-robin on URLs 0,1,2,0,1,2 with their files under their assigned URL only, reopen finds them all with identical search results; a collection folder deleted behind Shoal's back makes that collection (only) fail with CORRUPTION and is never recreated, a folder copied in is reported as unknown and not loaded; removing a URL that holds collections, an object-store URL or a missing folder is refused at open; an added URL takes only new collections; a version 1 data directory (catalogue.json, no Raft metadata) opens unchanged and is migrated.
+// Proves storage placement end to end with real worker threads and three temporary folders as storage URLs: six
+// collections land round-robin on URLs 0,1,2,0,1,2 with their files under their assigned URL only, reopen finds them
+// all with identical search results; a collection folder deleted behind Shoal's back makes that collection (only) fail
+// with CORRUPTION and is never recreated, a folder copied in is reported as unknown and not loaded; removing a URL that
+// holds collections, an object-store URL or a missing folder is refused at open; an added URL takes only new
+// collections; a version 1 data directory (catalogue.json, no Raft metadata) opens unchanged and is migrated.
 import { cp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,7 +17,10 @@ const NAMES = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
 const queries = randomVectors(3, DIMENSION, 77);
 
 async function rejection(promise: Promise<unknown>, code: ErrorCode): Promise<ShoalError> {
-  const outcome = await promise.then(() => new Error('expected a rejection'), (error: unknown) => error);
+  const outcome = await promise.then(
+    () => new Error('expected a rejection'),
+    (error: unknown) => error,
+  );
   expect(outcome).toBeInstanceOf(ShoalError);
   expect((outcome as ShoalError).code).toBe(code);
   return outcome as ShoalError;
@@ -24,7 +32,8 @@ async function exists(path: string): Promise<boolean> {
 
 async function searchAll(db: Shoal, names: readonly string[]): Promise<Record<string, SearchHit[][]>> {
   const results: Record<string, SearchHit[][]> = {};
-  for (const name of names) results[name] = await Promise.all(queries.map((vector) => db.search(name, { vector, k: 5 })));
+  for (const name of names)
+    results[name] = await Promise.all(queries.map((vector) => db.search(name, { vector, k: 5 })));
   return results;
 }
 
@@ -33,7 +42,7 @@ describe('storage placement over three URLs', () => {
   let roots: string[] = [];
   let urls: string[] = [];
   let options: OpenOptions;
-  let created: CollectionInfo[] = [];
+  const created: CollectionInfo[] = [];
   let before: Record<string, SearchHit[][]> = {};
 
   beforeAll(async () => {
@@ -41,13 +50,20 @@ describe('storage placement over three URLs', () => {
     roots = ['a', 'b', 'c'].map((name) => join(home.path, name));
     for (const root of roots) await mkdir(root);
     urls = roots.map((root) => pathToFileURL(root).href);
-    options = { dataDir: join(home.path, 'data'), maxWorkers: 4, storage: { wal: { urls }, viper: { urls: [...urls].reverse() }, index: { urls, strategy: 'hash' } } };
+    options = {
+      dataDir: join(home.path, 'data'),
+      maxWorkers: 4,
+      storage: { wal: { urls }, viper: { urls: [...urls].reverse() }, index: { urls, strategy: 'hash' } },
+    };
     const db = await Shoal.open(options);
     try {
       for (const [index, name] of NAMES.entries()) {
         created.push(await db.createCollection({ name, dimension: DIMENSION, metric: 'l2', shards: 1 }));
         const vectors = randomVectors(40, DIMENSION, index + 1);
-        await db.upsert(name, vectors.map((vector, row) => ({ id: `${name}-${row}`, vector, metadata: { row } })));
+        await db.upsert(
+          name,
+          vectors.map((vector, row) => ({ id: `${name}-${row}`, vector, metadata: { row } })),
+        );
       }
       before = await searchAll(db, NAMES);
     } finally {
@@ -59,7 +75,7 @@ describe('storage placement over three URLs', () => {
     await home?.remove();
   });
 
-  it('assigns round-robin per component and keeps each collection\'s files under its assigned URL only', async () => {
+  it("assigns round-robin per component and keeps each collection's files under its assigned URL only", async () => {
     expect(created.map((info) => urls.indexOf(info.placement.wal))).toEqual([0, 1, 2, 0, 1, 2]);
     expect(created.map((info) => urls.indexOf(info.placement.viper))).toEqual([2, 1, 0, 2, 1, 0]);
     expect(created.every((info) => info.placement.lsm === pathToFileURL(join(home.path, 'data')).href)).toBe(true);
@@ -68,7 +84,11 @@ describe('storage placement over three URLs', () => {
         const walFolder = join(root, 'wal', info.id);
         expect(await exists(walFolder)).toBe(pathToFileURL(root).href === info.placement.wal);
       }
-      expect((await readdir(join(new URL(info.placement.wal).pathname, 'wal', info.id, '0'))).some((name) => name.endsWith('.wal'))).toBe(true);
+      expect(
+        (await readdir(join(new URL(info.placement.wal).pathname, 'wal', info.id, '0'))).some((name) =>
+          name.endsWith('.wal'),
+        ),
+      ).toBe(true);
     }
   });
 
@@ -81,10 +101,14 @@ describe('storage placement over three URLs', () => {
       expect(collections.map((each) => each.error)).toEqual(NAMES.map(() => null));
       expect(storage.unknown).toEqual([]);
       const wal = storage.components.filter((usage) => usage.component === 'wal');
-      expect(wal.map((usage) => [usage.url, usage.strategy, usage.collections])).toEqual(urls.map((url, index) => [url, 'round-robin', [NAMES[index], NAMES[index + 3]]]));
+      expect(wal.map((usage) => [usage.url, usage.strategy, usage.collections])).toEqual(
+        urls.map((url, index) => [url, 'round-robin', [NAMES[index], NAMES[index + 3]]]),
+      );
       for (const usage of wal) expect(usage.files).toBeGreaterThanOrEqual(2);
       for (const usage of wal) expect(usage.bytes).toBeGreaterThan(0);
-      expect(storage.components.filter((usage) => usage.component === 'index').every((usage) => usage.strategy === 'hash')).toBe(true);
+      expect(
+        storage.components.filter((usage) => usage.component === 'index').every((usage) => usage.strategy === 'hash'),
+      ).toBe(true);
     } finally {
       await db.close();
     }
@@ -100,16 +124,26 @@ describe('storage placement over three URLs', () => {
     const lost = created[1] as CollectionInfo;
     const lostFolder = join(roots[1] as string, 'wal', lost.id);
     await rm(lostFolder, { recursive: true });
-    await cp(join(roots[2] as string, 'wal', (created[2] as CollectionInfo).id), join(roots[0] as string, 'wal', 'intruder-0000abcd'), { recursive: true });
+    await cp(
+      join(roots[2] as string, 'wal', (created[2] as CollectionInfo).id),
+      join(roots[0] as string, 'wal', 'intruder-0000abcd'),
+      { recursive: true },
+    );
     const db = await Shoal.open(options);
     try {
       const stats = await db.stats();
       const broken = stats.collections.find((each) => each.name === 'c2');
       expect(broken?.error?.code).toBe('CORRUPTION');
       expect(broken?.error?.message).toContain(`wal folder ${lostFolder} is missing from ${urls[1]}`);
-      expect(stats.storage.unknown).toEqual([expect.objectContaining({ url: urls[0], component: 'wal', collectionId: 'intruder-0000abcd' })]);
+      expect(stats.storage.unknown).toEqual([
+        expect.objectContaining({ url: urls[0], component: 'wal', collectionId: 'intruder-0000abcd' }),
+      ]);
       expect((stats.storage.unknown[0]?.files ?? 0) > 0).toBe(true);
-      for (const call of [db.search('c2', { vector: queries[0] as Float32Array, k: 1 }), db.upsert('c2', [{ id: 'x', vector: new Float32Array(DIMENSION) }]), db.get('c2', ['x'])]) {
+      for (const call of [
+        db.search('c2', { vector: queries[0] as Float32Array, k: 1 }),
+        db.upsert('c2', [{ id: 'x', vector: new Float32Array(DIMENSION) }]),
+        db.get('c2', ['x']),
+      ]) {
         expect((await rejection(call, 'CORRUPTION')).message).toContain('collection c2 failed to open: its wal folder');
       }
       expect(await exists(lostFolder)).toBe(false);
@@ -155,10 +189,16 @@ describe('storage options refused at open', () => {
   });
 
   it('refuses object stores as not supported yet, and URLs whose folder does not exist', async () => {
-    const s3 = await rejection(Shoal.open({ dataDir: home.path, storage: { viper: { urls: ['s3://bucket/shoal'] } } }), 'INVALID_ARGUMENT');
+    const s3 = await rejection(
+      Shoal.open({ dataDir: home.path, storage: { viper: { urls: ['s3://bucket/shoal'] } } }),
+      'INVALID_ARGUMENT',
+    );
     expect(s3.message).toContain('storage.viper.urls[0]: s3:// storage is not supported yet');
     const missing = pathToFileURL(join(home.path, 'not-mounted')).href;
-    const absent = await rejection(Shoal.open({ dataDir: home.path, storage: { wal: { urls: [missing] } } }), 'INVALID_ARGUMENT');
+    const absent = await rejection(
+      Shoal.open({ dataDir: home.path, storage: { wal: { urls: [missing] } } }),
+      'INVALID_ARGUMENT',
+    );
     expect(absent.message).toContain(`storage.wal: ${missing}`);
     expect(await exists(join(home.path, 'not-mounted'))).toBe(false);
   }, 60_000);
@@ -185,7 +225,9 @@ describe('a version 1 data directory', () => {
         expect(listed.map((entry) => entry.name)).toEqual(['old', 'new']);
         expect(listed[1]?.placement.wal).toBe(pathToFileURL(home.path).href);
         // Imported into the metadata, the old catalogue is kept aside under a new name.
-        expect(JSON.parse(await readFile(join(home.path, 'catalogue.json.migrated'), 'utf8'))).toMatchObject({ version: 1 });
+        expect(JSON.parse(await readFile(join(home.path, 'catalogue.json.migrated'), 'utf8'))).toMatchObject({
+          version: 1,
+        });
         expect(await exists(join(home.path, 'catalogue.json'))).toBe(false);
       } finally {
         await db.close();

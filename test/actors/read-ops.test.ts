@@ -1,4 +1,8 @@
-// Proves scroll, iterate, count, deleteWhere and updateMetadata through the public API with real worker threads and files: scroll pages cover every live record exactly once in ascending code-unit id order across shards and tiers (with filters, $exists, $id and vectors), iterate and count agree with a model, deleteWhere and updateMetadata are durable across a reopen and a kill -9 of the writing process, updateMetadata keeps vectors and reports missing ids, and bad input is refused with INVALID_ARGUMENT.
+// Proves scroll, iterate, count, deleteWhere and updateMetadata through the public API with real worker threads and
+// files: scroll pages cover every live record exactly once in ascending code-unit id order across shards and tiers
+// (with filters, $exists, $id and vectors), iterate and count agree with a model, deleteWhere and updateMetadata are
+// durable across a reopen and a kill -9 of the writing process, updateMetadata keeps vectors and reports missing ids,
+// and bad input is refused with INVALID_ARGUMENT.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Shoal } from '../../index.js';
@@ -35,7 +39,12 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 /** Every record of a scroll, page by page; checks that each page but the last is full. */
-async function scrollAll(db: Shoal, filter: Filter | null, limit: number, withVectors = false): Promise<ScrollRecord[]> {
+async function scrollAll(
+  db: Shoal,
+  filter: Filter | null,
+  limit: number,
+  withVectors = false,
+): Promise<ScrollRecord[]> {
   const records: ScrollRecord[] = [];
   let cursor: string | null = null;
   do {
@@ -70,7 +79,10 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
   });
 
   function expectedIds(keep: (row: Row) => boolean): string[] {
-    return [...live.values()].filter(keep).map((row) => row.id).sort(byCodeUnit);
+    return [...live.values()]
+      .filter(keep)
+      .map((row) => row.id)
+      .sort(byCodeUnit);
   }
 
   it('scrolls every live record exactly once, in ascending code-unit id order, across shards', async () => {
@@ -170,7 +182,11 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
     await db.close();
     db = await Shoal.open({ dataDir: directory.path, maxWorkers: 4 });
     await check();
-    const nothing = await db.request({ type: 'update-metadata', collection: 'docs', records: [{ id: 'nope', metadata: null }] });
+    const nothing = await db.request({
+      type: 'update-metadata',
+      collection: 'docs',
+      records: [{ id: 'nope', metadata: null }],
+    });
     expect(nothing).toEqual({ updated: 0, missing: ['nope'] });
     await db.upsert('docs', [live.get(one as string) as Row, live.get(two as string) as Row]);
   }, 60_000);
@@ -203,7 +219,11 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
     await db.close();
     db = await Shoal.open({ dataDir: directory.path, maxWorkers: 4 });
     await check();
-    const again = await db.request({ type: 'delete-where', collection: 'docs', filter: { group: 4, tag: { $exists: false } } });
+    const again = await db.request({
+      type: 'delete-where',
+      collection: 'docs',
+      filter: { group: 4, tag: { $exists: false } },
+    });
     expect(again).toEqual({ count: 0 });
   }, 60_000);
 
@@ -231,7 +251,10 @@ describe('scroll, count, deleteWhere and updateMetadata through the public API',
     ];
     for (const attempt of invalid) expect(await codeOf(attempt)).toBe('INVALID_ARGUMENT');
     const zero = db.iterate('docs', { batchSize: 0 }).next();
-    await expect(zero).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('batchSize') });
+    await expect(zero).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('batchSize'),
+    });
     const cursor = db.scroll('docs', { cursor: 'x' });
     await expect(cursor).rejects.toMatchObject({ message: expect.stringContaining('cursor') });
     expect(await codeOf(db.scroll('nope'))).toBe('COLLECTION_NOT_FOUND');
@@ -253,13 +276,18 @@ describe('deleteWhere and updateMetadata across a kill -9', () => {
       await setup.close();
       let deleted = -1;
       let updated = -1;
-      await runUntilKilled(CHILD, [directory.path], (line, kill) => {
-        if (line.startsWith('deleted ')) deleted = Number(line.slice(8));
-        if (line.startsWith('updated ')) {
-          updated = Number(line.slice(8));
-          kill();
-        }
-      }, 120_000);
+      await runUntilKilled(
+        CHILD,
+        [directory.path],
+        (line, kill) => {
+          if (line.startsWith('deleted ')) deleted = Number(line.slice(8));
+          if (line.startsWith('updated ')) {
+            updated = Number(line.slice(8));
+            kill();
+          }
+        },
+        120_000,
+      );
       expect(deleted).toBe(rows.filter((row) => row.metadata.group === 1).length);
       expect(updated).toBe(2);
       const db = await Shoal.open({ dataDir: directory.path, maxWorkers: 4 });
@@ -284,13 +312,18 @@ describe('scroll and count when an engine dies', () => {
     const directory = await temporaryDirectory('read-ops-fault');
     const db = await Shoal.open({ dataDir: directory.path, faultInjection: true, maxRestarts: 1 });
     try {
-      const rows = randomVectors(300, 4, 5).map((vector, i) => ({ id: `r${i}`, vector, metadata: { odd: i % 2 === 1 } }));
+      const rows = randomVectors(300, 4, 5).map((vector, i) => ({
+        id: `r${i}`,
+        vector,
+        metadata: { odd: i % 2 === 1 },
+      }));
       await db.createCollection({ name: 'c', dimension: 4, metric: 'l2', shards: 2 });
       await db.upsert('c', rows);
       const ids = rows.map((row) => row.id).sort(byCodeUnit);
       await db.injectFault({ kind: 'kill-worker', actor: 'engine', collection: 'c', shard: 0 });
       const walked: string[] = [];
-      for await (const batch of db.iterate('c', { batchSize: 64, timeoutMs: 20_000 })) walked.push(...batch.map((r) => r.id));
+      for await (const batch of db.iterate('c', { batchSize: 64, timeoutMs: 20_000 }))
+        walked.push(...batch.map((r) => r.id));
       expect(walked).toEqual(ids);
       expect(await db.count('c', { filter: { odd: true }, timeoutMs: 20_000 })).toBe(150);
       await db.injectFault({ kind: 'kill-worker', actor: 'engine', collection: 'c', shard: 0 });

@@ -1,4 +1,12 @@
-// Proves the client's direct read route: a get asks each shard's engine for its own ids and answers in the order asked; a search asks the supervisor for the collection's route once, then asks each shard's engine itself (its own copy of the vectors) and merges the per-shard top-k under the metric; a wrong dimension fails before any engine is asked; an engine that cannot be reached sends the search through the supervisor with the time left and makes the next search fetch the route again; an engine's error answer fails the search (or, with allowPartial, leaves it partial) without a second trip; a scroll or count asks every engine (a scroll for limit + 1 records) and is merged here, or goes through the supervisor when an engine cannot be reached; a route fetched across a create or drop is used once and not kept. The transport is replaced by a recording function here; shoal.test.ts and supervision.test.ts check the same paths through real threads.
+// Proves the client's direct read route: a get asks each shard's engine for its own ids and answers in the order asked;
+// a search asks the supervisor for the collection's route once, then asks each shard's engine itself (its own copy of
+// the vectors) and merges the per-shard top-k under the metric; a wrong dimension fails before any engine is asked; an
+// engine that cannot be reached sends the search through the supervisor with the time left and makes the next search
+// fetch the route again; an engine's error answer fails the search (or, with allowPartial, leaves it partial) without a
+// second trip; a scroll or count asks every engine (a scroll for limit + 1 records) and is merged here, or goes through
+// the supervisor when an engine cannot be reached; a route fetched across a create or drop is used once and not kept.
+// The transport is replaced by a recording function here; shoal.test.ts and supervision.test.ts check the same paths
+// through real threads.
 import { describe, expect, it } from 'vitest';
 import { ReadRouter } from '../../actors/client/read-router.js';
 import type { ReadRoute } from '../../actors/read-protocol.js';
@@ -18,16 +26,22 @@ interface Asked {
 
 const ROUTE: ReadRoute = { collection: 'docs', id: 'c7', dimension: 2, metric: 'cosine', shards: 2 };
 
-/** A transport: engines answer with `engine(shard, message)`, the supervisor with `supervisor(message)`; every ask is recorded. */
-function transport(engine: (shard: number, message: Asked['message']) => Hit[][] | Error, supervisor: (message: Message) => unknown = () => ROUTE) {
+/**
+ * A transport: engines answer with `engine(shard, message)`, the supervisor with `supervisor(message)`; every ask is
+ * recorded.
+ */
+function transport(
+  engine: (shard: number, message: Asked['message']) => Hit[][] | Error,
+  supervisor: (message: Message) => unknown = () => ROUTE,
+) {
   const asked: Asked[] = [];
-  const hostAsk = <T,>(to: string, message: Message, options: AskOptions): Promise<T> => {
+  const hostAsk = <T>(to: string, message: Message, options: AskOptions): Promise<T> => {
     asked.push({ to, message, timeoutMs: options.timeoutMs, transfer: options.transfer ?? [] });
     const shard = Number(to.split('/').at(-1));
     const answer = engine(shard, message);
     return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer as T);
   };
-  const supervisorAsk = <T,>(message: Message, timeoutMs: number, transfer: ArrayBuffer[] = []): Promise<T> => {
+  const supervisorAsk = <T>(message: Message, timeoutMs: number, transfer: ArrayBuffer[] = []): Promise<T> => {
     asked.push({ to: 'supervisor', message, timeoutMs, transfer });
     const answer = supervisor(message);
     return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer as T);
@@ -36,7 +50,12 @@ function transport(engine: (shard: number, message: Asked['message']) => Hit[][]
 }
 
 function queries(...vectors: number[][]): CheckedSearch {
-  return { vectors: Float32Array.from(vectors.flat()), dimension: 2, queries: vectors.map(() => ({ k: 2, filter: null, exact: false })), allowPartial: false };
+  return {
+    vectors: Float32Array.from(vectors.flat()),
+    dimension: 2,
+    queries: vectors.map(() => ({ k: 2, filter: null, exact: false })),
+    allowPartial: false,
+  };
 }
 
 const hit = (id: string, score: number): Hit => ({ id, score, metadata: null });
@@ -44,11 +63,19 @@ const hit = (id: string, score: number): Hit => ({ id, score, metadata: null });
 describe('ReadRouter', () => {
   it('fetches the route once, asks every engine with its own copy of the vectors, and merges per query', async () => {
     const { asked, router } = transport((shard) =>
-      shard === 0 ? [[hit('a', 0.9), hit('b', 0.5)], [hit('c', 0.1)]] : [[hit('d', 0.7), hit('e', 0.2)], [hit('f', 0.8), hit('g', 0.3)]],
+      shard === 0
+        ? [[hit('a', 0.9), hit('b', 0.5)], [hit('c', 0.1)]]
+        : [
+            [hit('d', 0.7), hit('e', 0.2)],
+            [hit('f', 0.8), hit('g', 0.3)],
+          ],
     );
     const search = queries([1, 0], [0, 1]);
     const result = await router.search('docs', search, 5_000);
-    expect(result.results.map((hits) => hits.map((each) => each.id))).toEqual([['a', 'd'], ['f', 'g']]);
+    expect(result.results.map((hits) => hits.map((each) => each.id))).toEqual([
+      ['a', 'd'],
+      ['f', 'g'],
+    ]);
     expect(result).toMatchObject({ partial: false, shardsAnswered: 2, shardsTotal: 2 });
     expect(asked.map((each) => each.to)).toEqual(['supervisor', 'engine/c7/0', 'engine/c7/1']);
     expect(asked[0]?.message).toEqual({ type: 'read-route', collection: 'docs' });
@@ -67,16 +94,32 @@ describe('ReadRouter', () => {
 
   it('fails a query of the wrong dimension with DIMENSION_MISMATCH before asking any engine', async () => {
     const { asked, router } = transport(() => [[]]);
-    const wrong: CheckedSearch = { vectors: Float32Array.from([1, 2, 3]), dimension: 3, queries: [{ k: 1, filter: null, exact: false }], allowPartial: false };
-    await expect(router.search('docs', wrong, 1_000)).rejects.toMatchObject({ code: 'DIMENSION_MISMATCH', details: { expected: 2, actual: 3 } });
+    const wrong: CheckedSearch = {
+      vectors: Float32Array.from([1, 2, 3]),
+      dimension: 3,
+      queries: [{ k: 1, filter: null, exact: false }],
+      allowPartial: false,
+    };
+    await expect(router.search('docs', wrong, 1_000)).rejects.toMatchObject({
+      code: 'DIMENSION_MISMATCH',
+      details: { expected: 2, actual: 3 },
+    });
     expect(asked.map((each) => each.to)).toEqual(['supervisor']);
   });
 
   it('sends the search through the supervisor when an engine cannot be reached, and fetches the route again next time', async () => {
-    const viaSupervisor: SearchBatchResult = { results: [[hit('s', 1)]], partial: false, shardsAnswered: 2, shardsTotal: 2 };
+    const viaSupervisor: SearchBatchResult = {
+      results: [[hit('s', 1)]],
+      partial: false,
+      shardsAnswered: 2,
+      shardsTotal: 2,
+    };
     let down = true;
     const { asked, router } = transport(
-      (shard) => (shard === 1 && down ? new ShoalError('UNAVAILABLE', 'engine/c7/1 died before answering') : [[hit(`e${shard}`, 0.5)]]),
+      (shard) =>
+        shard === 1 && down
+          ? new ShoalError('UNAVAILABLE', 'engine/c7/1 died before answering')
+          : [[hit(`e${shard}`, 0.5)]],
       (message) => (message.type === 'read-route' ? ROUTE : viaSupervisor),
     );
     const search = queries([3, 4]);
@@ -94,7 +137,9 @@ describe('ReadRouter', () => {
   });
 
   it('fails on an engine error answer without a second trip, and answers partially when allowed', async () => {
-    const { asked, router } = transport((shard) => (shard === 0 ? new ShoalError('TIMEOUT', 'search to engine/c7/0 timed out') : [[hit('b', 0.4)]]));
+    const { asked, router } = transport((shard) =>
+      shard === 0 ? new ShoalError('TIMEOUT', 'search to engine/c7/0 timed out') : [[hit('b', 0.4)]],
+    );
     await expect(router.search('docs', queries([1, 0]), 1_000)).rejects.toMatchObject({ code: 'TIMEOUT' });
     expect(asked.filter((each) => each.message.type === 'search' && each.to === 'supervisor')).toHaveLength(0);
     const partial = await router.search('docs', { ...queries([1, 0]), allowPartial: true }, 1_000);
@@ -102,11 +147,14 @@ describe('ReadRouter', () => {
     expect(partial.results[0]?.map((each) => each.id)).toEqual(['b']);
   });
 
-  it('asks each shard\'s engine for its ids only and answers in the order asked, through the supervisor when an engine is unreachable', async () => {
+  it("asks each shard's engine for its ids only and answers in the order asked, through the supervisor when an engine is unreachable", async () => {
     const stored = (id: string) => ({ id, vector: new Float32Array([1, 0]), metadata: null });
     let down = false;
     const { asked, router } = transport(
-      (shard, message) => (down && shard === 0 ? new ShoalError('UNAVAILABLE', 'restarting') : ((message as unknown as { ids: string[] }).ids.filter((id) => id !== 'missing').map(stored) as never)),
+      (shard, message) =>
+        down && shard === 0
+          ? new ShoalError('UNAVAILABLE', 'restarting')
+          : ((message as unknown as { ids: string[] }).ids.filter((id) => id !== 'missing').map(stored) as never),
       (message) => (message.type === 'read-route' ? ROUTE : [stored('from-supervisor')]),
     );
     const ids = ['a', 'b', 'c', 'd', 'missing', 'a'];
@@ -136,7 +184,14 @@ describe('ReadRouter', () => {
         return message.type === 'count' ? { count: 99 } : { records: [], continueAfter: null };
       },
     );
-    const scroll = { type: 'scroll', collection: 'docs', filter: null, afterId: null, limit: 3, withVectors: false } as const;
+    const scroll = {
+      type: 'scroll',
+      collection: 'docs',
+      filter: null,
+      afterId: null,
+      limit: 3,
+      withVectors: false,
+    } as const;
     const page = await router.scroll(scroll, 5_000);
     expect(page).toEqual({ records: ['B', 'a', 'c'].map((id) => ({ id, metadata: null })), continueAfter: 'c' });
     expect(asked.filter((each) => each.message.type === 'scroll').map((each) => each.message['limit'])).toEqual([4, 4]);

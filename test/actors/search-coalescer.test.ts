@@ -1,4 +1,9 @@
-// Proves the client's search coalescing: searches of one collection, dimension and allowPartial issued in one turn leave as one search message whose answers go back to the right callers; other keys, a full group and a later turn start new messages; each search keeps its own deadline, a failed message fails exactly its members, and a search aborted before its message leaves is dropped from it (ABORTED at once; an empty message is not sent) while one aborted later is answered with its group. The supervisor's transport is replaced by a recording function here; shoal.test.ts checks the same through real threads.
+// Proves the client's search coalescing: searches of one collection, dimension and allowPartial issued in one turn
+// leave as one search message whose answers go back to the right callers; other keys, a full group and a later turn
+// start new messages; each search keeps its own deadline, a failed message fails exactly its members, and a search
+// aborted before its message leaves is dropped from it (ABORTED at once; an empty message is not sent) while one
+// aborted later is answered with its group. The supervisor's transport is replaced by a recording function here;
+// shoal.test.ts checks the same through real threads.
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { SearchCoalescer } from '../../actors/client/search-coalescer.js';
@@ -19,17 +24,26 @@ interface Sent {
 function recorder(): { ask: SearchAsk; sent: Sent[] } {
   const sent: Sent[] = [];
   const ask: SearchAsk = (collection, search, timeoutMs) =>
-    new Promise<SearchBatchResult>((resolve, reject) => sent.push({ collection, search, timeoutMs, answer: resolve, fail: reject }));
+    new Promise<SearchBatchResult>((resolve, reject) =>
+      sent.push({ collection, search, timeoutMs, answer: resolve, fail: reject }),
+    );
   return { ask, sent };
 }
 
 function single(values: number[], k = 3, allowPartial = false): CheckedSearch {
-  return { vectors: Float32Array.from(values), dimension: values.length, queries: [{ k, filter: null, exact: false }], allowPartial };
+  return {
+    vectors: Float32Array.from(values),
+    dimension: values.length,
+    queries: [{ k, filter: null, exact: false }],
+    allowPartial,
+  };
 }
 
 /** Answers a sent message: query i gets one hit whose id names its first vector component. */
 function echo(message: Sent): void {
-  const results = message.search.queries.map((_, index) => [{ id: `q${message.search.vectors[index * message.search.dimension]}`, score: 1, metadata: null }]);
+  const results = message.search.queries.map((_, index) => [
+    { id: `q${message.search.vectors[index * message.search.dimension]}`, score: 1, metadata: null },
+  ]);
   message.answer({ results, partial: false, shardsAnswered: 2, shardsTotal: 2 });
 }
 
@@ -40,7 +54,9 @@ describe('SearchCoalescer', () => {
   it('sends the searches of one turn as one message and answers each caller with its own hits', async () => {
     const { ask, sent } = recorder();
     const coalescer = new SearchCoalescer(ask, 1_000, immediate, systemClock);
-    const answers = [1, 2, 3, 4, 5, 6, 7, 8].map((value) => coalescer.search('c', single([value, 0], 2 + value), 1_000 + value));
+    const answers = [1, 2, 3, 4, 5, 6, 7, 8].map((value) =>
+      coalescer.search('c', single([value, 0], 2 + value), 1_000 + value),
+    );
     expect(sent).toHaveLength(0);
     await nextTurn();
     expect(sent).toHaveLength(1);
@@ -68,10 +84,22 @@ describe('SearchCoalescer', () => {
     // [1, 5, 6] filled up and left at once; the rest leaves at the end of the turn.
     expect(sent.map((message) => Array.from(message.search.vectors))).toEqual([[1, 0, 5, 0, 6, 0]]);
     await nextTurn();
-    const groups = sent.map((message) => `${message.collection}:${message.search.dimension}:${message.search.allowPartial}:${message.search.queries.length}`);
+    const groups = sent.map(
+      (message) =>
+        `${message.collection}:${message.search.dimension}:${message.search.allowPartial}:${message.search.queries.length}`,
+    );
     expect(groups.sort()).toEqual(['a:2:false:2', 'a:2:false:3', 'a:2:true:1', 'a:3:false:1', 'b:2:false:1']);
     for (const message of sent) echo(message);
-    expect((await Promise.all(answers)).map((result) => result.hits[0]?.id)).toEqual(['q1', 'q2', 'q3', 'q4', 'q5', 'q6', 'q7', 'q8']);
+    expect((await Promise.all(answers)).map((result) => result.hits[0]?.id)).toEqual([
+      'q1',
+      'q2',
+      'q3',
+      'q4',
+      'q5',
+      'q6',
+      'q7',
+      'q8',
+    ]);
     const later = coalescer.search('a', single([9, 0]), 1_000);
     await nextTurn();
     expect(sent).toHaveLength(6);
@@ -85,7 +113,10 @@ describe('SearchCoalescer', () => {
     const quick = coalescer.search('c', single([1, 0]), 30);
     const patient = coalescer.search('c', single([2, 0]), 5_000);
     await nextTurn();
-    const quickError = await quick.then(() => null, (error: unknown) => error);
+    const quickError = await quick.then(
+      () => null,
+      (error: unknown) => error,
+    );
     expect(quickError).toBeInstanceOf(ShoalError);
     expect(quickError).toMatchObject({ code: 'TIMEOUT' });
     echo(sent[0] as Sent);
@@ -104,7 +135,11 @@ describe('SearchCoalescer', () => {
     const kept = coalescer.search('c', single([1, 0]), 1_000);
     const dropped = coalescer.search('c', single([2, 0]), 1_000, controller.signal);
     controller.abort(new Error('changed my mind'));
-    await expect(dropped).rejects.toMatchObject({ code: 'ABORTED', name: 'AbortError', cause: new Error('changed my mind') });
+    await expect(dropped).rejects.toMatchObject({
+      code: 'ABORTED',
+      name: 'AbortError',
+      cause: new Error('changed my mind'),
+    });
     await nextTurn();
     expect(sent).toHaveLength(1);
     expect(Array.from((sent[0] as Sent).search.vectors)).toEqual([1, 0]);

@@ -59,10 +59,7 @@ describe('gatherScatteredSearch', () => {
   const failed: PromiseSettledResult<Hit[][]> = { status: 'rejected', reason: new ShoalError('TIMEOUT', 'slow') };
 
   it('merges each query over the shards under the metric (l2: lower is better)', () => {
-    const answers = [
-      fulfilled([[hit('a', 3), hit('b', 1)], [hit('a', 3)]]),
-      fulfilled([[hit('c', 2)], [hit('c', 2)]]),
-    ];
+    const answers = [fulfilled([[hit('a', 3), hit('b', 1)], [hit('a', 3)]]), fulfilled([[hit('c', 2)], [hit('c', 2)]])];
     const gathered = gatherScatteredSearch(LAYOUT, checked(), answers);
     expect(gathered.results.map((hits) => hits.map((each) => each.id))).toEqual([['b', 'c'], ['c']]);
     expect(gathered).toMatchObject({ partial: false, shardsAnswered: 2, shardsTotal: 2 });

@@ -1,4 +1,6 @@
-// Proves the public API end to end with real worker threads and real files: 10,000 random 64-d vectors over 4 shards return exactly the brute-force top-k (ids and order) for every metric, with and without filters, overwrites and deletes take effect, and everything is the same after close and reopen.
+// Proves the public API end to end with real worker threads and real files: 10,000 random 64-d vectors over 4 shards
+// return exactly the brute-force top-k (ids and order) for every metric, with and without filters, overwrites and
+// deletes take effect, and everything is the same after close and reopen.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Shoal } from '../../index.js';
 import type { Filter, Metric, SearchHit } from '../../index.js';
@@ -65,10 +67,12 @@ describe('Shoal through the public API', () => {
       const hits = await db.search('vectors', { vector: query, k: 20, filter });
       expect(hits).toHaveLength(20);
       for (const hit of hits) expect(keep(hit.metadata as Row['metadata'])).toBe(true);
-      expectSameHits(hits, bruteForce('cosine', rows, query, 20, (m) => keep(m as Row['metadata'])));
+      expectSameHits(
+        hits,
+        bruteForce('cosine', rows, query, 20, (m) => keep(m as Row['metadata'])),
+      );
     }
   });
-
 
   it('answers a batch of queries (mixed k, filters, exact) exactly as the same searches one by one', async () => {
     const batch = queries.map((vector, i) => ({
@@ -83,11 +87,22 @@ describe('Shoal through the public API', () => {
       const alone = await db.search('vectors', query);
       expect(results[i]).toEqual(alone);
       const filter = query.filter;
-      expectSameHits(results[i] as SearchHit[], bruteForce('cosine', rows, queries[i] as Float32Array, query.k, filter === undefined ? undefined : (m) => (m as Row['metadata']).group === filter.group));
+      expectSameHits(
+        results[i] as SearchHit[],
+        bruteForce(
+          'cosine',
+          rows,
+          queries[i] as Float32Array,
+          query.k,
+          filter === undefined ? undefined : (m) => (m as Row['metadata']).group === filter.group,
+        ),
+      );
     }
     const before = (await db.stats()).collections.find((collection) => collection.name === 'vectors')?.searches ?? 0;
     await db.searchBatch('vectors', { queries: batch.slice(0, 3) });
-    expect((await db.stats()).collections.find((collection) => collection.name === 'vectors')?.searches).toBe(before + 3);
+    expect((await db.stats()).collections.find((collection) => collection.name === 'vectors')?.searches).toBe(
+      before + 3,
+    );
   });
 
   it('answers concurrent single searches (coalesced into shared trips) exactly as sequential ones, failing only the bad one', async () => {
@@ -96,7 +111,9 @@ describe('Shoal through the public API', () => {
     const before = (await db.stats()).collections.find((collection) => collection.name === 'vectors')?.searches ?? 0;
     const concurrent = await Promise.all(queries.map((query) => db.search('vectors', { vector: query, k: 7 })));
     expect(concurrent).toEqual(sequential);
-    expect((await db.stats()).collections.find((collection) => collection.name === 'vectors')?.searches).toBe(before + queries.length);
+    expect((await db.stats()).collections.find((collection) => collection.name === 'vectors')?.searches).toBe(
+      before + queries.length,
+    );
     const mixed = await Promise.allSettled([
       db.search('vectors', { vector: queries[0] as Float32Array, k: 7 }),
       db.search('vectors', { vector: [1, 2, 3], k: 7 }),
@@ -105,20 +122,48 @@ describe('Shoal through the public API', () => {
     expect(mixed[0]).toEqual({ status: 'fulfilled', value: sequential[0] });
     expect(mixed[1]).toMatchObject({ status: 'rejected', reason: { code: 'DIMENSION_MISMATCH' } });
     expect(mixed[2]).toMatchObject({ status: 'fulfilled' });
-    expect((mixed[2] as PromiseFulfilledResult<SearchHit[]>).value.every((hit) => (hit.metadata as Row['metadata']).group === 3)).toBe(true);
+    expect(
+      (mixed[2] as PromiseFulfilledResult<SearchHit[]>).value.every(
+        (hit) => (hit.metadata as Row['metadata']).group === 3,
+      ),
+    ).toBe(true);
   });
 
   it('rejects a bad batch whole, with a typed error naming the query', async () => {
     const query = { vector: queries[0] as Float32Array, k: 3 };
-    const failure = async (promise: Promise<unknown>): Promise<{ code: string; message: string }> => promise.then(() => ({ code: 'none', message: '' }), (error: { code: string; message: string }) => error);
+    const failure = async (promise: Promise<unknown>): Promise<{ code: string; message: string }> =>
+      promise.then(
+        () => ({ code: 'none', message: '' }),
+        (error: { code: string; message: string }) => error,
+      );
     expect(await failure(db.searchBatch('vectors', { queries: [] }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
-    expect(await failure(db.searchBatch('vectors', { queries: Array.from({ length: 1_001 }, () => query) }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
-    expect(await failure(db.searchBatch('vectors', { queries: Array.from({ length: 11 }, () => ({ ...query, k: 10_000 })) }))).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('sum of k') });
-    expect(await failure(db.searchBatch('vectors', { queries: [query, { ...query, k: 0 }] }))).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('queries[1].k') });
-    expect(await failure(db.searchBatch('vectors', { queries: [query, { vector: [1, 2, 3], k: 3 }] }))).toMatchObject({ code: 'DIMENSION_MISMATCH', message: expect.stringContaining('queries[1].vector') });
-    expect(await failure(db.searchBatch('vectors', { queries: [{ vector: [1, 2, 3], k: 3 }] }))).toMatchObject({ code: 'DIMENSION_MISMATCH' });
-    expect(await failure(db.searchBatch('vectors', { queries: [query, { ...query, filter: { $nope: 1 } as unknown as Filter }] }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
-    expect(await failure(db.searchBatch('missing', { queries: [query] }))).toMatchObject({ code: 'COLLECTION_NOT_FOUND' });
+    expect(
+      await failure(db.searchBatch('vectors', { queries: Array.from({ length: 1_001 }, () => query) })),
+    ).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(
+      await failure(
+        db.searchBatch('vectors', { queries: Array.from({ length: 11 }, () => ({ ...query, k: 10_000 })) }),
+      ),
+    ).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('sum of k') });
+    expect(await failure(db.searchBatch('vectors', { queries: [query, { ...query, k: 0 }] }))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('queries[1].k'),
+    });
+    expect(await failure(db.searchBatch('vectors', { queries: [query, { vector: [1, 2, 3], k: 3 }] }))).toMatchObject({
+      code: 'DIMENSION_MISMATCH',
+      message: expect.stringContaining('queries[1].vector'),
+    });
+    expect(await failure(db.searchBatch('vectors', { queries: [{ vector: [1, 2, 3], k: 3 }] }))).toMatchObject({
+      code: 'DIMENSION_MISMATCH',
+    });
+    expect(
+      await failure(
+        db.searchBatch('vectors', { queries: [query, { ...query, filter: { $nope: 1 } as unknown as Filter }] }),
+      ),
+    ).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await failure(db.searchBatch('missing', { queries: [query] }))).toMatchObject({
+      code: 'COLLECTION_NOT_FOUND',
+    });
   });
   it('returns stored records with their vectors and metadata, in the order asked', async () => {
     const records = await db.get('vectors', ['doc-5', 'missing', 'doc-2']);
@@ -130,7 +175,9 @@ describe('Shoal through the public API', () => {
   it('replaces an overwritten id, hides a deleted one, and ignores deletes of unknown ids', async () => {
     const target = rows[42] as Row;
     const replacement = randomVectors(1, DIMENSION, 4242)[0] as Float32Array;
-    await db.upsert('vectors', [{ id: target.id, vector: replacement, metadata: { group: 99, even: false, tag: 'new', year: 2030 } }]);
+    await db.upsert('vectors', [
+      { id: target.id, vector: replacement, metadata: { group: 99, even: false, tag: 'new', year: 2030 } },
+    ]);
     const [stored] = await db.get('vectors', [target.id]);
     expect([...(stored?.vector ?? [])]).toEqual([...replacement]);
     const hits = await db.search('vectors', { vector: replacement, k: 1 });
@@ -149,10 +196,14 @@ describe('Shoal through the public API', () => {
   });
 
   it('finds the same answers after close and reopen', async () => {
-    const before = await Promise.all(queries.slice(0, 5).map((query) => db.search('vectors', { vector: query, k: 10, filter: { even: true } })));
+    const before = await Promise.all(
+      queries.slice(0, 5).map((query) => db.search('vectors', { vector: query, k: 10, filter: { even: true } })),
+    );
     await db.close();
     db = await Shoal.open({ dataDir: directory.path });
-    const after = await Promise.all(queries.slice(0, 5).map((query) => db.search('vectors', { vector: query, k: 10, filter: { even: true } })));
+    const after = await Promise.all(
+      queries.slice(0, 5).map((query) => db.search('vectors', { vector: query, k: 10, filter: { even: true } })),
+    );
     expect(after).toEqual(before);
     expect((await db.stats()).collections[0]?.records).toBe(COUNT - 1);
     expect((await db.get('vectors', ['doc-42']))[0]?.metadata).toMatchObject({ group: 99 });

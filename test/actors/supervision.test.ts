@@ -1,4 +1,7 @@
-// Proves supervision with real threads: when the worker thread of an engine, shard or WAL writer is killed (or the actor crashes), it is restarted with its data replayed from the WAL and the collection keeps answering; a killed supervisor restarts without losing collections, searches answer while it boots, and a close during that boot does not wait for it; past the restart intensity the shard stops and answers UNAVAILABLE, and a partial search says so.
+// Proves supervision with real threads: when the worker thread of an engine, shard or WAL writer is killed (or the
+// actor crashes), it is restarted with its data replayed from the WAL and the collection keeps answering; a killed
+// supervisor restarts without losing collections, searches answer while it boots, and a close during that boot does not
+// wait for it; past the restart intensity the shard stops and answers UNAVAILABLE, and a partial search says so.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Shoal } from '../../index.js';
 import type { FaultSpec, SearchHit } from '../../index.js';
@@ -8,11 +11,17 @@ const DIMENSION = 32;
 /** The records loaded at the start (those written during the test have no metadata). */
 const ORIGINAL = { i: { $gte: 0 } };
 
-async function loaded(dataDir: string, maxRestarts = 5): Promise<{ db: Shoal; query: Float32Array; before: SearchHit[] }> {
+async function loaded(
+  dataDir: string,
+  maxRestarts = 5,
+): Promise<{ db: Shoal; query: Float32Array; before: SearchHit[] }> {
   const db = await Shoal.open({ dataDir, faultInjection: true, maxRestarts });
   await db.createCollection({ name: 'c', dimension: DIMENSION, metric: 'cosine', shards: 2 });
   const vectors = randomVectors(3_000, DIMENSION, 17);
-  await db.upsert('c', vectors.map((vector, i) => ({ id: `r${i}`, vector, metadata: { i } })));
+  await db.upsert(
+    'c',
+    vectors.map((vector, i) => ({ id: `r${i}`, vector, metadata: { i } })),
+  );
   const query = randomVectors(1, DIMENSION, 18)[0] as Float32Array;
   return { db, query, before: await db.search('c', { vector: query, k: 20, filter: ORIGINAL }) };
 }
@@ -41,7 +50,12 @@ describe('supervision', () => {
       await db.upsert('c', [{ id: `after-${fault.actor}-${fault.kind}`, vector: query }]);
     }
     const top = await db.search('c', { vector: query, k: 4 });
-    expect(top.map((hit) => hit.id).sort()).toEqual(['after-engine-crash', 'after-engine-kill-worker', 'after-shard-kill-worker', 'after-wal-crash']);
+    expect(top.map((hit) => hit.id).sort()).toEqual([
+      'after-engine-crash',
+      'after-engine-kill-worker',
+      'after-shard-kill-worker',
+      'after-wal-crash',
+    ]);
     const stats = await db.stats();
     expect(stats.restarts).toBeGreaterThanOrEqual(4);
     expect(stats.collections[0]?.records).toBe(3_004);
@@ -99,6 +113,8 @@ describe('supervision', () => {
     const directory = await temporaryDirectory('nofaults');
     const db = await Shoal.open({ dataDir: directory.path });
     cleanup.push(directory.remove, () => db.close());
-    await expect(db.injectFault({ kind: 'crash', actor: 'supervisor' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(db.injectFault({ kind: 'crash', actor: 'supervisor' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 });

@@ -1,4 +1,5 @@
-// Proves every sync mode works end to end through the public API with real workers and files: writes in each mode are acknowledged, searchable, and found again after close and reopen.
+// Proves every sync mode works end to end through the public API with real workers and files: writes in each mode are
+// acknowledged, searchable, and found again after close and reopen.
 import { afterAll, describe, expect, it } from 'vitest';
 import { Shoal } from '../../index.js';
 import type { SyncMode } from '../../index.js';
@@ -17,7 +18,14 @@ describe('sync modes', () => {
     const vectors = randomVectors(200, 4, 9);
     let db = await Shoal.open({ dataDir: directory.path });
     for (const mode of modes) {
-      await db.createCollection({ name: mode, dimension: 4, metric: 'l2', shards: 1, syncMode: mode, ...(mode === 'periodic' ? { syncIntervalMs: 20 } : {}) });
+      await db.createCollection({
+        name: mode,
+        dimension: 4,
+        metric: 'l2',
+        shards: 1,
+        syncMode: mode,
+        ...(mode === 'periodic' ? { syncIntervalMs: 20 } : {}),
+      });
       await Promise.all(vectors.map((vector, i) => db.upsert(mode, [{ id: `${mode}-${i}`, vector }])));
       expect((await db.search(mode, { vector: vectors[3] as Float32Array, k: 1 }))[0]?.id).toBe(`${mode}-3`);
     }

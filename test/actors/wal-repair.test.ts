@@ -1,4 +1,9 @@
-// Proves `repairWal` end to end with real worker threads and files: a collection whose WAL has a flipped byte in an earlier frame refuses to open (CORRUPTION) and stays untouched; opened with repairWal it keeps exactly the writes before the damaged frame, reports the cut in stats().walRepairs, takes new writes, and reopens without repair afterwards with both old and new writes intact. Also: when a WAL has lost records its engine already holds in segments (its files deleted behind Shoal's back), writes after the restart are numbered above the engine's checkpoint and so survive the next restart (without that, they were skipped by replay and lost).
+// Proves `repairWal` end to end with real worker threads and files: a collection whose WAL has a flipped byte in an
+// earlier frame refuses to open (CORRUPTION) and stays untouched; opened with repairWal it keeps exactly the writes
+// before the damaged frame, reports the cut in stats().walRepairs, takes new writes, and reopens without repair
+// afterwards with both old and new writes intact. Also: when a WAL has lost records its engine already holds in
+// segments (its files deleted behind Shoal's back), writes after the restart are numbered above the engine's checkpoint
+// and so survive the next restart (without that, they were skipped by replay and lost).
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +19,10 @@ const ids = (batch: number): string[] => Array.from({ length: PER_BATCH }, (_, r
 
 async function walSegments(root: string): Promise<string[]> {
   const entries = await readdir(root, { recursive: true });
-  return entries.filter((entry) => entry.endsWith('.wal')).map((entry) => join(root, entry)).sort();
+  return entries
+    .filter((entry) => entry.endsWith('.wal'))
+    .map((entry) => join(root, entry))
+    .sort();
 }
 
 describe('repairWal', () => {
@@ -32,7 +40,10 @@ describe('repairWal', () => {
       // One upsert at a time: each is one WAL frame.
       for (let batch = 0; batch < BATCHES; batch++) {
         const vectors = randomVectors(PER_BATCH, DIMENSION, batch + 1);
-        await db.upsert('docs', ids(batch).map((id, row) => ({ id, vector: vectors[row] as Float32Array })));
+        await db.upsert(
+          'docs',
+          ids(batch).map((id, row) => ({ id, vector: vectors[row] as Float32Array })),
+        );
       }
     } finally {
       await db.close();
@@ -57,7 +68,10 @@ describe('repairWal', () => {
     try {
       const stats = await db.stats();
       expect(stats.collections.find((each) => each.name === 'docs')?.error?.code).toBe('CORRUPTION');
-      const failed = await db.get('docs', ids(0)).then(() => null, (error: unknown) => error);
+      const failed = await db.get('docs', ids(0)).then(
+        () => null,
+        (error: unknown) => error,
+      );
       expect(failed).toBeInstanceOf(ShoalError);
       expect((failed as ShoalError).code).toBe('CORRUPTION');
     } finally {
@@ -82,7 +96,10 @@ describe('repairWal', () => {
       expect((await repaired.get('docs', ids(0))).map((record) => record.id)).toEqual(ids(0));
       for (let batch = 1; batch < BATCHES; batch++) expect(await repaired.get('docs', ids(batch))).toEqual([]);
       const fresh = randomVectors(PER_BATCH, DIMENSION, 99);
-      await repaired.upsert('docs', ids(9).map((id, row) => ({ id, vector: fresh[row] as Float32Array })));
+      await repaired.upsert(
+        'docs',
+        ids(9).map((id, row) => ({ id, vector: fresh[row] as Float32Array })),
+      );
       const hits = await repaired.search('docs', { vector: fresh[0] as Float32Array, k: 1 });
       expect(hits[0]?.id).toBe('b9-0');
     } finally {
@@ -95,11 +112,16 @@ describe('repairWal', () => {
       expect(stats?.error).toBeNull();
       expect(stats?.walRepairs).toEqual([]);
       expect(stats?.records).toBe(2 * PER_BATCH);
-      expect((await reopened.get('docs', [...ids(0), ...ids(9)])).map((record) => record.id)).toEqual([...ids(0), ...ids(9)]);
+      expect((await reopened.get('docs', [...ids(0), ...ids(9)])).map((record) => record.id)).toEqual([
+        ...ids(0),
+        ...ids(9),
+      ]);
     } finally {
       await reopened.close();
     }
-    expect((await walSegments(home.path)).map((path) => path.slice(-24))).toContain(`${String(resumeLsn).padStart(20, '0')}.wal`);
+    expect((await walSegments(home.path)).map((path) => path.slice(-24))).toContain(
+      `${String(resumeLsn).padStart(20, '0')}.wal`,
+    );
   }, 60_000);
 });
 
@@ -110,9 +132,18 @@ describe('a WAL behind its engine checkpoint', () => {
     try {
       const db = await Shoal.open(options);
       try {
-        await db.createCollection({ name: 'docs', dimension: DIMENSION, metric: 'l2', shards: 1, flushThresholdRows: 100 });
+        await db.createCollection({
+          name: 'docs',
+          dimension: DIMENSION,
+          metric: 'l2',
+          shards: 1,
+          flushThresholdRows: 100,
+        });
         const vectors = randomVectors(2 * PER_BATCH, DIMENSION, 5);
-        await db.upsert('docs', vectors.map((vector, row) => ({ id: `old-${row}`, vector })));
+        await db.upsert(
+          'docs',
+          vectors.map((vector, row) => ({ id: `old-${row}`, vector })),
+        );
         // Every row into a segment: the engine's checkpoint is now the WAL's last LSN.
         await db.optimize('docs');
       } finally {
@@ -125,7 +156,10 @@ describe('a WAL behind its engine checkpoint', () => {
       try {
         expect((await restarted.stats()).collections[0]?.records).toBe(2 * PER_BATCH);
         const fresh = randomVectors(PER_BATCH, DIMENSION, 6);
-        await restarted.upsert('docs', fresh.map((vector, row) => ({ id: `new-${row}`, vector })));
+        await restarted.upsert(
+          'docs',
+          fresh.map((vector, row) => ({ id: `new-${row}`, vector })),
+        );
       } finally {
         await restarted.close();
       }

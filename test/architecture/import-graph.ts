@@ -43,7 +43,7 @@ export function fileImports(root: string, file: string): ImportEdge[] {
   };
   const visit = (node: ts.Node): void => {
     const found = moduleReference(node);
-    if (found !== null && found.specifier.startsWith('.')) {
+    if (found?.specifier.startsWith('.')) {
       add(node, found.specifier, found.kind, resolve(root, file, found.specifier, found.kind));
     }
     ts.forEachChild(node, visit);

@@ -1,4 +1,8 @@
-// Proves the source tree obeys the layer rule of test/architecture/layers.ts (runtime ← storage ← cluster ← actors ← actors/client ← index.ts, runtime's leaf modules for all, no import cycle of any kind) by parsing every import with the TypeScript parser, and proves the checker catches breakage on small fake trees in fixtures/: a forbidden edge of every kind (value, type-only, dynamic, module URL), a reach outside the tree, a missing module, a value cycle and a type-only cycle.
+// Proves the source tree obeys the layer rule of test/architecture/layers.ts (runtime ← storage ← cluster ← actors ←
+// actors/client ← index.ts, runtime's leaf modules for all, no import cycle of any kind) by parsing every import with
+// the TypeScript parser, and proves the checker catches breakage on small fake trees in fixtures/: a forbidden edge of
+// every kind (value, type-only, dynamic, module URL), a reach outside the tree, a missing module, a value cycle and a
+// type-only cycle.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';

@@ -56,7 +56,8 @@ export interface Violation {
 export function layerOf(file: string): Layer | null {
   if (file === 'index.ts' || file.startsWith('bin/')) return 'entry';
   if (file.startsWith('actors/client/')) return 'client';
-  if (['actors/adapters/', 'actors/server/', 'actors/cli/'].some((folder) => file.startsWith(folder))) return 'adapters';
+  if (['actors/adapters/', 'actors/server/', 'actors/cli/'].some((folder) => file.startsWith(folder)))
+    return 'adapters';
   const folder = file.split('/')[0] as string;
   if (folder === 'actors' || folder === 'cluster' || folder === 'storage' || folder === 'runtime') return folder;
   return null;

@@ -1,4 +1,7 @@
-// Proves the source tree is tidy by the rules of test/architecture/tidy.ts (no function with more than 70 lines of body, no line over 120 columns), reading every function with the TypeScript parser, and proves both rules fire on the fixtures in fixtures/tidy/: functions of every kind just past the limit are reported and one at it is not, lines of 121 columns are reported and lines of 120 are not, counted in code points.
+// Proves the source tree is tidy by the rules of test/architecture/tidy.ts (no function with more than 70 lines of
+// body, no line over 120 columns), reading every function with the TypeScript parser, and proves both rules fire on the
+// fixtures in fixtures/tidy/: functions of every kind just past the limit are reported and one at it is not, lines of
+// 121 columns are reported and lines of 120 are not, counted in code points.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -47,7 +50,8 @@ describe('the source tree', () => {
     const gained = files.flatMap((file) => {
       const allowed = BASELINE[file] ?? { functions: 0, lines: 0 };
       const now = found[file] ?? { functions: 0, lines: 0 };
-      const functions = now.functions > allowed.functions ? longFunctions(REPOSITORY_ROOT, file).map(describeLongFunction) : [];
+      const functions =
+        now.functions > allowed.functions ? longFunctions(REPOSITORY_ROOT, file).map(describeLongFunction) : [];
       const lines = now.lines > allowed.lines ? longLines(REPOSITORY_ROOT, file).map(describeLongLine) : [];
       return [...functions, ...lines];
     });

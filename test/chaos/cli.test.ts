@@ -1,4 +1,6 @@
-// Proves the chaos CLI refuses a command line it cannot run with its usage and exit code 2, never a stack trace: it spawns test/chaos/run.ts under tsx's loader as `npm run chaos` does, with unknown campaigns and options (for every campaign), a missing value and a bad one, and checks that --help still exits 0.
+// Proves the chaos CLI refuses a command line it cannot run with its usage and exit code 2, never a stack trace: it
+// spawns test/chaos/run.ts under tsx's loader as `npm run chaos` does, with unknown campaigns and options (for every
+// campaign), a missing value and a bad one, and checks that --help still exits 0.
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../architecture/source-tree.js';
@@ -39,9 +41,12 @@ describe('npm run chaos', () => {
     expect(outcome.stdout).toBe('');
   });
 
-  it.each([[['--help']], [['sim', '--help']], [['metadata', '--help']]])('answers %j with the usage and exit code 0', async (args) => {
-    const outcome = await runChaos(args);
-    expect(outcome.code).toBe(0);
-    expect(outcome.stderr).toContain('usage: npm run chaos --');
-  });
+  it.each([[['--help']], [['sim', '--help']], [['metadata', '--help']]])(
+    'answers %j with the usage and exit code 0',
+    async (args) => {
+      const outcome = await runChaos(args);
+      expect(outcome.code).toBe(0);
+      expect(outcome.stderr).toContain('usage: npm run chaos --');
+    },
+  );
 });

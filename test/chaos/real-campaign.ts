@@ -48,23 +48,36 @@ function fail(problem: string): never {
 }
 
 /** Runs the writer until `killAfterMs` after its first acknowledgement, SIGKILLs it, and reports what it printed. */
-async function runAndKill(dataDir: string, firstBatch: number, killAfterMs: number, options: RealCampaignOptions): Promise<{ acknowledged: number[]; failed: number; workerKills: number }> {
+async function runAndKill(
+  dataDir: string,
+  firstBatch: number,
+  killAfterMs: number,
+  options: RealCampaignOptions,
+): Promise<{ acknowledged: number[]; failed: number; workerKills: number }> {
   const acknowledged: number[] = [];
   let failed = 0;
   let workerKills = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const args = [dataDir, String(firstBatch), options.flushRows === undefined ? '-' : String(options.flushRows), options.killWorkers === true ? 'kill-workers' : '-'];
+  let killArmed = false;
+  const args = [
+    dataDir,
+    String(firstBatch),
+    options.flushRows === undefined ? '-' : String(options.flushRows),
+    options.killWorkers === true ? 'kill-workers' : '-',
+  ];
   await runUntilKilled(WRITER, args, (line, kill) => {
     if (line.startsWith('FAIL ')) failed++;
     if (line.startsWith('KILLED ')) workerKills++;
     if (!line.startsWith('ACK ')) return;
     acknowledged.push(Number(line.slice(4)));
-    timer ??= setTimeout(kill, killAfterMs);
+    if (killArmed) return;
+    killArmed = true;
+    setTimeout(kill, killAfterMs);
   });
   return { acknowledged, failed, workerKills };
 }
 
-const idsOf = (batches: readonly number[]): string[] => batches.flatMap((batch) => Array.from({ length: BATCH_SIZE }, (_, i) => `b${batch}-${i}`));
+const idsOf = (batches: readonly number[]): string[] =>
+  batches.flatMap((batch) => Array.from({ length: BATCH_SIZE }, (_, i) => `b${batch}-${i}`));
 
 function sameVector(actual: Float32Array, id: string): boolean {
   const expected = vectorForId(id, DIMENSION);
@@ -72,27 +85,41 @@ function sameVector(actual: Float32Array, id: string): boolean {
 }
 
 /** Reopens the directory and checks it against the acknowledged log; throws on the first violation. */
-async function check(dataDir: string, acknowledged: readonly number[], lastRound: readonly number[]): Promise<{ present: number; segments: number }> {
+async function check(
+  dataDir: string,
+  acknowledged: readonly number[],
+  lastRound: readonly number[],
+): Promise<{ present: number; segments: number }> {
   const db = await Shoal.open({ dataDir });
   try {
     const ids = idsOf(acknowledged);
     for (let start = 0; start < ids.length; start += 5_000) {
       const wanted = ids.slice(start, start + 5_000);
       const found = await db.get('crash', wanted);
-      if (found.length !== wanted.length) fail(`${wanted.length - found.length} acknowledged records are missing (first: ${wanted.find((id) => !found.some((record) => record.id === id))})`);
-      for (const record of found) if (!sameVector(record.vector, record.id)) fail(`record ${record.id} came back with a different vector`);
+      if (found.length !== wanted.length)
+        fail(
+          `${wanted.length - found.length} acknowledged records are missing (first: ${wanted.find((id) => !found.some((record) => record.id === id))})`,
+        );
+      for (const record of found)
+        if (!sameVector(record.vector, record.id)) fail(`record ${record.id} came back with a different vector`);
     }
     const done = new Set(acknowledged);
     const highest = Math.max(0, ...lastRound);
-    const inFlight = Array.from({ length: 40 }, (_, i) => highest - 20 + i).filter((batch) => batch >= 0 && !done.has(batch));
-    for (const record of await db.get('crash', idsOf(inFlight))) if (!sameVector(record.vector, record.id)) fail(`unacknowledged record ${record.id} is corrupted`);
+    const inFlight = Array.from({ length: 40 }, (_, i) => highest - 20 + i).filter(
+      (batch) => batch >= 0 && !done.has(batch),
+    );
+    for (const record of await db.get('crash', idsOf(inFlight)))
+      if (!sameVector(record.vector, record.id)) fail(`unacknowledged record ${record.id} is corrupted`);
     for (const id of ids.filter((_, i) => i % 97 === 0)) {
       const hits = await db.search('crash', { vector: vectorForId(id, DIMENSION), k: 20, exact: true });
-      if (hits[0]?.id !== id || hits[0]?.score !== 0) fail(`acknowledged record ${id} is not its own nearest neighbour`);
-      if (new Set(hits.map((hit) => hit.id)).size !== hits.length) fail(`an id appears twice in the neighbours of ${id}`);
+      if (hits[0]?.id !== id || hits[0]?.score !== 0)
+        fail(`acknowledged record ${id} is not its own nearest neighbour`);
+      if (new Set(hits.map((hit) => hit.id)).size !== hits.length)
+        fail(`an id appears twice in the neighbours of ${id}`);
     }
     const stats = (await db.stats()).collections.find((collection) => collection.name === 'crash');
-    if (stats === undefined || stats.records < ids.length) fail(`stats count ${stats?.records} records, ${ids.length} were acknowledged`);
+    if (stats === undefined || stats.records < ids.length)
+      fail(`stats count ${stats?.records} records, ${ids.length} were acknowledged`);
     return { present: stats.records, segments: stats.segments };
   } finally {
     await db.close();
@@ -100,7 +127,11 @@ async function check(dataDir: string, acknowledged: readonly number[], lastRound
 }
 
 /** Runs `options.kills` rounds on `dataDir`; resolves with one report per round, throws on the first violation. */
-export async function runRealCampaign(dataDir: string, options: RealCampaignOptions, onRound?: (report: RealRoundReport) => void): Promise<RealRoundReport[]> {
+export async function runRealCampaign(
+  dataDir: string,
+  options: RealCampaignOptions,
+  onRound?: (report: RealRoundReport) => void,
+): Promise<RealRoundReport[]> {
   const random = new SeededRandom(options.seed);
   const [killBase, killSpread] = options.killAfterMs ?? [300, 1_500];
   const everAcknowledged: number[] = [];
@@ -113,7 +144,16 @@ export async function runRealCampaign(dataDir: string, options: RealCampaignOpti
     everAcknowledged.push(...acknowledged);
     nextBatch = Math.max(...everAcknowledged) + 100;
     const { present, segments } = await check(dataDir, everAcknowledged, acknowledged);
-    const report = { round, killAfterMs, acknowledgedThisRound: acknowledged.length, failedThisRound: failed, workerKills, recordsAcknowledged: everAcknowledged.length * BATCH_SIZE, recordsPresent: present, segments };
+    const report = {
+      round,
+      killAfterMs,
+      acknowledgedThisRound: acknowledged.length,
+      failedThisRound: failed,
+      workerKills,
+      recordsAcknowledged: everAcknowledged.length * BATCH_SIZE,
+      recordsPresent: present,
+      segments,
+    };
     reports.push(report);
     onRound?.(report);
   }

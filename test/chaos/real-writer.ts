@@ -12,7 +12,8 @@ import { SeededRandom } from '../../runtime/random.js';
 import { vectorForId } from '../fixtures/vectors.js';
 
 const [dataDir, firstBatchText, flushRowsText, killWorkersText] = process.argv.slice(2);
-if (dataDir === undefined || firstBatchText === undefined) throw new Error('usage: real-writer <dataDir> <firstBatch> [flushThresholdRows|-] [kill-workers]');
+if (dataDir === undefined || firstBatchText === undefined)
+  throw new Error('usage: real-writer <dataDir> <firstBatch> [flushThresholdRows|-] [kill-workers]');
 
 export const DIMENSION = 16;
 export const BATCH_SIZE = 25;
@@ -20,8 +21,16 @@ export const BATCH_SIZE = 25;
 const killWorkers = killWorkersText === 'kill-workers';
 const db = await Shoal.open({ dataDir, faultInjection: killWorkers, maxRestarts: 1_000 });
 if (!(await db.listCollections()).some((collection) => collection.name === 'crash')) {
-  const flush = flushRowsText === undefined || flushRowsText === '-' ? {} : { flushThresholdRows: Number(flushRowsText) };
-  await db.createCollection({ name: 'crash', dimension: DIMENSION, metric: 'l2', shards: 2, syncMode: 'batch', ...flush });
+  const flush =
+    flushRowsText === undefined || flushRowsText === '-' ? {} : { flushThresholdRows: Number(flushRowsText) };
+  await db.createCollection({
+    name: 'crash',
+    dimension: DIMENSION,
+    metric: 'l2',
+    shards: 2,
+    syncMode: 'batch',
+    ...flush,
+  });
 }
 process.stdout.write('READY\n');
 
@@ -30,8 +39,16 @@ if (killWorkers) {
   const random = new SeededRandom(next);
   const actors = ['wal', 'engine', 'shard'] as const;
   const killOne = (): void => {
-    const fault = { kind: 'kill-worker', actor: actors[random.int(3)] as (typeof actors)[number], collection: 'crash', shard: random.int(2) } as const;
-    void db.injectFault(fault).then(() => process.stdout.write(`KILLED ${fault.actor} ${fault.shard}\n`), () => undefined);
+    const fault = {
+      kind: 'kill-worker',
+      actor: actors[random.int(3)] as (typeof actors)[number],
+      collection: 'crash',
+      shard: random.int(2),
+    } as const;
+    void db.injectFault(fault).then(
+      () => process.stdout.write(`KILLED ${fault.actor} ${fault.shard}\n`),
+      () => undefined,
+    );
     setTimeout(killOne, 300 + random.int(500));
   };
   setTimeout(killOne, 300);
@@ -47,7 +64,8 @@ async function writer(): Promise<void> {
       await db.upsert('crash', records);
       process.stdout.write(`ACK ${batch}\n`);
     } catch (error) {
-      // Not acknowledged (a worker was killed under it, past the deadline): it may or may not be there, never corrupted.
+      // Not acknowledged (a worker was killed under it, past the deadline): it may or may not be there, never
+      // corrupted.
       process.stdout.write(`FAIL ${batch} ${(error as { code?: string }).code ?? 'ERROR'}\n`);
     }
   }

@@ -91,22 +91,33 @@ async function walCampaign(kills: number, seed: number): Promise<boolean> {
   }
 }
 
-async function realCampaign(kills: number, seed: number, flushRows: number | undefined, killWorkers: boolean): Promise<boolean> {
+async function realCampaign(
+  kills: number,
+  seed: number,
+  flushRows: number | undefined,
+  killWorkers: boolean,
+): Promise<boolean> {
   const dir = await mkdtemp(join(tmpdir(), 'shoal-chaos-real-'));
   let passed = 0;
   try {
-    await runRealCampaign(dir, { kills, seed, killWorkers, ...(flushRows === undefined ? {} : { flushRows, killAfterMs: [3_000, 2_000] }) }, (report) => {
-      passed++;
-      console.log(
-        `round ${String(report.round).padStart(4)}: killed after ${report.killAfterMs} ms, ${report.acknowledgedThisRound} batches acknowledged, ` +
-          `${report.failedThisRound} failed, ${report.workerKills} worker threads killed; ${report.recordsAcknowledged} records acknowledged in all, ${report.recordsPresent} present, ${report.segments} segments`,
-      );
-    });
+    await runRealCampaign(
+      dir,
+      { kills, seed, killWorkers, ...(flushRows === undefined ? {} : { flushRows, killAfterMs: [3_000, 2_000] }) },
+      (report) => {
+        passed++;
+        console.log(
+          `round ${String(report.round).padStart(4)}: killed after ${report.killAfterMs} ms, ${report.acknowledgedThisRound} batches acknowledged, ` +
+            `${report.failedThisRound} failed, ${report.workerKills} worker threads killed; ${report.recordsAcknowledged} records acknowledged in all, ${report.recordsPresent} present, ${report.segments} segments`,
+        );
+      },
+    );
     console.log(`${passed} passed, 0 failed`);
     return true;
   } catch (error) {
     console.error(`round ${passed + 1} FAILED: ${(error as Error).message}`);
-    console.error(`reproduce with: npm run chaos -- --real --kills ${passed + 1} --seed ${seed}${flushRows === undefined ? '' : ` --flush-rows ${flushRows}`}${killWorkers ? ' --kill-workers' : ''}`);
+    console.error(
+      `reproduce with: npm run chaos -- --real --kills ${passed + 1} --seed ${seed}${flushRows === undefined ? '' : ` --flush-rows ${flushRows}`}${killWorkers ? ' --kill-workers' : ''}`,
+    );
     console.log(`${passed} passed, 1 failed`);
     return false;
   } finally {
@@ -130,7 +141,10 @@ if (!Number.isInteger(seed)) refuse(`--seed must be a whole number, not ${values
 if (flushRows !== undefined && (!Number.isInteger(flushRows) || flushRows < 1)) {
   refuse(`--flush-rows must be a whole number of at least 1, not ${values['flush-rows']}`);
 }
-const ok = campaign === 'wal' ? await walCampaign(kills, seed) : await realCampaign(kills, seed, flushRows, values['kill-workers']);
+const ok =
+  campaign === 'wal'
+    ? await walCampaign(kills, seed)
+    : await realCampaign(kills, seed, flushRows, values['kill-workers']);
 process.exit(ok ? 0 : 1);
 
 /** The options of the wal and real campaigns; a command line that does not parse is refused. */

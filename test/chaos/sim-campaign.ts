@@ -57,7 +57,10 @@ export interface SimCampaignOptions {
   readonly metric?: Metric;
   /** Default `DEFAULT_COLLECTIONS`. */
   readonly collections?: readonly SimCollectionSpec[];
-  /** Storage URLs per spread component (`wal` round-robin, `viper` by hash): 1 puts everything under the data directory. Default 2. */
+  /**
+   * Storage URLs per spread component (`wal` round-robin, `viper` by hash): 1 puts everything under the data directory.
+   * Default 2.
+   */
   readonly storageUrls?: number;
   /** Power losses of the whole node. */
   readonly nodeCrashes?: number;
@@ -69,7 +72,10 @@ export interface SimCampaignOptions {
   readonly ioFaults?: number;
   /** Drop-collection faults (most re-create the collection a little later). */
   readonly drops?: number;
-  /** Chance that a power loss garbles the last kept write of a WAL segment (its last bytes become garbage). Default 0.25. */
+  /**
+   * Chance that a power loss garbles the last kept write of a WAL segment (its last bytes become garbage). Default
+   * 0.25.
+   */
   readonly garbleProbability?: number;
   /** Fault kinds left out of the plan (the others keep their times and targets). */
   readonly without?: readonly FaultKind[];
@@ -97,7 +103,13 @@ export interface SimCampaignReport {
   readonly processCrashes: number;
   readonly tornWrites: number;
   readonly garbledWrites: number;
-  readonly collections: readonly { readonly name: string; readonly syncMode: string; readonly incarnations: number; readonly acknowledgedWrites: number; readonly walUrls: readonly string[] }[];
+  readonly collections: readonly {
+    readonly name: string;
+    readonly syncMode: string;
+    readonly incarnations: number;
+    readonly acknowledgedWrites: number;
+    readonly walUrls: readonly string[];
+  }[];
   readonly violations: string[];
   readonly virtualMs: number;
   readonly realMs: number;
@@ -111,14 +123,28 @@ const STORAGE_ROOTS = ['/mnt/a', '/mnt/b', '/mnt/c', '/mnt/d'];
 
 /** The fault counts of `options`, defaults filled in. */
 export function faultCounts(options: SimCampaignOptions): FaultCounts {
-  return { node: options.nodeCrashes ?? 2, process: options.processCrashes ?? 1, actor: options.actorFaults ?? 3, io: options.ioFaults ?? 0, drop: options.drops ?? 1 };
+  return {
+    node: options.nodeCrashes ?? 2,
+    process: options.processCrashes ?? 1,
+    actor: options.actorFaults ?? 3,
+    io: options.ioFaults ?? 0,
+    drop: options.drops ?? 1,
+  };
 }
 
-function storageOf(urls: number): { options: StorageOptions | undefined; storage: CampaignStorage; directories: string[] } {
+function storageOf(urls: number): {
+  options: StorageOptions | undefined;
+  storage: CampaignStorage;
+  directories: string[];
+} {
   const roots = STORAGE_ROOTS.slice(0, urls);
   if (urls <= 1) {
     const url = `file://${DATA_DIR}`;
-    return { options: undefined, storage: { walUrls: [url], viperUrls: [url], roots: [DATA_DIR] }, directories: [DATA_DIR] };
+    return {
+      options: undefined,
+      storage: { walUrls: [url], viperUrls: [url], roots: [DATA_DIR] },
+      directories: [DATA_DIR],
+    };
   }
   const urlsOf = roots.map((root) => `file://${root}`);
   return {
@@ -133,11 +159,22 @@ export async function runSimCampaign(options: SimCampaignOptions): Promise<SimCa
   const realStart = performance.now();
   const seed = options.seed;
   const placement = storageOf(options.storageUrls ?? 2);
-  const sim = new SimSystem({ seed, fs: { directories: placement.directories }, specTransform: campaignSpecTransform(options.mutation), logLevel: 'warn', ...(options.traceEcho === undefined ? {} : { traceEcho: options.traceEcho }) });
+  const sim = new SimSystem({
+    seed,
+    fs: { directories: placement.directories },
+    specTransform: campaignSpecTransform(options.mutation),
+    logLevel: 'warn',
+    ...(options.traceEcho === undefined ? {} : { traceEcho: options.traceEcho }),
+  });
   const plan = planFaults(seed, faultCounts(options));
   // The campaign checks durability, not escalation: a restart budget above the faults it injects keeps
   // shard groups from (correctly) giving up, which the supervision tests cover on their own.
-  const shoal = await SimShoal.start(sim, { dataDir: DATA_DIR, requestTimeoutMs: REQUEST_TIMEOUT_MS, maxRestarts: 1_000, ...(placement.options === undefined ? {} : { storage: placement.options }) });
+  const shoal = await SimShoal.start(sim, {
+    dataDir: DATA_DIR,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    maxRestarts: 1_000,
+    ...(placement.options === undefined ? {} : { storage: placement.options }),
+  });
   const campaign = newCampaign(sim, shoal, options, placement.storage);
   try {
     for (const model of campaign.collections) {
@@ -148,7 +185,10 @@ export async function runSimCampaign(options: SimCampaignOptions): Promise<SimCa
     sim.network.configure(campaign.network);
     const clients = Array.from({ length: campaign.settings.clients }, (_, client) => runClient(campaign, client));
     const faults = activeFaults(plan, options.without ?? [], options.skipFaults ?? []);
-    await Promise.all([Promise.all(clients).then(() => (campaign.clientsDone = true)), runChaos(campaign, faults, sim.now())]);
+    await Promise.all([
+      Promise.all(clients).then(() => (campaign.clientsDone = true)),
+      runChaos(campaign, faults, sim.now()),
+    ]);
     await finish(campaign);
   } catch (error) {
     violation(campaign, `campaign aborted: ${(error as Error).stack ?? String(error)}`);
@@ -167,7 +207,13 @@ export async function runSimCampaign(options: SimCampaignOptions): Promise<SimCa
     processCrashes: counts.processCrashes,
     tornWrites: counts.tornWrites,
     garbledWrites: counts.garbledWrites,
-    collections: campaign.collections.map((model) => ({ name: model.spec.name, syncMode: model.spec.syncMode, incarnations: model.incarnations, acknowledgedWrites: model.acknowledgedWrites, walUrls: [...model.walUrls] })),
+    collections: campaign.collections.map((model) => ({
+      name: model.spec.name,
+      syncMode: model.spec.syncMode,
+      incarnations: model.incarnations,
+      acknowledgedWrites: model.acknowledgedWrites,
+      walUrls: [...model.walUrls],
+    })),
     violations: campaign.violations,
     virtualMs: sim.now(),
     realMs: performance.now() - realStart,
@@ -188,16 +234,18 @@ function newCampaign(sim: SimSystem, shoal: SimShoal, options: SimCampaignOption
     garbleProbability: options.garbleProbability ?? 0.25,
   };
   const ids = Array.from({ length: settings.ids }, (_, index) => `id-${index}`);
-  const collections = (options.collections ?? DEFAULT_COLLECTIONS).map((spec): CollectionModel => ({
-    spec: { ...spec, shards: spec.shards ?? options.shards ?? 2 },
-    history: new History(ids, { syncMode: spec.syncMode, syncIntervalMs: spec.syncIntervalMs ?? 200 }),
-    info: null,
-    live: true,
-    liveSince: 0,
-    incarnations: 1,
-    acknowledgedWrites: 0,
-    walUrls: new Set(),
-  }));
+  const collections = (options.collections ?? DEFAULT_COLLECTIONS).map(
+    (spec): CollectionModel => ({
+      spec: { ...spec, shards: spec.shards ?? options.shards ?? 2 },
+      history: new History(ids, { syncMode: spec.syncMode, syncIntervalMs: spec.syncIntervalMs ?? 200 }),
+      info: null,
+      live: true,
+      liveSince: 0,
+      incarnations: 1,
+      acknowledgedWrites: 0,
+      walUrls: new Set(),
+    }),
+  );
   return {
     sim,
     shoal,
@@ -209,7 +257,16 @@ function newCampaign(sim: SimSystem, shoal: SimShoal, options: SimCampaignOption
     violations: [],
     failures: {},
     faults: {},
-    counts: { operations: 0, acknowledged: 0, failed: 0, checks: 0, powerLosses: 0, processCrashes: 0, tornWrites: 0, garbledWrites: 0 },
+    counts: {
+      operations: 0,
+      acknowledged: 0,
+      failed: 0,
+      checks: 0,
+      powerLosses: 0,
+      processCrashes: 0,
+      tornWrites: 0,
+      garbledWrites: 0,
+    },
     dropped: [],
     lastPowerLossAtMs: -1,
     pause: null,

@@ -48,22 +48,33 @@ function checkCollectionList(campaign: Campaign, when: string, listed: readonly 
   const byName = new Map(listed.map((info) => [info.name, info]));
   for (const model of campaign.collections) {
     const found = byName.get(model.spec.name);
-    if (model.live && found === undefined) violation(campaign, `${when}: collection ${model.spec.name} (${model.info?.id}) is missing`);
-    else if (model.live && found !== undefined && found.id !== model.info?.id) violation(campaign, `${when}: collection ${model.spec.name} is ${found.id}, created as ${model.info?.id}`);
-    else if (!model.live && found !== undefined) violation(campaign, `${when}: collection ${model.spec.name} (${found.id}) exists after it was dropped`);
+    if (model.live && found === undefined)
+      violation(campaign, `${when}: collection ${model.spec.name} (${model.info?.id}) is missing`);
+    else if (model.live && found !== undefined && found.id !== model.info?.id)
+      violation(campaign, `${when}: collection ${model.spec.name} is ${found.id}, created as ${model.info?.id}`);
+    else if (!model.live && found !== undefined)
+      violation(campaign, `${when}: collection ${model.spec.name} (${found.id}) exists after it was dropped`);
     byName.delete(model.spec.name);
   }
   for (const name of byName.keys()) violation(campaign, `${when}: collection ${name} was never created`);
 }
 
-async function checkCollection(campaign: Campaign, when: string, model: CollectionModel, crash: CrashEvent | null): Promise<void> {
+async function checkCollection(
+  campaign: Campaign,
+  when: string,
+  model: CollectionModel,
+  crash: CrashEvent | null,
+): Promise<void> {
   const { history, spec } = model;
   const ids = history.ids();
-  const found = await retried<RecordResult[]>(campaign, `${when}: reading ${spec.name}`, () => campaign.shoal.get(spec.name, ids));
+  const found = await retried<RecordResult[]>(campaign, `${when}: reading ${spec.name}`, () =>
+    campaign.shoal.get(spec.name, ids),
+  );
   if (found === null) return;
   const observed = new Map<string, RecordValue>(ids.map((id) => [id, null]));
   for (const record of found) {
-    if (!observed.has(record.id)) violation(campaign, `${when}: ${spec.name} returned ${record.id}, which was not asked for`);
+    if (!observed.has(record.id))
+      violation(campaign, `${when}: ${spec.name} returned ${record.id}, which was not asked for`);
     observed.set(record.id, { vector: record.vector, metadata: record.metadata });
   }
   for (const id of ids) {
@@ -74,14 +85,25 @@ async function checkCollection(campaign: Campaign, when: string, model: Collecti
   for (let query = 0; query < 4; query++) {
     const vector = randomVector(campaign.checkRandom, campaign.settings.dimension);
     const k = 1 + campaign.checkRandom.int(8);
-    // The last query filters on the writing client (metadata `{ client, step }`): the model keeps that client's records only.
+    // The last query filters on the writing client (metadata `{ client, step }`): the model keeps that client's records
+    // only.
     const client = query === 3 ? campaign.checkRandom.int(campaign.settings.clients) : null;
     const filter = client === null ? {} : { filter: { client } };
-    const hits = await retried(campaign, `${when}: searching ${spec.name}`, () => campaign.shoal.search(spec.name, { vector: vector.slice(), k, exact: true, ...filter }));
+    const hits = await retried(campaign, `${when}: searching ${spec.name}`, () =>
+      campaign.shoal.search(spec.name, { vector: vector.slice(), k, exact: true, ...filter }),
+    );
     if (hits === null) return;
-    const state = client === null ? observed : new Map([...observed].filter(([, value]) => value !== null && (value.metadata as { client?: unknown } | null)?.client === client));
+    const state =
+      client === null
+        ? observed
+        : new Map(
+            [...observed].filter(
+              ([, value]) => value !== null && (value.metadata as { client?: unknown } | null)?.client === client,
+            ),
+          );
     const problem = checkExactSearch(state, vector, k, campaign.settings.metric, hits);
-    if (problem !== null) violation(campaign, `${when}: ${spec.name}${client === null ? '' : ` (filter client=${client})`}: ${problem}`);
+    if (problem !== null)
+      violation(campaign, `${when}: ${spec.name}${client === null ? '' : ` (filter client=${client})`}: ${problem}`);
   }
 }
 
@@ -94,19 +116,28 @@ function checkPlacement(campaign: Campaign, when: string, model: CollectionModel
   const info = model.info;
   if (info === null) return;
   const { walUrls, viperUrls } = campaign.storage;
-  for (const [component, urls] of [['wal', walUrls], ['viper', viperUrls]] as const) {
+  for (const [component, urls] of [
+    ['wal', walUrls],
+    ['viper', viperUrls],
+  ] as const) {
     const url = info.placement[component];
-    if (!urls.includes(url)) violation(campaign, `${when}: ${info.id} has ${component} at ${url}, not one of ${urls.join(', ')}`);
+    if (!urls.includes(url))
+      violation(campaign, `${when}: ${info.id} has ${component} at ${url}, not one of ${urls.join(', ')}`);
     for (const other of urls) {
       const holds = idsUnder(campaign, fileURLToPath(other), component).includes(info.id);
-      if (other === url && !holds) violation(campaign, `${when}: ${info.id} has no ${component} folder under its storage URL ${url}`);
-      if (other !== url && holds) violation(campaign, `${when}: ${info.id} has a ${component} folder under ${other}, but is placed at ${url}`);
+      if (other === url && !holds)
+        violation(campaign, `${when}: ${info.id} has no ${component} folder under its storage URL ${url}`);
+      if (other !== url && holds)
+        violation(campaign, `${when}: ${info.id} has a ${component} folder under ${other}, but is placed at ${url}`);
     }
   }
   const walRoot = fileURLToPath(info.placement.wal);
   for (let shard = 0; shard < info.shards; shard++) {
-    const segments = campaign.sim.fs.peekEntries(posix.join(walRoot, 'wal', info.id, String(shard))).filter((name) => name.endsWith('.wal'));
-    if (segments.length === 0) violation(campaign, `${when}: ${info.id} shard ${shard} has no WAL segment under ${walRoot}`);
+    const segments = campaign.sim.fs
+      .peekEntries(posix.join(walRoot, 'wal', info.id, String(shard)))
+      .filter((name) => name.endsWith('.wal'));
+    if (segments.length === 0)
+      violation(campaign, `${when}: ${info.id} shard ${shard} has no WAL segment under ${walRoot}`);
   }
 }
 
@@ -116,7 +147,11 @@ function checkDroppedFolders(campaign: Campaign, when: string): void {
     if (campaign.lastPowerLossAtMs >= dropped.atMs) continue;
     for (const root of campaign.storage.roots) {
       for (const component of STORAGE_COMPONENTS) {
-        if (idsUnder(campaign, root, component).includes(dropped.id)) violation(campaign, `${when}: ${posix.join(root, component, dropped.id)} is still there after the collection was dropped`);
+        if (idsUnder(campaign, root, component).includes(dropped.id))
+          violation(
+            campaign,
+            `${when}: ${posix.join(root, component, dropped.id)} is still there after the collection was dropped`,
+          );
       }
     }
   }

@@ -29,10 +29,22 @@ export async function runClient(campaign: Campaign, client: number): Promise<voi
   }
 }
 
-async function upsert(campaign: Campaign, model: CollectionModel, random: Random, client: number, step: number): Promise<void> {
+async function upsert(
+  campaign: Campaign,
+  model: CollectionModel,
+  random: Random,
+  client: number,
+  step: number,
+): Promise<void> {
   const { history } = model;
-  const records = pickIds(random, history.ids(), 1 + random.int(3)).map((id) => ({ id, vector: randomVector(random, campaign.settings.dimension), metadata: { client, step } }));
-  const writes = records.map((record) => history.issue(record.id, { vector: record.vector.slice(), metadata: record.metadata }));
+  const records = pickIds(random, history.ids(), 1 + random.int(3)).map((id) => ({
+    id,
+    vector: randomVector(random, campaign.settings.dimension),
+    metadata: { client, step },
+  }));
+  const writes = records.map((record) =>
+    history.issue(record.id, { vector: record.vector.slice(), metadata: record.metadata }),
+  );
   const issued = history.stamp();
   try {
     await campaign.shoal.upsert(model.spec.name, records);
@@ -67,8 +79,12 @@ async function read(campaign: Campaign, model: CollectionModel, random: Random):
     const found = await campaign.shoal.get(model.spec.name, ids);
     const completed = history.stamp();
     campaign.counts.acknowledged++;
-    const byId = new Map<string, RecordValue>(found.map((record) => [record.id, { vector: record.vector, metadata: record.metadata }]));
-    for (const record of found) if (!ids.includes(record.id)) violation(campaign, `${model.spec.name}: a get of ${ids.join(', ')} returned ${record.id}`);
+    const byId = new Map<string, RecordValue>(
+      found.map((record) => [record.id, { vector: record.vector, metadata: record.metadata }]),
+    );
+    for (const record of found)
+      if (!ids.includes(record.id))
+        violation(campaign, `${model.spec.name}: a get of ${ids.join(', ')} returned ${record.id}`);
     for (const id of ids) {
       const problem = history.checkRead(id, byId.get(id) ?? null, issued, completed);
       if (problem !== null) violation(campaign, `${model.spec.name}: ${problem}`);
@@ -86,7 +102,11 @@ async function search(campaign: Campaign, model: CollectionModel, random: Random
     const hits = await campaign.shoal.search(model.spec.name, { vector, k, exact: true });
     campaign.counts.acknowledged++;
     const known = new Set(model.history.ids());
-    if (hits.length > k || hits.some((hit) => !known.has(hit.id))) violation(campaign, `${model.spec.name}: search returned ${hits.length} hits for k=${k}: ${hits.map((hit) => hit.id).join(', ')}`);
+    if (hits.length > k || hits.some((hit) => !known.has(hit.id)))
+      violation(
+        campaign,
+        `${model.spec.name}: search returned ${hits.length} hits for k=${k}: ${hits.map((hit) => hit.id).join(', ')}`,
+      );
   } catch (error) {
     countFailure(campaign, model, issued, error);
   }

@@ -34,7 +34,10 @@ export interface CollectionModel {
   info: CollectionInfo | null;
   /** False from the moment a drop is issued until a re-creation is acknowledged. */
   live: boolean;
-  /** The history stamp at which the current incarnation was acknowledged: operations issued later must not meet COLLECTION_NOT_FOUND. */
+  /**
+   * The history stamp at which the current incarnation was acknowledged: operations issued later must not meet
+   * COLLECTION_NOT_FOUND.
+   */
   liveSince: number;
   incarnations: number;
   acknowledgedWrites: number;
@@ -75,7 +78,16 @@ export interface Campaign {
   readonly violations: string[];
   readonly failures: Record<string, number>;
   readonly faults: Partial<Record<FaultKind, number>>;
-  readonly counts: { operations: number; acknowledged: number; failed: number; checks: number; powerLosses: number; processCrashes: number; tornWrites: number; garbledWrites: number };
+  readonly counts: {
+    operations: number;
+    acknowledged: number;
+    failed: number;
+    checks: number;
+    powerLosses: number;
+    processCrashes: number;
+    tornWrites: number;
+    garbledWrites: number;
+  };
   /** Dropped incarnations, to check that their folders are gone. */
   readonly dropped: { readonly id: string; readonly atMs: number }[];
   /** Virtual time of the last power loss (dropped folders may come back after one: their removal was not synced). */
@@ -112,8 +124,10 @@ export function countFailure(campaign: Campaign, model: CollectionModel | null, 
   campaign.counts.failed++;
   campaign.failures[code] = (campaign.failures[code] ?? 0) + 1;
   const message = error instanceof Error ? error.message : String(error);
-  if (!(error instanceof ShoalError) || BUG_CODES.has(code)) violation(campaign, `unexpected failure: ${code} ${message}`);
-  else if (code === 'COLLECTION_NOT_FOUND' && model !== null && model.live && issued > model.liveSince) violation(campaign, `${model.spec.name} exists but a call answered ${code}: ${message}`);
+  if (!(error instanceof ShoalError) || BUG_CODES.has(code))
+    violation(campaign, `unexpected failure: ${code} ${message}`);
+  else if (code === 'COLLECTION_NOT_FOUND' && model !== null && model.live && issued > model.liveSince)
+    violation(campaign, `${model.spec.name} exists but a call answered ${code}: ${message}`);
 }
 
 /** Ids chosen at random from `pool`, distinct, up to `count`. */

@@ -34,7 +34,10 @@ export interface PlannedFault {
   readonly collection: number;
   /** The target shard, modulo the collection's shards. */
   readonly shard: number;
-  /** In [0, 1): picks the variant (which actor and how; which operation fails; whether a dropped collection is re-created). */
+  /**
+   * In [0, 1): picks the variant (which actor and how; which operation fails; whether a dropped collection is
+   * re-created).
+   */
   readonly choice: number;
   /** `io`: until the WAL writer is crashed; `drop`: until the re-creation. */
   readonly delayMs: number;
@@ -63,11 +66,23 @@ export function planFaults(seed: number, counts: FaultCounts): PlannedFault[] {
   let atMs = 0;
   return kinds.map((kind, index) => {
     atMs += 30 + random.int(300);
-    return { index, kind, atMs, collection: random.int(1_000), shard: random.int(256), choice: random.next(), delayMs: 100 + random.int(200) };
+    return {
+      index,
+      kind,
+      atMs,
+      collection: random.int(1_000),
+      shard: random.int(256),
+      choice: random.next(),
+      delayMs: 100 + random.int(200),
+    };
   });
 }
 
 /** The faults that run: the plan without the kinds in `without` and the indices in `skip`. */
-export function activeFaults(plan: readonly PlannedFault[], without: readonly FaultKind[], skip: readonly number[]): PlannedFault[] {
+export function activeFaults(
+  plan: readonly PlannedFault[],
+  without: readonly FaultKind[],
+  skip: readonly number[],
+): PlannedFault[] {
   return plan.filter((fault) => !without.includes(fault.kind) && !skip.includes(fault.index));
 }

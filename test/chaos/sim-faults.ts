@@ -11,7 +11,9 @@ import { codeOf, violation } from './sim-context.js';
 import type { PlannedFault } from './sim-fault-plan.js';
 import { PERIODIC_SLACK_MS } from './sim-history.js';
 
-/** WAL segment files: the only files a power loss may garble (they carry checksums; other files rely on atomic renames). */
+/**
+ * WAL segment files: the only files a power loss may garble (they carry checksums; other files rely on atomic renames).
+ */
 export const GARBLED_PATHS = /\/wal\/.*\.wal$/;
 
 /** Most attempts at dropping or creating a collection (each may time out under a faulty network). */
@@ -54,7 +56,9 @@ async function actorFault(campaign: Campaign, fault: PlannedFault): Promise<void
   const actors = ['wal', 'engine', 'shard'] as const;
   const actor = actors[Math.floor(fault.choice * 6) % 3] as (typeof actors)[number];
   const kind = fault.choice < 0.5 ? 'crash' : 'kill-worker';
-  await campaign.shoal.injectFault({ kind, actor, collection: model.spec.name, shard: fault.shard % model.spec.shards }).catch(() => undefined);
+  await campaign.shoal
+    .injectFault({ kind, actor, collection: model.spec.name, shard: fault.shard % model.spec.shards })
+    .catch(() => undefined);
 }
 
 /**
@@ -75,7 +79,9 @@ async function ioFault(campaign: Campaign, fault: PlannedFault): Promise<void> {
   campaign.sim.fs.failNext(operation, code, { pathIncludes: `/wal/${model.info.id}/${shard}/` });
   await campaign.sim.sleep(fault.delayMs);
   campaign.sim.fs.disarm();
-  await campaign.shoal.injectFault({ kind: 'crash', actor: 'wal', collection: model.spec.name, shard }).catch(() => undefined);
+  await campaign.shoal
+    .injectFault({ kind: 'crash', actor: 'wal', collection: model.spec.name, shard })
+    .catch(() => undefined);
   if (model.spec.syncMode === 'periodic') {
     const ids = model.history.ids().filter((id) => shardOf(id, model.spec.shards) === shard);
     model.history.weaken(ids, armedAtMs - (model.spec.syncIntervalMs ?? 200) - PERIODIC_SLACK_MS);
@@ -110,7 +116,10 @@ async function dropCollection(campaign: Campaign, model: CollectionModel): Promi
       // A retry after a drop that happened although its answer was lost finds nothing to drop.
       if (attempt > 1 && codeOf(error) === 'COLLECTION_NOT_FOUND') break;
       if (attempt >= CONTROL_ATTEMPTS_MAX) {
-        violation(campaign, `dropping ${model.spec.name} (${id}) failed ${attempt} times: ${codeOf(error)} ${(error as Error).message}`);
+        violation(
+          campaign,
+          `dropping ${model.spec.name} (${id}) failed ${attempt} times: ${codeOf(error)} ${(error as Error).message}`,
+        );
         return;
       }
     }
@@ -131,7 +140,10 @@ async function createCollection(campaign: Campaign, model: CollectionModel): Pro
         break;
       }
       if (attempt >= CONTROL_ATTEMPTS_MAX) {
-        violation(campaign, `creating ${model.spec.name} failed ${attempt} times: ${codeOf(error)} ${(error as Error).message}`);
+        violation(
+          campaign,
+          `creating ${model.spec.name} failed ${attempt} times: ${codeOf(error)} ${(error as Error).message}`,
+        );
         return;
       }
     }
@@ -147,9 +159,19 @@ async function createCollection(campaign: Campaign, model: CollectionModel): Pro
 }
 
 /** The `createCollection` options of a modelled collection. */
-export function collectionOptions(campaign: Campaign, model: CollectionModel): Parameters<Campaign['shoal']['createCollection']>[0] {
+export function collectionOptions(
+  campaign: Campaign,
+  model: CollectionModel,
+): Parameters<Campaign['shoal']['createCollection']>[0] {
   const { name, syncMode, syncIntervalMs, shards } = model.spec;
-  return { name, dimension: campaign.settings.dimension, metric: campaign.settings.metric, shards, syncMode, ...(syncIntervalMs === undefined ? {} : { syncIntervalMs }) };
+  return {
+    name,
+    dimension: campaign.settings.dimension,
+    metric: campaign.settings.metric,
+    shards,
+    syncMode,
+    ...(syncIntervalMs === undefined ? {} : { syncIntervalMs }),
+  };
 }
 
 /**
@@ -163,7 +185,11 @@ export async function crashAndCheck(campaign: Campaign, powerLoss: boolean): Pro
   try {
     const crash = { powerLoss, atMs: campaign.sim.now() };
     for (const model of campaign.collections) model.history.noteCrash(crash);
-    const report = campaign.sim.crashNode({ powerLoss, garbleProbability: campaign.settings.garbleProbability, garblePaths: GARBLED_PATHS });
+    const report = campaign.sim.crashNode({
+      powerLoss,
+      garbleProbability: campaign.settings.garbleProbability,
+      garblePaths: GARBLED_PATHS,
+    });
     if (powerLoss) {
       campaign.counts.powerLosses++;
       campaign.lastPowerLossAtMs = crash.atMs;

@@ -47,7 +47,10 @@ export interface DurabilityPromise {
   readonly syncIntervalMs: number;
 }
 
-/** A crash as the checker sees it: a power loss (unsynced data lost) or a process crash (the page cache survives), at a virtual time. */
+/**
+ * A crash as the checker sees it: a power loss (unsynced data lost) or a process crash (the page cache survives), at a
+ * virtual time.
+ */
 export interface CrashEvent {
   readonly powerLoss: boolean;
   readonly atMs: number;
@@ -101,12 +104,19 @@ export class History {
   /** Every value ever written to each id (settling forgets writes, not this). */
   private readonly written = new Map<string, RecordValue[]>();
   private clock = 0;
-  /** The crashes so far, each with the stamp at which it happened (a read in flight across one may see what it left). */
+  /**
+   * The crashes so far, each with the stamp at which it happened (a read in flight across one may see what it left).
+   */
   private readonly crashes: { readonly stamp: number; readonly crash: CrashEvent }[] = [];
 
-  constructor(ids: readonly string[], readonly promise: DurabilityPromise = { syncMode: 'batch', syncIntervalMs: 0 }) {
+  constructor(
+    ids: readonly string[],
+    readonly promise: DurabilityPromise = { syncMode: 'batch', syncIntervalMs: 0 },
+  ) {
     for (const id of ids) {
-      this.writes.set(id, [{ value: null, issued: -1, acknowledged: -1, acknowledgedAtMs: -1, drop: false, observed: false }]);
+      this.writes.set(id, [
+        { value: null, issued: -1, acknowledged: -1, acknowledgedAtMs: -1, drop: false, observed: false },
+      ]);
       this.written.set(id, [null]);
     }
   }
@@ -118,7 +128,14 @@ export class History {
 
   /** Records a write issued now. */
   issue(id: string, value: RecordValue): WriteRecord {
-    const write: WriteRecord = { value, issued: ++this.clock, acknowledged: null, acknowledgedAtMs: null, drop: false, observed: false };
+    const write: WriteRecord = {
+      value,
+      issued: ++this.clock,
+      acknowledged: null,
+      acknowledgedAtMs: null,
+      drop: false,
+      observed: false,
+    };
     this.writes.get(id)?.push(write);
     this.written.get(id)?.push(value);
     return write;
@@ -128,7 +145,14 @@ export class History {
   issueDrop(): WriteRecord[] {
     const issued = ++this.clock;
     return this.ids().map((id) => {
-      const write: WriteRecord = { value: null, issued, acknowledged: null, acknowledgedAtMs: null, drop: true, observed: false };
+      const write: WriteRecord = {
+        value: null,
+        issued,
+        acknowledged: null,
+        acknowledgedAtMs: null,
+        drop: true,
+        observed: false,
+      };
       this.writes.get(id)?.push(write);
       return write;
     });
@@ -162,7 +186,9 @@ export class History {
   allowed(id: string, crash: CrashEvent | null = null): RecordValue[] {
     const writes = this.writes.get(id) ?? [];
     const surviving = writes.filter((write) => mustSurvive(write, this.promise, crash));
-    return writes.filter((write) => !surviving.some((other) => other !== write && other.issued > (write.acknowledged ?? NEVER))).map((write) => write.value);
+    return writes
+      .filter((write) => !surviving.some((other) => other !== write && other.issued > (write.acknowledged ?? NEVER)))
+      .map((write) => write.value);
   }
 
   /** The node crashed now: reads in flight may complete after the restart, with what the crash left. */
@@ -186,12 +212,23 @@ export class History {
     const writes = this.writes.get(id) ?? [];
     const allowed = writes
       .filter((write) => write.issued < completed)
-      .filter((write) => !writes.some((other) => other !== write && other.acknowledged !== null && other.acknowledged < issued && other.issued > (write.acknowledged ?? NEVER)))
+      .filter(
+        (write) =>
+          !writes.some(
+            (other) =>
+              other !== write &&
+              other.acknowledged !== null &&
+              other.acknowledged < issued &&
+              other.issued > (write.acknowledged ?? NEVER),
+          ),
+      )
       .map((write) => write.value);
     if (allowed.some((value) => sameValue(value, observed))) return null;
-    // A read in flight across a crash may be answered after the restart (the client retries it), from what the crash kept.
+    // A read in flight across a crash may be answered after the restart (the client retries it), from what the crash
+    // kept.
     for (const { stamp, crash } of this.crashes) {
-      if (stamp > issued && stamp < completed && this.allowed(id, crash).some((value) => sameValue(value, observed))) return null;
+      if (stamp > issued && stamp < completed && this.allowed(id, crash).some((value) => sameValue(value, observed)))
+        return null;
     }
     return `a read of ${id} returned ${describe(observed)}, allowed: ${allowed.map(describe).join(' | ')}`;
   }
@@ -218,10 +255,18 @@ export class History {
    * it is added as an observed write, which no power loss must keep.
    */
   settle(observed: ReadonlyMap<string, RecordValue>, atMs: number, crash: CrashEvent | null): void {
-    const durable = crash?.powerLoss === true || this.promise.syncMode === 'always' || this.promise.syncMode === 'batch';
+    const durable =
+      crash?.powerLoss === true || this.promise.syncMode === 'always' || this.promise.syncMode === 'batch';
     for (const [id, writes] of this.writes) {
       const stamp = ++this.clock;
-      const write: WriteRecord = { value: observed.get(id) ?? null, issued: stamp, acknowledged: stamp, acknowledgedAtMs: atMs, drop: false, observed: !durable };
+      const write: WriteRecord = {
+        value: observed.get(id) ?? null,
+        issued: stamp,
+        acknowledged: stamp,
+        acknowledgedAtMs: atMs,
+        drop: false,
+        observed: !durable,
+      };
       if (durable) this.writes.set(id, [write]);
       else writes.push(write);
     }
@@ -240,17 +285,38 @@ export interface CheckedHit {
  * min(k, records), and no record missing that scores clearly better than
  * the worst hit (ties within the tolerance may go either way).
  */
-export function checkExactSearch(state: ReadonlyMap<string, RecordValue>, query: Float32Array, k: number, metric: Metric, hits: readonly CheckedHit[], tolerance = 1e-4): string | null {
+export function checkExactSearch(
+  state: ReadonlyMap<string, RecordValue>,
+  query: Float32Array,
+  k: number,
+  metric: Metric,
+  hits: readonly CheckedHit[],
+  tolerance = 1e-4,
+): string | null {
   const better = (a: number, b: number): boolean => (metric === 'l2' ? a < b - tolerance : a > b + tolerance);
   const scores = new Map<string, number>();
   for (const [id, value] of state) {
-    if (value !== null) scores.set(id, scoreOf(metric, query, norm(query, 0, query.length), value.vector, 0, norm(value.vector, 0, value.vector.length), query.length));
+    if (value !== null)
+      scores.set(
+        id,
+        scoreOf(
+          metric,
+          query,
+          norm(query, 0, query.length),
+          value.vector,
+          0,
+          norm(value.vector, 0, value.vector.length),
+          query.length,
+        ),
+      );
   }
-  if (hits.length !== Math.min(k, scores.size)) return `search returned ${hits.length} hits, expected ${Math.min(k, scores.size)}`;
+  if (hits.length !== Math.min(k, scores.size))
+    return `search returned ${hits.length} hits, expected ${Math.min(k, scores.size)}`;
   for (const [index, hit] of hits.entries()) {
     const expected = scores.get(hit.id);
     if (expected === undefined) return `search returned ${hit.id}, which the model does not hold`;
-    if (Math.abs(expected - hit.score) > tolerance) return `search scored ${hit.id} ${hit.score}, the model ${expected}`;
+    if (Math.abs(expected - hit.score) > tolerance)
+      return `search scored ${hit.id} ${hit.score}, the model ${expected}`;
     const previous = hits[index - 1];
     if (previous !== undefined && better(hit.score, previous.score)) return `search hits out of order at ${index}`;
   }
@@ -258,7 +324,8 @@ export function checkExactSearch(state: ReadonlyMap<string, RecordValue>, query:
   if (worst === undefined) return null;
   const returned = new Set(hits.map((hit) => hit.id));
   for (const [id, score] of scores) {
-    if (!returned.has(id) && better(score, worst.score)) return `search missed ${id} (score ${score}, worst hit ${worst.score})`;
+    if (!returned.has(id) && better(score, worst.score))
+      return `search missed ${id} (score ${score}, worst hit ${worst.score})`;
   }
   return null;
 }

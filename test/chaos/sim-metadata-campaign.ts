@@ -91,10 +91,38 @@ interface Campaign {
 /** Runs one seeded metadata campaign; violations are reported, not thrown. */
 export async function runMetadataCampaign(options: MetadataCampaignOptions): Promise<MetadataCampaignReport> {
   const realStart = performance.now();
-  const settings: Required<MetadataCampaignOptions> = { clients: 3, operationsPerClient: 16, names: 3, faults: 5, nodeCrashes: 1, mutation: null, ...options };
-  const sim = new SimSystem({ seed: settings.seed, fs: { directories: [DATA_DIR] }, specTransform: specTransform(settings.mutation), logLevel: 'error' });
-  const shoal = await SimShoal.start(sim, { dataDir: DATA_DIR, requestTimeoutMs: REQUEST_TIMEOUT_MS, maxRestarts: 1_000 });
-  const campaign: Campaign = { sim, shoal, options: settings, history: [], violations: [], faults: {}, leaders: new Map(), counts: { operations: 0, acknowledged: 0, unknown: 0 }, pause: null, done: false };
+  const settings: Required<MetadataCampaignOptions> = {
+    clients: 3,
+    operationsPerClient: 16,
+    names: 3,
+    faults: 5,
+    nodeCrashes: 1,
+    mutation: null,
+    ...options,
+  };
+  const sim = new SimSystem({
+    seed: settings.seed,
+    fs: { directories: [DATA_DIR] },
+    specTransform: specTransform(settings.mutation),
+    logLevel: 'error',
+  });
+  const shoal = await SimShoal.start(sim, {
+    dataDir: DATA_DIR,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    maxRestarts: 1_000,
+  });
+  const campaign: Campaign = {
+    sim,
+    shoal,
+    options: settings,
+    history: [],
+    violations: [],
+    faults: {},
+    leaders: new Map(),
+    counts: { operations: 0, acknowledged: 0, unknown: 0 },
+    pause: null,
+    done: false,
+  };
   try {
     const clients = Array.from({ length: settings.clients }, (_, client) => runClient(campaign, client));
     await Promise.all([Promise.all(clients).then(() => (campaign.done = true)), runChaos(campaign), monitor(campaign)]);
@@ -103,7 +131,9 @@ export async function runMetadataCampaign(options: MetadataCampaignOptions): Pro
     if (verdict.ok === false) campaign.violations.push(`not linearizable: ${verdict.explanation}`);
     if (verdict.ok === 'unknown') campaign.violations.push(`linearizability undecided: ${verdict.explanation}`);
   } catch (error) {
-    campaign.violations.push(`campaign aborted at ${sim.now().toFixed(3)} ms: ${(error as Error).stack ?? String(error)}`);
+    campaign.violations.push(
+      `campaign aborted at ${sim.now().toFixed(3)} ms: ${(error as Error).stack ?? String(error)}`,
+    );
   }
   return {
     seed: settings.seed,
@@ -123,9 +153,11 @@ function specTransform(mutation: MetadataCampaignOptions['mutation']): (spec: Ac
     const rewritten = simSpecTransform(spec);
     if (!spec.address.startsWith('metadata/')) return rewritten;
     const args = rewritten.args as Record<string, unknown> & { dir: string };
-    if (mutation === 'split-brain' && spec.address === 'metadata/1') return { ...rewritten, args: { ...args, peers: [1] } };
+    if (mutation === 'split-brain' && spec.address === 'metadata/1')
+      return { ...rewritten, args: { ...args, peers: [1] } };
     // The first incarnations (the cluster's founding start) keep their folders; every restart after them forgets.
-    if (mutation === 'amnesia' && ++incarnations > 3) return { ...rewritten, args: { ...args, dir: `${args.dir}-amnesia-${incarnations}` } };
+    if (mutation === 'amnesia' && ++incarnations > 3)
+      return { ...rewritten, args: { ...args, dir: `${args.dir}-amnesia-${incarnations}` } };
     return rewritten;
   };
 }
@@ -134,19 +166,39 @@ function nameOf(campaign: Campaign): string {
   return `c${campaign.sim.random.int(campaign.options.names)}`;
 }
 
-/** The outcome of a failed operation: a known answer, or unknown (UNAVAILABLE, TIMEOUT); anything else is a violation. */
-function outcomeOf(campaign: Campaign, error: unknown, known: Partial<Record<string, MetadataOutput>>): MetadataOutput | undefined {
+/**
+ * The outcome of a failed operation: a known answer, or unknown (UNAVAILABLE, TIMEOUT); anything else is a violation.
+ */
+function outcomeOf(
+  campaign: Campaign,
+  error: unknown,
+  known: Partial<Record<string, MetadataOutput>>,
+): MetadataOutput | undefined {
   if (error instanceof ShoalError && known[error.code] !== undefined) return known[error.code];
   if (isUnknownOutcome(error)) return undefined;
-  campaign.violations.push(`unexpected failure at ${campaign.sim.now().toFixed(3)} ms: ${error instanceof Error ? `${(error as ShoalError).code ?? ''} ${error.message}` : String(error)}`);
+  campaign.violations.push(
+    `unexpected failure at ${campaign.sim.now().toFixed(3)} ms: ${error instanceof Error ? `${(error as ShoalError).code ?? ''} ${error.message}` : String(error)}`,
+  );
   return undefined;
 }
 
-function record(campaign: Campaign, client: number, input: MetadataInput, call: number, output: MetadataOutput | undefined): void {
+function record(
+  campaign: Campaign,
+  client: number,
+  input: MetadataInput,
+  call: number,
+  output: MetadataOutput | undefined,
+): void {
   campaign.counts.operations++;
   if (output === undefined) campaign.counts.unknown++;
   else campaign.counts.acknowledged++;
-  campaign.history.push({ client, input, call, output, return: output === undefined ? Number.POSITIVE_INFINITY : campaign.sim.now() });
+  campaign.history.push({
+    client,
+    input,
+    call,
+    output,
+    return: output === undefined ? Number.POSITIVE_INFINITY : campaign.sim.now(),
+  });
 }
 
 async function runClient(campaign: Campaign, client: number): Promise<void> {
@@ -180,7 +232,8 @@ async function list(campaign: Campaign, client: number): Promise<void> {
   const call = campaign.sim.now();
   try {
     const names = new Set((await campaign.shoal.listCollections()).map((entry) => entry.name));
-    for (let index = 0; index < campaign.options.names; index++) record(campaign, client, { kind: 'read', name: `c${index}` }, call, names.has(`c${index}`) ? 1 : null);
+    for (let index = 0; index < campaign.options.names; index++)
+      record(campaign, client, { kind: 'read', name: `c${index}` }, call, names.has(`c${index}`) ? 1 : null);
   } catch (error) {
     // A failed read tells nothing; it is left out of the history.
     outcomeOf(campaign, error, {});
@@ -201,7 +254,10 @@ function noteLeaders(campaign: Campaign, status: MetadataStatus): void {
   for (const replica of status.replicas) {
     if (!('role' in replica) || replica.role !== 'leader') continue;
     const seen = campaign.leaders.get(replica.term);
-    if (seen !== undefined && seen !== replica.id && seen > 0) campaign.violations.push(`two leaders in term ${replica.term}: replicas ${seen} and ${replica.id} (at ${campaign.sim.now().toFixed(3)} ms: ${JSON.stringify(status.replicas)})`);
+    if (seen !== undefined && seen !== replica.id && seen > 0)
+      campaign.violations.push(
+        `two leaders in term ${replica.term}: replicas ${seen} and ${replica.id} (at ${campaign.sim.now().toFixed(3)} ms: ${JSON.stringify(status.replicas)})`,
+      );
     // After a violation the term is marked (-1), so one split brain is reported once.
     campaign.leaders.set(replica.term, seen !== undefined && seen !== replica.id ? -1 : replica.id);
   }
@@ -256,7 +312,10 @@ async function nodeCrash(campaign: Campaign): Promise<void> {
   }
 }
 
-/** Heals, waits for every deadline, checks convergence, then a power loss: the durable logs agree and the listed collections survive. */
+/**
+ * Heals, waits for every deadline, checks convergence, then a power loss: the durable logs agree and the listed
+ * collections survive.
+ */
 async function finish(campaign: Campaign): Promise<void> {
   const { sim, shoal } = campaign;
   sim.network.heal();
@@ -280,7 +339,8 @@ async function convergence(campaign: Campaign): Promise<number> {
       const replicas = last.replicas.flatMap((replica) => ('role' in replica ? [replica] : []));
       const applied = new Set(replicas.map((replica) => replica.applied));
       const states = new Set(replicas.map((replica) => replica.collections.join(',')));
-      if (replicas.length === REPLICAS.length && applied.size === 1 && states.size === 1 && last.leader !== null) return replicas[0]?.applied ?? 0;
+      if (replicas.length === REPLICAS.length && applied.size === 1 && states.size === 1 && last.leader !== null)
+        return replicas[0]?.applied ?? 0;
     }
     await campaign.sim.sleep(100);
   }
@@ -288,7 +348,9 @@ async function convergence(campaign: Campaign): Promise<number> {
   return 0;
 }
 
-/** State machine safety on disk: entries at or below `applied` agree across replicas wherever more than one holds them. */
+/**
+ * State machine safety on disk: entries at or below `applied` agree across replicas wherever more than one holds them.
+ */
 async function checkDurableLogs(campaign: Campaign, applied: number): Promise<void> {
   const byIndex = new Map<number, { replica: number; term: number; bytes: string }>();
   for (const replica of REPLICAS) {
@@ -302,7 +364,9 @@ async function checkDurableLogs(campaign: Campaign, applied: number): Promise<vo
       const other = byIndex.get(entry.index);
       if (other === undefined) byIndex.set(entry.index, { replica, term: entry.term, bytes });
       else if (other.term !== entry.term || other.bytes !== bytes) {
-        campaign.violations.push(`entry ${entry.index} differs: replica ${other.replica} has term ${other.term}, replica ${replica} term ${entry.term}`);
+        campaign.violations.push(
+          `entry ${entry.index} differs: replica ${other.replica} has term ${other.term}, replica ${replica} term ${entry.term}`,
+        );
       }
     }
   }

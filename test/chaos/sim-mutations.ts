@@ -85,7 +85,9 @@ export function acceptEveryChecksum(bytes: Uint8Array): Uint8Array {
   return copy;
 }
 
-/** `fs`, except that WAL segments read (whole, or through a read-only handle) with every frame checksum made to verify. */
+/**
+ * `fs`, except that WAL segments read (whole, or through a read-only handle) with every frame checksum made to verify.
+ */
 function crcBlindFileSystem(fs: FileSystem): FileSystem {
   return {
     open: async (path, flags) => {
@@ -104,7 +106,10 @@ function crcBlindFileSystem(fs: FileSystem): FileSystem {
   };
 }
 
-/** A read-only handle whose reads come from `content` (the file as it was at open, checksums rewritten) where it covers them. */
+/**
+ * A read-only handle whose reads come from `content` (the file as it was at open, checksums rewritten) where it covers
+ * them.
+ */
 function crcBlindHandle(handle: FileHandle, content: Uint8Array): FileHandle {
   return {
     write: (data, position) => handle.write(data, position),

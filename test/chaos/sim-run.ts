@@ -31,10 +31,19 @@ const USAGE =
   `         [--without node,process,actor,io,drop] [--skip-faults i,j] [--mutation ${SIM_MUTATIONS.join('|')}] [--shrink [--max-runs R]] [--trace]`;
 
 function summary(report: SimCampaignReport): string {
-  const faults = Object.entries(report.faults).map(([kind, count]) => `${count} ${kind}`).join(', ') || 'no faults';
-  const failures = Object.entries(report.failures).map(([code, count]) => `${count} ${code}`).join(', ') || 'none';
+  const faults =
+    Object.entries(report.faults)
+      .map(([kind, count]) => `${count} ${kind}`)
+      .join(', ') || 'no faults';
+  const failures =
+    Object.entries(report.failures)
+      .map(([code, count]) => `${count} ${code}`)
+      .join(', ') || 'none';
   const ratio = report.virtualMs / report.realMs;
-  const damage = report.tornWrites + report.garbledWrites > 0 ? ` (${report.tornWrites} torn, ${report.garbledWrites} garbled writes)` : '';
+  const damage =
+    report.tornWrites + report.garbledWrites > 0
+      ? ` (${report.tornWrites} torn, ${report.garbledWrites} garbled writes)`
+      : '';
   return (
     `seed ${String(report.seed).padStart(6)}: ${report.operations} ops (${report.acknowledged} ok, failed: ${failures}), ${faults}${damage}, ${report.checks} checkpoints, ` +
     `${(report.virtualMs / 1000).toFixed(1)} s virtual in ${(report.realMs / 1000).toFixed(2)} s (${ratio.toFixed(0)}x), trace ${report.traceDigest.slice(0, 12)}`
@@ -79,8 +88,18 @@ const skipFaults = list(values['skip-faults']).map(Number);
 const maxRuns = Number(values['max-runs']);
 const positive = (value: number | undefined): boolean => value === undefined || (Number.isInteger(value) && value >= 1);
 const valid =
-  Number.isInteger(first) && Number.isInteger(runs) && runs >= 1 && Number.isInteger(ioFaults) && ioFaults >= 0 && dropProbability >= 0 && dropProbability < 1 &&
-  positive(clients) && positive(operationsPerClient) && positive(maxRuns) && without.every(isFaultKind) && skipFaults.every((index) => Number.isInteger(index) && index >= 0) &&
+  Number.isInteger(first) &&
+  Number.isInteger(runs) &&
+  runs >= 1 &&
+  Number.isInteger(ioFaults) &&
+  ioFaults >= 0 &&
+  dropProbability >= 0 &&
+  dropProbability < 1 &&
+  positive(clients) &&
+  positive(operationsPerClient) &&
+  positive(maxRuns) &&
+  without.every(isFaultKind) &&
+  skipFaults.every((index) => Number.isInteger(index) && index >= 0) &&
   (values.mutation === undefined || isSimMutation(values.mutation));
 if (values.help || !valid) {
   console.error(USAGE);
@@ -106,7 +125,9 @@ async function shrink(options: SimCampaignOptions): Promise<void> {
   const result = await shrinkCampaign(options, { maxRuns, onStep: (line) => console.error(line) });
   const before = campaignSize(options);
   const after = campaignSize(result.options);
-  console.error(`  smallest failing configuration after ${result.runs} campaigns: ${after.operations} operations (was ${before.operations}), ${after.faults} faults (was ${before.faults})`);
+  console.error(
+    `  smallest failing configuration after ${result.runs} campaigns: ${after.operations} operations (was ${before.operations}), ${after.faults} faults (was ${before.faults})`,
+  );
   for (const violation of result.report.violations.slice(0, 5)) console.error(`    VIOLATION ${violation}`);
   console.error(`  reproduce with: ${reproduceCommand(result.options)}`);
 }
@@ -117,7 +138,10 @@ let virtualMs = 0;
 let realMs = 0;
 for (let seed = first; seed < first + runs; seed++) {
   const options = optionsFor(seed);
-  const report = await runSimCampaign({ ...options, ...(values.trace ? { traceEcho: (line: string) => console.log(line) } : {}) });
+  const report = await runSimCampaign({
+    ...options,
+    ...(values.trace ? { traceEcho: (line: string) => console.log(line) } : {}),
+  });
   console.log(summary(report));
   virtualMs += report.virtualMs;
   realMs += report.realMs;
@@ -130,5 +154,7 @@ for (let seed = first; seed < first + runs; seed++) {
   console.error(`  reproduce with: ${reproduceCommand(options)}`);
   if (values.shrink) await shrink(options);
 }
-console.log(`${passed} passed, ${failed} failed; ${(virtualMs / 1000).toFixed(1)} s virtual in ${(realMs / 1000).toFixed(1)} s wall-clock (${(virtualMs / realMs).toFixed(0)}x real time)`);
+console.log(
+  `${passed} passed, ${failed} failed; ${(virtualMs / 1000).toFixed(1)} s virtual in ${(realMs / 1000).toFixed(1)} s wall-clock (${(virtualMs / realMs).toFixed(0)}x real time)`,
+);
 process.exit(failed === 0 ? 0 : 1);

@@ -53,11 +53,16 @@ function simHost(sim: SimSystem): ShoalHost {
 
 /** A Shoal instance inside a simulated node (fault injection on). Every method runs the simulation until it settles. */
 export class SimShoal extends Shoal {
-  private constructor(private readonly sim: SimSystem, requestTimeoutMs: number) {
+  private constructor(
+    private readonly sim: SimSystem,
+    requestTimeoutMs: number,
+  ) {
     super(simHost(sim), requestTimeoutMs, true);
   }
 
-  /** Opens (or creates) the database in `options.dataDir` of the simulated filesystem, as `Shoal.open` does for threads. */
+  /**
+   * Opens (or creates) the database in `options.dataDir` of the simulated filesystem, as `Shoal.open` does for threads.
+   */
   static async start(sim: SimSystem, options: SimShoalOptions): Promise<SimShoal> {
     const { dataDir, requestTimeoutMs, supervisorArgs } = prepareOpen(options);
     // The campaigns pre-create /data durably; like Shoal.open, this only makes sure the folder exists.

@@ -28,12 +28,19 @@ export interface ShrinkResult {
 /** Size of a configuration: operations and faults that run. */
 export function campaignSize(options: SimCampaignOptions): { operations: number; faults: number } {
   const operations = (options.clients ?? 4) * (options.operationsPerClient ?? 30);
-  const faults = activeFaults(planFaults(options.seed, faultCounts(options)), options.without ?? [], options.skipFaults ?? []).length;
+  const faults = activeFaults(
+    planFaults(options.seed, faultCounts(options)),
+    options.without ?? [],
+    options.skipFaults ?? [],
+  ).length;
   return { operations, faults };
 }
 
 /** Shrinks `options` (see the module header); `onStep` hears of every candidate run. */
-export async function shrinkCampaign(options: SimCampaignOptions, budget: { readonly maxRuns?: number; readonly onStep?: (line: string) => void } = {}): Promise<ShrinkResult> {
+export async function shrinkCampaign(
+  options: SimCampaignOptions,
+  budget: { readonly maxRuns?: number; readonly onStep?: (line: string) => void } = {},
+): Promise<ShrinkResult> {
   const maxRuns = budget.maxRuns ?? 60;
   const original = await runSimCampaign(options);
   let runs = 1;
@@ -60,12 +67,20 @@ export async function shrinkCampaign(options: SimCampaignOptions, budget: { read
     for (const kind of FAULT_KINDS) {
       const current = best.options;
       const without = current.without ?? [];
-      if (without.includes(kind) || !activeFaults(plan, without, current.skipFaults ?? []).some((fault) => fault.kind === kind)) continue;
+      if (
+        without.includes(kind) ||
+        !activeFaults(plan, without, current.skipFaults ?? []).some((fault) => fault.kind === kind)
+      )
+        continue;
       changed = (await tryCandidate({ ...current, without: [...without, kind] }, `without ${kind} faults`)) || changed;
     }
     for (const fault of activeFaults(plan, best.options.without ?? [], best.options.skipFaults ?? []).reverse()) {
       const current = best.options;
-      changed = (await tryCandidate({ ...current, skipFaults: [...(current.skipFaults ?? []), fault.index].sort((a, b) => a - b) }, `without fault #${fault.index} (${fault.kind} at ${fault.atMs} ms)`)) || changed;
+      changed =
+        (await tryCandidate(
+          { ...current, skipFaults: [...(current.skipFaults ?? []), fault.index].sort((a, b) => a - b) },
+          `without fault #${fault.index} (${fault.kind} at ${fault.atMs} ms)`,
+        )) || changed;
     }
     changed = (await shrinkNumber('operationsPerClient', 30, tryCandidate, () => best.options)) || changed;
     changed = (await shrinkNumber('clients', 4, tryCandidate, () => best.options)) || changed;
@@ -74,7 +89,12 @@ export async function shrinkCampaign(options: SimCampaignOptions, budget: { read
 }
 
 /** Binary search for the smallest value of `field` (at least 1) that still fails; true when it went down. */
-async function shrinkNumber(field: 'operationsPerClient' | 'clients', fallback: number, tryCandidate: (candidate: SimCampaignOptions, what: string) => Promise<boolean>, current: () => SimCampaignOptions): Promise<boolean> {
+async function shrinkNumber(
+  field: 'operationsPerClient' | 'clients',
+  fallback: number,
+  tryCandidate: (candidate: SimCampaignOptions, what: string) => Promise<boolean>,
+  current: () => SimCampaignOptions,
+): Promise<boolean> {
   const start = current()[field] ?? fallback;
   let failing = start;
   let passing = 0;
@@ -89,7 +109,12 @@ async function shrinkNumber(field: 'operationsPerClient' | 'clients', fallback: 
 /** What tells two configurations of one seed apart here. */
 function configurationKey(options: SimCampaignOptions): string {
   const sorted = <T>(values: readonly T[] | undefined): T[] => [...(values ?? [])].sort();
-  return JSON.stringify([options.clients ?? 4, options.operationsPerClient ?? 30, sorted(options.without), sorted(options.skipFaults)]);
+  return JSON.stringify([
+    options.clients ?? 4,
+    options.operationsPerClient ?? 30,
+    sorted(options.without),
+    sorted(options.skipFaults),
+  ]);
 }
 
 function describeSize(options: SimCampaignOptions): string {

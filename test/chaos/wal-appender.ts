@@ -20,7 +20,9 @@ process.stdout.write(`READY ${wal.lastLsn}\n`);
 async function appender(writer: number): Promise<void> {
   for (let sequence = 0; ; sequence++) {
     const count = 1 + random.int(4);
-    const entries: WalEntry[] = Array.from({ length: count }, (_, i) => walRecordFor(`s${seedText}-w${writer}-${sequence}-${i}`));
+    const entries: WalEntry[] = Array.from({ length: count }, (_, i) =>
+      walRecordFor(`s${seedText}-w${writer}-${sequence}-${i}`),
+    );
     const { firstLsn, lastLsn } = await wal.append(entries);
     process.stdout.write(`ACK ${firstLsn} ${lastLsn}\n`);
   }

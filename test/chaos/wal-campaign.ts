@@ -24,16 +24,27 @@ export interface WalRoundReport {
   readonly truncatedBytes: number;
 }
 
-/** Runs the appender until `killAfterMs` after it is ready, SIGKILLs it, and returns the highest LSN it acknowledged. */
-async function runAndKill(dir: string, seed: number, killAfterMs: number): Promise<{ highest: number; acknowledged: number }> {
+/**
+ * Runs the appender until `killAfterMs` after it is ready, SIGKILLs it, and returns the highest LSN it acknowledged.
+ */
+async function runAndKill(
+  dir: string,
+  seed: number,
+  killAfterMs: number,
+): Promise<{ highest: number; acknowledged: number }> {
   let highest = 0;
   let acknowledged = 0;
-  await runUntilKilled(APPENDER, [dir, String(seed)], (line, kill) => {
-    if (line.startsWith('READY')) setTimeout(kill, killAfterMs);
-    if (!line.startsWith('ACK ')) return;
-    acknowledged++;
-    highest = Math.max(highest, Number(line.split(' ')[2]));
-  }, 30_000);
+  await runUntilKilled(
+    APPENDER,
+    [dir, String(seed)],
+    (line, kill) => {
+      if (line.startsWith('READY')) setTimeout(kill, killAfterMs);
+      if (!line.startsWith('ACK ')) return;
+      acknowledged++;
+      highest = Math.max(highest, Number(line.split(' ')[2]));
+    },
+    30_000,
+  );
   return { highest, acknowledged };
 }
 
@@ -41,7 +52,10 @@ async function runAndKill(dir: string, seed: number, killAfterMs: number): Promi
 async function check(dir: string, highestAcknowledged: number): Promise<{ lastLsn: number; truncatedBytes: number }> {
   const wal = await Wal.open(nodeFileSystem, dir, { syncMode: 'batch', segmentBytesMax: 256 * 1024 });
   try {
-    if (wal.lastLsn < highestAcknowledged) throw new Error(`lost acknowledged writes: recovered up to LSN ${wal.lastLsn}, acknowledged up to ${highestAcknowledged}`);
+    if (wal.lastLsn < highestAcknowledged)
+      throw new Error(
+        `lost acknowledged writes: recovered up to LSN ${wal.lastLsn}, acknowledged up to ${highestAcknowledged}`,
+      );
     let expected = 1;
     for (let from = 1; from <= wal.lastLsn; ) {
       const page = await wal.read(from, 50_000);
@@ -59,8 +73,16 @@ async function check(dir: string, highestAcknowledged: number): Promise<{ lastLs
   }
 }
 
-/** Runs `kills` rounds on `dir`, kill times drawn from `seed`; resolves with one report per round, throws on the first violation. */
-export async function runWalCrashCampaign(dir: string, kills: number, seed: number, onRound?: (report: WalRoundReport) => void): Promise<WalRoundReport[]> {
+/**
+ * Runs `kills` rounds on `dir`, kill times drawn from `seed`; resolves with one report per round, throws on the first
+ * violation.
+ */
+export async function runWalCrashCampaign(
+  dir: string,
+  kills: number,
+  seed: number,
+  onRound?: (report: WalRoundReport) => void,
+): Promise<WalRoundReport[]> {
   const random = new SeededRandom(seed);
   const reports: WalRoundReport[] = [];
   let highestAcknowledged = 0;
@@ -69,7 +91,14 @@ export async function runWalCrashCampaign(dir: string, kills: number, seed: numb
     const { highest, acknowledged } = await runAndKill(dir, seed * 1000 + round, killAfterMs);
     highestAcknowledged = Math.max(highestAcknowledged, highest);
     const { lastLsn, truncatedBytes } = await check(dir, highestAcknowledged);
-    const report = { round, killAfterMs, acknowledgedThisRound: acknowledged, highestAcknowledged, recoveredLastLsn: lastLsn, truncatedBytes };
+    const report = {
+      round,
+      killAfterMs,
+      acknowledgedThisRound: acknowledged,
+      highestAcknowledged,
+      recoveredLastLsn: lastLsn,
+      truncatedBytes,
+    };
     reports.push(report);
     onRound?.(report);
   }

@@ -1,4 +1,7 @@
-// Proves the WGL linearizability checker right: hand-written register and metadata-map histories (linearizable, a stale read, overlapping operations that fit in one order only, unknown outcomes that did or did not take effect), agreement with a brute-force search over random small histories, and a bounded, fast search on histories of hundreds of operations.
+// Proves the WGL linearizability checker right: hand-written register and metadata-map histories (linearizable, a stale
+// read, overlapping operations that fit in one order only, unknown outcomes that did or did not take effect), agreement
+// with a brute-force search over random small histories, and a bounded, fast search on histories of hundreds of
+// operations.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkLinearizable } from './linearizability.js';
@@ -19,15 +22,37 @@ const register: Model<number | null, RegisterInput, RegisterOutput> = {
   key: (state) => String(state),
 };
 
-function write(client: number, value: number, call: number, returned: number): Operation<RegisterInput, RegisterOutput> {
-  return { client, input: { kind: 'write', value }, call, output: returned === Infinity ? undefined : 'ok', return: returned };
+function write(
+  client: number,
+  value: number,
+  call: number,
+  returned: number,
+): Operation<RegisterInput, RegisterOutput> {
+  return {
+    client,
+    input: { kind: 'write', value },
+    call,
+    output: returned === Infinity ? undefined : 'ok',
+    return: returned,
+  };
 }
 
-function read(client: number, value: number | null, call: number, returned: number): Operation<RegisterInput, RegisterOutput> {
+function read(
+  client: number,
+  value: number | null,
+  call: number,
+  returned: number,
+): Operation<RegisterInput, RegisterOutput> {
   return { client, input: { kind: 'read' }, call, output: value, return: returned };
 }
 
-function op(client: number, input: MetadataInput, output: MetadataOutput | undefined, call: number, returned: number): Operation<MetadataInput, MetadataOutput> {
+function op(
+  client: number,
+  input: MetadataInput,
+  output: MetadataOutput | undefined,
+  call: number,
+  returned: number,
+): Operation<MetadataInput, MetadataOutput> {
   return { client, input, call, output, return: returned };
 }
 
@@ -38,7 +63,13 @@ function expectOk(result: CheckResult): readonly number[] {
 
 describe('checkLinearizable on a register', () => {
   it('accepts a linearizable history and returns a valid order', () => {
-    const history = [write(1, 1, 0, 10), read(2, 1, 5, 15), write(1, 2, 12, 20), read(2, 2, 21, 25), read(3, null, -5, 1)];
+    const history = [
+      write(1, 1, 0, 10),
+      read(2, 1, 5, 15),
+      write(1, 2, 12, 20),
+      read(2, 2, 21, 25),
+      read(3, null, -5, 1),
+    ];
     expect(expectOk(checkLinearizable(register, history))).toEqual([4, 0, 1, 2, 3]);
   });
 
@@ -93,7 +124,9 @@ describe('checkLinearizable on a register', () => {
 
   it('rejects malformed histories and budgets', () => {
     expect(() => checkLinearizable(register, [read(1, 1, 5, 4)])).toThrow(/history\[0\]\.return/);
-    expect(() => checkLinearizable(register, [{ ...read(1, 1, 0, Infinity), output: 1 }])).toThrow(/history\[0\]\.output/);
+    expect(() => checkLinearizable(register, [{ ...read(1, 1, 0, Infinity), output: 1 }])).toThrow(
+      /history\[0\]\.output/,
+    );
     expect(() => checkLinearizable(register, [read(1, 1, 0, 1)], { maxSteps: 0 })).toThrow(/maxSteps/);
   });
 
@@ -170,7 +203,11 @@ describe('checkLinearizable on the metadata map', () => {
     expect(checkLinearizable(model, history).ok).toBe(true);
     expect(checkLinearizable(metadataModel(false), history).ok).toBe(true);
     const broken = [...history];
-    broken[400] = { ...(history[400] as Operation<MetadataInput, MetadataOutput>), input: { kind: 'read', name: 'a' }, output: -1 };
+    broken[400] = {
+      ...(history[400] as Operation<MetadataInput, MetadataOutput>),
+      input: { kind: 'read', name: 'a' },
+      output: -1,
+    };
     expect(checkLinearizable(model, broken).ok).toBe(false);
     expect(performance.now() - started).toBeLessThan(5_000);
   });
@@ -222,10 +259,15 @@ const plannedOperation: fc.Arbitrary<Plan> = fc.record({
   late: fc.option(fc.nat(20)),
 });
 
-/** Runs the plans in order of their effect points to get true outputs; corrupts output number `corrupt` when it exists. */
+/**
+ * Runs the plans in order of their effect points to get true outputs; corrupts output number `corrupt` when it exists.
+ */
 function realize(plans: readonly Plan[], corrupt: number): Operation<MetadataInput, MetadataOutput>[] {
   const effects = plans
-    .map((plan, index) => ({ index, at: plan.unknown ? (plan.late === null ? null : plan.call + plan.late) : plan.call + plan.point * plan.duration }))
+    .map((plan, index) => ({
+      index,
+      at: plan.unknown ? (plan.late === null ? null : plan.call + plan.late) : plan.call + plan.point * plan.duration,
+    }))
     .filter((effect): effect is { index: number; at: number } => effect.at !== null)
     .sort((a, b) => a.at - b.at);
   const map = new Map<string, number>();
@@ -249,20 +291,36 @@ function alternative(input: MetadataInput, output: MetadataOutput): MetadataOutp
 function bruteForce(history: readonly Operation<MetadataInput, MetadataOutput>[]): boolean {
   const model = metadataModel(false);
   const search = (remaining: readonly number[], state: MetadataState): boolean => {
-    if (remaining.every((index) => (history[index] as Operation<MetadataInput, MetadataOutput>).return === Infinity)) return true;
+    if (remaining.every((index) => (history[index] as Operation<MetadataInput, MetadataOutput>).return === Infinity))
+      return true;
     return remaining.some((index) => {
       const candidate = history[index] as Operation<MetadataInput, MetadataOutput>;
-      const blocked = remaining.some((other) => (history[other] as Operation<MetadataInput, MetadataOutput>).return < candidate.call);
+      const blocked = remaining.some(
+        (other) => (history[other] as Operation<MetadataInput, MetadataOutput>).return < candidate.call,
+      );
       if (blocked) return false;
       const result = model.step(state, candidate.input, candidate.output);
-      return result.ok && search(remaining.filter((other) => other !== index), result.state);
+      return (
+        result.ok &&
+        search(
+          remaining.filter((other) => other !== index),
+          result.state,
+        )
+      );
     });
   };
-  return search(history.map((_, index) => index), model.init());
+  return search(
+    history.map((_, index) => index),
+    model.init(),
+  );
 }
 
 /** `order` replays through the model, respects real time and (when `complete`) holds every known operation. */
-function expectValidOrder(history: readonly Operation<MetadataInput, MetadataOutput>[], order: readonly number[], complete = true): void {
+function expectValidOrder(
+  history: readonly Operation<MetadataInput, MetadataOutput>[],
+  order: readonly number[],
+  complete = true,
+): void {
   const model = metadataModel(false);
   let state = model.init();
   const byName = new Map<string, MetadataState>();
@@ -277,7 +335,9 @@ function expectValidOrder(history: readonly Operation<MetadataInput, MetadataOut
   }
   order.forEach((later, position) => {
     for (const earlier of order.slice(0, position)) {
-      expect((history[later] as Operation<MetadataInput, MetadataOutput>).return).toBeGreaterThanOrEqual((history[earlier] as Operation<MetadataInput, MetadataOutput>).call);
+      expect((history[later] as Operation<MetadataInput, MetadataOutput>).return).toBeGreaterThanOrEqual(
+        (history[earlier] as Operation<MetadataInput, MetadataOutput>).call,
+      );
     }
   });
   if (!complete) return;
@@ -306,7 +366,12 @@ function concurrentHistory(count: number, clients: number, seed: number): Operat
     if ((free[client] as number) > time) continue;
     const name = ['a', 'b', 'c'][next(3)] as string;
     const kind = next(3);
-    const input: MetadataInput = kind === 0 ? { kind: 'create', name, id: history.length } : kind === 1 ? { kind: 'drop', name } : { kind: 'read', name };
+    const input: MetadataInput =
+      kind === 0
+        ? { kind: 'create', name, id: history.length }
+        : kind === 1
+          ? { kind: 'drop', name }
+          : { kind: 'read', name };
     const call = time - next(4);
     const returned = time + next(4);
     history.push(op(client, input, applyMetadata(map, input), Math.max(call, free[client] as number), returned));

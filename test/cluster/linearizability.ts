@@ -86,7 +86,10 @@ export interface CheckOptions {
   readonly maxSteps?: number;
 }
 
-/** The history is linearizable; `order` lists operation indexes in one valid linearization (unknown-outcome operations that need not take effect are left out). */
+/**
+ * The history is linearizable; `order` lists operation indexes in one valid linearization (unknown-outcome operations
+ * that need not take effect are left out).
+ */
 export interface Linearizable {
   readonly ok: true;
   readonly order: readonly number[];
@@ -133,7 +136,11 @@ export function checkLinearizable<State, Input, Output>(
   for (const [partition, indexes] of partitionHistory(model, history)) {
     const outcome = searchPartition(model, history, indexes, budget);
     if (outcome.kind === 'exhausted') {
-      return { ok: 'unknown', steps: maxSteps, explanation: `search budget of ${maxSteps} steps exhausted${partitionLabel(partition)}` };
+      return {
+        ok: 'unknown',
+        steps: maxSteps,
+        explanation: `search budget of ${maxSteps} steps exhausted${partitionLabel(partition)}`,
+      };
     }
     if (outcome.kind === 'violation') {
       const longestPrefix = outcome.prefix;
@@ -149,7 +156,10 @@ function validateHistory<Input, Output>(history: readonly Operation<Input, Outpu
   history.forEach((operation, index) => {
     if (!Number.isFinite(operation.call)) throw invalidArgument(`history[${index}].call`, 'must be a finite number');
     if (Number.isNaN(operation.return) || operation.return < operation.call) {
-      throw invalidArgument(`history[${index}].return`, 'must be at or after call (Infinity when the outcome is unknown)');
+      throw invalidArgument(
+        `history[${index}].return`,
+        'must be at or after call (Infinity when the outcome is unknown)',
+      );
     }
     const unknown = operation.return === Infinity;
     if (unknown !== (operation.output === undefined)) {
@@ -208,7 +218,9 @@ function buildEvents<Input, Output>(history: readonly Operation<Input, Output>[]
       events.push(returnEvent);
     }
   });
-  events.sort((a, b) => a.time - b.time || (a.kind === b.kind ? a.operation - b.operation : a.kind === 'call' ? -1 : 1));
+  events.sort(
+    (a, b) => a.time - b.time || (a.kind === b.kind ? a.operation - b.operation : a.kind === 'call' ? -1 : 1),
+  );
   const head: Event = { operation: -1, kind: 'call', time: -Infinity, match: null, previous: null, next: null };
   let last = head;
   for (const event of events) {
@@ -280,7 +292,8 @@ function searchPartition<State, Input, Output>(
   indexes: readonly number[],
   budget: { left: number },
 ): SearchOutcome {
-  const operationOf = (event: Event): Operation<Input, Output> => history[indexes[event.operation] as number] as Operation<Input, Output>;
+  const operationOf = (event: Event): Operation<Input, Output> =>
+    history[indexes[event.operation] as number] as Operation<Input, Output>;
   const head = buildEvents(history, indexes);
   const known = indexes.filter((index) => (history[index] as Operation<Input, Output>).return !== Infinity).length;
   const linearized = new Bitset(indexes.length);
@@ -335,7 +348,10 @@ function searchPartition<State, Input, Output>(
  * partition's next operation h returns no earlier than h is called (h
  * precedes y in a valid order), and h is called no earlier than the chosen one.
  */
-function mergeOrders<Input, Output>(history: readonly Operation<Input, Output>[], orders: readonly number[][]): number[] {
+function mergeOrders<Input, Output>(
+  history: readonly Operation<Input, Output>[],
+  orders: readonly number[][],
+): number[] {
   const positions = orders.map(() => 0);
   const merged: number[] = [];
   for (;;) {

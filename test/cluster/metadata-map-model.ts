@@ -38,7 +38,10 @@ export function applyMetadata(map: Map<string, number>, input: MetadataInput): M
 }
 
 /** The answer `input` gets in `state` and the state after it, without mutating `state`. */
-function stepMetadata(state: MetadataState, input: MetadataInput): { readonly output: MetadataOutput; readonly state: MetadataState } {
+function stepMetadata(
+  state: MetadataState,
+  input: MetadataInput,
+): { readonly output: MetadataOutput; readonly state: MetadataState } {
   if (input.kind === 'read') return { output: state.get(input.name) ?? null, state };
   const next = new Map(state);
   const output = applyMetadata(next, input);
@@ -52,7 +55,10 @@ export function describeMetadata(input: MetadataInput, output: MetadataOutput | 
 }
 
 function keyOf(state: MetadataState): string {
-  return [...state].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, id]) => `${name}=${id}`).join(',');
+  return [...state]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, id]) => `${name}=${id}`)
+    .join(',');
 }
 
 /** The metadata map as a checker model; `partitioned` (default true) checks each name on its own. */

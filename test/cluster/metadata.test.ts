@@ -1,4 +1,5 @@
-// The metadata state machine: every command's effect, refusals that change nothing, idempotent retries, epochs that rise on every assignment change, snapshot round trips, and replicas that apply the same log reaching the same state.
+// The metadata state machine: every command's effect, refusals that change nothing, idempotent retries, epochs that
+// rise on every assignment change, snapshot round trips, and replicas that apply the same log reaching the same state.
 import { describe, expect, it } from 'vitest';
 import { LOCAL_MEMBER, MetadataStore, decodeCommand, encodeCommand } from '../../cluster/metadata.js';
 import type { MetadataCommand } from '../../cluster/metadata.js';
@@ -13,7 +14,9 @@ function entry(name: string, id = `${name}-0000000a`, shards = 2): CollectionEnt
 
 function bootstrapped(): MetadataStore {
   const store = new MetadataStore();
-  expect(store.apply({ type: 'bootstrap', members: [LOCAL_MEMBER], collections: [], counters: zeroCounters() })).toEqual({ ok: true, repeated: false });
+  expect(
+    store.apply({ type: 'bootstrap', members: [LOCAL_MEMBER], collections: [], counters: zeroCounters() }),
+  ).toEqual({ ok: true, repeated: false });
   return store;
 }
 
@@ -30,17 +33,30 @@ describe('metadata state machine', () => {
       { shard: 1, leader: 'local', replicas: ['local'], epoch: 1 },
     ]);
     expect(store.current().counters).toEqual(counters);
-    expect(store.apply({ type: 'bootstrap', members: [], collections: [], counters: zeroCounters() })).toEqual({ ok: true, repeated: true });
+    expect(store.apply({ type: 'bootstrap', members: [], collections: [], counters: zeroCounters() })).toEqual({
+      ok: true,
+      repeated: true,
+    });
     expect(store.collection('a')).toBeDefined();
   });
 
   it('creates a collection once; a retry with the same id is a repeat, another id is COLLECTION_EXISTS', () => {
     const store = bootstrapped();
     const counters = { ...zeroCounters(), wal: 1, viper: 1 };
-    expect(store.apply({ type: 'create-collection', entry: entry('docs'), counters })).toEqual({ ok: true, repeated: false });
+    expect(store.apply({ type: 'create-collection', entry: entry('docs'), counters })).toEqual({
+      ok: true,
+      repeated: false,
+    });
     expect(store.current().counters).toEqual(counters);
-    expect(store.apply({ type: 'create-collection', entry: entry('docs'), counters })).toEqual({ ok: true, repeated: true });
-    const clash = store.apply({ type: 'create-collection', entry: entry('docs', 'docs-0000000b'), counters: zeroCounters() });
+    expect(store.apply({ type: 'create-collection', entry: entry('docs'), counters })).toEqual({
+      ok: true,
+      repeated: true,
+    });
+    const clash = store.apply({
+      type: 'create-collection',
+      entry: entry('docs', 'docs-0000000b'),
+      counters: zeroCounters(),
+    });
     expect(clash).toMatchObject({ ok: false, code: 'COLLECTION_EXISTS' });
     expect(store.current().collections).toHaveLength(1);
     expect(store.current().counters).toEqual(counters);
@@ -64,14 +80,22 @@ describe('metadata state machine', () => {
     store.apply({ type: 'add-member', member: { id: 'm2', address: 'host-2' } });
     store.apply({ type: 'create-collection', entry: entry('docs'), counters: zeroCounters() });
     const id = 'docs-0000000a';
-    expect(store.apply({ type: 'assign-shard', collectionId: id, shard: 1, leader: 'local', replicas: ['local', 'm2'] })).toEqual({ ok: true, repeated: false });
+    expect(
+      store.apply({ type: 'assign-shard', collectionId: id, shard: 1, leader: 'local', replicas: ['local', 'm2'] }),
+    ).toEqual({ ok: true, repeated: false });
     expect(store.current().shards[id]?.[1]).toEqual({ shard: 1, leader: 'local', replicas: ['local', 'm2'], epoch: 2 });
-    expect(store.apply({ type: 'set-shard-leader', collectionId: id, shard: 1, leader: 'm2' })).toEqual({ ok: true, repeated: false });
+    expect(store.apply({ type: 'set-shard-leader', collectionId: id, shard: 1, leader: 'm2' })).toEqual({
+      ok: true,
+      repeated: false,
+    });
     expect(store.shardLeader(id, 1)).toBe('m2');
     expect(store.shardReplicas(id, 1)).toEqual(['local', 'm2']);
     expect(store.current().shards[id]?.[1]?.epoch).toBe(3);
     // The same assignment again changes nothing, and the other shard never moved.
-    expect(store.apply({ type: 'set-shard-leader', collectionId: id, shard: 1, leader: 'm2' })).toEqual({ ok: true, repeated: true });
+    expect(store.apply({ type: 'set-shard-leader', collectionId: id, shard: 1, leader: 'm2' })).toEqual({
+      ok: true,
+      repeated: true,
+    });
     expect(store.current().shards[id]?.[1]?.epoch).toBe(3);
     expect(store.current().shards[id]?.[0]?.epoch).toBe(1);
   });
@@ -80,11 +104,23 @@ describe('metadata state machine', () => {
     const store = bootstrapped();
     store.apply({ type: 'create-collection', entry: entry('docs'), counters: zeroCounters() });
     const before = store.current();
-    expect(store.apply({ type: 'set-shard-leader', collectionId: 'docs-0000000a', shard: 0, leader: 'ghost' })).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
+    expect(
+      store.apply({ type: 'set-shard-leader', collectionId: 'docs-0000000a', shard: 0, leader: 'ghost' }),
+    ).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
     store.apply({ type: 'add-member', member: { id: 'm2', address: 'host-2' } });
     const withMember = store.current();
-    expect(store.apply({ type: 'set-shard-leader', collectionId: 'docs-0000000a', shard: 0, leader: 'm2' })).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
-    expect(store.apply({ type: 'assign-shard', collectionId: 'docs-0000000a', shard: 9, leader: 'local', replicas: ['local'] })).toMatchObject({ ok: false, code: 'COLLECTION_NOT_FOUND' });
+    expect(
+      store.apply({ type: 'set-shard-leader', collectionId: 'docs-0000000a', shard: 0, leader: 'm2' }),
+    ).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
+    expect(
+      store.apply({
+        type: 'assign-shard',
+        collectionId: 'docs-0000000a',
+        shard: 9,
+        leader: 'local',
+        replicas: ['local'],
+      }),
+    ).toMatchObject({ ok: false, code: 'COLLECTION_NOT_FOUND' });
     expect(store.current()).toBe(withMember);
     expect(withMember.shards).toBe(before.shards);
   });
@@ -95,7 +131,13 @@ describe('metadata state machine', () => {
     store.apply({ type: 'create-collection', entry: entry('docs', 'docs-0000000a', 1), counters: zeroCounters() });
     store.apply({ type: 'assign-shard', collectionId: 'docs-0000000a', shard: 0, leader: 'm2', replicas: ['m2'] });
     expect(store.apply({ type: 'remove-member', id: 'm2' })).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
-    store.apply({ type: 'assign-shard', collectionId: 'docs-0000000a', shard: 0, leader: 'local', replicas: ['local'] });
+    store.apply({
+      type: 'assign-shard',
+      collectionId: 'docs-0000000a',
+      shard: 0,
+      leader: 'local',
+      replicas: ['local'],
+    });
     expect(store.apply({ type: 'remove-member', id: 'm2' })).toEqual({ ok: true, repeated: false });
     expect(store.current().members.map((member) => member.id)).toEqual(['local']);
   });
@@ -106,7 +148,10 @@ describe('metadata state machine', () => {
     const moved = uniformPlacement('file:///elsewhere');
     expect(store.apply({ type: 'set-placement', collectionId: 'docs-0000000a', placement: moved }).ok).toBe(true);
     expect(store.collection('docs')?.placement).toEqual(moved);
-    expect(store.apply({ type: 'set-placement', collectionId: 'nope-00000000', placement: moved })).toMatchObject({ ok: false, code: 'COLLECTION_NOT_FOUND' });
+    expect(store.apply({ type: 'set-placement', collectionId: 'nope-00000000', placement: moved })).toMatchObject({
+      ok: false,
+      code: 'COLLECTION_NOT_FOUND',
+    });
   });
 
   it('treats empty and undecodable entry data as no-ops', () => {
@@ -115,7 +160,10 @@ describe('metadata state machine', () => {
     expect(store.applyData(new Uint8Array(0))).toBeNull();
     expect(store.applyData(new TextEncoder().encode('{not json'))).toBeNull();
     expect(store.applyData(new TextEncoder().encode('[1,2]'))).toBeNull();
-    expect(store.applyData(encodeCommand({ type: 'no-such-command' } as unknown as MetadataCommand))).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
+    expect(store.applyData(encodeCommand({ type: 'no-such-command' } as unknown as MetadataCommand))).toMatchObject({
+      ok: false,
+      code: 'INVALID_ARGUMENT',
+    });
     expect(store.current()).toBe(before);
   });
 

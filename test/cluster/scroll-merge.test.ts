@@ -1,4 +1,6 @@
-// Proves the scroll merge: per-shard pages (each ascending, at most limit + 1) merge into the first limit records overall in code-unit id order, with a continuation exactly when records remain, checked over random splits of a sorted id set and by walking pages to the end.
+// Proves the scroll merge: per-shard pages (each ascending, at most limit + 1) merge into the first limit records
+// overall in code-unit id order, with a continuation exactly when records remain, checked over random splits of a
+// sorted id set and by walking pages to the end.
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../runtime/random.js';
 import { mergeScrollPages } from '../../cluster/scroll-merge.js';

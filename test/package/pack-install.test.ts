@@ -1,4 +1,8 @@
-// Proves Shoal installs as a package: `npm pack` builds dist/ on its own (prepack) into a tarball that ships compiled JavaScript, declarations and the worker bootstrap but no sources, tests or benchmarks; `npm install <tarball>` into an empty project pulls only the runtime dependencies; there, plain `node` (no tsx) runs the quick start from compiled JavaScript with real worker threads, the `shoal/langchain` subpath works beside an installed @langchain/core, and TypeScript resolves the types of every entry through the exports map.
+// Proves Shoal installs as a package: `npm pack` builds dist/ on its own (prepack) into a tarball that ships compiled
+// JavaScript, declarations and the worker bootstrap but no sources, tests or benchmarks; `npm install <tarball>` into
+// an empty project pulls only the runtime dependencies; there, plain `node` (no tsx) runs the quick start from compiled
+// JavaScript with real worker threads, the `shoal/langchain` subpath works beside an installed @langchain/core, and
+// TypeScript resolves the types of every entry through the exports map.
 import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -99,7 +103,8 @@ describe('the packed package', () => {
 
   it('installs only the runtime dependencies: no dev dependency, no optional peer', async () => {
     const installed = await readdir(join(project.path, 'node_modules'));
-    for (const devOnly of ['vitest', 'tsx', 'typescript', 'usearch', 'fast-check', '@sap-ux']) expect(installed).not.toContain(devOnly);
+    for (const devOnly of ['vitest', 'tsx', 'typescript', 'usearch', 'fast-check', '@sap-ux'])
+      expect(installed).not.toContain(devOnly);
     const scoped = await readdir(join(project.path, 'node_modules', '@llamaindex')).catch(() => []);
     expect(scoped).toEqual([]);
   });
@@ -107,14 +112,25 @@ describe('the packed package', () => {
   it('runs the quick start and the LangChain store from compiled JavaScript, workers included', async () => {
     await writeFile(join(project.path, 'quick-start.mjs'), QUICK_START);
     const { stdout } = await run(process.execPath, ['quick-start.mjs'], { cwd: project.path, timeout: 60_000 });
-    expect(JSON.parse(stdout.trim().split('\n').at(-1) as string)).toEqual({ hits: ['a', 'b'], filtered: ['b'], found: ['bar'] });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1) as string)).toEqual({
+      hits: ['a', 'b'],
+      filtered: ['b'],
+      found: ['bar'],
+    });
     const files = await readdir(join(project.path, 'data'));
     expect(files.length).toBeGreaterThan(0);
   }, 90_000);
 
   it('gives TypeScript the types of every entry through the exports map', async () => {
     const config = {
-      compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true },
+      compilerOptions: {
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        target: 'ES2022',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+      },
       files: ['consumer.ts'],
     };
     await writeFile(join(project.path, 'tsconfig.json'), JSON.stringify(config));
@@ -124,7 +140,9 @@ describe('the packed package', () => {
       (error: { stdout?: string }) => error.stdout ?? String(error),
     );
     expect(outcome).toBe('ok');
-    const manifest = JSON.parse(await readFile(join(project.path, 'node_modules', 'shoal', 'package.json'), 'utf8')) as {
+    const manifest = JSON.parse(
+      await readFile(join(project.path, 'node_modules', 'shoal', 'package.json'), 'utf8'),
+    ) as {
       exports: Record<string, unknown>;
     };
     expect(Object.keys(manifest.exports)).toEqual(['.', './langchain', './llamaindex', './package.json']);

@@ -1,4 +1,7 @@
-// Proves the actor runtime with real worker threads: actors run in their own threads, asks cross threads with transferred buffers and deadlines, errors arrive typed, and supervision restarts crashed actors and escalates past the restart intensity; a killed thread's dying flag is set before it is terminated, so the threads it started can stop first.
+// Proves the actor runtime with real worker threads: actors run in their own threads, asks cross threads with
+// transferred buffers and deadlines, errors arrive typed, and supervision restarts crashed actors and escalates past
+// the restart intensity; a killed thread's dying flag is set before it is terminated, so the threads it started can
+// stop first.
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,18 +45,28 @@ describe('ActorSystem', () => {
   it('runs each actor in its own worker thread and relays asks between workers', async () => {
     system = new ActorSystem({ maxWorkers: 4 });
     await system.startGroup(group('g', ['a', 'b', 'c']));
-    const answers = await Promise.all(['a', 'b', 'c'].map((address) => system!.ask<{ threadId: number }>(address, { type: 'ping' }, { timeoutMs: 5_000 })));
+    const answers = await Promise.all(
+      ['a', 'b', 'c'].map((address) =>
+        system!.ask<{ threadId: number }>(address, { type: 'ping' }, { timeoutMs: 5_000 }),
+      ),
+    );
     const threads = new Set(answers.map((answer) => answer.threadId));
     expect(threads.size).toBe(3);
     expect(threads.has(0)).toBe(false);
-    const relayed = await system.ask<{ from: string }>('a', { type: 'relay', peer: 'c' } as never, { timeoutMs: 5_000 });
+    const relayed = await system.ask<{ from: string }>('a', { type: 'relay', peer: 'c' } as never, {
+      timeoutMs: 5_000,
+    });
     expect(relayed.from).toBe('c');
   });
 
   it('shares workers beyond maxWorkers', async () => {
     system = new ActorSystem({ maxWorkers: 2 });
     await system.startGroup(group('g', ['a', 'b', 'c', 'd', 'e']));
-    const answers = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((address) => system!.ask<{ threadId: number }>(address, { type: 'ping' }, { timeoutMs: 5_000 })));
+    const answers = await Promise.all(
+      ['a', 'b', 'c', 'd', 'e'].map((address) =>
+        system!.ask<{ threadId: number }>(address, { type: 'ping' }, { timeoutMs: 5_000 }),
+      ),
+    );
     expect(new Set(answers.map((answer) => answer.threadId)).size).toBe(2);
     expect(system.describe().workers).toBe(2);
   });
@@ -62,7 +75,10 @@ describe('ActorSystem', () => {
     system = new ActorSystem({ maxWorkers: 2 });
     await system.startGroup(group('g', ['a']));
     const vector = new Float32Array([1, 2, 3.5]);
-    const answer = system.ask<{ sum: number; vector: Float32Array }>('a', { type: 'sum', vector } as never, { timeoutMs: 5_000, transfer: [vector.buffer] });
+    const answer = system.ask<{ sum: number; vector: Float32Array }>('a', { type: 'sum', vector } as never, {
+      timeoutMs: 5_000,
+      transfer: [vector.buffer],
+    });
     expect(vector.byteLength).toBe(0);
     const { sum, vector: returned } = await answer;
     expect(sum).toBe(6.5);
@@ -74,13 +90,17 @@ describe('ActorSystem', () => {
     await system.startGroup(group('g', ['a']));
     const slow = system.ask('a', { type: 'sleep', delayMs: 2_000 } as never, { timeoutMs: 100 });
     await expect(slow).rejects.toMatchObject({ code: 'TIMEOUT' });
-    await expect(system.ask('nobody', { type: 'ping' }, { timeoutMs: 1_000 })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(system.ask('nobody', { type: 'ping' }, { timeoutMs: 1_000 })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
   });
 
   it('answers a ShoalError thrown in receive as a typed error without crashing the actor', async () => {
     system = new ActorSystem({ maxWorkers: 2 });
     await system.startGroup(group('g', ['a']));
-    const error = await system.ask('a', { type: 'fail' } as never, { timeoutMs: 5_000 }).catch((thrown: unknown) => thrown);
+    const error = await system
+      .ask('a', { type: 'fail' } as never, { timeoutMs: 5_000 })
+      .catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(ShoalError);
     expect((error as ShoalError).code).toBe('INVALID_ARGUMENT');
     expect(await system.ask('a', { type: 'count' } as never, { timeoutMs: 5_000 })).toBe(2);
@@ -91,8 +111,12 @@ describe('ActorSystem', () => {
     system = new ActorSystem({ maxWorkers: 4 });
     await system.startGroup(group('g', ['a', 'b']));
     const before = await system.ask<{ threadId: number }>('a', { type: 'ping' }, { timeoutMs: 5_000 });
-    await expect(system.ask('a', { type: 'throw' } as never, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'INTERNAL' });
-    const after = await eventually(() => system!.ask<{ threadId: number }>('a', { type: 'ping' }, { timeoutMs: 1_000 }));
+    await expect(system.ask('a', { type: 'throw' } as never, { timeoutMs: 5_000 })).rejects.toMatchObject({
+      code: 'INTERNAL',
+    });
+    const after = await eventually(() =>
+      system!.ask<{ threadId: number }>('a', { type: 'ping' }, { timeoutMs: 1_000 }),
+    );
     expect(after.threadId).toBeGreaterThan(0);
     await system.killWorkerOf('b');
     const revived = await eventually(() => system!.ask<{ from: string }>('b', { type: 'ping' }, { timeoutMs: 1_000 }));
@@ -102,12 +126,15 @@ describe('ActorSystem', () => {
     expect(before.threadId).toBeGreaterThan(0);
   });
 
-  it('sets a killed thread\'s dying flag before terminating it, so its nested threads hear of the kill', async () => {
+  it("sets a killed thread's dying flag before terminating it, so its nested threads hear of the kill", async () => {
     system = new ActorSystem({ maxWorkers: 4 });
     const folder = await mkdtemp(join(tmpdir(), 'dying-'));
     try {
       const markerPath = join(folder, 'marker');
-      await system.startGroup({ ...group('g', []), children: [{ address: 'watcher', module: MODULE, factory: 'createDyingWatcher', args: { markerPath } }] });
+      await system.startGroup({
+        ...group('g', []),
+        children: [{ address: 'watcher', module: MODULE, factory: 'createDyingWatcher', args: { markerPath } }],
+      });
       await expect(stat(markerPath)).rejects.toMatchObject({ code: 'ENOENT' });
       await system.killWorkerOf('watcher');
       expect(await readFile(markerPath, 'utf8')).toBe('heard');
@@ -135,8 +162,12 @@ describe('ActorSystem', () => {
       await eventually(() => system!.ask('a', { type: 'ping' }, { timeoutMs: 1_000 }));
       await system.crashActor('a');
     }
-    await eventually(async () => expect(system!.describe().groups.find((each) => each.name === 'g')?.failed).toBe(true));
-    await expect(system.ask('a', { type: 'ping' }, { timeoutMs: 1_000 })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await eventually(async () =>
+      expect(system!.describe().groups.find((each) => each.name === 'g')?.failed).toBe(true),
+    );
+    await expect(system.ask('a', { type: 'ping' }, { timeoutMs: 1_000 })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
   });
 
   it('refuses to start a group whose child fails to start, with the start error', async () => {

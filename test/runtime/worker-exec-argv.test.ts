@@ -14,9 +14,16 @@ describe('worker execArgv', () => {
 
   it('drops the string input flags and their values when --input-type is there', () => {
     expect(workerExecArgv(['--import', 'tsx', '--input-type=module', '-e', 'import x'])).toEqual(['--import', 'tsx']);
-    expect(workerExecArgv(['--input-type', 'module', '--eval', '-p', '--conditions', 'dev'])).toEqual(['--conditions', 'dev']);
-    expect(workerExecArgv(['--input-type=module', '--print=1', '--eval=x', '-pe', 'x', '--no-warnings'])).toEqual(['--no-warnings']);
-    expect(workerExecArgv(['-i', '--input-type=commonjs', '--check', '--enable-source-maps'])).toEqual(['--enable-source-maps']);
+    expect(workerExecArgv(['--input-type', 'module', '--eval', '-p', '--conditions', 'dev'])).toEqual([
+      '--conditions',
+      'dev',
+    ]);
+    expect(workerExecArgv(['--input-type=module', '--print=1', '--eval=x', '-pe', 'x', '--no-warnings'])).toEqual([
+      '--no-warnings',
+    ]);
+    expect(workerExecArgv(['-i', '--input-type=commonjs', '--check', '--enable-source-maps'])).toEqual([
+      '--enable-source-maps',
+    ]);
   });
 
   it('keeps a code argument that looks like a flag out of the result', () => {
@@ -25,7 +32,19 @@ describe('worker execArgv', () => {
   });
 
   it('falls back to the module loading flags only', () => {
-    const host = ['--max-old-space-size=100', '--import', 'tsx', '--input-type=module', '-r', 'x.cjs', '-e', 'y', '--loader=l.mjs', '-C', 'dev'];
+    const host = [
+      '--max-old-space-size=100',
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-r',
+      'x.cjs',
+      '-e',
+      'y',
+      '--loader=l.mjs',
+      '-C',
+      'dev',
+    ];
     expect(minimalExecArgv(host)).toEqual(['--import', 'tsx', '-r', 'x.cjs', '--loader=l.mjs', '-C', 'dev']);
   });
 });

@@ -1,4 +1,6 @@
-// Proves writeFileAtomic creates and replaces files leaving no temp file behind, cleans up after a failed write, and that removeTempFiles deletes exactly the `*.tmp-*` leftovers; runs on real files in a temp folder, with a wrapping FileSystem to count folder syncs and inject a failure.
+// Proves writeFileAtomic creates and replaces files leaving no temp file behind, cleans up after a failed write, and
+// that removeTempFiles deletes exactly the `*.tmp-*` leftovers; runs on real files in a temp folder, with a wrapping
+// FileSystem to count folder syncs and inject a failure.
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

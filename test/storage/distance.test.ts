@@ -1,4 +1,5 @@
-// Proves the unrolled kernels agree with naive float64 reference loops on seeded random vectors of odd dimensions and at offsets, and give known values on hand-picked vectors.
+// Proves the unrolled kernels agree with naive float64 reference loops on seeded random vectors of odd dimensions and
+// at offsets, and give known values on hand-picked vectors.
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../runtime/random.js';
 import { dot, norm, scoreOf, squaredL2 } from '../../storage/distance.js';

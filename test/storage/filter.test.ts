@@ -1,4 +1,5 @@
-// Proves compiled filters match the documented semantics by evaluating each operator on records built to make it true and false, and that every malformed filter is rejected with INVALID_ARGUMENT naming the path of the problem.
+// Proves compiled filters match the documented semantics by evaluating each operator on records built to make it true
+// and false, and that every malformed filter is rejected with INVALID_ARGUMENT naming the path of the problem.
 import { describe, expect, it } from 'vitest';
 import { ShoalError } from '../../runtime/errors.js';
 import type { Metadata } from '../../storage/types.js';
@@ -182,7 +183,10 @@ describe('compileFilter: invalid filters', () => {
   it('rejects $in/$nin that are not arrays of scalars', () => {
     expectInvalid({ lang: { $in: 'en' } }, 'filter.lang.$in: expected an array');
     expectInvalid({ lang: { $nin: { a: 1 } } }, 'filter.lang.$nin: expected an array');
-    expectInvalid({ lang: { $in: ['en', { a: 1 }] } }, 'filter.lang.$in[1]: expected a string, number, boolean or null');
+    expectInvalid(
+      { lang: { $in: ['en', { a: 1 }] } },
+      'filter.lang.$in[1]: expected a string, number, boolean or null',
+    );
   });
 
   it('rejects $and/$or that are not non-empty arrays', () => {
@@ -214,7 +218,10 @@ describe('compileFilter: invalid filters', () => {
 
   it(`rejects more than ${FILTER_CONDITIONS_MAX} conditions`, () => {
     const clauses = Array.from({ length: FILTER_CONDITIONS_MAX + 1 }, (_, index) => ({ field: index }));
-    expectInvalid({ $or: clauses }, `filter.$or[${FILTER_CONDITIONS_MAX}].field: more than ${FILTER_CONDITIONS_MAX} conditions`);
+    expectInvalid(
+      { $or: clauses },
+      `filter.$or[${FILTER_CONDITIONS_MAX}].field: more than ${FILTER_CONDITIONS_MAX} conditions`,
+    );
     const atLimit = Array.from({ length: FILTER_CONDITIONS_MAX }, (_, index) => ({ field: index }));
     expect(matches({ $or: atLimit }, { field: 7 })).toBe(true);
   });

@@ -1,4 +1,6 @@
-// Proves the ascending id walk: several sorted lists merge into one ascending sequence of distinct ids after the cursor, checked against a sort of their union for random lists and cursors, and the binary search finds the first id above a cursor.
+// Proves the ascending id walk: several sorted lists merge into one ascending sequence of distinct ids after the
+// cursor, checked against a sort of their union for random lists and cursors, and the binary search finds the first id
+// above a cursor.
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../runtime/random.js';
 import { ascendingIds, firstAfter } from '../../storage/id-scan.js';
@@ -19,7 +21,13 @@ describe('ascendingIds', () => {
   });
 
   it('is lazy: a caller that stops early gets the smallest ids', () => {
-    const walk = ascendingIds([['a', 'c', 'e'], ['b', 'd']], null);
+    const walk = ascendingIds(
+      [
+        ['a', 'c', 'e'],
+        ['b', 'd'],
+      ],
+      null,
+    );
     expect([walk.next().value, walk.next().value, walk.next().value]).toEqual(['a', 'b', 'c']);
   });
 });

@@ -1,4 +1,6 @@
-// Proves the memtable answers exactly like a brute-force sort over a plain Map model (fast-check drives random upserts, deletes, filters and k for every metric), obeys the per-id LSN rule, and keeps its id → row map consistent across swap-deletes.
+// Proves the memtable answers exactly like a brute-force sort over a plain Map model (fast-check drives random upserts,
+// deletes, filters and k for every metric), obeys the per-id LSN rule, and keeps its id → row map consistent across
+// swap-deletes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ShoalError } from '../../runtime/errors.js';
@@ -39,7 +41,15 @@ const vectorArbitrary = fc
   .map((values) => Float32Array.from(values));
 const idArbitrary = fc.integer({ min: 0, max: 40 }).map((index) => `id-${index}`);
 const operationArbitrary = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('upsert' as const), id: idArbitrary, vector: vectorArbitrary, group: fc.integer({ min: 0, max: 3 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('upsert' as const),
+      id: idArbitrary,
+      vector: vectorArbitrary,
+      group: fc.integer({ min: 0, max: 3 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), id: idArbitrary }) },
 );
 const filterArbitrary = fc.oneof(
@@ -202,7 +212,7 @@ describe('Memtable edges', () => {
 });
 
 describe('Memtable for flushes and tiers', () => {
-  it('exports live rows and tombstones as segment columns, and reports each id\'s newest LSN', () => {
+  it("exports live rows and tombstones as segment columns, and reports each id's newest LSN", () => {
     const table = new Memtable(2, 'l2');
     table.upsert(1, 'a', new Float32Array([1, 2]), { tag: 'x' });
     table.upsert(2, 'b', new Float32Array([3, 4]), null);

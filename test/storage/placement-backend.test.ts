@@ -1,4 +1,6 @@
-// Proves the storage backend interface on the file: implementation: list, read, atomic put and delete stay inside the URL's root, a rename across storage URLs is impossible (assertSameRoot fires with INTERNAL and nothing moves), the renaming FileSystem wrapper asserts the same, and object-store schemes are refused as not supported yet.
+// Proves the storage backend interface on the file: implementation: list, read, atomic put and delete stay inside the
+// URL's root, a rename across storage URLs is impossible (assertSameRoot fires with INTERNAL and nothing moves), the
+// renaming FileSystem wrapper asserts the same, and object-store schemes are refused as not supported yet.
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +8,13 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ShoalError } from '../../runtime/errors.js';
 import { nodeFileSystem } from '../../runtime/fs.js';
-import { FileStorageBackend, assertSameRoot, confineRenames, isUnderRoot, openStorageBackend } from '../../storage/storage-backend.js';
+import {
+  FileStorageBackend,
+  assertSameRoot,
+  confineRenames,
+  isUnderRoot,
+  openStorageBackend,
+} from '../../storage/storage-backend.js';
 
 let base = '';
 let backendA: FileStorageBackend;
@@ -41,7 +49,9 @@ describe('FileStorageBackend', () => {
     await backendA.putAtomic(segment, new TextEncoder().encode('bytes'));
     const final = backendA.locate('viper', 'docs-1', '0', 'segment.vpr');
     await backendA.rename(segment, final);
-    expect(await backendA.list(backendA.locate('viper', 'docs-1', '0'))).toEqual([{ name: 'segment.vpr', isDirectory: false, size: 5 }]);
+    expect(await backendA.list(backendA.locate('viper', 'docs-1', '0'))).toEqual([
+      { name: 'segment.vpr', isDirectory: false, size: 5 },
+    ]);
     expect(await backendA.list(backendA.locate('viper'))).toEqual([{ name: 'docs-1', isDirectory: true, size: 0 }]);
     expect(new TextDecoder().decode(await backendA.read(final))).toBe('bytes');
     await backendA.delete(backendA.locate('viper', 'docs-1'));

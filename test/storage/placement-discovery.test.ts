@@ -1,11 +1,21 @@
-// Proves discovery on real temp folders: each component's URLs are listed into collection folders with recursive file counts and bytes; the comparison with recorded placements reports unknown folders (including a collection copied to the wrong URL) and collections whose WAL folder is missing; stats per component and URL add up; missing storage roots are found.
+// Proves discovery on real temp folders: each component's URLs are listed into collection folders with recursive file
+// counts and bytes; the comparison with recorded placements reports unknown folders (including a collection copied to
+// the wrong URL) and collections whose WAL folder is missing; stats per component and URL add up; missing storage roots
+// are found.
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nodeFileSystem } from '../../runtime/fs.js';
-import { compareWithCatalogue, discoverComponent, discoverStorage, missingFolderError, missingRoots, storageStats } from '../../storage/discovery.js';
+import {
+  compareWithCatalogue,
+  discoverComponent,
+  discoverStorage,
+  missingFolderError,
+  missingRoots,
+  storageStats,
+} from '../../storage/discovery.js';
 import type { PlacedCollection } from '../../storage/discovery.js';
 import { defaultStorageConfig, uniformPlacement } from '../../storage/placement.js';
 import type { StorageConfig } from '../../storage/placement.js';
@@ -41,7 +51,11 @@ afterEach(async () => {
 });
 
 function twoUrls(): StorageConfig {
-  return { ...defaultStorageConfig(base), wal: { urls: [urlA, urlB], strategy: 'round-robin' }, viper: { urls: [urlA, urlB], strategy: 'round-robin' } };
+  return {
+    ...defaultStorageConfig(base),
+    wal: { urls: [urlA, urlB], strategy: 'round-robin' },
+    viper: { urls: [urlA, urlB], strategy: 'round-robin' },
+  };
 }
 
 const collections = (): PlacedCollection[] => [
@@ -51,7 +65,9 @@ const collections = (): PlacedCollection[] => [
 
 describe('discovery', () => {
   it('lists collection folders per URL with recursive file counts and bytes, ignoring loose files', async () => {
-    expect(await discoverComponent(nodeFileSystem, 'wal', urlA)).toEqual([{ url: urlA, component: 'wal', collectionId: 'one-1', files: 2, bytes: 150 }]);
+    expect(await discoverComponent(nodeFileSystem, 'wal', urlA)).toEqual([
+      { url: urlA, component: 'wal', collectionId: 'one-1', files: 2, bytes: 150 },
+    ]);
     expect(await discoverComponent(nodeFileSystem, 'lsm', urlA)).toEqual([]);
     const found = await discoverStorage(nodeFileSystem, twoUrls());
     expect(found).toHaveLength(3);
@@ -67,7 +83,9 @@ describe('discovery', () => {
     await nodeFs.rm(join(rootB, 'wal', 'two-2'), { recursive: true });
     const report = compareWithCatalogue(await discoverStorage(nodeFileSystem, twoUrls()), collections());
     expect(report.unknown).toEqual([]);
-    expect(report.missing).toEqual([{ collection: 'two', collectionId: 'two-2', component: 'wal', url: urlB, path: join(rootB, 'wal', 'two-2') }]);
+    expect(report.missing).toEqual([
+      { collection: 'two', collectionId: 'two-2', component: 'wal', url: urlB, path: join(rootB, 'wal', 'two-2') },
+    ]);
     const error = missingFolderError(report.missing[0] as (typeof report.missing)[number]);
     expect(error.code).toBe('CORRUPTION');
     expect(error.message).toContain(`its wal folder ${join(rootB, 'wal', 'two-2')} is missing from ${urlB}`);
@@ -86,15 +104,27 @@ describe('discovery', () => {
 
   it('ignores collections being created or dropped', async () => {
     await nodeFs.mkdir(join(rootA, 'wal', 'new-3'));
-    const report = compareWithCatalogue(await discoverStorage(nodeFileSystem, twoUrls()), collections(), new Set(['new-3', 'two-2']));
+    const report = compareWithCatalogue(
+      await discoverStorage(nodeFileSystem, twoUrls()),
+      collections(),
+      new Set(['new-3', 'two-2']),
+    );
     expect(report).toEqual({ unknown: [], missing: [] });
   });
 
   it('sums files and bytes per component and URL, and lists what is placed there', async () => {
     await nodeFs.mkdir(join(rootB, 'wal', 'unknown-7'));
     const stats = storageStats(await discoverStorage(nodeFileSystem, twoUrls()), collections(), twoUrls());
-    const usage = (component: string, url: string) => stats.components.find((each) => each.component === component && each.url === url);
-    expect(usage('wal', urlA)).toEqual({ component: 'wal', url: urlA, strategy: 'round-robin', collections: ['one'], files: 2, bytes: 150 });
+    const usage = (component: string, url: string) =>
+      stats.components.find((each) => each.component === component && each.url === url);
+    expect(usage('wal', urlA)).toEqual({
+      component: 'wal',
+      url: urlA,
+      strategy: 'round-robin',
+      collections: ['one'],
+      files: 2,
+      bytes: 150,
+    });
     expect(usage('wal', urlB)).toMatchObject({ collections: ['two'], files: 1, bytes: 10 });
     expect(usage('viper', urlB)).toMatchObject({ collections: ['two'], files: 1, bytes: 1000 });
     expect(usage('lsm', pathToFileURL(base).href)).toMatchObject({ collections: [], files: 0, bytes: 0 });
@@ -103,7 +133,12 @@ describe('discovery', () => {
   });
 
   it('finds configured URLs whose folder does not exist', async () => {
-    const config = { ...twoUrls(), index: { urls: [urlA, pathToFileURL(join(base, 'unmounted')).href], strategy: 'hash' as const } };
-    expect(await missingRoots(nodeFileSystem, config)).toEqual([{ component: 'index', url: pathToFileURL(join(base, 'unmounted')).href }]);
+    const config = {
+      ...twoUrls(),
+      index: { urls: [urlA, pathToFileURL(join(base, 'unmounted')).href], strategy: 'hash' as const },
+    };
+    expect(await missingRoots(nodeFileSystem, config)).toEqual([
+      { component: 'index', url: pathToFileURL(join(base, 'unmounted')).href },
+    ]);
   });
 });

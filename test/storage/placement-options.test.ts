@@ -1,4 +1,6 @@
-// Proves the `storage` option of Shoal.open is validated once with errors that name the option: URLs must parse, file: URLs must be absolute local paths, s3/gs/adls are refused as not supported yet, other schemes and duplicates are refused, strategies are checked, and defaults put every component under dataDir.
+// Proves the `storage` option of Shoal.open is validated once with errors that name the option: URLs must parse, file:
+// URLs must be absolute local paths, s3/gs/adls are refused as not supported yet, other schemes and duplicates are
+// refused, strategies are checked, and defaults put every component under dataDir.
 import { describe, expect, it } from 'vitest';
 import { storageConfig } from '../../actors/client/validation.js';
 import { ShoalError } from '../../runtime/errors.js';
@@ -23,7 +25,14 @@ describe('storageConfig', () => {
   });
 
   it('fills in left-out components and strategies, and normalises URLs', () => {
-    const config = storageConfig({ wal: { urls: ['file:///mnt/fast/shoal/'] }, viper: { urls: ['file:///mnt/a/./x', 'file:///mnt/b'], strategy: 'hash' }, lsm: { strategy: 'hash' } }, '/d');
+    const config = storageConfig(
+      {
+        wal: { urls: ['file:///mnt/fast/shoal/'] },
+        viper: { urls: ['file:///mnt/a/./x', 'file:///mnt/b'], strategy: 'hash' },
+        lsm: { strategy: 'hash' },
+      },
+      '/d',
+    );
     expect(config.wal).toEqual({ urls: ['file:///mnt/fast/shoal'], strategy: 'round-robin' });
     expect(config.viper).toEqual({ urls: ['file:///mnt/a/x', 'file:///mnt/b'], strategy: 'hash' });
     expect(config.lsm).toEqual({ urls: ['file:///d'], strategy: 'hash' });
@@ -56,11 +65,21 @@ describe('storageConfig', () => {
   });
 
   it('refuses duplicates (after normalisation), empty lists, unknown strategies, components and keys', () => {
-    expect(rejection(() => storageConfig({ wal: { urls: ['file:///a', 'file:///b', 'file:///a/'] } }, '/d')).message).toBe('storage.wal.urls[2]: duplicates storage.wal.urls[0] (file:///a)');
-    expect(rejection(() => storageConfig({ wal: { urls: [] } }, '/d')).message).toContain('storage.wal.urls: must be an array of 1 to 64');
-    expect(rejection(() => storageConfig({ wal: { urls: ['file:///a'], strategy: 'random' } }, '/d')).message).toContain('storage.wal.strategy: must be one of round-robin, hash');
-    expect(rejection(() => storageConfig({ segments: {} }, '/d')).message).toContain('storage.segments: is not a storage component');
-    expect(rejection(() => storageConfig({ wal: { url: 'file:///a' } }, '/d')).message).toContain('storage.wal.url: is not an option');
+    expect(
+      rejection(() => storageConfig({ wal: { urls: ['file:///a', 'file:///b', 'file:///a/'] } }, '/d')).message,
+    ).toBe('storage.wal.urls[2]: duplicates storage.wal.urls[0] (file:///a)');
+    expect(rejection(() => storageConfig({ wal: { urls: [] } }, '/d')).message).toContain(
+      'storage.wal.urls: must be an array of 1 to 64',
+    );
+    expect(
+      rejection(() => storageConfig({ wal: { urls: ['file:///a'], strategy: 'random' } }, '/d')).message,
+    ).toContain('storage.wal.strategy: must be one of round-robin, hash');
+    expect(rejection(() => storageConfig({ segments: {} }, '/d')).message).toContain(
+      'storage.segments: is not a storage component',
+    );
+    expect(rejection(() => storageConfig({ wal: { url: 'file:///a' } }, '/d')).message).toContain(
+      'storage.wal.url: is not an option',
+    );
     expect(rejection(() => storageConfig('file:///a', '/d')).message).toContain('storage: must be an object');
   });
 

@@ -1,8 +1,19 @@
-// Proves the assignment service without threads or files: round-robin is fair per component independently (3 URLs: collections 1..6 land on 0,1,2,0,1,2) and continues from persisted counters, hash placement is stable across instances, processes and releases (pinned values, and a child process), added URLs only affect new collections, removed URLs holding collections are found, and component folders follow `<url>/<component>/<collectionId>/<shard>`.
+// Proves the assignment service without threads or files: round-robin is fair per component independently (3 URLs:
+// collections 1..6 land on 0,1,2,0,1,2) and continues from persisted counters, hash placement is stable across
+// instances, processes and releases (pinned values, and a child process), added URLs only affect new collections,
+// removed URLs holding collections are found, and component folders follow `<url>/<component>/<collectionId>/<shard>`.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PlacementService, componentDir, defaultStorageConfig, findRemovedUrls, removedUrlsError, shardDirs, uniformPlacement } from '../../storage/placement.js';
+import {
+  PlacementService,
+  componentDir,
+  defaultStorageConfig,
+  findRemovedUrls,
+  removedUrlsError,
+  shardDirs,
+  uniformPlacement,
+} from '../../storage/placement.js';
 import type { Placement, StorageComponent, StorageConfig } from '../../storage/placement.js';
 
 const A = 'file:///mnt/a';
@@ -32,7 +43,9 @@ describe('round-robin', () => {
     expect(indexesOf(placements, 'wal', urls)).toEqual([0, 1, 2, 0, 1, 2]);
     expect(indexesOf(placements, 'viper', [C, B, A])).toEqual([0, 1, 2, 0, 1, 2]);
     expect(indexesOf(placements, 'lsm', [A, B])).toEqual([0, 1, 0, 1, 0, 1]);
-    expect(placements.every((placement) => placement.index === 'file:///data' && placement.metadata === 'file:///data')).toBe(true);
+    expect(
+      placements.every((placement) => placement.index === 'file:///data' && placement.metadata === 'file:///data'),
+    ).toBe(true);
     expect(service.snapshot()).toEqual({ wal: 6, viper: 6, lsm: 6, index: 6, metadata: 6 });
   });
 
@@ -58,7 +71,12 @@ describe('round-robin', () => {
     const grownConfig: StorageConfig = { ...storage, wal: { urls: [A, B, C, D], strategy: 'round-robin' } };
     const grown = new PlacementService(grownConfig, service.snapshot());
     expect(grown.assign('c4').wal).toBe(D);
-    expect(findRemovedUrls(old.map((placement, index) => ({ name: `c${index + 1}`, placement })), grownConfig)).toEqual([]);
+    expect(
+      findRemovedUrls(
+        old.map((placement, index) => ({ name: `c${index + 1}`, placement })),
+        grownConfig,
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -89,8 +107,12 @@ describe('hash affinity', () => {
     const script = `import { PlacementService } from ${JSON.stringify(module)};
       const service = new PlacementService(${JSON.stringify(storage)});
       console.log(JSON.stringify(${JSON.stringify(ids)}.map((id) => service.assign(id).wal)));`;
-    const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
-    expect(JSON.parse(output.trim().split('\n').at(-1) ?? '[]')).toEqual(ids.map((id) => new PlacementService(storage).assign(id).wal));
+    const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(output.trim().split('\n').at(-1) ?? '[]')).toEqual(
+      ids.map((id) => new PlacementService(storage).assign(id).wal),
+    );
   });
 
   it('spreads many collections over every URL', () => {

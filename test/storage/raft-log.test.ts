@@ -1,4 +1,6 @@
-// Proves RaftLogFile persists a Raft replica exactly (hard state, entries with overwrites, received and local snapshots), fsyncs before `save` resolves, cuts a torn log tail, refuses corruption elsewhere, and lets a RaftNode restart from it with the same term, vote, log and commit; runs on real files in a temp folder.
+// Proves RaftLogFile persists a Raft replica exactly (hard state, entries with overwrites, received and local
+// snapshots), fsyncs before `save` resolves, cuts a torn log tail, refuses corruption elsewhere, and lets a RaftNode
+// restart from it with the same term, vote, log and commit; runs on real files in a temp folder.
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,7 +78,14 @@ describe('RaftLogFile', () => {
     await log.save({ entries: [entry(3, 2, 'x'), entry(4, 2, 'y'), entry(5, 2, 'z')] });
     await log.save({ entries: [entry(6, 2)] });
     log = await reopen(log);
-    expect(log.load().entries).toEqual([entry(1, 1), entry(2, 1), entry(3, 2, 'x'), entry(4, 2, 'y'), entry(5, 2, 'z'), entry(6, 2)]);
+    expect(log.load().entries).toEqual([
+      entry(1, 1),
+      entry(2, 1),
+      entry(3, 2, 'x'),
+      entry(4, 2, 'y'),
+      entry(5, 2, 'z'),
+      entry(6, 2),
+    ]);
     await expect(log.save({ entries: [entry(9, 2)] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await log.close();
   });
@@ -155,7 +164,11 @@ describe('RaftLogFile', () => {
     await log.save({ entries: [entry(1, 1), entry(2, 1), entry(3, 1)] });
     await log.save({ snapshot: snapshot(10, 3), entries: [entry(11, 3)], hardState: { term: 3, vote: 0, commit: 10 } });
     log = await reopen(log);
-    expect(log.load()).toEqual({ hardState: { term: 3, vote: 0, commit: 10 }, entries: [entry(11, 3)], snapshot: snapshot(10, 3) });
+    expect(log.load()).toEqual({
+      hardState: { term: 3, vote: 0, commit: 10 },
+      entries: [entry(11, 3)],
+      snapshot: snapshot(10, 3),
+    });
     await log.close();
   });
 
@@ -206,7 +219,8 @@ describe('RaftNode restarted from RaftLogFile', () => {
     for (let ready: Ready | null = node.ready(); ready !== null; ready = node.ready()) {
       await log.save(ready);
       for (const committed of ready.committed) {
-        if (committed.kind === 'normal' && committed.data.byteLength > 0) applied.push(new TextDecoder().decode(committed.data));
+        if (committed.kind === 'normal' && committed.data.byteLength > 0)
+          applied.push(new TextDecoder().decode(committed.data));
       }
       node.advance(ready);
     }
@@ -229,7 +243,8 @@ describe('RaftNode restarted from RaftLogFile', () => {
     log = await reopen(log);
     node = new RaftNode(config(), log.load());
     const restored = log.load().snapshot;
-    const replayed: string[] = restored === null ? [] : (JSON.parse(new TextDecoder().decode(restored.data)) as string[]);
+    const replayed: string[] =
+      restored === null ? [] : (JSON.parse(new TextDecoder().decode(restored.data)) as string[]);
     await drain(node, log, replayed);
     const after = node.status();
     expect({ ...after, role: before.role, leader: before.leader, progress: before.progress }).toEqual(before);
@@ -241,7 +256,10 @@ describe('RaftNode restarted from RaftLogFile', () => {
 
 /** The writes, syncs and renames among `calls` (and the opens of temp files), named by file, in order. */
 function fileEvents(calls: readonly FileSystemCall[]): string[] {
-  const name = (path: string): string => (path.includes('.tmp-') ? `${path.slice(path.lastIndexOf('/') + 1, path.indexOf('.tmp-'))}.tmp` : path.slice(path.lastIndexOf('/') + 1));
+  const name = (path: string): string =>
+    path.includes('.tmp-')
+      ? `${path.slice(path.lastIndexOf('/') + 1, path.indexOf('.tmp-'))}.tmp`
+      : path.slice(path.lastIndexOf('/') + 1);
   return calls.flatMap((call): string[] => {
     switch (call.operation) {
       case 'open':

@@ -1,4 +1,7 @@
-// Proves ShardStore.scan and count agree with a model of the newest versions across segments, a frozen memtable and the active one (overwrites and deletes crossing tiers): pages walked with the last id as cursor cover every live matching record exactly once in ascending code-unit id order, with metadata and (when asked) the newest vector, and counts are exact with and without filters. Segments are real files built in-thread.
+// Proves ShardStore.scan and count agree with a model of the newest versions across segments, a frozen memtable and the
+// active one (overwrites and deletes crossing tiers): pages walked with the last id as cursor cover every live matching
+// record exactly once in ascending code-unit id order, with metadata and (when asked) the newest vector, and counts are
+// exact with and without filters. Segments are real files built in-thread.
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,7 +86,10 @@ function scanAll(store: ShardStore, filter: Filter | null, limit: number, withVe
 }
 
 function expected(model: Map<string, ModelRow>, keep: (row: ModelRow, id: string) => boolean): string[] {
-  return [...model].filter(([id, row]) => keep(row, id)).map(([id]) => id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...model]
+    .filter(([id, row]) => keep(row, id))
+    .map(([id]) => id)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 describe('ShardStore scan and count', () => {
@@ -137,7 +143,10 @@ describe('ShardStore scan and count', () => {
     };
     store.apply(batch);
     const page = store.scan({ predicate: null, afterId: 'b', limit: 10, withVectors: false });
-    expect(page).toEqual([{ id: 'c', metadata: null }, { id: 'd', metadata: null }]);
+    expect(page).toEqual([
+      { id: 'c', metadata: null },
+      { id: 'd', metadata: null },
+    ]);
     const all = store.scan({ predicate: null, afterId: null, limit: 10, withVectors: false });
     expect(all.map((record) => record.id)).toEqual(['a', 'c', 'd']);
     expect(store.count(null)).toBe(3);

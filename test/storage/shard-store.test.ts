@@ -1,4 +1,8 @@
-// Proves the tiers of a shard agree with a model of the newest versions: with rows spread over segments, a frozen memtable and the active one (overwrites and deletes crossing tiers), search returns exactly the brute-force top-k of the live newest versions, get returns the newest version or nothing, record counts are exact, and flush (oldest frozen memtable first, with up to the queue's bound frozen) and compaction keep all of that true. Segments are real files built in-thread.
+// Proves the tiers of a shard agree with a model of the newest versions: with rows spread over segments, a frozen
+// memtable and the active one (overwrites and deletes crossing tiers), search returns exactly the brute-force top-k of
+// the live newest versions, get returns the newest version or nothing, record counts are exact, and flush (oldest
+// frozen memtable first, with up to the queue's bound frozen) and compaction keep all of that true. Segments are real
+// files built in-thread.
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +41,10 @@ class Workload {
   private lsn = 0;
   private readonly random: SeededRandom;
 
-  constructor(readonly store: ShardStore, seed: number) {
+  constructor(
+    readonly store: ShardStore,
+    seed: number,
+  ) {
     this.random = new SeededRandom(seed);
   }
 
@@ -76,13 +83,21 @@ class Workload {
       const hits = this.store.search(vector, 15, null, { exact: true });
       expect(hits.map((hit) => hit.id)).toEqual(expected.map((hit) => hit.id));
       const filtered = this.store.search(vector, 15, compileFilter({ group: 2 }), { exact: true });
-      const expectedFiltered = bruteForce('l2', [...this.model.values()], vector, 15, (metadata) => (metadata as { group: number }).group === 2);
+      const expectedFiltered = bruteForce(
+        'l2',
+        [...this.model.values()],
+        vector,
+        15,
+        (metadata) => (metadata as { group: number }).group === 2,
+      );
       expect(filtered.map((hit) => hit.id)).toEqual(expectedFiltered.map((hit) => hit.id));
     }
     for (let id = 0; id < 300; id++) {
       const found = this.store.get(`id-${id}`);
       const expected = this.model.get(`id-${id}`);
-      expect(found === undefined ? undefined : [...found.vector]).toEqual(expected === undefined ? undefined : [...expected.vector]);
+      expect(found === undefined ? undefined : [...found.vector]).toEqual(
+        expected === undefined ? undefined : [...expected.vector],
+      );
     }
     expect(this.store.stats().records).toBe(this.model.size);
   }
@@ -124,13 +139,31 @@ describe('ShardStore', () => {
     workload.check();
     // The newest two merge, keeping tombstones (an older segment stays outside the merge).
     const newest = segments.slice(1);
-    await buildSegment(nodeFileSystem, dir, 'merged-a', mergeRows(newest.map((segment) => segment.toRows()), { dropTombstones: false }), { metric: 'l2', indexThresholdRows: 50 });
+    await buildSegment(
+      nodeFileSystem,
+      dir,
+      'merged-a',
+      mergeRows(
+        newest.map((segment) => segment.toRows()),
+        { dropTombstones: false },
+      ),
+      { metric: 'l2', indexThresholdRows: 50 },
+    );
     const mergedA = await Segment.open(nodeFileSystem, dir, 'merged-a');
     store.compacted(newest, mergedA);
     workload.check();
     // Then everything merges, and tombstones can go.
     const all = [...store.segments];
-    await buildSegment(nodeFileSystem, dir, 'merged-b', mergeRows(all.map((segment) => segment.toRows()), { dropTombstones: true }), { metric: 'l2', indexThresholdRows: 50 });
+    await buildSegment(
+      nodeFileSystem,
+      dir,
+      'merged-b',
+      mergeRows(
+        all.map((segment) => segment.toRows()),
+        { dropTombstones: true },
+      ),
+      { metric: 'l2', indexThresholdRows: 50 },
+    );
     store.compacted(all, await Segment.open(nodeFileSystem, dir, 'merged-b'));
     workload.check();
     expect(store.stats().segments).toBe(1);

@@ -1,4 +1,6 @@
-// Proves the write gate's ordering as a transcript of admissions and completions: shared writes run side by side, an exclusive item waits for every earlier write and holds back every later one, and arrival order is kept when the gate releases.
+// Proves the write gate's ordering as a transcript of admissions and completions: shared writes run side by side, an
+// exclusive item waits for every earlier write and holds back every later one, and arrival order is kept when the gate
+// releases.
 import { describe, expect, it } from 'vitest';
 import { WriteGate } from '../../storage/write-gate.js';
 

@@ -1,4 +1,7 @@
-// Proves the campaign's checkers catch deliberately broken durability (mutations applied by the simulator's spec rewrite, production code unchanged): a WAL whose frame checksums are never checked on recovery and replay, under power losses that garble WAL tails, and periodic WALs that never fdatasync; each caught within ten seeds, on a seed whose unmutated run passes, so the catch is due to the mutation.
+// Proves the campaign's checkers catch deliberately broken durability (mutations applied by the simulator's spec
+// rewrite, production code unchanged): a WAL whose frame checksums are never checked on recovery and replay, under
+// power losses that garble WAL tails, and periodic WALs that never fdatasync; each caught within ten seeds, on a seed
+// whose unmutated run passes, so the catch is due to the mutation.
 import { describe, expect, it } from 'vitest';
 import { runSimCampaign } from '../chaos/sim-campaign.js';
 import type { SimCampaignOptions } from '../chaos/sim-campaign.js';
@@ -10,7 +13,10 @@ import { encodeFrame, scanFrames } from '../../storage/wal/frame.js';
  * campaign of `options`, after checking that the same seed passes without
  * it (so the catch is due to the mutation).
  */
-async function caught(options: Omit<SimCampaignOptions, 'seed'>, mutation: NonNullable<SimCampaignOptions['mutation']>): Promise<string[]> {
+async function caught(
+  options: Omit<SimCampaignOptions, 'seed'>,
+  mutation: NonNullable<SimCampaignOptions['mutation']>,
+): Promise<string[]> {
   for (let seed = 1; seed <= 10; seed++) {
     const violations = (await runSimCampaign({ seed, ...options, mutation })).violations;
     if (violations.length === 0) continue;
@@ -33,12 +39,15 @@ describe('campaign mutations', () => {
   it('catches a WAL that skips CRC verification, with power losses that garble WAL tails', async () => {
     const violations = await caught({ garbleProbability: 1 }, 'wal-skip-crc');
     expect(violations.length).toBeGreaterThan(0);
-    // The garbled frame decodes as data: the collection fails to open (bad Avro or JSON) or holds records never written.
+    // The garbled frame decodes as data: the collection fails to open (bad Avro or JSON) or holds records never
+    // written.
     expect(violations.join('\n')).toMatch(/after a power loss: .*(CORRUPTION|INTERNAL|never written)/);
   });
 
   it('catches periodic WALs that never fdatasync (acknowledged writes older than syncIntervalMs lost)', async () => {
     const violations = await caught({}, 'periodic-never-syncs');
-    expect(violations.join('\n')).toMatch(/after a power loss: periodic \(periodic\): id-\d+ lost an acknowledged write/);
+    expect(violations.join('\n')).toMatch(
+      /after a power loss: periodic \(periodic\): id-\d+ lost an acknowledged write/,
+    );
   });
 });

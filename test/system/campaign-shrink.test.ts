@@ -1,4 +1,6 @@
-// Proves shrinking: a campaign that fails because of a deliberately broken WAL (acknowledging before fdatasync) is re-run with fault kinds, single faults, operations and clients removed while it still fails, and ends at a strictly smaller configuration that still fails, replays bit for bit, and is printed as a trace command.
+// Proves shrinking: a campaign that fails because of a deliberately broken WAL (acknowledging before fdatasync) is
+// re-run with fault kinds, single faults, operations and clients removed while it still fails, and ends at a strictly
+// smaller configuration that still fails, replays bit for bit, and is printed as a trace command.
 import { expect, it } from 'vitest';
 import { runSimCampaign } from '../chaos/sim-campaign.js';
 import { campaignSize, reproduceCommand, shrinkCampaign } from '../chaos/sim-shrink.js';
@@ -16,6 +18,10 @@ it('shrinks a failing mutated campaign to a smaller configuration that still fai
   // The shrunk configuration is a plain campaign: it replays exactly.
   const again = await runSimCampaign(result.options);
   expect(again.traceDigest).toBe(result.report.traceDigest);
-  expect(reproduceCommand(result.options)).toMatch(/^npm run chaos -- sim --seed 1 --runs 1 .*--mutation wal-ack-before-fsync --trace$/);
-  console.log(`[sim] shrunk ${before.operations} ops / ${before.faults} faults to ${after.operations} ops / ${after.faults} faults in ${result.runs} runs: ${reproduceCommand(result.options)}`);
+  expect(reproduceCommand(result.options)).toMatch(
+    /^npm run chaos -- sim --seed 1 --runs 1 .*--mutation wal-ack-before-fsync --trace$/,
+  );
+  console.log(
+    `[sim] shrunk ${before.operations} ops / ${before.faults} faults to ${after.operations} ops / ${after.faults} faults in ${result.runs} runs: ${reproduceCommand(result.options)}`,
+  );
 });

@@ -1,4 +1,9 @@
-// Proves the simulated chaos campaign end to end: concurrent clients against a whole Shoal node — one collection per sync mode, spread over two storage URLs per component — with actor crashes, killed threads, process crashes, power losses (torn and garbled WAL tails), a collection dropped and re-created, and disk errors keep every invariant (each sync mode's durability promise, acknowledged deletes stay deleted, reads are linearizable per id, exact search agrees with the model, files sit where the placement says) over several seeds, and those seeds do exercise each of these; one seed reproduces a campaign bit for bit; and the checkers do catch a broken delivery guarantee (lost messages).
+// Proves the simulated chaos campaign end to end: concurrent clients against a whole Shoal node — one collection per
+// sync mode, spread over two storage URLs per component — with actor crashes, killed threads, process crashes, power
+// losses (torn and garbled WAL tails), a collection dropped and re-created, and disk errors keep every invariant (each
+// sync mode's durability promise, acknowledged deletes stay deleted, reads are linearizable per id, exact search agrees
+// with the model, files sit where the placement says) over several seeds, and those seeds do exercise each of these;
+// one seed reproduces a campaign bit for bit; and the checkers do catch a broken delivery guarantee (lost messages).
 import { describe, expect, it } from 'vitest';
 import { runSimCampaign } from '../chaos/sim-campaign.js';
 
@@ -9,11 +14,17 @@ describe('simulated chaos campaign', () => {
     const seen = { incarnations: 0, processCrashes: 0, powerLosses: 0, damagedTails: 0 };
     for (const seed of [1, 2, 3, 4, 5, 6, 7]) {
       const report = await runSimCampaign({ seed });
-      expect(report.violations, `seed ${seed}: reproduce with npm run chaos -- sim --seed ${seed} --runs 1 --trace`).toEqual([]);
+      expect(
+        report.violations,
+        `seed ${seed}: reproduce with npm run chaos -- sim --seed ${seed} --runs 1 --trace`,
+      ).toEqual([]);
       expect(report.checks).toBeGreaterThanOrEqual(2);
       expect(report.acknowledged).toBeGreaterThan(report.operations / 2);
       for (const collection of report.collections) {
-        acknowledgedPerMode.set(collection.syncMode, (acknowledgedPerMode.get(collection.syncMode) ?? 0) + collection.acknowledgedWrites);
+        acknowledgedPerMode.set(
+          collection.syncMode,
+          (acknowledgedPerMode.get(collection.syncMode) ?? 0) + collection.acknowledgedWrites,
+        );
         for (const url of collection.walUrls) walUrls.add(url);
         seen.incarnations += collection.incarnations - 1;
       }
@@ -21,7 +32,8 @@ describe('simulated chaos campaign', () => {
       seen.powerLosses += report.powerLosses;
       seen.damagedTails += report.tornWrites + report.garbledWrites;
     }
-    for (const mode of ['always', 'batch', 'periodic', 'never']) expect(acknowledgedPerMode.get(mode), mode).toBeGreaterThan(10);
+    for (const mode of ['always', 'batch', 'periodic', 'never'])
+      expect(acknowledgedPerMode.get(mode), mode).toBeGreaterThan(10);
     expect([...walUrls].sort()).toEqual(['file:///mnt/a', 'file:///mnt/b']);
     expect(seen.incarnations, 'collections re-created after a drop').toBeGreaterThan(0);
     expect(seen.processCrashes).toBeGreaterThan(0);
@@ -35,7 +47,10 @@ describe('simulated chaos campaign', () => {
     // 113 once reused LSNs after a failed periodic fdatasync; both pass now.
     for (const seed of [105, 109, 111, 112, 113]) {
       const report = await runSimCampaign({ seed, ioFaults: 2 });
-      expect(report.violations, `seed ${seed}: reproduce with npm run chaos -- sim --seed ${seed} --runs 1 --io-faults 2 --trace`).toEqual([]);
+      expect(
+        report.violations,
+        `seed ${seed}: reproduce with npm run chaos -- sim --seed ${seed} --runs 1 --io-faults 2 --trace`,
+      ).toEqual([]);
       expect(report.faults['io']).toBe(2);
     }
   });
@@ -46,7 +61,10 @@ describe('simulated chaos campaign', () => {
     // synced them (wal-failure-reopen.test.ts keeps both cases).
     for (const seed of [22, 37, 47]) {
       const report = await runSimCampaign({ seed, ioFaults: 3 });
-      expect(report.violations, `seed ${seed}: reproduce with npm run chaos -- sim --seed ${seed} --runs 1 --io-faults 3 --trace`).toEqual([]);
+      expect(
+        report.violations,
+        `seed ${seed}: reproduce with npm run chaos -- sim --seed ${seed} --runs 1 --io-faults 3 --trace`,
+      ).toEqual([]);
     }
   });
 
@@ -54,8 +72,17 @@ describe('simulated chaos campaign', () => {
     // Seed 1052 (shrunk): a shard crashed between the WAL's acknowledgement and the engine's apply; the write, failed
     // to its caller, stayed out of the engine and appeared only after the next power loss replayed the WAL, a write
     // that had not shown once nothing was in flight. A restarted shard now has its engine catch up from the WAL.
-    const report = await runSimCampaign({ seed: 1052, clients: 2, operationsPerClient: 21, without: ['drop'], skipFaults: [3, 4] });
-    expect(report.violations, 'reproduce with npm run chaos -- sim --seed 1052 --runs 1 --clients 2 --ops 21 --without drop --skip-faults 3,4 --trace').toEqual([]);
+    const report = await runSimCampaign({
+      seed: 1052,
+      clients: 2,
+      operationsPerClient: 21,
+      without: ['drop'],
+      skipFaults: [3, 4],
+    });
+    expect(
+      report.violations,
+      'reproduce with npm run chaos -- sim --seed 1052 --runs 1 --clients 2 --ops 21 --without drop --skip-faults 3,4 --trace',
+    ).toEqual([]);
     expect(report.faults['actor']).toBeGreaterThan(0);
   });
 

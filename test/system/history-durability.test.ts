@@ -1,4 +1,9 @@
-// Proves the campaign checker encodes each sync mode's promise, on hand-built histories: after a power loss `always` and `batch` keep every acknowledged write, `periodic` those acknowledged more than syncIntervalMs (plus slack) before it, `never` none; a process crash loses nothing in any mode; a value never written is refused everywhere; a dropped collection's ids are absent for good, whatever the mode; a failed periodic WAL may undo its recent acknowledgements; once nothing is in flight, a write that did not show must not appear later; a read in flight across a power loss may return what the loss may leave.
+// Proves the campaign checker encodes each sync mode's promise, on hand-built histories: after a power loss `always`
+// and `batch` keep every acknowledged write, `periodic` those acknowledged more than syncIntervalMs (plus slack) before
+// it, `never` none; a process crash loses nothing in any mode; a value never written is refused everywhere; a dropped
+// collection's ids are absent for good, whatever the mode; a failed periodic WAL may undo its recent acknowledgements;
+// once nothing is in flight, a write that did not show must not appear later; a read in flight across a power loss may
+// return what the loss may leave.
 import { describe, expect, it } from 'vitest';
 import type { SyncMode } from '../../storage/wal/sync-mode.js';
 import { History, PERIODIC_SLACK_MS } from '../chaos/sim-history.js';

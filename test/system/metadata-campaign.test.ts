@@ -1,4 +1,7 @@
-// The metadata chaos campaign under the simulator: seeded runs with replica kills, crashes, partitions (often of the leader) and power losses keep creates, drops and lists linearizable, one leader per term and the durable Raft logs in agreement; the same seed replays the same run; and a split-brain cluster or replicas that forget their vote on restart are caught.
+// The metadata chaos campaign under the simulator: seeded runs with replica kills, crashes, partitions (often of the
+// leader) and power losses keep creates, drops and lists linearizable, one leader per term and the durable Raft logs in
+// agreement; the same seed replays the same run; and a split-brain cluster or replicas that forget their vote on
+// restart are caught.
 import { describe, expect, it } from 'vitest';
 import { runMetadataCampaign } from '../chaos/sim-metadata-campaign.js';
 

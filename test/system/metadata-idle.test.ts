@@ -1,4 +1,6 @@
-// Proves that an idle metadata group wakes only for what Raft needs: the leader's heartbeats (every 5 ticks) and the followers' answers, not a timer per tick per replica; that it holds one leader and one term while idle; and that followers still notice a dead leader in time (their one timer is their election timeout).
+// Proves that an idle metadata group wakes only for what Raft needs: the leader's heartbeats (every 5 ticks) and the
+// followers' answers, not a timer per tick per replica; that it holds one leader and one term while idle; and that
+// followers still notice a dead leader in time (their one timer is their election timeout).
 import { describe, expect, it } from 'vitest';
 import { metadataReplicaAddress } from '../../actors/addresses.js';
 import type { ReplicaStatus } from '../../actors/metadata-replica-actor.js';
@@ -15,7 +17,9 @@ function linesSince(sim: SimSystem, from: number): string[] {
 }
 
 function leaderOf(replicas: readonly object[]): { id: number; term: number } | null {
-  const leader = replicas.find((replica): replica is ReplicaStatus => 'role' in replica && (replica as ReplicaStatus).role === 'leader');
+  const leader = replicas.find(
+    (replica): replica is ReplicaStatus => 'role' in replica && (replica as ReplicaStatus).role === 'leader',
+  );
   return leader === undefined ? null : { id: leader.id, term: leader.term };
 }
 
@@ -31,7 +35,8 @@ describe('an idle metadata group', () => {
     const mark = sim.trace().split('\n').length;
     await sim.runFor(IDLE_MS);
     const idle = linesSince(sim, mark);
-    const ticks = (id: number): number => idle.filter((line) => line.endsWith(`local ${metadataReplicaAddress(id)} tick`)).length;
+    const ticks = (id: number): number =>
+      idle.filter((line) => line.endsWith(`local ${metadataReplicaAddress(id)} tick`)).length;
     const heartbeatRounds = IDLE_MS / (TICK_MS * HEARTBEAT_TICKS);
     // A timer per tick would be IDLE_MS / TICK_MS = 100 wake-ups per replica.
     expect(ticks(before?.id ?? 0)).toBeGreaterThanOrEqual(heartbeatRounds - 1);

@@ -1,4 +1,9 @@
-// Proves ShoalVectorStore behaves as LangChain's vector store contract asks, by porting the checks of LangChain's Python VectorStoreIntegrationTests (an empty store, ids returned, inputs not mutated, re-adding ids is idempotent, adding replaces, deleting missing ids, get by ids in order, and the async variants, which in JavaScript are the only ones) to a real Shoal with real threads and files and @langchain/core's own SyntheticEmbeddings; plus Shoal filters, MMR, delete by filter, fromTexts/fromExistingCollection and the creation of a missing collection with the embeddings' dimension.
+// Proves ShoalVectorStore behaves as LangChain's vector store contract asks, by porting the checks of LangChain's
+// Python VectorStoreIntegrationTests (an empty store, ids returned, inputs not mutated, re-adding ids is idempotent,
+// adding replaces, deleting missing ids, get by ids in order, and the async variants, which in JavaScript are the only
+// ones) to a real Shoal with real threads and files and @langchain/core's own SyntheticEmbeddings; plus Shoal filters,
+// MMR, delete by filter, fromTexts/fromExistingCollection and the creation of a missing collection with the embeddings'
+// dimension.
 import { Document } from '@langchain/core/documents';
 import { SyntheticEmbeddings } from '@langchain/core/utils/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -78,7 +83,9 @@ describe('ShoalVectorStore, the checks of LangChain VectorStoreIntegrationTests'
   });
 
   it('deletes documents in bulk', async () => {
-    const documents = ['foo', 'bar', 'baz'].map((text, index) => new Document({ pageContent: text, metadata: { id: index + 1 } }));
+    const documents = ['foo', 'bar', 'baz'].map(
+      (text, index) => new Document({ pageContent: text, metadata: { id: index + 1 } }),
+    );
     await store.addDocuments(documents, { ids: ['1', '2', '3'] });
     await store.delete({ ids: ['1', '2'] });
     expect(await store.similaritySearch('foo', 1)).toEqual([document('3', 'baz', { id: 3 })]);
@@ -99,15 +106,23 @@ describe('ShoalVectorStore, the checks of LangChain VectorStoreIntegrationTests'
     ];
     await store.addDocuments(documents, { ids: ['1', '2'] });
     await store.addDocuments(documents, { ids: ['1', '2'] });
-    expect(await store.similaritySearch('bar', 2)).toEqual([document('2', 'bar', { id: 2 }), document('1', 'foo', { id: 1 })]);
+    expect(await store.similaritySearch('bar', 2)).toEqual([
+      document('2', 'bar', { id: 2 }),
+      document('1', 'foo', { id: 1 }),
+    ]);
   });
 
   it('adding a document with an existing id replaces it', async () => {
     await store.addDocuments(
-      [new Document({ pageContent: 'foo', metadata: { id: 1 } }), new Document({ pageContent: 'bar', metadata: { id: 2 } })],
+      [
+        new Document({ pageContent: 'foo', metadata: { id: 1 } }),
+        new Document({ pageContent: 'bar', metadata: { id: 2 } }),
+      ],
       { ids: ['1', '2'] },
     );
-    await store.addDocuments([new Document({ pageContent: 'new foo', metadata: { id: 1, some_other_field: 'foo' } })], { ids: ['1'] });
+    await store.addDocuments([new Document({ pageContent: 'new foo', metadata: { id: 1, some_other_field: 'foo' } })], {
+      ids: ['1'],
+    });
     expect(await store.similaritySearch('new foo', 2)).toEqual([
       document('1', 'new foo', { id: 1, some_other_field: 'foo' }),
       document('2', 'bar', { id: 2 }),
@@ -133,16 +148,28 @@ describe('ShoalVectorStore, the checks of LangChain VectorStoreIntegrationTests'
   });
 
   it('adds documents with the ids passed in options', async () => {
-    const documents = [new Document({ pageContent: 'foo', metadata: { id: 1 } }), new Document({ pageContent: 'bar', metadata: { id: 2 } })];
+    const documents = [
+      new Document({ pageContent: 'foo', metadata: { id: 1 } }),
+      new Document({ pageContent: 'bar', metadata: { id: 2 } }),
+    ];
     expect(await store.addDocuments(documents, { ids: ['1', '2'] })).toEqual(['1', '2']);
-    expect(await store.getByIds(['1', '2'])).toEqual([document('1', 'foo', { id: 1 }), document('2', 'bar', { id: 2 })]);
+    expect(await store.getByIds(['1', '2'])).toEqual([
+      document('1', 'foo', { id: 1 }),
+      document('2', 'bar', { id: 2 }),
+    ]);
   });
 
   it('keeps the ids documents already carry', async () => {
-    const documents = [new Document({ id: 'foo', pageContent: 'foo', metadata: { id: 1 } }), new Document({ pageContent: 'bar', metadata: { id: 2 } })];
+    const documents = [
+      new Document({ id: 'foo', pageContent: 'foo', metadata: { id: 1 } }),
+      new Document({ pageContent: 'bar', metadata: { id: 2 } }),
+    ];
     const ids = await store.addDocuments(documents);
     expect(ids[0]).toBe('foo');
-    expect(await store.getByIds(ids)).toEqual([document('foo', 'foo', { id: 1 }), document(ids[1] as string, 'bar', { id: 2 })]);
+    expect(await store.getByIds(ids)).toEqual([
+      document('foo', 'foo', { id: 1 }),
+      document(ids[1] as string, 'bar', { id: 2 }),
+    ]);
   });
 });
 
@@ -151,7 +178,10 @@ describe('ShoalVectorStore, Shoal specifics', () => {
   const metadatas = texts.map((_, index) => ({ topic: index < 2 ? 'fruit' : 'vehicles', rank: index }));
 
   it('answers scores best first and honours Shoal filters', async () => {
-    store = await ShoalVectorStore.fromTexts(texts, metadatas, embeddings, { client: db, collectionName: store.collectionName });
+    store = await ShoalVectorStore.fromTexts(texts, metadatas, embeddings, {
+      client: db,
+      collectionName: store.collectionName,
+    });
     const scored = await store.similaritySearchWithScore('apples and pears', 4);
     expect(scored[0]?.[0].pageContent).toBe('apples and pears');
     expect(scored[0]?.[1]).toBeCloseTo(1, 5);
@@ -164,17 +194,27 @@ describe('ShoalVectorStore, Shoal specifics', () => {
   });
 
   it('maximal marginal relevance picks the best match first, then diverse ones, within the filter', async () => {
-    store = await ShoalVectorStore.fromTexts(texts, metadatas, embeddings, { client: db, collectionName: store.collectionName });
+    store = await ShoalVectorStore.fromTexts(texts, metadatas, embeddings, {
+      client: db,
+      collectionName: store.collectionName,
+    });
     const picked = await store.maxMarginalRelevanceSearch('apples and pears', { k: 2, fetchK: 4, lambda: 0.5 });
     expect(picked).toHaveLength(2);
     expect(picked[0]?.pageContent).toBe('apples and pears');
     expect(picked[1]?.pageContent).not.toBe('apples and pears');
-    const filtered = await store.maxMarginalRelevanceSearch('apples', { k: 3, fetchK: 4, filter: { topic: 'vehicles' } });
+    const filtered = await store.maxMarginalRelevanceSearch('apples', {
+      k: 3,
+      fetchK: 4,
+      filter: { topic: 'vehicles' },
+    });
     expect(filtered.map((found) => found.metadata.topic)).toEqual(['vehicles', 'vehicles']);
   });
 
   it('deletes by filter', async () => {
-    store = await ShoalVectorStore.fromTexts(texts, metadatas, embeddings, { client: db, collectionName: store.collectionName });
+    store = await ShoalVectorStore.fromTexts(texts, metadatas, embeddings, {
+      client: db,
+      collectionName: store.collectionName,
+    });
     await store.delete({ filter: { topic: 'fruit' } });
     const left = await store.similaritySearch('apples', 4);
     expect(left.map((found) => found.metadata.topic).sort()).toEqual(['vehicles', 'vehicles']);
@@ -185,9 +225,15 @@ describe('ShoalVectorStore, Shoal specifics', () => {
       client: db,
       collectionName: store.collectionName,
     });
-    const existing = await ShoalVectorStore.fromExistingCollection(embeddings, { client: db, collectionName: store.collectionName });
+    const existing = await ShoalVectorStore.fromExistingCollection(embeddings, {
+      client: db,
+      collectionName: store.collectionName,
+    });
     expect((await existing.similaritySearch('foo', 1)).map((found) => found.pageContent)).toEqual(['foo']);
-    const missing = ShoalVectorStore.fromExistingCollection(embeddings, { client: db, collectionName: 'no-such-collection' });
+    const missing = ShoalVectorStore.fromExistingCollection(embeddings, {
+      client: db,
+      collectionName: 'no-such-collection',
+    });
     await expect(missing).rejects.toMatchObject({ code: 'COLLECTION_NOT_FOUND' });
   });
 
@@ -200,7 +246,10 @@ describe('ShoalVectorStore, Shoal specifics', () => {
   });
 
   it('works as a retriever', async () => {
-    store = await ShoalVectorStore.fromTexts(texts, metadatas, embeddings, { client: db, collectionName: store.collectionName });
+    store = await ShoalVectorStore.fromTexts(texts, metadatas, embeddings, {
+      client: db,
+      collectionName: store.collectionName,
+    });
     const retriever = store.asRetriever({ k: 1, filter: { topic: 'vehicles' } });
     const found = await retriever.invoke('cars and trucks');
     expect(found.map((hit) => hit.pageContent)).toEqual(['cars and trucks']);

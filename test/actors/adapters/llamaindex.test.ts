@@ -1,4 +1,9 @@
-// Proves the LlamaIndex.TS ShoalVectorStore keeps LlamaIndex's BaseVectorStore contract on a real Shoal (threads, files): nodes added with @llamaindex/core's TextNode and an embedding model built on its BaseEmbedding come back from query rebuilt (text, metadata, reference document) with their similarities best first; every metadata filter operator and both conditions select exactly what an oracle evaluating LlamaIndex's documented semantics selects; docIds restrict to reference documents; deleting a reference document deletes its nodes and nothing else; what Shoal cannot honour is refused with INVALID_ARGUMENT.
+// Proves the LlamaIndex.TS ShoalVectorStore keeps LlamaIndex's BaseVectorStore contract on a real Shoal (threads,
+// files): nodes added with @llamaindex/core's TextNode and an embedding model built on its BaseEmbedding come back from
+// query rebuilt (text, metadata, reference document) with their similarities best first; every metadata filter operator
+// and both conditions select exactly what an oracle evaluating LlamaIndex's documented semantics selects; docIds
+// restrict to reference documents; deleting a reference document deletes its nodes and nothing else; what Shoal cannot
+// honour is refused with INVALID_ARGUMENT.
 import { BaseEmbedding } from '@llamaindex/core/embeddings';
 import { MetadataMode, NodeRelationship, TextNode } from '@llamaindex/core/schema';
 import { VectorStoreQueryMode } from '@llamaindex/core/vector-store';
@@ -13,6 +18,7 @@ const DIMENSION = 8;
 
 /** A deterministic embedding: letter counts folded into DIMENSION buckets, so equal texts embed equally. */
 class LetterEmbedding extends BaseEmbedding {
+  // biome-ignore lint/complexity/noUselessConstructor: BaseEmbedding's constructor is protected; this one is public.
   constructor() {
     super();
   }
@@ -35,11 +41,21 @@ interface Sample {
 }
 
 const SAMPLES: readonly Sample[] = [
-  { id: 'n1', text: 'apples and pears', document: 'doc-a', metadata: { topic: 'fruit', year: 2021, tags: ['red', 'green'] } },
+  {
+    id: 'n1',
+    text: 'apples and pears',
+    document: 'doc-a',
+    metadata: { topic: 'fruit', year: 2021, tags: ['red', 'green'] },
+  },
   { id: 'n2', text: 'apples and plums', document: 'doc-a', metadata: { topic: 'fruit', year: 2023, tags: ['red'] } },
   { id: 'n3', text: 'cars and trucks', document: 'doc-b', metadata: { topic: 'vehicles', year: 2022, tags: ['blue'] } },
   { id: 'n4', text: 'boats and ships', document: 'doc-b', metadata: { topic: 'vehicles', year: 2024 } },
-  { id: 'n5', text: 'tea and coffee', document: 'doc-c', metadata: { topic: 'drinks', year: 2020, tags: ['green', 'blue'] } },
+  {
+    id: 'n5',
+    text: 'tea and coffee',
+    document: 'doc-c',
+    metadata: { topic: 'drinks', year: 2020, tags: ['green', 'blue'] },
+  },
 ];
 
 /** LlamaIndex's documented meaning of one filter, evaluated directly on a sample's metadata. */
@@ -81,7 +97,9 @@ function oracleIds(filters: MetadataFilters): string[] {
     const results = filters.filters.map((filter) => oracle(filter, sample.metadata));
     return filters.condition === 'or' ? results.some(Boolean) : results.every(Boolean);
   };
-  return SAMPLES.filter(matches).map((sample) => sample.id).sort();
+  return SAMPLES.filter(matches)
+    .map((sample) => sample.id)
+    .sort();
 }
 
 const embedModel = new LetterEmbedding();
@@ -106,7 +124,13 @@ async function nodesOf(samples: readonly Sample[]): Promise<BaseNode[]> {
 
 async function queryIds(filters: MetadataFilters | undefined, docIds?: string[]): Promise<string[]> {
   const queryEmbedding = await embedModel.getTextEmbedding('anything');
-  const result = await store.query({ queryEmbedding, similarityTopK: SAMPLES.length, mode: VectorStoreQueryMode.DEFAULT, filters, ...(docIds ? { docIds } : {}) });
+  const result = await store.query({
+    queryEmbedding,
+    similarityTopK: SAMPLES.length,
+    mode: VectorStoreQueryMode.DEFAULT,
+    filters,
+    ...(docIds ? { docIds } : {}),
+  });
   return [...result.ids].sort();
 }
 
@@ -123,7 +147,11 @@ afterAll(async () => {
 
 describe('ShoalVectorStore for LlamaIndex', () => {
   it('answers an empty result before anything is added', async () => {
-    const result = await store.query({ queryEmbedding: await embedModel.getTextEmbedding('x'), similarityTopK: 3, mode: VectorStoreQueryMode.DEFAULT });
+    const result = await store.query({
+      queryEmbedding: await embedModel.getTextEmbedding('x'),
+      similarityTopK: 3,
+      mode: VectorStoreQueryMode.DEFAULT,
+    });
     expect(result).toEqual({ nodes: [], similarities: [], ids: [] });
   });
 
@@ -194,10 +222,16 @@ describe('ShoalVectorStore for LlamaIndex', () => {
   });
 
   it('refuses what Shoal cannot honour with INVALID_ARGUMENT', async () => {
-    expect(() => translateFilters({ filters: [{ key: 'topic', value: 'fru', operator: 'text_match' }] })).toThrow(/not supported/);
+    expect(() => translateFilters({ filters: [{ key: 'topic', value: 'fru', operator: 'text_match' }] })).toThrow(
+      /not supported/,
+    );
     const queryEmbedding = await embedModel.getTextEmbedding('x');
-    await expect(store.query({ queryEmbedding, similarityTopK: 1, mode: VectorStoreQueryMode.MMR })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(store.query({ similarityTopK: 1, mode: VectorStoreQueryMode.DEFAULT })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(
+      store.query({ queryEmbedding, similarityTopK: 1, mode: VectorStoreQueryMode.MMR }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(store.query({ similarityTopK: 1, mode: VectorStoreQueryMode.DEFAULT })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 
   it('deletes every node of a reference document and nothing else', async () => {

@@ -1,4 +1,6 @@
-// Proves scroll cursors round-trip every id the public API accepts (ASCII, accents, astral characters, lone surrogates, the longest id) through an opaque URL-safe string, and that anything else (wrong type, malformed, tampered, oversize, an unknown version) is refused with INVALID_ARGUMENT naming the cursor.
+// Proves scroll cursors round-trip every id the public API accepts (ASCII, accents, astral characters, lone surrogates,
+// the longest id) through an opaque URL-safe string, and that anything else (wrong type, malformed, tampered, oversize,
+// an unknown version) is refused with INVALID_ARGUMENT naming the cursor.
 import { describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../../../actors/client/scroll-cursor.js';
 import { ShoalError } from '../../../runtime/errors.js';

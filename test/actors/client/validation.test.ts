@@ -1,4 +1,6 @@
-// Proves the public boundary bounds a write batch's bytes as the WAL counts them (UTF-8 ids, four bytes a float, UTF-8 metadata) before any shard is asked, so no shard's WAL can refuse its share after the others wrote theirs: a batch just over REQUEST_LIMITS.batchBytesMax is refused naming its bytes, one just under is packed; pure, no threads.
+// Proves the public boundary bounds a write batch's bytes as the WAL counts them (UTF-8 ids, four bytes a float, UTF-8
+// metadata) before any shard is asked, so no shard's WAL can refuse its share after the others wrote theirs: a batch
+// just over REQUEST_LIMITS.batchBytesMax is refused naming its bytes, one just under is packed; pure, no threads.
 import { describe, expect, it } from 'vitest';
 import { packUpsert } from '../../../actors/client/validation.js';
 import { REQUEST_LIMITS } from '../../../runtime/limits.js';

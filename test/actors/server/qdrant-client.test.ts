@@ -1,4 +1,10 @@
-// Proves `shoal serve`, started as a user would (the CLI in a child process on a free port), speaks Qdrant's REST dialect to the official @qdrant/js-client-rest 1.18 and to @langchain/qdrant's QdrantVectorStore unchanged: collections are created, described and dropped; points are upserted in both forms, retrieved, searched and queried (vector, point id, filters, offsets, thresholds), scrolled through completely, counted, payloads set and overwritten, deleted by ids and by filter, each answer compared with one computed in the test; bad input gets Qdrant's error shape with the right 4xx, an API key is required on every request when set, and SIGTERM shuts the server down cleanly with every acknowledged point still there on the next start.
+// Proves `shoal serve`, started as a user would (the CLI in a child process on a free port), speaks Qdrant's REST
+// dialect to the official @qdrant/js-client-rest 1.18 and to @langchain/qdrant's QdrantVectorStore unchanged:
+// collections are created, described and dropped; points are upserted in both forms, retrieved, searched and queried
+// (vector, point id, filters, offsets, thresholds), scrolled through completely, counted, payloads set and overwritten,
+// deleted by ids and by filter, each answer compared with one computed in the test; bad input gets Qdrant's error shape
+// with the right 4xx, an API key is required on every request when set, and SIGTERM shuts the server down cleanly with
+// every acknowledged point still there on the next start.
 import { Document } from '@langchain/core/documents';
 import { SyntheticEmbeddings } from '@langchain/core/utils/testing';
 import { QdrantVectorStore } from '@langchain/qdrant';
@@ -160,7 +166,7 @@ describe('shoal serve with the Qdrant JS client', () => {
 
   it('scrolls through every point exactly once, pages following next_page_offset', async () => {
     const seen: number[] = [];
-    let offset: number | string | null | undefined = undefined;
+    let offset: number | string | null | undefined;
     do {
       const page: Awaited<ReturnType<QdrantClient['scroll']>> = await client.scroll('points', {
         limit: 7,

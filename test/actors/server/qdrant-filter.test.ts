@@ -1,4 +1,9 @@
-// Proves the Qdrant filter translation selects exactly what Qdrant's documented semantics select: each construct (must, should, must_not, min_should, nested filters, match value/any/except, range, is_null, is_empty, has_id, dotted keys and a trailing key[]) is evaluated by a small oracle written straight from Qdrant's filtering docs and by Shoal's compiled filter on the translated form, over payloads with missing, null, scalar, array and nested fields, and the two must agree on every point; the constructs Shoal cannot honour are refused with INVALID_ARGUMENT naming them. Pure: no threads.
+// Proves the Qdrant filter translation selects exactly what Qdrant's documented semantics select: each construct (must,
+// should, must_not, min_should, nested filters, match value/any/except, range, is_null, is_empty, has_id, dotted keys
+// and a trailing key[]) is evaluated by a small oracle written straight from Qdrant's filtering docs and by Shoal's
+// compiled filter on the translated form, over payloads with missing, null, scalar, array and nested fields, and the
+// two must agree on every point; the constructs Shoal cannot honour are refused with INVALID_ARGUMENT naming them.
+// Pure: no threads.
 import { describe, expect, it } from 'vitest';
 import { shoalFilterOf } from '../../../actors/server/qdrant-filter.js';
 import { ShoalError } from '../../../runtime/errors.js';

@@ -18,7 +18,13 @@ const COLLECTION: CollectionIdentity = {
 
 function shard(scale: number, repaired: WalRepair | null = null): ShardStatsRolledUp {
   return {
-    wal: { bytes: 100 * scale, segments: scale, syncs: 5 * scale, appends: 6 * scale, recovery: { truncatedBytes: 7 * scale, repaired } },
+    wal: {
+      bytes: 100 * scale,
+      segments: scale,
+      syncs: 5 * scale,
+      appends: 6 * scale,
+      recovery: { truncatedBytes: 7 * scale, repaired },
+    },
     engine: {
       rows: 10 * scale,
       memoryBytes: 1000 * scale,

@@ -32,7 +32,10 @@ export class FaultyNetwork<T> {
     this.items = this.items.filter((item) => !match(item));
   }
 
-  /** Picks item `pick` (modulo the count): `deliver` removes and answers it; `duplicate` sends it again; `drop` loses it. Null when nothing is to be delivered. */
+  /**
+   * Picks item `pick` (modulo the count): `deliver` removes and answers it; `duplicate` sends it again; `drop` loses
+   * it. Null when nothing is to be delivered.
+   */
   take(kind: PickKind, pick: number): T | null {
     if (this.items.length === 0) return null;
     const index = pick % this.items.length;

@@ -21,7 +21,13 @@
  *   status [ID...] | raft-log ID | applied ID
  * Any command accepts `quiet=true` to run without printing.
  */
-import { RaftNode, describeData, describeEntry, describeMessage, describeSnapshot } from '../../../cluster/raft/index.js';
+import {
+  RaftNode,
+  describeData,
+  describeEntry,
+  describeMessage,
+  describeSnapshot,
+} from '../../../cluster/raft/index.js';
 import type { ConfChange, Message, RaftConfig, Ready, Status } from '../../../cluster/raft/index.js';
 import { SeededRandom } from '../../../runtime/random.js';
 import { MemoryStorage } from './memory-storage.js';
@@ -64,7 +70,10 @@ export function parseTranscript(text: string): { comments: string[]; command: st
   let index = 0;
   while (index < lines.length) {
     const comments: string[] = [];
-    while (index < lines.length && ((lines[index] as string).startsWith('#') || (lines[index] as string).trim() === '')) {
+    while (
+      index < lines.length &&
+      ((lines[index] as string).startsWith('#') || (lines[index] as string).trim() === '')
+    ) {
       if ((lines[index] as string).startsWith('#')) comments.push(lines[index] as string);
       index += 1;
     }
@@ -150,7 +159,12 @@ class Harness {
       case 'process-ready':
         return ids.flatMap((id) => this.processReady(id));
       case 'deliver-msgs':
-        return this.deliver(ids.length === 0 ? this.ids() : ids, type, false, Number(command.options.get('count') ?? Infinity));
+        return this.deliver(
+          ids.length === 0 ? this.ids() : ids,
+          type,
+          false,
+          Number(command.options.get('count') ?? Infinity),
+        );
       case 'drop-msgs':
         return this.deliver(ids.length === 0 ? this.ids() : ids, type, true, Infinity);
       case 'duplicate-msgs':
@@ -204,7 +218,13 @@ class Harness {
         random: new SeededRandom(number('seed', 1) * 1000 + id),
         maxEntriesPerAppend: number('max-append', 64),
       };
-      const simulated: SimulatedNode = { config, storage: new MemoryStorage(), node: null, applied: [], shownState: '' };
+      const simulated: SimulatedNode = {
+        config,
+        storage: new MemoryStorage(),
+        node: null,
+        applied: [],
+        shownState: '',
+      };
       simulated.node = new RaftNode(config);
       simulated.shownState = softState(simulated.node.status());
       this.nodes.set(id, simulated);
@@ -393,7 +413,9 @@ function softState(status: Status): string {
   return `${status.role} term=${status.term} leader=${status.leader}`;
 }
 
-function describeResult(result: { ok: true; index?: number; term?: number } | { ok: false; reason: string; leader: number }): string {
+function describeResult(
+  result: { ok: true; index?: number; term?: number } | { ok: false; reason: string; leader: number },
+): string {
   if (!result.ok) return `refused: ${result.reason} (leader=${result.leader})`;
   return result.index === undefined ? 'ok' : `index=${result.index} term=${result.term}`;
 }
@@ -401,7 +423,8 @@ function describeResult(result: { ok: true; index?: number; term?: number } | { 
 function describeReady(ready: Ready): string[] {
   const lines: string[] = [];
   const hardState = ready.hardState;
-  if (hardState !== undefined) lines.push(`HardState term=${hardState.term} vote=${hardState.vote} commit=${hardState.commit}`);
+  if (hardState !== undefined)
+    lines.push(`HardState term=${hardState.term} vote=${hardState.vote} commit=${hardState.commit}`);
   if (ready.snapshot !== undefined) lines.push(`Snapshot ${describeSnapshot(ready.snapshot)}`);
   if (ready.entries.length > 0) lines.push('Entries:', ...ready.entries.map(describeEntry));
   if (ready.committed.length > 0) lines.push('Committed:', ...ready.committed.map(describeEntry));

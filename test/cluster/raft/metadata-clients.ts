@@ -32,7 +32,9 @@ export interface ClientReply {
   readonly kind: 'reply';
   readonly client: number;
   readonly opId: string;
-  readonly answer: { readonly kind: 'done'; readonly output: MetadataOutput } | { readonly kind: 'redirect'; readonly leader: number };
+  readonly answer:
+    | { readonly kind: 'done'; readonly output: MetadataOutput }
+    | { readonly kind: 'redirect'; readonly leader: number };
 }
 
 /** How clients behave. */
@@ -94,10 +96,23 @@ export class MetadataClients {
   private readonly operations: RecordedOperation[] = [];
   private clock = 0;
   private nextId = 1;
-  readonly stats: ClientStats = { issued: 0, completed: 0, gaveUp: 0, redirects: 0, resends: 0, readsCompleted: 0, writesCompleted: 0 };
+  readonly stats: ClientStats = {
+    issued: 0,
+    completed: 0,
+    gaveUp: 0,
+    redirects: 0,
+    resends: 0,
+    readsCompleted: 0,
+    writesCompleted: 0,
+  };
 
   constructor(private readonly options: ClientOptions) {
-    this.clients = Array.from({ length: options.clients }, (_, id) => ({ id, leaderGuess: (id % options.nodes) + 1, operations: 0, outstanding: null }));
+    this.clients = Array.from({ length: options.clients }, (_, id) => ({
+      id,
+      leaderGuess: (id % options.nodes) + 1,
+      operations: 0,
+      outstanding: null,
+    }));
   }
 
   /**
@@ -112,12 +127,27 @@ export class MetadataClients {
     const name = NAMES[Math.floor(pick / 5) % NAMES.length] as string;
     const kind = pick % 5;
     const input: MetadataInput =
-      kind <= 1 ? { kind: 'create', name, id: this.nextId++ } : kind === 2 ? { kind: 'drop', name } : { kind: 'read', name };
+      kind <= 1
+        ? { kind: 'create', name, id: this.nextId++ }
+        : kind === 2
+          ? { kind: 'drop', name }
+          : { kind: 'read', name };
     state.operations += 1;
     const opId = `c${state.id}.${state.operations}`;
-    const target = input.kind === 'read' && this.options.readsAnywhere ? (Math.floor(pick / 15) % this.options.nodes) + 1 : state.leaderGuess;
+    const target =
+      input.kind === 'read' && this.options.readsAnywhere
+        ? (Math.floor(pick / 15) % this.options.nodes) + 1
+        : state.leaderGuess;
     this.operations.push({ client: state.id, input, call: this.tick(), output: undefined, return: Infinity });
-    state.outstanding = { index: this.operations.length - 1, opId, input, target, attempts: 1, waitedTicks: 0, backingOff: false };
+    state.outstanding = {
+      index: this.operations.length - 1,
+      opId,
+      input,
+      target,
+      attempts: 1,
+      waitedTicks: 0,
+      backingOff: false,
+    };
     this.stats.issued += 1;
     return this.request(state);
   }
@@ -178,7 +208,9 @@ export class MetadataClients {
    * Reads without an answer are left out: they changed nothing and constrain nothing.
    */
   history(): Operation<MetadataInput, MetadataOutput>[] {
-    return this.operations.filter((operation) => operation.return !== Infinity || operation.input.kind !== 'read').map((operation) => ({ ...operation }));
+    return this.operations
+      .filter((operation) => operation.return !== Infinity || operation.input.kind !== 'read')
+      .map((operation) => ({ ...operation }));
   }
 
   /** Sends the outstanding operation again to the client's current guess, or gives up after `attemptsMax` sends. */
@@ -198,7 +230,13 @@ export class MetadataClients {
 
   private request(state: Client): ClientRequest {
     const outstanding = state.outstanding as Outstanding;
-    return { kind: 'request', to: outstanding.target, client: state.id, opId: outstanding.opId, input: outstanding.input };
+    return {
+      kind: 'request',
+      to: outstanding.target,
+      client: state.id,
+      opId: outstanding.opId,
+      input: outstanding.input,
+    };
   }
 
   private following(node: number): number {

@@ -40,7 +40,10 @@ import { MemoryStorage } from './memory-storage.js';
 /** One step of a run; `node`, `client` and `pick` are reduced modulo what they index. */
 export type MetadataAction =
   | { readonly kind: 'tick-all' | 'ready-all' | 'flush' | 'heal' | 'isolate-leader' }
-  | { readonly kind: 'tick' | 'campaign' | 'ready' | 'compact' | 'crash' | 'restart' | 'drop-to'; readonly node: number }
+  | {
+      readonly kind: 'tick' | 'campaign' | 'ready' | 'compact' | 'crash' | 'restart' | 'drop-to';
+      readonly node: number;
+    }
   | { readonly kind: 'deliver' | 'duplicate' | 'drop'; readonly pick: number }
   | { readonly kind: 'partition'; readonly mask: number }
   | { readonly kind: 'transfer'; readonly node: number; readonly to: number }
@@ -425,6 +428,9 @@ function encodeMachine(machine: Machine): Uint8Array {
 }
 
 function decodeMachine(snapshot: Snapshot): Machine {
-  const image = JSON.parse(decoder.decode(snapshot.data)) as { map: [string, number][]; results: [string, MetadataOutput][] };
+  const image = JSON.parse(decoder.decode(snapshot.data)) as {
+    map: [string, number][];
+    results: [string, MetadataOutput][];
+  };
   return { map: new Map(image.map), results: new Map(image.results), applied: snapshot.index };
 }

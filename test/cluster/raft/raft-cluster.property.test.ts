@@ -1,4 +1,7 @@
-// Proves Raft's safety properties (one leader per term, log matching, leader completeness, applied sequences are prefixes, linearizable reads) hold, checked after every step, for 3- and 5-node clusters of pure cores under random message loss, duplication, delay, reordering, partitions and crash-restarts from persisted state (and, in a third run, membership changes), and that the cluster converges once faults stop; RAFT_SEED reproduces a run.
+// Proves Raft's safety properties (one leader per term, log matching, leader completeness, applied sequences are
+// prefixes, linearizable reads) hold, checked after every step, for 3- and 5-node clusters of pure cores under random
+// message loss, duplication, delay, reordering, partitions and crash-restarts from persisted state (and, in a third
+// run, membership changes), and that the cluster converges once faults stop; RAFT_SEED reproduces a run.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SimulatedCluster } from './simulated-cluster.js';
@@ -49,7 +52,15 @@ function runCluster({ size, spares, numRuns, steps }: Run): void {
       fc.boolean(),
       fc.array(action, { minLength: steps, maxLength: steps }),
       (seed, preVote, checkQuorum, actions) => {
-        const cluster = new SimulatedCluster({ size, spares, seed, preVote, checkQuorum, electionTicks: 5, queueMax: 200 });
+        const cluster = new SimulatedCluster({
+          size,
+          spares,
+          seed,
+          preVote,
+          checkQuorum,
+          electionTicks: 5,
+          queueMax: 200,
+        });
         for (const each of actions) {
           cluster.act(each);
           cluster.check();

@@ -1,4 +1,8 @@
-// Proves the metadata map replicated by 3- and 5-node clusters of pure Raft cores is linearizable as its clients see it: concurrent clients create, drop and read (writes proposed to the presumed leader with redirects and resends, reads through ReadIndex) while the network drops, duplicates, delays, reorders and partitions and nodes crash and restart, and the WGL checker accepts every recorded history; and that the same checker catches reads served from local state without ReadIndex, by a follower or by a deposed leader. RAFT_SEED reproduces a run.
+// Proves the metadata map replicated by 3- and 5-node clusters of pure Raft cores is linearizable as its clients see
+// it: concurrent clients create, drop and read (writes proposed to the presumed leader with redirects and resends,
+// reads through ReadIndex) while the network drops, duplicates, delays, reorders and partitions and nodes crash and
+// restart, and the WGL checker accepts every recorded history; and that the same checker catches reads served from
+// local state without ReadIndex, by a follower or by a deposed leader. RAFT_SEED reproduces a run.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkLinearizable } from '../linearizability.js';
@@ -36,7 +40,10 @@ const action: fc.Arbitrary<MetadataAction> = fc.oneof(
   { weight: 1, arbitrary: fc.constant<MetadataAction>({ kind: 'isolate-leader' }) },
   { weight: 2, arbitrary: fc.constant<MetadataAction>({ kind: 'heal' }) },
   { weight: 1, arbitrary: fc.tuple(node, node).map(([n, to]): MetadataAction => ({ kind: 'transfer', node: n, to })) },
-  { weight: 10, arbitrary: fc.tuple(fc.nat(7), pick).map(([client, p]): MetadataAction => ({ kind: 'issue', client, pick: p })) },
+  {
+    weight: 10,
+    arbitrary: fc.tuple(fc.nat(7), pick).map(([client, p]): MetadataAction => ({ kind: 'issue', client, pick: p })),
+  },
 );
 
 const STEPS = 1_200;
@@ -90,7 +97,10 @@ function runActions(run: Run, script: readonly MetadataAction[]): Outcome {
 
 function describeHistory(history: readonly Operation<MetadataInput, MetadataOutput>[]): string {
   return history
-    .map((operation, index) => `#${index} client ${operation.client} [${operation.call}, ${operation.return}] ${describeMetadata(operation.input, operation.output)}`)
+    .map(
+      (operation, index) =>
+        `#${index} client ${operation.client} [${operation.call}, ${operation.return}] ${describeMetadata(operation.input, operation.output)}`,
+    )
     .join('\n');
 }
 
@@ -106,12 +116,20 @@ function addStats(total: ClientStats, stats: ClientStats): void {
 function checkRandomRuns(size: number, numRuns: number): ClientStats {
   const total = emptyStats();
   fc.assert(
-    fc.property(fc.nat(1_000_000), fc.boolean(), fc.boolean(), fc.boolean(), actions, (seed, preVote, checkQuorum, readsAnywhere, script) => {
-      const outcome = runActions({ size, seed, preVote, checkQuorum, reads: 'read-index', readsAnywhere }, script);
-      expect(outcome.settled).toBe(true);
-      if (outcome.result.ok !== true) throw new Error(`${outcome.result.explanation}\nhistory:\n${describeHistory(outcome.history)}`);
-      addStats(total, outcome.stats);
-    }),
+    fc.property(
+      fc.nat(1_000_000),
+      fc.boolean(),
+      fc.boolean(),
+      fc.boolean(),
+      actions,
+      (seed, preVote, checkQuorum, readsAnywhere, script) => {
+        const outcome = runActions({ size, seed, preVote, checkQuorum, reads: 'read-index', readsAnywhere }, script);
+        expect(outcome.settled).toBe(true);
+        if (outcome.result.ok !== true)
+          throw new Error(`${outcome.result.explanation}\nhistory:\n${describeHistory(outcome.history)}`);
+        addStats(total, outcome.stats);
+      },
+    ),
     { numRuns, seed: SEED },
   );
   return total;
@@ -178,7 +196,10 @@ describe('the checker catches reads served without ReadIndex', () => {
     const violations: number[] = [];
     for (let seed = 1; seed <= 10; seed += 1) {
       const [script] = fc.sample(actions, { numRuns: 1, seed });
-      const outcome = runActions({ size: 3, seed, preVote: true, checkQuorum: true, reads: 'local', readsAnywhere: true }, script as MetadataAction[]);
+      const outcome = runActions(
+        { size: 3, seed, preVote: true, checkQuorum: true, reads: 'local', readsAnywhere: true },
+        script as MetadataAction[],
+      );
       expect(outcome.result.ok).not.toBe('unknown');
       if (outcome.result.ok === false) violations.push(seed);
     }
@@ -194,7 +215,8 @@ describe('the checker catches reads served without ReadIndex', () => {
       'read a -> 1',
     ]);
     expect(broken.result.ok).toBe(false);
-    if (broken.result.ok === false) expect(broken.result.explanation).toContain('read a -> 1: the model refuses this output here');
+    if (broken.result.ok === false)
+      expect(broken.result.explanation).toContain('read a -> 1: the model refuses this output here');
 
     const correct = deposedLeaderSchedule('read-index');
     expect(correct.history.map((operation) => describeMetadata(operation.input, operation.output))).toEqual([

@@ -1,4 +1,7 @@
-// Proves the RaftNode API contract outside the transcripts: options are validated by name, the ready/advance handshake is enforced, election timeouts are drawn from the injected Random within [electionTicks, 2 × electionTicks), messages and Ready batches are plain structured-clone data, and the core source touches no clock, timer, ambient randomness or filesystem.
+// Proves the RaftNode API contract outside the transcripts: options are validated by name, the ready/advance handshake
+// is enforced, election timeouts are drawn from the injected Random within [electionTicks, 2 × electionTicks), messages
+// and Ready batches are plain structured-clone data, and the core source touches no clock, timer, ambient randomness or
+// filesystem.
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -66,12 +69,9 @@ describe('ready/advance handshake', () => {
   it('bootstraps founding members with the same committed membership entries', () => {
     const [ready] = drain(new RaftNode(config({ learners: [4] })));
     expect(ready?.hardState).toEqual({ term: 1, vote: 0, commit: 4 });
-    expect(ready?.entries.map((entry) => (entry.kind === 'conf-change' ? `${entry.change.type} ${entry.change.node}` : ''))).toEqual([
-      'add-voter 1',
-      'add-voter 2',
-      'add-voter 3',
-      'add-learner 4',
-    ]);
+    expect(
+      ready?.entries.map((entry) => (entry.kind === 'conf-change' ? `${entry.change.type} ${entry.change.node}` : '')),
+    ).toEqual(['add-voter 1', 'add-voter 2', 'add-voter 3', 'add-learner 4']);
   });
 
   it('refuses proposals on a follower and names the leader it knows', () => {
@@ -117,7 +117,10 @@ describe('randomized election timeouts', () => {
 
 describe('ticksUntilDue', () => {
   /** Heartbeats (to 2 and 3) in the messages of the Ready batches. */
-  const heartbeats = (node: RaftNode): number => drain(node).flatMap((ready) => ready.messages).filter((message) => message.type === 'heartbeat').length;
+  const heartbeats = (node: RaftNode): number =>
+    drain(node)
+      .flatMap((ready) => ready.messages)
+      .filter((message) => message.type === 'heartbeat').length;
 
   it('names the tick at which a follower times out, and nothing happens before it', () => {
     for (let seed = 0; seed < 20; seed += 1) {
@@ -160,7 +163,9 @@ describe('purity of cluster/raft', () => {
     const folder = fileURLToPath(new URL('../../../cluster/raft/', import.meta.url));
     for (const file of readdirSync(folder).filter((name) => name.endsWith('.ts'))) {
       const source = readFileSync(`${folder}${file}`, 'utf8');
-      expect(source, file).not.toMatch(/Date\.now|new Date|Math\.random|setTimeout|setInterval|setImmediate|node:fs|Promise|async /);
+      expect(source, file).not.toMatch(
+        /Date\.now|new Date|Math\.random|setTimeout|setInterval|setImmediate|node:fs|Promise|async /,
+      );
     }
   });
 });

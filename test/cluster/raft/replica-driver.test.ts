@@ -1,4 +1,6 @@
-// Proves the replica driver's serving logic one behaviour at a time: each test replays a transcript from replica-driver-testdata/ (events and the exact actions the drivers return) through a small harness that plays the caller; REWRITE=1 regenerates the files for review.
+// Proves the replica driver's serving logic one behaviour at a time: each test replays a transcript from
+// replica-driver-testdata/ (events and the exact actions the drivers return) through a small harness that plays the
+// caller; REWRITE=1 regenerates the files for review.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';

@@ -73,7 +73,15 @@ export class SimulatedCluster {
   private proposals = 0;
   private reads = 0;
   /** Counters for the report: how much each run exercised. */
-  readonly stats = { elections: 0, commits: 0, membershipChanges: 0, readsServed: 0, snapshotsSent: 0, restarts: 0, delivered: 0 };
+  readonly stats = {
+    elections: 0,
+    commits: 0,
+    membershipChanges: 0,
+    readsServed: 0,
+    snapshotsSent: 0,
+    restarts: 0,
+    delivered: 0,
+  };
 
   constructor(private readonly options: ClusterOptions) {
     this.network = new FaultyNetwork(options.queueMax);
@@ -90,7 +98,15 @@ export class SimulatedCluster {
         maxEntriesPerAppend: 2,
         maxInflightAppends: 4,
       };
-      const member: Member = { id, config, storage: new MemoryStorage(), node: new RaftNode(config), applied: [], checkedApplied: 0, recordedCommit: 0 };
+      const member: Member = {
+        id,
+        config,
+        storage: new MemoryStorage(),
+        node: new RaftNode(config),
+        applied: [],
+        checkedApplied: 0,
+        recordedCommit: 0,
+      };
       this.members.push(member);
     }
   }
@@ -197,7 +213,9 @@ export class SimulatedCluster {
       const committedAtIssue = this.readsIssued.get(read.requestId);
       if (committedAtIssue === undefined) throw new Error(`read ${read.requestId} served but never issued`);
       if (read.index < committedAtIssue) {
-        throw new Error(`read ${read.requestId} at index ${read.index} misses index ${committedAtIssue}, committed before it was issued`);
+        throw new Error(
+          `read ${read.requestId} at index ${read.index} misses index ${committedAtIssue}, committed before it was issued`,
+        );
       }
       this.stats.readsServed += 1;
     }
@@ -211,7 +229,9 @@ export class SimulatedCluster {
     this.stats.restarts += 1;
   }
 
-  /** Asks the current leader to add a non-member as learner, promote a learner, or remove a member; refusals are fine. */
+  /**
+   * Asks the current leader to add a non-member as learner, promote a learner, or remove a member; refusals are fine.
+   */
   private changeMembership(change: number, pick: number): void {
     const leader = this.leaderOrSelf(this.members[0] as Member).node;
     if (leader === null || leader === undefined) return;
@@ -335,7 +355,9 @@ export class SimulatedCluster {
     const common = Math.min(canonical.length, applied.length);
     for (let index = member.checkedApplied; index < common; index += 1) {
       if (canonical[index] !== applied[index]) {
-        throw new Error(`node ${member.id} applied ${applied[index]} at position ${index}, another node ${canonical[index]}`);
+        throw new Error(
+          `node ${member.id} applied ${applied[index]} at position ${index}, another node ${canonical[index]}`,
+        );
       }
     }
     if (applied.length > canonical.length) this.canonicalApplied = [...applied];
@@ -365,14 +387,20 @@ export class SimulatedCluster {
         this.settle();
         this.check();
       }
-      if (leader !== null && leader.status().role === 'leader' && this.membersOf(leader).every((member) => member.applied.some((entry) => entry.endsWith(' normal "final"')))) {
+      if (
+        leader !== null &&
+        leader.status().role === 'leader' &&
+        this.membersOf(leader).every((member) => member.applied.some((entry) => entry.endsWith(' normal "final"')))
+      ) {
         return true;
       }
     }
     return false;
   }
 
-  /** The nodes in `leader`'s membership (removed nodes may never learn they were removed, so they are not waited for). */
+  /**
+   * The nodes in `leader`'s membership (removed nodes may never learn they were removed, so they are not waited for).
+   */
   private membersOf(leader: RaftNode): Member[] {
     const status = leader.status();
     const ids = new Set([...status.voters, ...status.learners]);
@@ -408,7 +436,8 @@ function checkLogMatching(a: Member, b: Member): void {
   for (let index = 0; index <= matchedUpTo; index += 1) {
     const x = describeEntry(leftEntries[index] as Entry);
     const y = describeEntry(rightEntries[index] as Entry);
-    if (x !== y) throw new Error(`log matching broken at index ${low + index}: node ${a.id} has ${x}, node ${b.id} has ${y}`);
+    if (x !== y)
+      throw new Error(`log matching broken at index ${low + index}: node ${a.id} has ${x}, node ${b.id} has ${y}`);
   }
 }
 

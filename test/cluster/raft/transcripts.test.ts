@@ -1,4 +1,5 @@
-// Proves the Raft core's behaviours one by one: each test replays a transcript from testdata/ (commands and the exact expected Ready batches, messages and states) through the harness; REWRITE=1 regenerates the files for review.
+// Proves the Raft core's behaviours one by one: each test replays a transcript from testdata/ (commands and the exact
+// expected Ready batches, messages and states) through the harness; REWRITE=1 regenerates the files for review.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +11,10 @@ const TRANSCRIPTS: readonly (readonly [behaviour: string, file: string])[] = [
   ['stale term: messages from an older term are ignored', 'stale-term-ignored.txt'],
   ['one vote per term, durable across a restart', 'one-vote-per-term.txt'],
   ['votes go only to candidates with an up-to-date log', 'vote-requires-up-to-date-log.txt'],
-  ['log matching: conflicting entries are truncated and a lagging follower is backtracked fast', 'log-matching-fast-backtracking.txt'],
+  [
+    'log matching: conflicting entries are truncated and a lagging follower is backtracked fast',
+    'log-matching-fast-backtracking.txt',
+  ],
   ['commit by majority only for entries of the current term (Figure 8)', 'figure-8-commit-current-term.txt'],
   ['a new leader overwrites uncommitted conflicting entries', 'leader-overwrites-uncommitted.txt'],
   ['randomized election timeouts: dueling candidates converge', 'dueling-candidates-converge.txt'],

@@ -1,4 +1,7 @@
-// Proves the simulator's two crash modes and garbled writes, and the WAL fix they exposed: a process crash ends handles but keeps the page cache (a later power loss can still lose it), a power loss may leave a last kept write ending in garbage (only in files the pattern names) that the WAL's checksums catch as a torn tail, and a periodic WAL reopened after a process crash syncs what its dead predecessor acknowledged.
+// Proves the simulator's two crash modes and garbled writes, and the WAL fix they exposed: a process crash ends handles
+// but keeps the page cache (a later power loss can still lose it), a power loss may leave a last kept write ending in
+// garbage (only in files the pattern names) that the WAL's checksums catch as a torn tail, and a periodic WAL reopened
+// after a process crash syncs what its dead predecessor acknowledged.
 import { describe, expect, it } from 'vitest';
 import { errnoCode } from '../../../runtime/fs-errors.js';
 import { SeededRandom } from '../../../runtime/random.js';
@@ -38,7 +41,14 @@ describe('simulated crashes', () => {
     const report = fs.crash({ powerLoss: false });
     expect(report.dataOperationsLost).toBe(0);
     expect(new TextDecoder().decode(fs.peek('/data/f') as Uint8Array)).toBe('durable+cached');
-    expect(await run(handle.size().then(() => 'open', (error: unknown) => errnoCode(error)))).toBe('EBADF');
+    expect(
+      await run(
+        handle.size().then(
+          () => 'open',
+          (error: unknown) => errnoCode(error),
+        ),
+      ),
+    ).toBe('EBADF');
     expect(scheduler.trace.text()).toMatch(/fs-crash process: the page cache survives/);
     fs.crash({ keepProbability: 0 });
     expect(new TextDecoder().decode(fs.peek('/data/f') as Uint8Array)).toBe('durable');
@@ -50,13 +60,17 @@ describe('simulated crashes', () => {
       const { fs, run } = setup(seed);
       await run(fileWithUnsyncedTail(fs, '/data/00.wal', 'AAAA', 'BBBBBBBBBBBBBBBBBBBBBBBB'));
       await run(fileWithUnsyncedTail(fs, '/data/other', 'AAAA', 'BBBBBBBBBBBBBBBBBBBBBBBB'));
-      const report = fs.crash({ keepProbability: 1, garbleProbability: 1, garblePaths: /\.wal$/ }, new SeededRandom(seed));
+      const report = fs.crash(
+        { keepProbability: 1, garbleProbability: 1, garblePaths: /\.wal$/ },
+        new SeededRandom(seed),
+      );
       const other = new TextDecoder().decode(fs.peek('/data/other') as Uint8Array);
       expect(other).toMatch(/^AAAAB*$/);
       const wal = fs.peek('/data/00.wal') as Uint8Array;
       if (report.garbledWrites === 0) continue;
       garbled++;
-      // The kept write is there at its full length; only its last 1 to 16 bytes may differ, and nothing after it is torn.
+      // The kept write is there at its full length; only its last 1 to 16 bytes may differ, and nothing after it is
+      // torn.
       expect(wal.byteLength).toBe(28);
       expect(new TextDecoder().decode(wal.subarray(0, 12))).toBe('AAAABBBBBBBB');
     }
@@ -67,7 +81,12 @@ describe('simulated crashes', () => {
     const { fs, run, scheduler } = setup();
     const options = { syncMode: 'periodic' as const, syncIntervalMs: 50, clock: new VirtualClock(scheduler) };
     const dead = new Gate();
-    const first = await run(Wal.open(fs.forActor('first', dead), '/data/wal', { ...options, clock: new VirtualClock(scheduler, { name: 'first', gate: dead }) }));
+    const first = await run(
+      Wal.open(fs.forActor('first', dead), '/data/wal', {
+        ...options,
+        clock: new VirtualClock(scheduler, { name: 'first', gate: dead }),
+      }),
+    );
     await run(first.append([entry('a'), entry('b')]));
     // The process dies before the periodic sync: its timer dies with it, the page cache keeps the frame.
     dead.close();

@@ -1,4 +1,6 @@
-// Proves determinism: the same seed gives a byte-identical trace (messages, timers, I/O, faults, restarts) run after run, while different seeds deliver the same messages in different orders; a network with drops, duplicates and a partition is just as reproducible.
+// Proves determinism: the same seed gives a byte-identical trace (messages, timers, I/O, faults, restarts) run after
+// run, while different seeds deliver the same messages in different orders; a network with drops, duplicates and a
+// partition is just as reproducible.
 import { describe, expect, it } from 'vitest';
 import type { GroupSpec } from '../../../runtime/actor.js';
 import type { NetworkOptions } from '../../../runtime/sim/network.js';
@@ -14,7 +16,12 @@ function gossipGroup(rounds: number): GroupSpec {
     maxRestarts: 10,
     withinMs: 60_000,
     children: [
-      ...PEERS.map((address) => ({ address, module: SIM_ACTORS, factory: 'createGossip', args: { peers: PEERS.filter((peer) => peer !== address), rounds, intervalMs: 10 } })),
+      ...PEERS.map((address) => ({
+        address,
+        module: SIM_ACTORS,
+        factory: 'createGossip',
+        args: { peers: PEERS.filter((peer) => peer !== address), rounds, intervalMs: 10 },
+      })),
       { address: 'journal', module: SIM_ACTORS, factory: 'createJournal', args: { path: '/data/journal' } },
     ],
   };
@@ -31,7 +38,9 @@ async function scenario(seed: number, network: Partial<NetworkOptions> = {}): Pr
   const sim = new SimSystem({ seed, network, fs: { directories: ['/data'] } });
   await sim.startGroup(gossipGroup(20));
   await Promise.all(PEERS.map((peer) => sim.ask(peer, { type: 'go' }, { timeoutMs: 1_000 })));
-  const appends = Array.from({ length: 10 }, (_, index) => sim.ask('journal', { type: 'append', line: `line ${index}` }, { timeoutMs: 5_000 }).catch(() => 'lost'));
+  const appends = Array.from({ length: 10 }, (_, index) =>
+    sim.ask('journal', { type: 'append', line: `line ${index}` }, { timeoutMs: 5_000 }).catch(() => 'lost'),
+  );
   await sim.runFor(50);
   await sim.crashActor('p2');
   await sim.runFor(500);

@@ -1,4 +1,6 @@
-// Proves the simulated filesystem's crash semantics and faults: unsynced data is lost (or kept as a possibly torn prefix) at a crash, entries are durable only after fsyncDir of their parent, injected EIO/ENOSPC fail exactly the chosen calls, a failed sync poisons the file, and every operation completes as a traced scheduler event.
+// Proves the simulated filesystem's crash semantics and faults: unsynced data is lost (or kept as a possibly torn
+// prefix) at a crash, entries are durable only after fsyncDir of their parent, injected EIO/ENOSPC fail exactly the
+// chosen calls, a failed sync poisons the file, and every operation completes as a traced scheduler event.
 import { describe, expect, it } from 'vitest';
 import { errnoCode } from '../../../runtime/fs-errors.js';
 import type { FileSystem } from '../../../runtime/fs.js';

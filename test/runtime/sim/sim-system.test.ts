@@ -1,4 +1,6 @@
-// Proves that the simulated system gives actors the threaded runtime's contract on one seeded thread: asks across actors with transferred buffers, typed errors, UNAVAILABLE and TIMEOUT (in virtual time), supervision (one_for_one, rest_for_one, restart intensity, kill-worker), and crash/restart of the whole node from durable state.
+// Proves that the simulated system gives actors the threaded runtime's contract on one seeded thread: asks across
+// actors with transferred buffers, typed errors, UNAVAILABLE and TIMEOUT (in virtual time), supervision (one_for_one,
+// rest_for_one, restart intensity, kill-worker), and crash/restart of the whole node from durable state.
 import { describe, expect, it } from 'vitest';
 import type { GroupSpec, SystemDescription } from '../../../runtime/actor.js';
 import { ShoalError } from '../../../runtime/errors.js';
@@ -31,7 +33,11 @@ describe('SimSystem', () => {
   it('runs each actor on its own virtual thread and relays asks between actors', async () => {
     const sim = new SimSystem({ seed: 1 });
     await sim.startGroup(echoGroup('g', ['a', 'b', 'c']));
-    const answers = await Promise.all(['a', 'b', 'c'].map((address) => sim.ask<{ from: string; threadId: number }>(address, { type: 'ping' }, { timeoutMs: 1_000 })));
+    const answers = await Promise.all(
+      ['a', 'b', 'c'].map((address) =>
+        sim.ask<{ from: string; threadId: number }>(address, { type: 'ping' }, { timeoutMs: 1_000 }),
+      ),
+    );
     expect(answers.map((answer) => answer.from)).toEqual(['a', 'b', 'c']);
     expect(new Set(answers.map((answer) => answer.threadId)).size).toBe(3);
     const relayed = await sim.ask<{ from: string }>('a', { type: 'relay', peer: 'c' }, { timeoutMs: 1_000 });
@@ -43,7 +49,11 @@ describe('SimSystem', () => {
     const sim = new SimSystem({ seed: 2 });
     await sim.startGroup(echoGroup('g', ['a']));
     const vector = new Float32Array([1, 2, 3]);
-    const answer = await sim.ask<{ sum: number; vector: Float32Array }>('a', { type: 'sum', vector }, { timeoutMs: 1_000, transfer: [vector.buffer] });
+    const answer = await sim.ask<{ sum: number; vector: Float32Array }>(
+      'a',
+      { type: 'sum', vector },
+      { timeoutMs: 1_000, transfer: [vector.buffer] },
+    );
     expect(answer.sum).toBe(6);
     expect(vector.byteLength).toBe(0);
     expect(Array.from(answer.vector)).toEqual([1, 2, 3]);
@@ -98,7 +108,8 @@ describe('SimSystem', () => {
     for (const address of ['first', 'middle', 'last']) await sim.ask(address, { type: 'count' }, { timeoutMs: 1_000 });
     await sim.killActor('middle');
     const counts = [];
-    for (const address of ['first', 'middle', 'last']) counts.push(await sim.ask(address, { type: 'count' }, { timeoutMs: 5_000 }));
+    for (const address of ['first', 'middle', 'last'])
+      counts.push(await sim.ask(address, { type: 'count' }, { timeoutMs: 5_000 }));
     expect(counts).toEqual([2, 1, 1]);
     expect(sim.trace()).toMatch(/restart g after middle: middle last/);
   });
@@ -124,14 +135,22 @@ describe('SimSystem', () => {
     // Two restarts: the dependent's, then one from the provider (not a retry loop until the group gives up).
     expect(sim.describe().groups).toEqual([{ name: 'g', restarts: 2, failed: false }]);
     expect(await sim.ask('dependent', { type: 'ping' }, { timeoutMs: 1_000 })).toEqual({ from: 'dependent' });
-    expect(await sim.ask<{ from: string }>('provider', { type: 'ping' }, { timeoutMs: 1_000 })).toMatchObject({ from: 'provider' });
+    expect(await sim.ask<{ from: string }>('provider', { type: 'ping' }, { timeoutMs: 1_000 })).toMatchObject({
+      from: 'provider',
+    });
     expect(sim.trace()).toMatch(/restart g after provider: provider dependent/);
   });
 
   it('shuts down in order: every actor runs its stop, then nothing answers', async () => {
     const sim = new SimSystem({ seed: 7, fs: { directories: ['/data'] } });
     await sim.startGroup(echoGroup('g', ['a', 'b']));
-    await sim.startGroup({ name: 'j', strategy: 'one_for_one', maxRestarts: 1, withinMs: 1_000, children: [{ address: 'journal', module: SIM_ACTORS, factory: 'createJournal', args: { path: '/data/journal' } }] });
+    await sim.startGroup({
+      name: 'j',
+      strategy: 'one_for_one',
+      maxRestarts: 1,
+      withinMs: 1_000,
+      children: [{ address: 'journal', module: SIM_ACTORS, factory: 'createJournal', args: { path: '/data/journal' } }],
+    });
     await sim.shutdown();
     expect(sim.describe()).toEqual({ workers: 0, actors: [], groups: [] });
     expect(sim.trace()).toMatch(/io journal close \/data\/journal ok\n.*stopped journal/);
@@ -141,9 +160,16 @@ describe('SimSystem', () => {
 
   it('crashes the whole node and restarts it from durable state', async () => {
     const sim = new SimSystem({ seed: 6, fs: { directories: ['/data'] } });
-    const journal: GroupSpec = { name: 'j', strategy: 'one_for_one', maxRestarts: 3, withinMs: 10_000, children: [{ address: 'journal', module: SIM_ACTORS, factory: 'createJournal', args: { path: '/data/journal' } }] };
+    const journal: GroupSpec = {
+      name: 'j',
+      strategy: 'one_for_one',
+      maxRestarts: 3,
+      withinMs: 10_000,
+      children: [{ address: 'journal', module: SIM_ACTORS, factory: 'createJournal', args: { path: '/data/journal' } }],
+    };
     await sim.startGroup(journal);
-    for (const line of ['one', 'two', 'three']) await sim.ask('journal', { type: 'append', line }, { timeoutMs: 1_000 });
+    for (const line of ['one', 'two', 'three'])
+      await sim.ask('journal', { type: 'append', line }, { timeoutMs: 1_000 });
     const unacknowledged = sim.ask('journal', { type: 'append', line: 'four' }, { timeoutMs: 1_000 });
     sim.crashNode({ keepProbability: 0 });
     expect(await codeOf(unacknowledged)).toBe('UNAVAILABLE');

@@ -1,4 +1,6 @@
-// Proves the scheduler and virtual clock: timers fire in virtual-time order (ties in scheduling order), cancelled timers never fire, promise continuations settle at their event's virtual time, a stalled run is reported, and a killed owner's timers are silent.
+// Proves the scheduler and virtual clock: timers fire in virtual-time order (ties in scheduling order), cancelled
+// timers never fire, promise continuations settle at their event's virtual time, a stalled run is reported, and a
+// killed owner's timers are silent.
 import { describe, expect, it } from 'vitest';
 import { Gate } from '../../../runtime/sim/gate.js';
 import { Scheduler } from '../../../runtime/sim/scheduler.js';

@@ -189,9 +189,10 @@ class Harness {
       }
       case 'release-held':
         return ['> release-held', ...this.releaseHeld().map((line) => `  ${line}`)];
-      case 'answer-optimize':
+      case 'answer-optimize': {
         const state = `segments=${this.segments.length} memtable=${this.memtableRows}`;
         return [`> answer-optimize ${action.waiters.join(' ')}: ${state}`];
+      }
       case 'fail-optimize':
         return [`> fail-optimize ${action.waiters.join(' ')}: ${action.reason}`];
       case 'retry-after':

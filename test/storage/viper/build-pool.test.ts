@@ -1,4 +1,9 @@
-// Proves the build pool builds segments off the calling thread: during a 20,000-row build the caller's event loop stays responsive (its longest stall is measured), the rows' buffers are transferred rather than copied, the segment opens and searches, errors keep their codes, a closed pool refuses work, a pool works from inside a worker thread, and a build that would take minutes (paused after every HNSW point) gives up cooperatively when its abort flag (or the dying flag of the thread that asked for it) is set or the pool closes: it rejects as aborted, writes no manifest, and the thread builds again afterwards.
+// Proves the build pool builds segments off the calling thread: during a 20,000-row build the caller's event loop stays
+// responsive (its longest stall is measured), the rows' buffers are transferred rather than copied, the segment opens
+// and searches, errors keep their codes, a closed pool refuses work, a pool works from inside a worker thread, and a
+// build that would take minutes (paused after every HNSW point) gives up cooperatively when its abort flag (or the
+// dying flag of the thread that asked for it) is set or the pool closes: it rejects as aborted, writes no manifest, and
+// the thread builds again afterwards.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,7 +41,9 @@ describe('segment build pool', () => {
     clearInterval(ticker);
     await pool.close();
     const stallMs = histogram.max / 1e6;
-    console.log(`pool build: ${elapsedMs.toFixed(0)} ms (${manifest.buildMs} ms in the worker), longest event-loop stall ${stallMs.toFixed(1)} ms, ${ticks} ticks`);
+    console.log(
+      `pool build: ${elapsedMs.toFixed(0)} ms (${manifest.buildMs} ms in the worker), longest event-loop stall ${stallMs.toFixed(1)} ms, ${ticks} ticks`,
+    );
     expect(manifest).toMatchObject({ rows: 20_000, liveRows: 19_800 });
     // The typed arrays were transferred to the worker, not copied.
     expect(rows.vectors.length).toBe(0);
@@ -52,23 +59,37 @@ describe('segment build pool', () => {
   it('rejects with the build error code, and with CLOSED once closed', async () => {
     const pool = new SegmentBuildPool();
     const rows = makeRows({ count: 10, dimension: 4, seed: 1 });
-    await expect(pool.build(folder.path, '../bad name', rows, { metric: 'cosine' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(pool.build(folder.path, 'bad-metric', makeRows({ count: 10, dimension: 4, seed: 1 }), { metric: 'hamming' as 'l2' })).rejects.toMatchObject({
+    await expect(pool.build(folder.path, '../bad name', rows, { metric: 'cosine' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(
+      pool.build(folder.path, 'bad-metric', makeRows({ count: 10, dimension: 4, seed: 1 }), {
+        metric: 'hamming' as 'l2',
+      }),
+    ).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });
     await pool.close();
-    await expect(pool.build(folder.path, 'late', makeRows({ count: 10, dimension: 4, seed: 1 }), { metric: 'l2' })).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(
+      pool.build(folder.path, 'late', makeRows({ count: 10, dimension: 4, seed: 1 }), { metric: 'l2' }),
+    ).rejects.toMatchObject({ code: 'CLOSED' });
     expect(() => new SegmentBuildPool({ maxThreads: 0 })).toThrow(/maxThreads/);
   });
 
   it('works when the caller is itself a worker thread', async () => {
     const worker = new Worker(new URL('../../../runtime/worker-bootstrap.mjs', import.meta.url), {
-      workerData: { useTsx: true, entry: new URL('./fixtures/nested-build.ts', import.meta.url).href, dir: folder.path },
+      workerData: {
+        useTsx: true,
+        entry: new URL('./fixtures/nested-build.ts', import.meta.url).href,
+        dir: folder.path,
+      },
     });
-    const reply = await new Promise<{ kind: string; manifest?: SegmentManifest; message?: string }>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
+    const reply = await new Promise<{ kind: string; manifest?: SegmentManifest; message?: string }>(
+      (resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      },
+    );
     await worker.terminate();
     expect(reply.message).toBeUndefined();
     expect(reply.manifest).toMatchObject({ name: 'nested', rows: 1_200, metric: 'l2' });
@@ -83,11 +104,15 @@ describe('segment build pool', () => {
 
     /** Resolves once the build has written its Parquet file, i.e. it is inside (or about to enter) the HNSW loop. */
     async function building(name: string): Promise<void> {
-      while ((await nodeFileSystem.stat(join(folder.path, `${name}.parquet`))) === null) await new Promise((resolve) => setTimeout(resolve, 20));
+      while ((await nodeFileSystem.stat(join(folder.path, `${name}.parquet`))) === null)
+        await new Promise((resolve) => setTimeout(resolve, 20));
     }
 
     async function rejection(promise: Promise<unknown>): Promise<unknown> {
-      return promise.then(() => new Error('the build was expected to be aborted'), (error: unknown) => error);
+      return promise.then(
+        () => new Error('the build was expected to be aborted'),
+        (error: unknown) => error,
+      );
     }
 
     it('stops a running build when its flag is set, and the thread builds again', async () => {
@@ -100,7 +125,9 @@ describe('segment build pool', () => {
       expect(isBuildAbortedError(error)).toBe(true);
       expect(error).toMatchObject({ code: 'CLOSED', details: { aborted: true, segment: 'aborted-by-flag' } });
       expect(await nodeFileSystem.stat(join(folder.path, 'aborted-by-flag.manifest.json'))).toBeNull();
-      const after = await pool.build(folder.path, 'after-abort', makeRows({ count: 1_100, dimension: 8, seed: 4 }), { metric: 'l2' });
+      const after = await pool.build(folder.path, 'after-abort', makeRows({ count: 1_100, dimension: 8, seed: 4 }), {
+        metric: 'l2',
+      });
       expect(after).toMatchObject({ name: 'after-abort', rows: 1_100 });
       await pool.close();
     });
@@ -109,7 +136,9 @@ describe('segment build pool', () => {
       const pool = new SegmentBuildPool({ maxThreads: 1 });
       const threadDying = createBuildAbortFlag();
       // Short pauses: the pause waits on the build's own flag only, so the dying flag is seen at the next point.
-      const built = rejection(pool.build(folder.path, 'aborted-by-dying', slowRows(6), { ...slow, pointPauseMs: 20, threadDying }));
+      const built = rejection(
+        pool.build(folder.path, 'aborted-by-dying', slowRows(6), { ...slow, pointPauseMs: 20, threadDying }),
+      );
       await building('aborted-by-dying');
       abortBuild(threadDying);
       const error = await built;

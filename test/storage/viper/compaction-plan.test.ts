@@ -1,4 +1,6 @@
-// Proves the size-tiered compaction plan: nothing until enough same-tier segments are adjacent at the new end, merges only adjacent runs, drops tombstones only when the run starts at the oldest segment, and keeps the segment count logarithmic under a long run of flushes.
+// Proves the size-tiered compaction plan: nothing until enough same-tier segments are adjacent at the new end, merges
+// only adjacent runs, drops tombstones only when the run starts at the oldest segment, and keeps the segment count
+// logarithmic under a long run of flushes.
 import { describe, expect, it } from 'vitest';
 import { planCompaction, segmentTier } from '../../../storage/viper/compaction-plan.js';
 
@@ -17,7 +19,11 @@ describe('planCompaction', () => {
 
   it('bounds the count with flushes of uneven size by merging the cheapest adjacent window', () => {
     expect(planCompaction([100, 400, 100, 100, 100], 100)).toBeNull();
-    expect(planCompaction([5_000, 100, 400, 100, 900, 100, 100], 100)).toEqual({ from: 3, count: 4, dropTombstones: false });
+    expect(planCompaction([5_000, 100, 400, 100, 900, 100, 100], 100)).toEqual({
+      from: 3,
+      count: 4,
+      dropTombstones: false,
+    });
     let segments: number[] = [];
     let most = 0;
     for (let flush = 0; flush < 500; flush++) {

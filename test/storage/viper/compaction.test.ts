@@ -1,4 +1,6 @@
-// Proves mergeRows against a plain model with fast-check: for random segments (oldest first) the output holds, sorted by id, exactly the highest-LSN row of each id with its vector, metadata and flag, drops tombstones only when asked, and never modifies its inputs.
+// Proves mergeRows against a plain model with fast-check: for random segments (oldest first) the output holds, sorted
+// by id, exactly the highest-LSN row of each id with its vector, metadata and flag, drops tombstones only when asked,
+// and never modifies its inputs.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mergeRows } from '../../../storage/viper/compaction.js';
@@ -16,13 +18,22 @@ interface ModelRow {
 
 // A segment holds at most one row per id; LSNs are unique across all segments (the WAL assigns them).
 const segmentsArbitrary = fc
-  .array(fc.uniqueArray(fc.record({ id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'é', ''), deleted: fc.boolean() }), { selector: (row) => row.id, maxLength: 8 }), {
-    minLength: 1,
-    maxLength: 5,
-  })
+  .array(
+    fc.uniqueArray(fc.record({ id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'é', ''), deleted: fc.boolean() }), {
+      selector: (row) => row.id,
+      maxLength: 8,
+    }),
+    {
+      minLength: 1,
+      maxLength: 5,
+    },
+  )
   .chain((segments) => {
     const total = segments.reduce((sum, segment) => sum + segment.length, 0);
-    return fc.tuple(fc.constant(segments), fc.uniqueArray(fc.integer({ min: 0, max: 1_000_000 }), { minLength: total, maxLength: total }));
+    return fc.tuple(
+      fc.constant(segments),
+      fc.uniqueArray(fc.integer({ min: 0, max: 1_000_000 }), { minLength: total, maxLength: total }),
+    );
   })
   .map(([segments, lsns]) => {
     let next = 0;
@@ -38,7 +49,9 @@ function toRows(model: readonly ModelRow[]): SegmentRows {
   return {
     dimension: DIMENSION,
     ids: model.map((row) => row.id),
-    vectors: Float32Array.from(model.flatMap((row) => [row.value, -row.value, 1])).map((value, index) => (model[Math.floor(index / 3)]?.deleted ? 0 : value)),
+    vectors: Float32Array.from(model.flatMap((row) => [row.value, -row.value, 1])).map((value, index) =>
+      model[Math.floor(index / 3)]?.deleted ? 0 : value,
+    ),
     metadata: model.map((row) => (row.deleted ? null : JSON.stringify({ lsn: row.lsn }))),
     lsns: Float64Array.from(model, (row) => row.lsn),
     deleted: Uint8Array.from(model, (row) => (row.deleted ? 1 : 0)),
@@ -53,7 +66,9 @@ function expectedMerge(segments: readonly (readonly ModelRow[])[], dropTombstone
       if (current === undefined || row.lsn > current.lsn) newest.set(row.id, row);
     }
   }
-  return [...newest.values()].filter((row) => !(dropTombstones && row.deleted)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return [...newest.values()]
+    .filter((row) => !(dropTombstones && row.deleted))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 describe('mergeRows', () => {
@@ -79,7 +94,9 @@ describe('mergeRows', () => {
   });
 
   it('rejects no inputs and mixed dimensions', () => {
-    expect(() => mergeRows([], { dropTombstones: false })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => mergeRows([], { dropTombstones: false })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
     const other: SegmentRows = { ...toRows([]), dimension: 4 };
     expect(() => mergeRows([toRows([]), other], { dropTombstones: false })).toThrow(/dimension/);
   });

@@ -1,4 +1,6 @@
-// Proves segment rows survive a Parquet round trip bit for bit (ids, vectors, metadata, LSNs, tombstone flags, across several row groups), that the file is standard Parquet (hyparquet, an independent reader, finds the same ids and vectors), and that damaged or foreign files decode to CORRUPTION.
+// Proves segment rows survive a Parquet round trip bit for bit (ids, vectors, metadata, LSNs, tombstone flags, across
+// several row groups), that the file is standard Parquet (hyparquet, an independent reader, finds the same ids and
+// vectors), and that damaged or foreign files decode to CORRUPTION.
 import { Field, Float64, Schema, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { Table as WasmTable, writeParquet } from 'parquet-wasm';
@@ -30,9 +32,18 @@ function expectSameRows(actual: SegmentRows, expected: SegmentRows): void {
 function specialRows(): SegmentRows {
   const dimension = 4;
   const vectors = Float32Array.from([
-    -0, 0, 1e-45, -3.4028234663852886e38, // signed zero, smallest subnormal, most negative float32
-    0.1, 1 / 3, Math.PI, 3.4028234663852886e38,
-    0, 0, 0, 0, // tombstone row
+    -0,
+    0,
+    1e-45,
+    -3.4028234663852886e38, // signed zero, smallest subnormal, most negative float32
+    0.1,
+    1 / 3,
+    Math.PI,
+    3.4028234663852886e38,
+    0,
+    0,
+    0,
+    0, // tombstone row
   ]);
   return {
     dimension,
@@ -51,7 +62,13 @@ describe('parquet codec', () => {
   });
 
   it('round-trips rows spanning several row groups into aligned, fresh columns', () => {
-    const rows = makeRows({ count: PARQUET_ROW_GROUP_ROWS + 1_000, dimension: 3, seed: 5, tombstoneEvery: 7, shape: 'uniform' });
+    const rows = makeRows({
+      count: PARQUET_ROW_GROUP_ROWS + 1_000,
+      dimension: 3,
+      seed: 5,
+      tombstoneEvery: 7,
+      shape: 'uniform',
+    });
     const bytes = encodeSegmentRows(rows);
     expect(parquetMetadata(bytes.slice().buffer).row_groups.length).toBe(2);
     const decoded = decodeSegmentRows(bytes);
@@ -61,7 +78,14 @@ describe('parquet codec', () => {
   });
 
   it('round-trips an empty segment', () => {
-    const rows: SegmentRows = { dimension: 8, ids: [], vectors: new Float32Array(0), metadata: [], lsns: new Float64Array(0), deleted: new Uint8Array(0) };
+    const rows: SegmentRows = {
+      dimension: 8,
+      ids: [],
+      vectors: new Float32Array(0),
+      metadata: [],
+      lsns: new Float64Array(0),
+      deleted: new Uint8Array(0),
+    };
     expectSameRows(decodeSegmentRows(encodeSegmentRows(rows)), rows);
   });
 
@@ -70,7 +94,9 @@ describe('parquet codec', () => {
     const bytes = encodeSegmentRows(rows);
     const file = bytes.slice().buffer;
     const metadata = parquetMetadata(file);
-    expect(metadata.schema.map((element) => element.name)).toEqual(expect.arrayContaining(['id', 'vector', 'metadata', 'lsn', 'deleted']));
+    expect(metadata.schema.map((element) => element.name)).toEqual(
+      expect.arrayContaining(['id', 'vector', 'metadata', 'lsn', 'deleted']),
+    );
     const records = await parquetReadObjects({ file });
     expect(records.length).toBe(rows.ids.length);
     records.forEach((record, row) => {
@@ -95,10 +121,13 @@ describe('parquet codec', () => {
   });
 
   it('rejects a Parquet file with other columns with CORRUPTION', () => {
-    const foreign = new Table(new Schema([new Field('id', new Utf8(), false), new Field('score', new Float64(), false)]), {
-      id: vectorFromArray(['a'], new Utf8()),
-      score: vectorFromArray([1.5], new Float64()),
-    });
+    const foreign = new Table(
+      new Schema([new Field('id', new Utf8(), false), new Field('score', new Float64(), false)]),
+      {
+        id: vectorFromArray(['a'], new Utf8()),
+        score: vectorFromArray([1.5], new Float64()),
+      },
+    );
     const bytes = writeParquet(WasmTable.fromIPCStream(tableToIPC(foreign, 'stream')));
     expect(() => decodeSegmentRows(bytes)).toThrow(/unexpected columns/);
   });

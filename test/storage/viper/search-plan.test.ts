@@ -1,6 +1,16 @@
-// Proves the search planner's choices follow its cost model: plain HNSW without filters, over-fetching for broad filters, an exact scan for selective filters on small segments, filtering inside the traversal for selective filters on large ones; and that the selectivity sample is evenly spread in every prefix and stops early once enough rows pass.
+// Proves the search planner's choices follow its cost model: plain HNSW without filters, over-fetching for broad
+// filters, an exact scan for selective filters on small segments, filtering inside the traversal for selective filters
+// on large ones; and that the selectivity sample is evenly spread in every prefix and stops early once enough rows
+// pass.
 import { describe, expect, it } from 'vitest';
-import { OVERFETCH_ROWS_MAX, SELECTIVITY_SAMPLE_PASSING_ENOUGH, SELECTIVITY_SAMPLE_ROWS, estimatePassing, planSearch, sampleRows } from '../../../storage/viper/search-plan.js';
+import {
+  OVERFETCH_ROWS_MAX,
+  SELECTIVITY_SAMPLE_PASSING_ENOUGH,
+  SELECTIVITY_SAMPLE_ROWS,
+  estimatePassing,
+  planSearch,
+  sampleRows,
+} from '../../../storage/viper/search-plan.js';
 import type { PlanInput } from '../../../storage/viper/search-plan.js';
 
 function plan(rows: number, selectivity: number, overrides: Partial<PlanInput> = {}) {
@@ -69,7 +79,11 @@ describe('selectivity sampling', () => {
     expect(estimate).toBeGreaterThan(10_000);
     expect(estimate).toBeLessThan(30_000);
     calls = 0;
-    expect(estimatePassing(sample, 100_000, () => (calls++, true))).toBe(100_000);
+    const counting = (): boolean => {
+      calls++;
+      return true;
+    };
+    expect(estimatePassing(sample, 100_000, counting)).toBe(100_000);
     expect(calls).toBe(SELECTIVITY_SAMPLE_PASSING_ENOUGH);
     expect(estimatePassing(sample, 100_000, () => false)).toBe(0);
     expect(estimatePassing(sampleRows(0), 0, () => true)).toBe(0);

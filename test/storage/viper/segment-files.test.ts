@@ -1,4 +1,6 @@
-// Proves the on-disk contract of segments on real files: the manifest is the commit point (listSegments returns only manifested segments and deletes orphan and temp files), removeSegment uncommits first, and a flipped byte in either data file, a missing file or a bad manifest makes Segment.open fail with CORRUPTION naming the file.
+// Proves the on-disk contract of segments on real files: the manifest is the commit point (listSegments returns only
+// manifested segments and deletes orphan and temp files), removeSegment uncommits first, and a flipped byte in either
+// data file, a missing file or a bad manifest makes Segment.open fail with CORRUPTION naming the file.
 import * as nodeFs from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -22,7 +24,9 @@ afterEach(async () => {
 });
 
 async function build(name: string, count = 1_200): Promise<void> {
-  await buildSegment(nodeFileSystem, folder.path, name, makeRows({ count, dimension: 8, seed: count }), { metric: 'cosine' });
+  await buildSegment(nodeFileSystem, folder.path, name, makeRows({ count, dimension: 8, seed: count }), {
+    metric: 'cosine',
+  });
 }
 
 async function expectCorruption(name: string, file: string): Promise<void> {

@@ -1,8 +1,15 @@
-// Proves the segment-rows helpers: validation names the offending column and row, sorting by id keeps rows whole, a WAL-ordered batch becomes one row per id (newest wins, deletes become tombstones), and only buffers a column fully spans are offered for transfer.
+// Proves the segment-rows helpers: validation names the offending column and row, sorting by id keeps rows whole, a
+// WAL-ordered batch becomes one row per id (newest wins, deletes become tombstones), and only buffers a column fully
+// spans are offered for transfer.
 import { describe, expect, it } from 'vitest';
 import { OP_DELETE, OP_UPSERT } from '../../../storage/record-batch.js';
 import type { RecordBatch } from '../../../storage/record-batch.js';
-import { segmentRowsFromBatch, segmentRowsTransfer, sortRowsById, validateSegmentRows } from '../../../storage/viper/segment-rows.js';
+import {
+  segmentRowsFromBatch,
+  segmentRowsTransfer,
+  sortRowsById,
+  validateSegmentRows,
+} from '../../../storage/viper/segment-rows.js';
 import type { SegmentRows } from '../../../storage/viper/segment-rows.js';
 
 function rowsOf(ids: string[], overrides: Partial<SegmentRows> = {}): SegmentRows {
@@ -23,8 +30,14 @@ describe('segment rows', () => {
     expect(() => validateSegmentRows(rowsOf(['a', 'a']))).toThrow(/rows.ids\[1\]: duplicate id/);
     expect(() => validateSegmentRows(rowsOf(['a'], { lsns: Float64Array.from([-1]) }))).toThrow(/rows.lsns\[0\]/);
     expect(() => validateSegmentRows(rowsOf(['a'], { deleted: Uint8Array.from([2]) }))).toThrow(/rows.deleted\[0\]/);
-    expect(() => validateSegmentRows(rowsOf(['a'], { vectors: Float32Array.from([Number.NaN, 0]) }))).toThrow(/non-finite/);
-    expect(() => validateSegmentRows(rowsOf(['a'], { vectors: Float32Array.from([Number.NaN, 0]), deleted: Uint8Array.from([1]) }))).not.toThrow();
+    expect(() => validateSegmentRows(rowsOf(['a'], { vectors: Float32Array.from([Number.NaN, 0]) }))).toThrow(
+      /non-finite/,
+    );
+    expect(() =>
+      validateSegmentRows(
+        rowsOf(['a'], { vectors: Float32Array.from([Number.NaN, 0]), deleted: Uint8Array.from([1]) }),
+      ),
+    ).not.toThrow();
     expect(() => validateSegmentRows(rowsOf(['a'], { metadata: [] }))).toThrow(/rows.metadata/);
     expect(() => validateSegmentRows(rowsOf(['a'], { dimension: 0 }))).toThrow(/rows.dimension/);
   });

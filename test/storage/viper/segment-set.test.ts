@@ -1,4 +1,7 @@
-// Proves that a crash between any two steps of a flush or a compaction leaves a consistent set of segments: for each step, the files on disk are put in the state that step leaves, the shard is reopened through openSegmentSet, and exactly the segments of the last durable set are open, with every row of the newest versions, and no leftover files remain.
+// Proves that a crash between any two steps of a flush or a compaction leaves a consistent set of segments: for each
+// step, the files on disk are put in the state that step leaves, the shard is reopened through openSegmentSet, and
+// exactly the segments of the last durable set are open, with every row of the newest versions, and no leftover files
+// remain.
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +12,12 @@ import { segmentFileNames } from '../../../storage/viper/manifest.js';
 import { buildSegment } from '../../../storage/viper/segment-builder.js';
 import { removeSegment } from '../../../storage/viper/segment-files.js';
 import type { SegmentRows } from '../../../storage/viper/segment-rows.js';
-import { EMPTY_SEGMENT_SET, openSegmentSet, readSegmentSet, writeSegmentSet } from '../../../storage/viper/segment-set.js';
+import {
+  EMPTY_SEGMENT_SET,
+  openSegmentSet,
+  readSegmentSet,
+  writeSegmentSet,
+} from '../../../storage/viper/segment-set.js';
 import type { SegmentSet } from '../../../storage/viper/segment-set.js';
 
 let dir = '';
@@ -23,7 +31,14 @@ afterEach(async () => {
 function rows(first: number, count: number, lsnBase: number): SegmentRows {
   const ids = Array.from({ length: count }, (_, i) => `id-${first + i}`);
   const vectors = Float32Array.from({ length: count * 4 }, (_, i) => (i % 7) - 3 + first);
-  return { dimension: 4, ids, vectors, metadata: ids.map(() => null), lsns: Float64Array.from(ids, (_, i) => lsnBase + i), deleted: new Uint8Array(count) };
+  return {
+    dimension: 4,
+    ids,
+    vectors,
+    metadata: ids.map(() => null),
+    lsns: Float64Array.from(ids, (_, i) => lsnBase + i),
+    deleted: new Uint8Array(count),
+  };
 }
 
 const OPTIONS = { metric: 'l2' as const, indexThresholdRows: 10 };
@@ -61,7 +76,16 @@ describe('crash points of a compaction', () => {
   it('after the output is committed but before the set names it: the output is deleted', async () => {
     const set = await threeSegments();
     const loaded = await openSegmentSet(nodeFileSystem, dir, set);
-    await buildSegment(nodeFileSystem, dir, 'seg-4', mergeRows(loaded.slice(1).map((segment) => segment.toRows()), { dropTombstones: false }), OPTIONS);
+    await buildSegment(
+      nodeFileSystem,
+      dir,
+      'seg-4',
+      mergeRows(
+        loaded.slice(1).map((segment) => segment.toRows()),
+        { dropTombstones: false },
+      ),
+      OPTIONS,
+    );
     expect(await reopen()).toEqual(['seg-1', 'seg-2', 'seg-3']);
     expect((await files()).some((name) => name.startsWith('seg-4'))).toBe(false);
   });
@@ -69,7 +93,16 @@ describe('crash points of a compaction', () => {
   it('after the new set is durable but before the inputs are deleted: the inputs are deleted', async () => {
     const set = await threeSegments();
     const loaded = await openSegmentSet(nodeFileSystem, dir, set);
-    await buildSegment(nodeFileSystem, dir, 'seg-4', mergeRows(loaded.slice(1).map((segment) => segment.toRows()), { dropTombstones: false }), OPTIONS);
+    await buildSegment(
+      nodeFileSystem,
+      dir,
+      'seg-4',
+      mergeRows(
+        loaded.slice(1).map((segment) => segment.toRows()),
+        { dropTombstones: false },
+      ),
+      OPTIONS,
+    );
     await writeSegmentSet(nodeFileSystem, dir, { segments: ['seg-1', 'seg-4'], checkpointLsn: 229, nextSegment: 5 });
     expect(await reopen()).toEqual(['seg-1', 'seg-4']);
     expect((await files()).filter((name) => name.startsWith('seg-2') || name.startsWith('seg-3'))).toEqual([]);
@@ -80,7 +113,16 @@ describe('crash points of a compaction', () => {
   it('half-way through deleting an input: the rest of it is deleted', async () => {
     const set = await threeSegments();
     const loaded = await openSegmentSet(nodeFileSystem, dir, set);
-    await buildSegment(nodeFileSystem, dir, 'seg-4', mergeRows(loaded.slice(1).map((segment) => segment.toRows()), { dropTombstones: false }), OPTIONS);
+    await buildSegment(
+      nodeFileSystem,
+      dir,
+      'seg-4',
+      mergeRows(
+        loaded.slice(1).map((segment) => segment.toRows()),
+        { dropTombstones: false },
+      ),
+      OPTIONS,
+    );
     await writeSegmentSet(nodeFileSystem, dir, { segments: ['seg-1', 'seg-4'], checkpointLsn: 229, nextSegment: 5 });
     await removeSegment(nodeFileSystem, dir, 'seg-2');
     await nodeFs.rm(join(dir, segmentFileNames('seg-3').manifest));

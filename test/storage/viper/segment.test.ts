@@ -1,4 +1,7 @@
-// Proves a built-then-opened segment answers like exact brute force: recall@10 ≥ 0.95 with the default ef on 20,000 × 64-d clustered vectors and exactly with exact:true; filtered searches at 50 %, 10 % and 1 % selectivity return k hits with recall ≥ 0.95 whatever the strategy; isLive and tombstones hide rows; index scores convert correctly for every metric; builds are deterministic.
+// Proves a built-then-opened segment answers like exact brute force: recall@10 ≥ 0.95 with the default ef on 20,000 ×
+// 64-d clustered vectors and exactly with exact:true; filtered searches at 50 %, 10 % and 1 % selectivity return k hits
+// with recall ≥ 0.95 whatever the strategy; isLive and tombstones hide rows; index scores convert correctly for every
+// metric; builds are deterministic.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShoalError } from '../../../runtime/errors.js';
@@ -52,7 +55,10 @@ function measure(options: Omit<SegmentSearchOptions, 'k'>, expected: string[][])
   let fewest = Number.POSITIVE_INFINITY;
   queries.forEach((query, index) => {
     const actual = segment.search(query, { k: K, ...options });
-    recall += recallOf(expected[index] ?? [], actual.map((hit) => hit.id));
+    recall += recallOf(
+      expected[index] ?? [],
+      actual.map((hit) => hit.id),
+    );
     fewest = Math.min(fewest, actual.length);
   });
   return { recall: recall / queries.length, fewest };
@@ -62,7 +68,14 @@ describe('segment search', () => {
   it('opens with a manifest that matches the rows', () => {
     expect(segment.rows).toBe(COUNT);
     expect(segment.indexed).toBe(true);
-    expect(segment.manifest).toMatchObject({ rows: COUNT, liveRows: COUNT - COUNT / 50, minLsn: 1, maxLsn: COUNT, dimension: DIMENSION, metric: 'cosine' });
+    expect(segment.manifest).toMatchObject({
+      rows: COUNT,
+      liveRows: COUNT - COUNT / 50,
+      minLsn: 1,
+      maxLsn: COUNT,
+      dimension: DIMENSION,
+      metric: 'cosine',
+    });
     expect(segment.manifest.files.index?.name).toBe('big.hnsw');
   });
 
@@ -77,7 +90,9 @@ describe('segment search', () => {
   it('scores rows found by the index exactly as the exact scan does, best first with ties by id', () => {
     for (const query of queries.slice(0, 5)) {
       const approximate = segment.search(query, { k: K, predicate: null, isLive: null });
-      const exact = new Map(segment.search(query, { k: 200, predicate: null, isLive: null, exact: true }).map((hit) => [hit.id, hit.score]));
+      const exact = new Map(
+        segment.search(query, { k: 200, predicate: null, isLive: null, exact: true }).map((hit) => [hit.id, hit.score]),
+      );
       for (const hit of approximate) if (exact.has(hit.id)) expect(hit.score).toBe(exact.get(hit.id));
       const reference = bruteForce('cosine', records, query, 1)[0];
       expect(exact.get(reference?.id ?? '')).toBeCloseTo(reference?.score ?? 0, 9);
@@ -87,10 +102,15 @@ describe('segment search', () => {
     }
   });
 
-  for (const [percent, bound] of [[50, 50], [10, 10], [1, 1]] as const) {
+  for (const [percent, bound] of [
+    [50, 50],
+    [10, 10],
+    [1, 1],
+  ] as const) {
     it(`keeps k results and recall >= 0.95 under a ${percent} % filter`, () => {
       const predicate = compileFilter({ bucket: { $lt: bound } });
-      const keep = (metadata: Record<string, unknown> | null | undefined) => typeof metadata?.bucket === 'number' && metadata.bucket < bound;
+      const keep = (metadata: Record<string, unknown> | null | undefined) =>
+        typeof metadata?.bucket === 'number' && metadata.bucket < bound;
       const expected = truth(keep);
       const planned = measure({ predicate, isLive: null }, expected);
       expect(planned.fewest).toBe(K);
@@ -105,7 +125,9 @@ describe('segment search', () => {
 
   it('plans over-fetching for a broad filter and an exact scan for a selective one', () => {
     expect(segment.plan({ k: K, predicate: null, isLive: null }).strategy).toBe('hnsw');
-    expect(segment.plan({ k: K, predicate: compileFilter({ even: true }), isLive: null }).strategy).toBe('hnsw-overfetch');
+    expect(segment.plan({ k: K, predicate: compileFilter({ even: true }), isLive: null }).strategy).toBe(
+      'hnsw-overfetch',
+    );
     const selective = segment.plan({ k: K, predicate: compileFilter({ bucket: { $lt: 1 } }), isLive: null });
     expect(selective.strategy).toBe('exact');
     // About 196 rows match; a 512-row sample sees about 5 of them, so the estimate is coarse.
@@ -120,12 +142,16 @@ describe('segment search', () => {
       expect(lsn).toBe(Number(id.slice(4)) + 1);
       return !hidden(id);
     };
-    const result = measure({ predicate: null, isLive }, truth((_metadata, id) => !hidden(id)));
+    const result = measure(
+      { predicate: null, isLive },
+      truth((_metadata, id) => !hidden(id)),
+    );
     expect(result.fewest).toBe(K);
     expect(result.recall).toBeGreaterThanOrEqual(0.95);
     for (const query of queries.slice(0, 5)) {
       for (const exact of [false, true]) {
-        for (const hit of segment.search(query, { k: 50, predicate: null, isLive, exact })) expect(hidden(hit.id)).toBe(false);
+        for (const hit of segment.search(query, { k: 50, predicate: null, isLive, exact }))
+          expect(hidden(hit.id)).toBe(false);
       }
     }
   });
@@ -155,7 +181,9 @@ describe('segment search', () => {
       expect.objectContaining({ code: 'DIMENSION_MISMATCH' }),
     );
     const query = queries[0] as Float32Array;
-    expect(() => segment.search(query, { k: 0, predicate: null, isLive: null })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => segment.search(query, { k: 0, predicate: null, isLive: null })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
     expect(() => segment.search(query, { k: 1, predicate: null, isLive: null, ef: 0 })).toThrow(ShoalError);
   });
 });
@@ -181,7 +209,12 @@ describe('small segments and metrics', () => {
       const query = new VectorSource(16, 22).next();
       const found = index.search(query, 10, 100, null);
       const expected = bruteForce(metric, liveRecords(small), query, 10);
-      expect(recallOf(expected.map((hit) => hit.id), found.rows.map((row) => idOf(row)))).toBeGreaterThanOrEqual(0.9);
+      expect(
+        recallOf(
+          expected.map((hit) => hit.id),
+          found.rows.map((row) => idOf(row)),
+        ),
+      ).toBeGreaterThanOrEqual(0.9);
       found.rows.forEach((row, position) => {
         const vector = small.vectors.subarray(row * 16, (row + 1) * 16);
         const tolerance = Math.max(1e-4, Math.abs(referenceScore(metric, query, vector)) * 1e-5);

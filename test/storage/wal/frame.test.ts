@@ -1,25 +1,53 @@
-// Proves frames round-trip random Avro batches bit-exactly, that merging a group's batches gives byte for byte the batch of all their records, and that the scanner calls a cut anywhere inside the last frame a torn tail (returning exactly the complete frames) while a flipped byte in any earlier frame is corruption at that frame's offset; fast-check drives the batches, cut points and flips.
+// Proves frames round-trip random Avro batches bit-exactly, that merging a group's batches gives byte for byte the
+// batch of all their records, and that the scanner calls a cut anywhere inside the last frame a torn tail (returning
+// exactly the complete frames) while a flipped byte in any earlier frame is corruption at that frame's offset;
+// fast-check drives the batches, cut points and flips.
 import { crc32c } from '@node-rs/crc32';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import avro from 'avsc';
-import { FRAME_HEADER_BYTES, FRAME_MAGIC, encodeFrame, parseFrameAt, scanFrames, sealFrame } from '../../../storage/wal/frame.js';
-import { WAL_BATCH_SCHEMA_V1, decodeBatch, encodeBatch, encodeEntries, entryBytes, mergeBatches, peekBatchSummary } from '../../../storage/wal/record-codec.js';
+import {
+  FRAME_HEADER_BYTES,
+  FRAME_MAGIC,
+  encodeFrame,
+  parseFrameAt,
+  scanFrames,
+  sealFrame,
+} from '../../../storage/wal/frame.js';
+import {
+  WAL_BATCH_SCHEMA_V1,
+  decodeBatch,
+  encodeBatch,
+  encodeEntries,
+  entryBytes,
+  mergeBatches,
+  peekBatchSummary,
+} from '../../../storage/wal/record-codec.js';
 import type { WalRecord } from '../../../storage/wal/record-codec.js';
 
 const entryArbitrary = fc.record({
   op: fc.constantFrom('upsert' as const, 'delete' as const),
   // Short ids, ASCII ids around the encoder's 64-character fast path, and long non-ASCII ones.
-  id: fc.oneof(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.string({ unit: 'grapheme-ascii', minLength: 60, maxLength: 70 }), fc.string({ unit: 'grapheme', maxLength: 200 })),
-  vector: fc.option(fc.array(fc.integer(), { maxLength: 8 }).map((bits) => new Float32Array(Uint32Array.from(bits).buffer)), {
-    nil: null,
-  }),
+  id: fc.oneof(
+    fc.string({ unit: 'grapheme', maxLength: 12 }),
+    fc.string({ unit: 'grapheme-ascii', minLength: 60, maxLength: 70 }),
+    fc.string({ unit: 'grapheme', maxLength: 200 }),
+  ),
+  vector: fc.option(
+    fc.array(fc.integer(), { maxLength: 8 }).map((bits) => new Float32Array(Uint32Array.from(bits).buffer)),
+    {
+      nil: null,
+    },
+  ),
   metadata: fc.option(fc.json({ maxDepth: 1 }), { nil: null }),
 });
 
 /** Random batches with contiguous LSNs starting at a random LSN. */
 const batchesArbitrary = fc
-  .tuple(fc.integer({ min: 1, max: 2 ** 40 }), fc.array(fc.array(entryArbitrary, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 5 }))
+  .tuple(
+    fc.integer({ min: 1, max: 2 ** 40 }),
+    fc.array(fc.array(entryArbitrary, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 5 }),
+  )
   .map(([firstLsn, batches]) => {
     let lsn = firstLsn;
     return batches.map((batch) => batch.map((entry): WalRecord => ({ ...entry, lsn: lsn++ })));
@@ -50,7 +78,10 @@ function framesOf(batches: readonly WalRecord[][]): { bytes: Uint8Array; offsets
 function comparable(records: readonly WalRecord[]): unknown[] {
   return records.map((record) => ({
     ...record,
-    vector: record.vector === null ? null : Array.from(new Uint32Array(record.vector.buffer, record.vector.byteOffset, record.vector.length)),
+    vector:
+      record.vector === null
+        ? null
+        : Array.from(new Uint32Array(record.vector.buffer, record.vector.byteOffset, record.vector.length)),
   }));
 }
 
@@ -85,7 +116,11 @@ describe('frame round trip', () => {
         scan.frames.forEach((frame, index) => {
           const batch = batches[index] ?? [];
           expect(comparable(decodeBatch(frame.payload))).toEqual(comparable(batch));
-          expect(peekBatchSummary(frame.payload)).toEqual({ version: 1, firstLsn: batch[0]?.lsn, recordCount: batch.length });
+          expect(peekBatchSummary(frame.payload)).toEqual({
+            version: 1,
+            firstLsn: batch[0]?.lsn,
+            recordCount: batch.length,
+          });
         });
       }),
       { numRuns: 100 },
@@ -110,7 +145,13 @@ describe('merged batches', () => {
 
 describe('batch encoding', () => {
   const reference = avro.Type.forSchema(structuredClone(WAL_BATCH_SCHEMA_V1) as unknown as avro.Schema);
-  const avroRecord = (record: WalRecord): object => ({ ...record, vector: record.vector === null ? null : Buffer.from(record.vector.buffer, record.vector.byteOffset, record.vector.byteLength) });
+  const avroRecord = (record: WalRecord): object => ({
+    ...record,
+    vector:
+      record.vector === null
+        ? null
+        : Buffer.from(record.vector.buffer, record.vector.byteOffset, record.vector.byteLength),
+  });
 
   it("encodes once into a sized buffer, byte for byte what avsc's own toBuffer makes (the WAL's encoder is written out for v1)", () => {
     fc.assert(
@@ -119,7 +160,11 @@ describe('batch encoding', () => {
         const expected = reference.toBuffer({ version: 1, records: all.map(avroRecord) });
         expect(Buffer.from(encodeBatch(all)).equals(expected)).toBe(true);
         const entries = all.map(({ lsn: _lsn, ...entry }) => entry);
-        const fromEntries = encodeEntries(entries, all[0]?.lsn ?? 1, entries.reduce((sum, entry) => sum + entryBytes(entry), 0));
+        const fromEntries = encodeEntries(
+          entries,
+          all[0]?.lsn ?? 1,
+          entries.reduce((sum, entry) => sum + entryBytes(entry), 0),
+        );
         expect(Buffer.from(fromEntries).equals(expected)).toBe(true);
       }),
       { numRuns: 100 },
@@ -191,7 +236,10 @@ describe('frame damage', () => {
   });
 
   it('reports a flipped byte in the last frame as torn (nothing valid follows it)', () => {
-    const { bytes, offsets } = framesOf([[{ lsn: 1, op: 'delete', id: 'a', vector: null, metadata: null }], [{ lsn: 2, op: 'delete', id: 'b', vector: null, metadata: null }]]);
+    const { bytes, offsets } = framesOf([
+      [{ lsn: 1, op: 'delete', id: 'a', vector: null, metadata: null }],
+      [{ lsn: 2, op: 'delete', id: 'b', vector: null, metadata: null }],
+    ]);
     const lastOffset = offsets[1] ?? 0;
     const damaged = bytes.slice();
     damaged[bytes.byteLength - 1] = (damaged[bytes.byteLength - 1] ?? 0) ^ 0xff;

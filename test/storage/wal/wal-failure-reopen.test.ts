@@ -1,4 +1,9 @@
-// Proves that a WAL reopened in the same boot after a failed fdatasync does not trust the frames that were never made durable (the page cache may still show them): unacknowledged ones are cut away, LSNs continue right after the last durable record, and no hole can appear later; found by the simulator (seed 109 with I/O faults). Acknowledged frames past the last good sync (`never`, `periodic`), and a whole segment whose sync failed during open, are written again from the page cache and synced before the WAL trusts them (simulator seeds 22, 37 and 47 with I/O faults: a later power loss left a hole before synced frames).
+// Proves that a WAL reopened in the same boot after a failed fdatasync does not trust the frames that were never made
+// durable (the page cache may still show them): unacknowledged ones are cut away, LSNs continue right after the last
+// durable record, and no hole can appear later; found by the simulator (seed 109 with I/O faults). Acknowledged frames
+// past the last good sync (`never`, `periodic`), and a whole segment whose sync failed during open, are written again
+// from the page cache and synced before the WAL trusts them (simulator seeds 22, 37 and 47 with I/O faults: a later
+// power loss left a hole before synced frames).
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +16,12 @@ import { recordingFileSystem } from '../../fixtures/recording-fs.js';
 import type { FileSystemCall } from '../../fixtures/recording-fs.js';
 
 function entries(from: number, count: number): WalEntry[] {
-  return Array.from({ length: count }, (_, i) => ({ op: 'upsert', id: `id-${from + i}`, vector: new Float32Array([from + i]), metadata: null }));
+  return Array.from({ length: count }, (_, i) => ({
+    op: 'upsert',
+    id: `id-${from + i}`,
+    vector: new Float32Array([from + i]),
+    metadata: null,
+  }));
 }
 
 let dir = '';

@@ -1,4 +1,6 @@
-// Proves the WAL's periodic sync mode (acknowledged after the write, made durable by a timer-driven fdatasync, failing for good if that sync fails) and checkpoints (segments wholly below an LSN are deleted, never the active one, and disk use stays bounded under a steady load), on real files with a manual clock.
+// Proves the WAL's periodic sync mode (acknowledged after the write, made durable by a timer-driven fdatasync, failing
+// for good if that sync fails) and checkpoints (segments wholly below an LSN are deleted, never the active one, and
+// disk use stays bounded under a steady load), on real files with a manual clock.
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +50,12 @@ function countingFileSystem(failDatasync: () => boolean = () => false): { fs: Fi
 }
 
 function entries(from: number, count: number): WalEntry[] {
-  return Array.from({ length: count }, (_, i) => ({ op: 'upsert', id: `id-${from + i}`, vector: new Float32Array([from + i, 1, 2, 3]), metadata: null }));
+  return Array.from({ length: count }, (_, i) => ({
+    op: 'upsert',
+    id: `id-${from + i}`,
+    vector: new Float32Array([from + i, 1, 2, 3]),
+    metadata: null,
+  }));
 }
 
 /** Waits until `condition` holds (the sync runs on libuv's thread pool), or fails after a second. */
@@ -118,7 +125,9 @@ describe('periodic sync mode', () => {
   });
 
   it('needs a clock', async () => {
-    await expect(Wal.open(nodeFileSystem, dir, { syncMode: 'periodic' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(Wal.open(nodeFileSystem, dir, { syncMode: 'periodic' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 });
 

@@ -1,4 +1,8 @@
-// Proves preallocation keeps the log exact: the active segment is extended with zeros ahead of the appends (`always`, `batch`), an all-zero tail reopens as the clean end (kept by those modes, cut silently by the others, never reported as torn), a torn frame inside the zeros is still cut and reported, a batch-mode group is one frame so a group cut anywhere by a power loss reads as one torn frame and never as corruption, and rotation leaves no zeros in earlier segments; real Wal, real files.
+// Proves preallocation keeps the log exact: the active segment is extended with zeros ahead of the appends (`always`,
+// `batch`), an all-zero tail reopens as the clean end (kept by those modes, cut silently by the others, never reported
+// as torn), a torn frame inside the zeros is still cut and reported, a batch-mode group is one frame so a group cut
+// anywhere by a power loss reads as one torn frame and never as corruption, and rotation leaves no zeros in earlier
+// segments; real Wal, real files.
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,7 +93,12 @@ describe('preallocation (always and batch modes)', () => {
 
     const size = (await nodeFs.stat(firstSegment())).size;
     const again = await openWal({ syncMode: 'always', preallocateBytes: 8192 });
-    expect(again.recovery).toMatchObject({ records: 3, truncatedAtOffset: logical, truncatedBytes: size - logical, truncatedSegment: segmentFileName(1) });
+    expect(again.recovery).toMatchObject({
+      records: 3,
+      truncatedAtOffset: logical,
+      truncatedBytes: size - logical,
+      truncatedSegment: segmentFileName(1),
+    });
     expect((await nodeFs.stat(firstSegment())).size).toBe(logical);
     expect(await again.append([entry('r3', 3)])).toEqual({ firstLsn: 4, lastLsn: 4 });
     expect(await ids(again)).toEqual(['r0', 'r1', 'r2', 'r3']);
@@ -158,7 +167,11 @@ describe('preallocation (always and batch modes)', () => {
   });
 
   it('writes exactly the frames when preallocation is off, and never preallocates in periodic or never mode', async () => {
-    for (const options of [{ syncMode: 'always', preallocateBytes: 0 }, { syncMode: 'periodic', preallocateBytes: 4096, clock: systemClock }, { syncMode: 'never', preallocateBytes: 4096 }] as const) {
+    for (const options of [
+      { syncMode: 'always', preallocateBytes: 0 },
+      { syncMode: 'periodic', preallocateBytes: 4096, clock: systemClock },
+      { syncMode: 'never', preallocateBytes: 4096 },
+    ] as const) {
       await nodeFs.rm(dir, { recursive: true, force: true });
       const wal = await openWal(options);
       await appendEach(wal, 0, 4);

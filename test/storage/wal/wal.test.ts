@@ -1,4 +1,8 @@
-// Proves the WAL keeps every acknowledged record bit-exact with contiguous LSNs across reopen and rotation, group-commits concurrent appends, fails for good on an I/O error, truncates a torn tail but refuses corruption unless asked to repair it (fast-check: a flipped byte in any frame but the last keeps exactly the frames before it), skips past an engine checkpoint it has not reached, and rejects bad input before writing; each test drives a real Wal on real files in a temp folder, injecting faults through a wrapping FileSystem or by editing segment files with node:fs.
+// Proves the WAL keeps every acknowledged record bit-exact with contiguous LSNs across reopen and rotation,
+// group-commits concurrent appends, fails for good on an I/O error, truncates a torn tail but refuses corruption unless
+// asked to repair it (fast-check: a flipped byte in any frame but the last keeps exactly the frames before it), skips
+// past an engine checkpoint it has not reached, and rejects bad input before writing; each test drives a real Wal on
+// real files in a temp folder, injecting faults through a wrapping FileSystem or by editing segment files with node:fs.
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,8 +27,13 @@ afterEach(async () => {
   await nodeFs.rm(dir, { recursive: true, force: true });
 });
 
-/** A FileSystem that runs `beforeDatasync` (which may wait or throw) before every real datasync and counts the calls. */
-function hookedFileSystem(beforeDatasync: () => Promise<void> | void = () => undefined): { fs: FileSystem; datasyncs: () => number } {
+/**
+ * A FileSystem that runs `beforeDatasync` (which may wait or throw) before every real datasync and counts the calls.
+ */
+function hookedFileSystem(beforeDatasync: () => Promise<void> | void = () => undefined): {
+  fs: FileSystem;
+  datasyncs: () => number;
+} {
   const recording = recordingFileSystem((call) => (call.operation === 'datasync' ? beforeDatasync() : undefined));
   return { fs: recording.fs, datasyncs: () => recording.count('datasync') };
 }
@@ -34,14 +43,22 @@ function vectorOf(...bits: number[]): Float32Array {
 }
 
 function entry(id: string, index = 0): WalEntry {
-  return { op: 'upsert', id, vector: new Float32Array([index, index + 0.5, -index]), metadata: JSON.stringify({ index }) };
+  return {
+    op: 'upsert',
+    id,
+    vector: new Float32Array([index, index + 0.5, -index]),
+    metadata: JSON.stringify({ index }),
+  };
 }
 
 /** Records as comparable data, with vectors as raw bits. */
 function bits(records: readonly (WalEntry | WalRecord)[]): unknown[] {
   return records.map((record) => ({
     ...record,
-    vector: record.vector === null ? null : Array.from(new Uint32Array(record.vector.buffer, record.vector.byteOffset, record.vector.length)),
+    vector:
+      record.vector === null
+        ? null
+        : Array.from(new Uint32Array(record.vector.buffer, record.vector.byteOffset, record.vector.length)),
   }));
 }
 
@@ -70,15 +87,23 @@ async function appendEach(wal: Wal, count: number, prefix = 'r'): Promise<number
   return sizes;
 }
 
-/** For tests that cut or edit segment files at offsets read from their sizes: no zeros written ahead (wal-preallocate.test.ts covers those). */
+/**
+ * For tests that cut or edit segment files at offsets read from their sizes: no zeros written ahead
+ * (wal-preallocate.test.ts covers those).
+ */
 const EXACT_FILES: WalOptions = { preallocateBytes: 0 };
 
 async function openWal(options?: WalOptions): Promise<Wal> {
   return Wal.open(nodeFileSystem, dir, options);
 }
 
-/** Appends `count` single-record batches to a new log, then flips one bit inside its second frame; returns that frame's offset and the damaged bytes. */
-async function logWithDamagedSecondFrame(count: number): Promise<{ path: string; frameOffset: number; damaged: Buffer }> {
+/**
+ * Appends `count` single-record batches to a new log, then flips one bit inside its second frame; returns that frame's
+ * offset and the damaged bytes.
+ */
+async function logWithDamagedSecondFrame(
+  count: number,
+): Promise<{ path: string; frameOffset: number; damaged: Buffer }> {
   const wal = await openWal(EXACT_FILES);
   const sizes = await appendEach(wal, count);
   await wal.close();
@@ -94,7 +119,12 @@ describe('Wal round trip', () => {
   it('returns the same records after reopen: ids, ops, bit-exact vectors, metadata', async () => {
     const batches: WalEntry[][] = [
       [
-        { op: 'upsert', id: 'a', vector: vectorOf(0x7fc00001, 0x80000000, 0x00000001, 0x7f800000), metadata: '{"lang":"en","ü":"🐟"}' },
+        {
+          op: 'upsert',
+          id: 'a',
+          vector: vectorOf(0x7fc00001, 0x80000000, 0x00000001, 0x7f800000),
+          metadata: '{"lang":"en","ü":"🐟"}',
+        },
         { op: 'delete', id: 'b', vector: null, metadata: null },
       ],
       [{ op: 'upsert', id: 'ünï-🐟', vector: new Float32Array(384).map((_, i) => Math.sin(i)), metadata: null }],
@@ -115,7 +145,13 @@ describe('Wal round trip', () => {
     const expected = batches.flat().map((record, index) => ({ ...record, lsn: index + 1 }));
     expect(bits(records)).toEqual(bits(expected));
     expect(records.every((record) => record.vector === null || record.vector.byteOffset === 0)).toBe(true);
-    expect(reopened.recovery).toMatchObject({ records: 4, firstLsn: 1, lastLsn: 4, truncatedBytes: 0, truncatedSegment: null });
+    expect(reopened.recovery).toMatchObject({
+      records: 4,
+      firstLsn: 1,
+      lastLsn: 4,
+      truncatedBytes: 0,
+      truncatedSegment: null,
+    });
     expect(reopened.lastLsn).toBe(4);
     expect(await reopened.append([entry('next')])).toEqual({ firstLsn: 5, lastLsn: 5 });
     await reopened.close();
@@ -123,7 +159,8 @@ describe('Wal round trip', () => {
 
   it('keeps LSNs contiguous across rotation and reopen, and reads from any LSN', async () => {
     const wal = await openWal({ segmentBytesMax: 300 });
-    for (let index = 0; index < 40; index += 1) await wal.append([entry(`x${index}`, index), entry(`y${index}`, index)]);
+    for (let index = 0; index < 40; index += 1)
+      await wal.append([entry(`x${index}`, index), entry(`y${index}`, index)]);
     await wal.close();
     const names = await segmentNames();
     expect(names.length).toBeGreaterThan(5);
@@ -336,14 +373,21 @@ describe('Wal recovery', () => {
 });
 
 describe('Wal repair', () => {
-  const gapFiles = async (): Promise<string[]> => (await nodeFs.readdir(dir)).filter((name) => name.endsWith('.gap')).sort();
+  const gapFiles = async (): Promise<string[]> =>
+    (await nodeFs.readdir(dir)).filter((name) => name.endsWith('.gap')).sort();
 
   it('with repair: keeps the records before a bad frame, discards the rest and numbers new appends above every discarded LSN; the repaired log reopens without repair', async () => {
     const { path, frameOffset, damaged } = await logWithDamagedSecondFrame(4);
 
     const repaired = await openWal({ ...EXACT_FILES, repair: true });
     const report = repaired.recovery.repaired;
-    expect(report).toMatchObject({ segment: segmentFileName(1), offset: frameOffset, keptLsn: 1, discardedBytes: damaged.byteLength - frameOffset, discardedSegments: [] });
+    expect(report).toMatchObject({
+      segment: segmentFileName(1),
+      offset: frameOffset,
+      keptLsn: 1,
+      discardedBytes: damaged.byteLength - frameOffset,
+      discardedSegments: [],
+    });
     expect(report?.problem).toContain('checksum');
     expect(report?.resumeLsn).toBeGreaterThan(4);
     expect(repaired.recovery).toMatchObject({ records: 1, lastLsn: 1 });
@@ -355,7 +399,10 @@ describe('Wal repair', () => {
     expect(await segmentNames()).toEqual([segmentFileName(1), segmentFileName(resumeLsn)]);
     const markers = await gapFiles();
     expect(markers).toHaveLength(1);
-    expect(JSON.parse(await nodeFs.readFile(join(dir, markers[0] ?? ''), 'utf8'))).toMatchObject({ keptLsn: 1, resumeLsn });
+    expect(JSON.parse(await nodeFs.readFile(join(dir, markers[0] ?? ''), 'utf8'))).toMatchObject({
+      keptLsn: 1,
+      resumeLsn,
+    });
 
     const reopened = await openWal(EXACT_FILES);
     expect(reopened.recovery.repaired).toBeNull();
@@ -379,14 +426,17 @@ describe('Wal repair', () => {
           const runDir = join(dir, `run-${run++}`);
           const options: WalOptions = { ...EXACT_FILES, segmentBytesMax: smallSegments ? 150 : 64 * 1024 * 1024 };
           const wal = await Wal.open(nodeFileSystem, runDir, options);
-          const batches: WalEntry[][] = batchSizes.map((size, batch) => Array.from({ length: size }, (_, row) => entry(`b${batch}-${row}`, batch * 10 + row)));
+          const batches: WalEntry[][] = batchSizes.map((size, batch) =>
+            Array.from({ length: size }, (_, row) => entry(`b${batch}-${row}`, batch * 10 + row)),
+          );
           for (const batch of batches) await wal.append(batch);
           await wal.close();
           // Every frame of every segment, in log order, with the batch it holds.
           const names = (await nodeFs.readdir(runDir)).filter((name) => name.endsWith('.wal')).sort();
           const frames: { name: string; offset: number; end: number; batch: number }[] = [];
           for (const name of names) {
-            for (const frame of scanFrames(await nodeFs.readFile(join(runDir, name))).frames) frames.push({ name, offset: frame.offset, end: frame.end, batch: frames.length });
+            for (const frame of scanFrames(await nodeFs.readFile(join(runDir, name))).frames)
+              frames.push({ name, offset: frame.offset, end: frame.end, batch: frames.length });
           }
           expect(frames).toHaveLength(batches.length);
           const target = frames[frameDraw % (frames.length - 1)] as (typeof frames)[number];
@@ -397,10 +447,17 @@ describe('Wal repair', () => {
           await nodeFs.writeFile(path, bytes);
 
           const repaired = await Wal.open(nodeFileSystem, runDir, { ...options, repair: true });
-          const keptIds = batches.slice(0, target.batch).flat().map((each) => each.id);
+          const keptIds = batches
+            .slice(0, target.batch)
+            .flat()
+            .map((each) => each.id);
           expect((await repaired.read(0, 1_000)).map((record) => record.id)).toEqual(keptIds);
           const totalRecords = batchSizes.reduce((sum, size) => sum + size, 0);
-          expect(repaired.recovery.repaired).toMatchObject({ segment: target.name, offset: target.offset, keptLsn: keptIds.length });
+          expect(repaired.recovery.repaired).toMatchObject({
+            segment: target.name,
+            offset: target.offset,
+            keptLsn: keptIds.length,
+          });
           expect(repaired.recovery.repaired?.resumeLsn).toBeGreaterThan(totalRecords);
           const { firstLsn } = await repaired.append([entry('new')]);
           expect(firstLsn).toBe(repaired.recovery.repaired?.resumeLsn);
@@ -429,13 +486,18 @@ describe('Wal repair', () => {
     const keptLsn = Number(names[2]?.slice(0, 20)) - 1;
     expect(report).toMatchObject({ segment: names[3], offset: 0, keptLsn, discardedSegments: names.slice(3) });
     expect(report?.resumeLsn).toBeGreaterThan(12);
-    expect((await repaired.read(1, 100)).map((record) => record.id)).toEqual(Array.from({ length: keptLsn }, (_, index) => `s${index}`));
+    expect((await repaired.read(1, 100)).map((record) => record.id)).toEqual(
+      Array.from({ length: keptLsn }, (_, index) => `s${index}`),
+    );
     await repaired.append([entry('after')]);
     await repaired.close();
     expect(await segmentNames()).toEqual([...names.slice(0, 2), segmentFileName(report?.resumeLsn ?? 0)]);
 
     const reopened = await openWal(options);
-    expect((await reopened.read(1, 100)).map((record) => record.id)).toEqual([...Array.from({ length: keptLsn }, (_, index) => `s${index}`), 'after']);
+    expect((await reopened.read(1, 100)).map((record) => record.id)).toEqual([
+      ...Array.from({ length: keptLsn }, (_, index) => `s${index}`),
+      'after',
+    ]);
     await reopened.close();
   });
 
@@ -487,7 +549,11 @@ describe('Wal skipPast', () => {
     expect(await wal.append([entry('after')])).toEqual({ firstLsn: 11, lastLsn: 11 });
     expect(wal.stats()).toMatchObject({ lastLsn: 11, durableLsn: 11 });
     await wal.close();
-    expect((await nodeFs.readdir(dir)).sort()).toEqual([segmentFileName(1), segmentFileName(11).replace('.wal', '.gap'), segmentFileName(11)]);
+    expect((await nodeFs.readdir(dir)).sort()).toEqual([
+      segmentFileName(1),
+      segmentFileName(11).replace('.wal', '.gap'),
+      segmentFileName(11),
+    ]);
     const reopened = await openWal();
     expect((await reopened.read(1, 100)).map((record) => [record.lsn, record.id])).toEqual([
       [1, 'r0'],
@@ -506,7 +572,9 @@ describe('Wal limits', () => {
     const path = join(dir, segmentFileName(1));
     const empty = await rejection(wal.append([]));
     expect(empty.code).toBe('INVALID_ARGUMENT');
-    const oversize = await rejection(wal.append([entry('fine'), { op: 'upsert', id: 'big', vector: new Float32Array(16), metadata: null }]));
+    const oversize = await rejection(
+      wal.append([entry('fine'), { op: 'upsert', id: 'big', vector: new Float32Array(16), metadata: null }]),
+    );
     expect(oversize.code).toBe('INVALID_ARGUMENT');
     expect(oversize.message).toContain('recordBytesMax');
     const tooMany = await rejection(wal.append([entry('a'), entry('b'), entry('c'), entry('d')]));
@@ -534,7 +602,8 @@ describe('Wal close and concurrent reads', () => {
     const pending: Promise<unknown>[] = [];
     const seen: number[][] = [];
     for (let round = 0; round < 20; round += 1) {
-      for (let index = 0; index < 10; index += 1) pending.push(wal.append([entry(`p${round}-${index}`), entry(`q${round}-${index}`)]));
+      for (let index = 0; index < 10; index += 1)
+        pending.push(wal.append([entry(`p${round}-${index}`), entry(`q${round}-${index}`)]));
       seen.push((await wal.read(1, 10_000)).map((record) => record.lsn));
       await new Promise((resolve) => setImmediate(resolve));
     }
