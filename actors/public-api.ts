@@ -86,7 +86,7 @@ export interface CreateCollectionOptions extends EngineSettings {
   readonly syncIntervalMs?: number;
 }
 
-/** A collection as the catalogue records it. */
+/** A collection as the cluster metadata records it. */
 export type CollectionInfo = CollectionEntry;
 
 /** A vector as callers may pass it: any array-like of numbers (number[], Float32Array, Float64Array, ...). */

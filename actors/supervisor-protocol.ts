@@ -10,7 +10,7 @@ import type { StorageConfig } from '../storage/placement.js';
 import type { RecordBatch } from '../storage/record-batch.js';
 import type { CheckedSearch } from './read-protocol.js';
 
-/** Creates a collection; answered with its catalogue entry. */
+/** Creates a collection; answered with its collection entry. */
 export type CreateCollectionMessage = { readonly type: 'create-collection' } & Omit<
   CollectionEntry,
   'id' | 'placement'

@@ -25,7 +25,7 @@ export interface DiscoveredFolder {
   readonly bytes: number;
 }
 
-/** A collection as discovery compares it: the catalogue's view. */
+/** A collection as discovery compares it: the cluster metadata's view. */
 export interface PlacedCollection {
   readonly id: string;
   readonly name: string;
@@ -41,7 +41,7 @@ export interface MissingFolder {
   readonly path: string;
 }
 
-/** Discovery against the catalogue. */
+/** Discovery against the cluster metadata. */
 export interface DiscoveryReport {
   /** Folders that no recorded collection is placed at: not loaded. */
   readonly unknown: DiscoveredFolder[];
@@ -138,7 +138,7 @@ export async function discoverStorage(fs: FileSystem, config: StorageConfig): Pr
 /**
  * Compares what discovery found with the recorded placements; `ignoredIds` are collections being created or dropped.
  */
-export function compareWithCatalogue(
+export function compareWithMetadata(
   found: readonly DiscoveredFolder[],
   collections: readonly PlacedCollection[],
   ignoredIds: ReadonlySet<string> = new Set(),
@@ -207,5 +207,5 @@ export function storageStats(
       });
     }
   }
-  return { components, unknown: compareWithCatalogue(found, collections, ignoredIds).unknown };
+  return { components, unknown: compareWithMetadata(found, collections, ignoredIds).unknown };
 }

@@ -4,7 +4,7 @@
  * assignment service (round-robin with a persisted counter per component, or
  * hash affinity by the collection id), the folder of a component for one
  * shard (`<url>/<component>/<collectionId>/<shard>`), and the check that a
- * configuration still lists every URL the catalogue records. The supervisor
+ * configuration still lists every URL the cluster metadata records. The supervisor
  * assigns and records; engines only receive the folders computed here.
  */
 import { isAbsolute, join, resolve } from 'node:path';
@@ -114,7 +114,7 @@ export function uniformPlacement(url: string): Placement {
 /**
  * The assignment service: picks one URL per component for each new
  * collection. Round-robin uses a counter per component (collections ever
- * assigned, persisted with the catalogue), so with three URLs collections
+ * assigned, persisted in the cluster metadata), so with three URLs collections
  * 1..6 land on 0,1,2,0,1,2 and the sequence continues after a restart; hash
  * uses `fnv1a32(collectionId) mod urls`, stable across processes and releases.
  * Adding a URL changes only where new collections go.

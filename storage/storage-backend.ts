@@ -3,7 +3,7 @@
  * put, delete and rename, all within that URL's root. `file:` is implemented
  * on top of the `FileSystem` interface; s3/gs/adls would implement the same
  * five operations (list by prefix, get, put-if-complete, delete, copy+delete
- * inside one bucket) and are refused until an issue implements them.
+ * inside one bucket); they are refused for now.
  *
  * A location is an absolute path in the backend's namespace, as
  * `locate(...segments)` returns it. Every operation asserts that its

@@ -281,7 +281,7 @@ export class Shoal {
   }
 
   /**
-   * Waits until the supervisor has booted (read the catalogue, started every collection); rejects with its boot
+   * Waits until the supervisor has booted (read the cluster metadata, started every collection); rejects with its boot
    * failure.
    */
   protected async booted(): Promise<void> {
@@ -551,10 +551,10 @@ export class Shoal {
     switch (message.type) {
       case 'create-collection': {
         const { type: _type, timeoutMs: _timeout, signal: _signal, ...options } = message;
-        return this.changeCatalogue(createCollectionMessage(options), timeoutMs);
+        return this.changeCollections(createCollectionMessage(options), timeoutMs);
       }
       case 'drop-collection':
-        return this.changeCatalogue({ type: 'drop-collection', name: collectionName(message.name) }, timeoutMs);
+        return this.changeCollections({ type: 'drop-collection', name: collectionName(message.name) }, timeoutMs);
       case 'list-collections':
         return this.ask({ type: 'list-collections' }, timeoutMs);
       case 'upsert':
@@ -623,7 +623,7 @@ export class Shoal {
       }
       case 'restore': {
         const restore = restoreMessage(message.from, message.name);
-        return this.changeCatalogue(restore, timeoutOf(message.timeoutMs, BACKUP_TIMEOUT_MS));
+        return this.changeCollections(restore, timeoutOf(message.timeoutMs, BACKUP_TIMEOUT_MS));
       }
       default:
         return unreachable(message, 'administration request');
@@ -642,7 +642,7 @@ export class Shoal {
   /**
    * Creates or drops a collection; the cached read routes are forgotten before and after (names may change meaning).
    */
-  private async changeCatalogue<T>(message: Message, timeoutMs: number): Promise<T> {
+  private async changeCollections<T>(message: Message, timeoutMs: number): Promise<T> {
     this.reads.invalidate();
     try {
       return await this.ask<T>(message, timeoutMs);

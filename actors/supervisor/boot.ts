@@ -14,7 +14,7 @@ import { LOCAL_MEMBER } from '../../cluster/metadata.js';
 import type { MetadataState } from '../../cluster/metadata.js';
 import { readCatalogue } from '../../storage/catalogue.js';
 import type { CollectionEntry } from '../../storage/collection-entry.js';
-import { compareWithCatalogue, discoverStorage, missingFolderError, missingRoots } from '../../storage/discovery.js';
+import { compareWithMetadata, discoverStorage, missingFolderError, missingRoots } from '../../storage/discovery.js';
 import { dataDirUrl, findRemovedUrls, removedUrlsError } from '../../storage/placement.js';
 import type { SupervisorArgs } from '../supervisor-protocol.js';
 import { SYSTEM_TIMEOUT_MS, openCollection } from './collection-groups.js';
@@ -121,7 +121,7 @@ async function checkStorage(
       'Shoal never creates a storage root';
     throw new ShoalError('INVALID_ARGUMENT', message, { missing: absent });
   }
-  const report = compareWithCatalogue(await discoverStorage(ctx.fs, args.storage), entries);
+  const report = compareWithMetadata(await discoverStorage(ctx.fs, args.storage), entries);
   for (const folder of report.unknown) {
     ctx.log.warn('storage-unknown-folder', { ...folder, note: 'no collection is placed here: not loaded' });
   }

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nodeFileSystem } from '../../runtime/fs.js';
 import {
-  compareWithCatalogue,
+  compareWithMetadata,
   discoverComponent,
   discoverStorage,
   missingFolderError,
@@ -75,13 +75,13 @@ describe('discovery', () => {
   });
 
   it('agrees with a catalogue that matches the folders', async () => {
-    const report = compareWithCatalogue(await discoverStorage(nodeFileSystem, twoUrls()), collections());
+    const report = compareWithMetadata(await discoverStorage(nodeFileSystem, twoUrls()), collections());
     expect(report).toEqual({ unknown: [], missing: [] });
   });
 
   it('reports a collection whose WAL folder was deleted, with a CORRUPTION error naming the folder and URL', async () => {
     await nodeFs.rm(join(rootB, 'wal', 'two-2'), { recursive: true });
-    const report = compareWithCatalogue(await discoverStorage(nodeFileSystem, twoUrls()), collections());
+    const report = compareWithMetadata(await discoverStorage(nodeFileSystem, twoUrls()), collections());
     expect(report.unknown).toEqual([]);
     expect(report.missing).toEqual([
       { collection: 'two', collectionId: 'two-2', component: 'wal', url: urlB, path: join(rootB, 'wal', 'two-2') },
@@ -94,7 +94,7 @@ describe('discovery', () => {
   it('reports folders copied in as unknown, also a known collection copied to a URL it is not placed at', async () => {
     await nodeFs.cp(join(rootA, 'wal', 'one-1'), join(rootA, 'wal', 'copied-9'), { recursive: true });
     await nodeFs.cp(join(rootA, 'wal', 'one-1'), join(rootB, 'wal', 'one-1'), { recursive: true });
-    const report = compareWithCatalogue(await discoverStorage(nodeFileSystem, twoUrls()), collections());
+    const report = compareWithMetadata(await discoverStorage(nodeFileSystem, twoUrls()), collections());
     expect(report.missing).toEqual([]);
     expect(report.unknown).toEqual([
       { url: urlA, component: 'wal', collectionId: 'copied-9', files: 2, bytes: 150 },
@@ -104,7 +104,7 @@ describe('discovery', () => {
 
   it('ignores collections being created or dropped', async () => {
     await nodeFs.mkdir(join(rootA, 'wal', 'new-3'));
-    const report = compareWithCatalogue(
+    const report = compareWithMetadata(
       await discoverStorage(nodeFileSystem, twoUrls()),
       collections(),
       new Set(['new-3', 'two-2']),
