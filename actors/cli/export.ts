@@ -42,7 +42,11 @@ export async function exportFile(db: Shoal, options: ExportOptions): Promise<Exp
     for await (const page of db.iterate(options.collection, { batchSize: EXPORT_PAGE_RECORDS, withVectors: true })) {
       records += page.length;
       progress.update(records, records);
-      yield page.map((record) => ({ id: record.id, vector: record.vector ?? new Float32Array(0), metadata: record.metadata }));
+      yield page.map((record) => ({
+        id: record.id,
+        vector: record.vector ?? new Float32Array(0),
+        metadata: record.metadata,
+      }));
     }
   }
   const temporary = `${options.file}.partial-${process.pid}`;

@@ -94,7 +94,9 @@ class BatchImporter {
   private async add(position: number, record: ImportRecord): Promise<void> {
     if (this.dimension === undefined) await this.create(record.vector.length);
     if (record.vector.length !== this.dimension) {
-      const message = `vector has ${record.vector.length} values, collection ${this.options.collection} has dimension ${this.dimension}`;
+      const { collection } = this.options;
+      const values = record.vector.length;
+      const message = `vector has ${values} values, collection ${collection} has dimension ${this.dimension}`;
       throw new RecordSourceError(position, new ShoalError('DIMENSION_MISMATCH', message));
     }
     if (this.batch.length === 0) this.batchStart = position;

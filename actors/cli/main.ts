@@ -48,7 +48,11 @@ function parse(argv: readonly string[]): CommandLine {
     throw new UsageError((error as Error).message);
   }
   const [command, ...operands] = parsed.positionals;
-  return { command: parsed.values.help === true ? 'help' : (command ?? 'help'), options: parsed.values as Parsed, operands };
+  return {
+    command: parsed.values.help === true ? 'help' : (command ?? 'help'),
+    options: parsed.values as Parsed,
+    operands,
+  };
 }
 
 /** The operands a command takes: `count` of them (FILE for import and export), no more, no fewer. */
@@ -70,7 +74,8 @@ function metricOf(value: string | undefined): Metric | undefined {
 /** --format, else the file's extension, else `fallback` (export: Parquet) or a usage error (import). */
 function formatOf(value: string | undefined, file: string, fallback?: Format): Format {
   if (value !== undefined) {
-    if (!(FORMATS as readonly string[]).includes(value)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got ${value}`);
+    if (!(FORMATS as readonly string[]).includes(value))
+      throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got ${value}`);
     return value as Format;
   }
   const format = formatOfFile(file) ?? fallback;
@@ -87,7 +92,8 @@ async function runImport(line: CommandLine): Promise<void> {
   const importOptions = { collection, file, format: formatOf(options.format, file), metric: metricOf(options.metric) };
   const summary = await withDatabase(options, (db) => importFile(db, importOptions));
   const created = summary.created ? ' (created)' : '';
-  process.stdout.write(`imported ${summary.records} records into ${collection}${created} ${rateText(summary.records, summary.elapsedMs)}\n`);
+  const rate = rateText(summary.records, summary.elapsedMs);
+  process.stdout.write(`imported ${summary.records} records into ${collection}${created} ${rate}\n`);
 }
 
 async function runExport(line: CommandLine): Promise<void> {
@@ -96,7 +102,9 @@ async function runExport(line: CommandLine): Promise<void> {
   const collection = required(options, 'collection');
   const format = formatOf(options.format, file, 'parquet');
   const summary = await withDatabase(options, (db) => exportFile(db, { collection, file, format }));
-  process.stdout.write(`exported ${summary.records} records of ${collection} to ${file} (${format}) ${rateText(summary.records, summary.elapsedMs)}\n`);
+  const rate = rateText(summary.records, summary.elapsedMs);
+  process.stdout.write(`exported ${summary.records} records of ${collection} to ${file} (${format}) ${rate}
+`);
 }
 
 function required(options: Parsed, name: 'data-dir' | 'collection'): string {

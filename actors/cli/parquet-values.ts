@@ -9,7 +9,11 @@ import { invalidArgument } from '../../runtime/errors.js';
 
 /** `{ id, vector, metadata }` from the three cells of a row (undefined: the file has no metadata column). */
 export function parquetRow(id: unknown, vector: unknown, metadata: unknown): unknown {
-  return { id: typeof id === 'bigint' ? String(id) : id, vector: vectorValue(vector), metadata: metadataValue(metadata) };
+  return {
+    id: typeof id === 'bigint' ? String(id) : id,
+    vector: vectorValue(vector),
+    metadata: metadataValue(metadata),
+  };
 }
 
 function vectorValue(cell: unknown): unknown {

@@ -10,7 +10,13 @@ import { writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { Field, Float32, List, Schema, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
-import { Compression, Table as WasmTable, WriterPropertiesBuilder, transformParquetStream, writeParquet } from 'parquet-wasm';
+import {
+  Compression,
+  Table as WasmTable,
+  WriterPropertiesBuilder,
+  transformParquetStream,
+  writeParquet,
+} from 'parquet-wasm';
 import type { Metadata } from '../public-api.js';
 
 /** Rows per row group of an exported file: what a reader (such as `shoal import`) holds in memory at once. */
@@ -32,21 +38,32 @@ const SCHEMA = new Schema([
 
 function arrowTable(records: readonly ExportRecord[]): Table {
   return new Table(SCHEMA, {
-    id: vectorFromArray(records.map((record) => record.id), new Utf8()),
-    vector: vectorFromArray(records.map((record) => record.vector), VECTOR_TYPE),
-    metadata: vectorFromArray(records.map((record) => (record.metadata === null ? null : JSON.stringify(record.metadata))), new Utf8()),
+    id: vectorFromArray(
+      records.map((record) => record.id),
+      new Utf8(),
+    ),
+    vector: vectorFromArray(
+      records.map((record) => record.vector),
+      VECTOR_TYPE,
+    ),
+    metadata: vectorFromArray(
+      records.map((record) => (record.metadata === null ? null : JSON.stringify(record.metadata))),
+      new Utf8(),
+    ),
   });
 }
 
 function writerProperties(): ReturnType<WriterPropertiesBuilder['build']> {
-  return new WriterPropertiesBuilder()
-    .setCompression(Compression.SNAPPY)
-    .setMaxRowGroupSize(EXPORT_ROW_GROUP_ROWS)
-    // Ids and vector components are nearly all distinct: a dictionary only costs time.
-    .setColumnDictionaryEnabled('id', false)
-    .setColumnDictionaryEnabled('vector.list.item', false)
-    .setCreatedBy('shoal export')
-    .build();
+  return (
+    new WriterPropertiesBuilder()
+      .setCompression(Compression.SNAPPY)
+      .setMaxRowGroupSize(EXPORT_ROW_GROUP_ROWS)
+      // Ids and vector components are nearly all distinct: a dictionary only costs time.
+      .setColumnDictionaryEnabled('id', false)
+      .setColumnDictionaryEnabled('vector.list.item', false)
+      .setCreatedBy('shoal export')
+      .build()
+  );
 }
 
 /** Writes the batches `source` yields to `file` (created or replaced) as Parquet; resolves once the file is closed. */

@@ -45,7 +45,9 @@ export async function openRecordSource(file: string, format: Format, totalBytes:
 }
 
 function asShoalError(error: unknown): ShoalError {
-  return error instanceof ShoalError ? error : invalidArgument('record', error instanceof Error ? error.message : String(error));
+  return error instanceof ShoalError
+    ? error
+    : invalidArgument('record', error instanceof Error ? error.message : String(error));
 }
 
 function jsonLinesSource(file: string, totalBytes: number): RecordSource {
@@ -101,12 +103,16 @@ async function parquetSource(file: string): Promise<RecordSource> {
     done: () => done,
     async *records() {
       for (let group = 0; group < rowGroups; group++) {
-        const wasmTable = await io(`reading row group ${group} of ${file}`, () => reader.read({ rowGroups: [group], columns }));
+        const wasmTable = await io(`reading row group ${group} of ${file}`, () =>
+          reader.read({ rowGroups: [group], columns }),
+        );
         const table = tableFromIPC(wasmTable.intoIPCStream());
         const [ids, vectors, metadataColumn] = columns.map((name) => table.getChild(name) as Vector);
         for (let row = 0; row < table.numRows; row++) {
           const position = done + 1;
-          const record = recordAt(position, () => parquetRow(ids?.get(row), vectors?.get(row), metadataColumn?.get(row)));
+          const record = recordAt(position, () =>
+            parquetRow(ids?.get(row), vectors?.get(row), metadataColumn?.get(row)),
+          );
           done++;
           yield { position, record };
         }
