@@ -143,7 +143,7 @@ describe('shoal import and export', () => {
     }
   }, 600_000);
 
-  it('imports a foreign Parquet file: int64 ids, float64 list vectors, struct metadata, extra columns unread', async () => {
+  it('imports a foreign Parquet file: int64 ids, float64 list vectors, struct metadata, other columns', async () => {
     const rows = 50;
     const vectors = randomVectors(rows, 3, 5).map((vector) => Array.from(vector));
     const metadataType = new Struct([new Field('name', new Utf8(), true), new Field('count', new Int64(), true)]);
