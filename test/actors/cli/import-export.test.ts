@@ -249,6 +249,8 @@ describe('shoal command line', () => {
   it('answers help with the usage, import and export included, and exit code 0', async () => {
     const outcome = await shoal(['help']);
     expect(outcome.code).toBe(0);
-    expect(outcome.lines.join('\n')).toMatch(/import {4}--data-dir DIR --collection NAME[^]*export {4}--data-dir DIR/);
+    expect(outcome.lines.join('\n')).toMatch(
+      /import {4}--data-dir DIR --collection NAME[\s\S]*export {4}--data-dir DIR/,
+    );
   }, 60_000);
 });
