@@ -55,7 +55,7 @@ function parse(argv: readonly string[]): CommandLine {
   };
 }
 
-/** The operands a command takes: `count` of them (FILE for import and export), no more, no fewer. */
+/** The operands a command takes, one per name in `names` (FILE for import and export), no more, no fewer. */
 function operandsOf(line: CommandLine, names: readonly string[]): string[] {
   if (line.operands.length > names.length) throw new UsageError(`unexpected argument ${line.operands[names.length]}`);
   const missing = names[line.operands.length];
@@ -74,8 +74,9 @@ function metricOf(value: string | undefined): Metric | undefined {
 /** --format, else the file's extension, else `fallback` (export: Parquet) or a usage error (import). */
 function formatOf(value: string | undefined, file: string, fallback?: Format): Format {
   if (value !== undefined) {
-    if (!(FORMATS as readonly string[]).includes(value))
+    if (!(FORMATS as readonly string[]).includes(value)) {
       throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got ${value}`);
+    }
     return value as Format;
   }
   const format = formatOfFile(file) ?? fallback;
