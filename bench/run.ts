@@ -8,6 +8,7 @@
 import { cpus } from 'node:os';
 import { runCodecBench } from './codec.js';
 import { runExactBench } from './exact.js';
+import { runHttpBench } from './http.js';
 import { runRaftBench } from './raft.js';
 import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
 import { runSearchBench } from './search.js';
@@ -21,6 +22,7 @@ const BENCHES: Record<string, (options: BenchOptions) => Promise<BenchOutcome>> 
   search: runSearchBench,
   wal: runWalBench,
   raft: runRaftBench,
+  http: runHttpBench,
 };
 
 /** Earlier names: `ann` was the approximate search bench's name before it took `search`. */
@@ -33,6 +35,7 @@ const USAGE = `usage: npm run bench [-- [--quick] [${Object.keys(BENCHES).join('
   search  HNSW recall@10, QPS and build rate: Shoal vs raw hnswlib-node vs exact brute force (also: ann)
   wal     WAL appends/s per sync mode and writer count vs raw fdatasync; replay speed
   raft    metadata commit latency p50/p99 and commits/s, 1 and 3 replicas, vs raw fdatasync latency
+  http    search QPS and p50/p99 through the Qdrant REST API (JS client), 1 and 16 in flight, vs db.search
   --quick a much shorter run (rough figures)
 With no name, runs them all in sequence.`;
 

@@ -1,26 +1,24 @@
 #!/usr/bin/env node
 /**
  * The `shoal` command: `shoal serve` (the Qdrant-compatible HTTP server over
- * a data directory), `shoal stats` and `shoal optimize`. Bad arguments print
- * the usage and exit 2; a database error prints its code and message and
- * exits 1. In a clone: `npm run shoal -- <command> ...`.
+ * a data directory), `shoal stats`, `shoal optimize`, `shoal import` and
+ * `shoal export` (import.ts, export.ts). This file parses the command line
+ * and dispatches. Bad arguments print the usage and exit 2; a database error
+ * prints its code and message and exits 1. In a clone: `npm run shoal -- <command> ...`.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Shoal } from '../client/shoal.js';
 import { ShoalError } from '../../runtime/errors.js';
 import { startServer } from '../server/server.js';
-
-const USAGE = `usage: shoal <command> [options]
-  serve     --data-dir DIR [--host 127.0.0.1] [--port 6333] [--api-key KEY]
-            serves Qdrant's REST API over the database in DIR until SIGINT or SIGTERM
-            (the API key may also come from SHOAL_API_KEY)
-  stats     --data-dir DIR                    prints the database statistics as JSON
-  optimize  --data-dir DIR --collection NAME  flushes and merges a collection's segments
-  help                                        prints this`;
-
-/** A bad command line: the usage follows, exit code 2. */
-class UsageError extends Error {}
+import { METRICS } from '../../storage/types.js';
+import type { Metric } from '../public-api.js';
+import { exportFile } from './export.js';
+import { importFile } from './import.js';
+import { rateText } from './progress.js';
+import { FORMATS, formatOfFile } from './record-format.js';
+import type { Format } from './record-format.js';
+import { USAGE, UsageError } from './usage.js';
 
 const OPTIONS = {
   'data-dir': { type: 'string' },
@@ -28,21 +26,86 @@ const OPTIONS = {
   port: { type: 'string' },
   'api-key': { type: 'string' },
   collection: { type: 'string' },
+  metric: { type: 'string' },
+  format: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Parsed = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean };
 
-function parse(argv: readonly string[]): { command: string; options: Parsed } {
+interface CommandLine {
+  readonly command: string;
+  readonly options: Parsed;
+  /** The arguments after the command (import and export take FILE). */
+  readonly operands: readonly string[];
+}
+
+function parse(argv: readonly string[]): CommandLine {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const [command, ...rest] = parsed.positionals;
-  if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`);
-  return { command: parsed.values.help === true ? 'help' : (command ?? 'help'), options: parsed.values as Parsed };
+  const [command, ...operands] = parsed.positionals;
+  return {
+    command: parsed.values.help === true ? 'help' : (command ?? 'help'),
+    options: parsed.values as Parsed,
+    operands,
+  };
+}
+
+/** The operands a command takes, one per name in `names` (FILE for import and export), no more, no fewer. */
+function operandsOf(line: CommandLine, names: readonly string[]): string[] {
+  if (line.operands.length > names.length) throw new UsageError(`unexpected argument ${line.operands[names.length]}`);
+  const missing = names[line.operands.length];
+  if (missing !== undefined) throw new UsageError(`${line.command}: ${missing} is required`);
+  return [...line.operands];
+}
+
+function metricOf(value: string | undefined): Metric | undefined {
+  if (value === undefined) return undefined;
+  if (!(METRICS as readonly string[]).includes(value)) {
+    throw new UsageError(`--metric must be one of ${METRICS.join(', ')}, got ${value}`);
+  }
+  return value as Metric;
+}
+
+/** --format, else the file's extension, else `fallback` (export: Parquet) or a usage error (import). */
+function formatOf(value: string | undefined, file: string, fallback?: Format): Format {
+  if (value !== undefined) {
+    if (!(FORMATS as readonly string[]).includes(value)) {
+      throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got ${value}`);
+    }
+    return value as Format;
+  }
+  const format = formatOfFile(file) ?? fallback;
+  if (format === undefined) {
+    throw new UsageError(`cannot tell the format of ${file} (.jsonl, .ndjson, .json or .parquet): give --format`);
+  }
+  return format;
+}
+
+async function runImport(line: CommandLine): Promise<void> {
+  const { options } = line;
+  const [file = ''] = operandsOf(line, ['FILE']);
+  const collection = required(options, 'collection');
+  const importOptions = { collection, file, format: formatOf(options.format, file), metric: metricOf(options.metric) };
+  const summary = await withDatabase(options, (db) => importFile(db, importOptions));
+  const created = summary.created ? ' (created)' : '';
+  const rate = rateText(summary.records, summary.elapsedMs);
+  process.stdout.write(`imported ${summary.records} records into ${collection}${created} ${rate}\n`);
+}
+
+async function runExport(line: CommandLine): Promise<void> {
+  const { options } = line;
+  const [file = ''] = operandsOf(line, ['FILE']);
+  const collection = required(options, 'collection');
+  const format = formatOf(options.format, file, 'parquet');
+  const summary = await withDatabase(options, (db) => exportFile(db, { collection, file, format }));
+  const rate = rateText(summary.records, summary.elapsedMs);
+  process.stdout.write(`exported ${summary.records} records of ${collection} to ${file} (${format}) ${rate}
+`);
 }
 
 function required(options: Parsed, name: 'data-dir' | 'collection'): string {
@@ -101,7 +164,9 @@ async function withDatabase<T>(options: Parsed, work: (db: Shoal) => Promise<T>)
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const { command, options } = parse(argv);
+  const line = parse(argv);
+  const { command, options } = line;
+  if (command !== 'import' && command !== 'export') operandsOf(line, []);
   switch (command) {
     case 'help':
       process.stdout.write(`${USAGE}\n`);
@@ -118,6 +183,12 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify(result)}\n`);
       return 0;
     }
+    case 'import':
+      await runImport(line);
+      return 0;
+    case 'export':
+      await runExport(line);
+      return 0;
     default:
       throw new UsageError(`unknown command ${command}`);
   }
