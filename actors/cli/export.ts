@@ -6,8 +6,8 @@
  * group). The file is written under a temporary name and renamed at the
  * end: an export that fails leaves no half-written FILE behind.
  */
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { createWriteStream } from '../../runtime/host-files.js';
+import { rename, rm } from '../../runtime/host-files.js';
 import { once } from 'node:events';
 import { io } from '../../runtime/fs-errors.js';
 import type { Shoal } from '../client/shoal.js';

@@ -8,7 +8,7 @@
  * the error says so: fix the line and run again (an upsert of the same ids
  * is idempotent).
  */
-import { stat } from 'node:fs/promises';
+import { stat } from '../../runtime/host-files.js';
 import { ShoalError } from '../../runtime/errors.js';
 import { io } from '../../runtime/fs-errors.js';
 import type { Shoal } from '../client/shoal.js';

@@ -6,7 +6,7 @@
  * and dispatches. Bad arguments print the usage and exit 2; a database error
  * prints its code and message and exits 1. In a clone: `npm run shoal -- <command> ...`.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync } from '../../runtime/host-files.js';
 import { parseArgs } from 'node:util';
 import { Shoal } from '../client/shoal.js';
 import { ShoalError } from '../../runtime/errors.js';
@@ -108,6 +108,13 @@ async function runExport(line: CommandLine): Promise<void> {
 `);
 }
 
+/** The data directory: `--data-dir`, by default `./data` (as `npm start` uses). */
+function dataDirOf(options: Parsed): string {
+  const value = options['data-dir'];
+  if (value === '') throw new UsageError('--data-dir must not be empty');
+  return value ?? './data';
+}
+
 function required(options: Parsed, name: 'data-dir' | 'collection'): string {
   const value = options[name];
   if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
@@ -133,7 +140,7 @@ function packageVersion(): string {
 }
 
 async function serve(options: Parsed): Promise<void> {
-  const dataDir = required(options, 'data-dir');
+  const dataDir = dataDirOf(options);
   const port = portOf(options.port);
   const apiKey = options['api-key'] ?? process.env['SHOAL_API_KEY'];
   const db = await Shoal.open({ dataDir });
@@ -155,7 +162,7 @@ async function serve(options: Parsed): Promise<void> {
 }
 
 async function withDatabase<T>(options: Parsed, work: (db: Shoal) => Promise<T>): Promise<T> {
-  const db = await Shoal.open({ dataDir: required(options, 'data-dir') });
+  const db = await Shoal.open({ dataDir: dataDirOf(options) });
   try {
     return await work(db);
   } finally {

@@ -5,8 +5,8 @@
  * groups of at most EXPORT_ROW_GROUP_ROWS rows and the bytes are piped to the
  * file, so memory holds about one row group, whatever the collection's size.
  */
-import { createWriteStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { createWriteStream } from '../../runtime/host-files.js';
+import { writeFile } from '../../runtime/host-files.js';
 import { Writable } from 'node:stream';
 import { Field, Float32, List, Schema, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';

@@ -6,7 +6,7 @@
  * while they are imported). A bad record ends the stream with a
  * RecordSourceError naming its line or row (counting from 1).
  */
-import { createReadStream, openAsBlob } from 'node:fs';
+import { createReadStream, openAsBlob } from '../../runtime/host-files.js';
 import { createInterface } from 'node:readline';
 import { tableFromIPC } from 'apache-arrow';
 import type { Table, Vector } from 'apache-arrow';

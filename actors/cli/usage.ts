@@ -16,7 +16,8 @@ export const USAGE = `usage: shoal <command> [options]
   export    --data-dir DIR --collection NAME [--format parquet|jsonl] FILE
             writes every record of the collection to FILE (Parquet unless FILE ends in .jsonl,
             .ndjson or .json, or --format says otherwise)
-  help                                        prints this`;
+  help                                        prints this
+Every command works on the database in --data-dir DIR, by default ./data.`;
 
 /** A bad command line: the usage follows, exit code 2. */
 export class UsageError extends Error {}

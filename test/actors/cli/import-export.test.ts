@@ -229,7 +229,7 @@ describe('shoal command line', () => {
     ],
     [['import', '--data-dir', 'd', '--collection', 'c', 'records.csv'], /cannot tell the format of records\.csv/],
     [['import', '--data-dir', 'd', 'a.jsonl'], /--collection is required/],
-    [['export', '--collection', 'c', 'a.parquet'], /--data-dir is required/],
+    [['export', '--collection', 'c', '--data-dir', '', 'a.parquet'], /--data-dir must not be empty/],
     [['import', '--data-dir', 'd', '--collection', 'c', '--metric'], /argument missing/],
     [['export', '--bogus', 'a.parquet'], /Unknown option '--bogus'/],
     [['stats', '--data-dir', 'd', 'extra'], /unexpected argument extra/],
