@@ -10,7 +10,7 @@
  */
 import type { ActorContext } from '../runtime/actor.js';
 import { ShoalError } from '../runtime/errors.js';
-import type { MetadataCommand, MetadataState } from '../cluster/metadata.js';
+import type { ClusterCommand, ClusterState } from '../cluster/metadata.js';
 import { metadataReplicaAddress } from './addresses.js';
 import type { MetadataReplicaMessage, ProposeAnswer, ReadAnswer, ReplicaStatus } from './metadata-replica-actor.js';
 
@@ -49,14 +49,14 @@ export class MetadataClient {
    * An UNAVAILABLE or TIMEOUT leaves the outcome unknown: the command may
    * still commit (commands are idempotent, so retrying is safe).
    */
-  async propose(ctx: ActorContext, command: MetadataCommand, deadline: number): Promise<ProposeAnswer> {
+  async propose(ctx: ActorContext, command: ClusterCommand, deadline: number): Promise<ProposeAnswer> {
     const answer = await this.call<ProposeAnswer>(ctx, { type: 'propose', command }, deadline, 'metadata write');
     if (!answer.result.ok) throw new ShoalError(answer.result.code, answer.result.message);
     return answer;
   }
 
   /** The metadata state: linearizable (ReadIndex through the leader), or some replica's applied state. */
-  async read(ctx: ActorContext, deadline: number, linearizable = true): Promise<MetadataState> {
+  async read(ctx: ActorContext, deadline: number, linearizable = true): Promise<ClusterState> {
     const answer = await this.call<ReadAnswer>(ctx, { type: 'read', linearizable }, deadline, 'metadata read');
     return answer.state;
   }

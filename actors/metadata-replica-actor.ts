@@ -9,7 +9,7 @@
  * Persisting runs off the mailbox (`pipeToSelf`), so messages that arrive
  * during an fsync are stepped meanwhile and their output forms the next
  * Ready: one fsync covers many proposals (group commit). Committed entries
- * are applied to a `MetadataStore`; a proposal whose entry was superseded is
+ * are applied to a `ClusterStore`; a proposal whose entry was superseded is
  * answered UNAVAILABLE so the client retries. Local reads answer the applied
  * state at once. A refusal carries `{ reason, leader }`, the leader hint the
  * client follows.
@@ -21,8 +21,8 @@ import { ShoalError } from '../runtime/errors.js';
 import type { Entry, Message as RaftMessage, Refusal, Snapshot } from '../cluster/raft/index.js';
 import { ReplicaDriver } from '../cluster/raft/replica-driver.js';
 import type { ReplicaAction, ReplicaMachine } from '../cluster/raft/replica-driver.js';
-import { MetadataStore } from '../cluster/metadata.js';
-import type { MetadataCommand, MetadataResult, MetadataState } from '../cluster/metadata.js';
+import { ClusterStore } from '../cluster/metadata.js';
+import type { ClusterCommand, ClusterResult, ClusterState } from '../cluster/metadata.js';
 import { encodeCommand } from '../cluster/metadata.js';
 import { RaftLogFile } from '../storage/raft-log.js';
 import { metadataReplicaAddress } from './addresses.js';
@@ -47,7 +47,7 @@ export interface MetadataReplicaArgs {
 /** Messages a replica answers. */
 export type MetadataReplicaMessage =
   | { readonly type: 'raft'; readonly message: RaftMessage }
-  | { readonly type: 'propose'; readonly command: MetadataCommand }
+  | { readonly type: 'propose'; readonly command: ClusterCommand }
   /** `linearizable`: through ReadIndex; otherwise the local applied state. */
   | { readonly type: 'read'; readonly linearizable: boolean }
   | { readonly type: 'status' };
@@ -55,12 +55,12 @@ export type MetadataReplicaMessage =
 /** The answer to `propose`: where the command landed and what applying it answered. */
 export interface ProposeAnswer {
   readonly index: number;
-  readonly result: MetadataResult;
+  readonly result: ClusterResult;
 }
 
 /** The answer to `read`. */
 export interface ReadAnswer {
-  readonly state: MetadataState;
+  readonly state: ClusterState;
   /** The replica's applied index when it answered. */
   readonly applied: number;
   /** The leader the replica knows of (0: none). */
@@ -89,17 +89,17 @@ type Internal =
   | { readonly type: 'saved'; readonly token: number; readonly outcome: Outcome<void> }
   | { readonly type: 'compacted'; readonly outcome: Outcome<void> };
 
-type Driver = ReplicaDriver<Responder | null, MetadataResult, MetadataState>;
-type Action = ReplicaAction<Responder | null, MetadataResult, MetadataState>;
+type Driver = ReplicaDriver<Responder | null, ClusterResult, ClusterState>;
+type Action = ReplicaAction<Responder | null, ClusterResult, ClusterState>;
 
 /** The answer a proposal gets for a leader's empty entry or a membership change (never proposed by a client). */
-const APPLIED: MetadataResult = { ok: true, repeated: false };
+const APPLIED: ClusterResult = { ok: true, repeated: false };
 
 const READ_WHAT = 'serve a linearizable read';
 
-/** `MetadataStore` as the driver's state machine. */
-function metadataMachine(snapshot: Snapshot | null): ReplicaMachine<MetadataResult, MetadataState> {
-  const store = snapshot === null ? new MetadataStore() : MetadataStore.restore(snapshot.data);
+/** `ClusterStore` as the driver's state machine. */
+function metadataMachine(snapshot: Snapshot | null): ReplicaMachine<ClusterResult, ClusterState> {
+  const store = snapshot === null ? new ClusterStore() : ClusterStore.restore(snapshot.data);
   return {
     apply: (entry: Entry) => (entry.kind === 'normal' ? store.applyData(entry.data) : null) ?? APPLIED,
     snapshot: () => store.snapshot(),

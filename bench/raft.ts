@@ -16,7 +16,7 @@ import { ActorSystem } from '../runtime/system.js';
 import { siblingModuleUrl } from '../runtime/module-url.js';
 import { metadataGroupName, metadataReplicaAddress } from '../actors/addresses.js';
 import type { MetadataReplicaArgs, ReplicaStatus } from '../actors/metadata-replica-actor.js';
-import type { MetadataCommand } from '../cluster/metadata.js';
+import type { ClusterCommand } from '../cluster/metadata.js';
 import { LOCAL_MEMBER } from '../cluster/metadata.js';
 import { zeroCounters } from '../storage/placement.js';
 import type { BenchOptions, BenchOutcome, Figures } from './harness.js';
@@ -86,11 +86,11 @@ async function measureGroup(root: string, replicas: number, plan: Plan): Promise
       });
     }
     const leader = metadataReplicaAddress(await leaderOf(system, ids));
-    const propose = (command: MetadataCommand): Promise<unknown> =>
+    const propose = (command: ClusterCommand): Promise<unknown> =>
       system.ask(leader, { type: 'propose', command }, { timeoutMs: 30_000 });
     await propose({ type: 'bootstrap', members: [LOCAL_MEMBER], collections: [], counters: zeroCounters() });
     let member = 0;
-    const next = (): MetadataCommand => ({ type: 'add-member', member: { id: `m${member++}`, address: 'bench' } });
+    const next = (): ClusterCommand => ({ type: 'add-member', member: { id: `m${member++}`, address: 'bench' } });
     const samples: number[] = [];
     for (let i = 0; i < plan.sequential; i++) {
       const start = performance.now();

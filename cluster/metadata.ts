@@ -1,6 +1,7 @@
 /**
- * The metadata state machine: what the Raft group replicates. Pure code: a
- * `MetadataStore` applies commands in log order and answers queries from its
+ * The cluster metadata state machine (the cluster side of "metadata"; a
+ * record's own metadata is `Metadata` in storage/types.ts): what the Raft group replicates. Pure code: a
+ * `ClusterStore` applies commands in log order and answers queries from its
  * applied state; every replica holds one and, fed the same committed
  * entries, reaches the same state.
  *
@@ -39,7 +40,7 @@ export interface ShardAssignment {
 }
 
 /** The whole replicated state, as plain data (also the snapshot image). */
-export interface MetadataState {
+export interface ClusterState {
   /** Format of this image; bumped when the shape changes. */
   readonly version: 1;
   /** True once the cluster was bootstrapped (members recorded, an old catalogue imported). */
@@ -54,7 +55,7 @@ export interface MetadataState {
 }
 
 /** Every command of the metadata log. */
-export type MetadataCommand =
+export type ClusterCommand =
   | {
       /** First command of a cluster: its members, and the collections of a catalogue file being migrated. */
       readonly type: 'bootstrap';
@@ -82,35 +83,35 @@ export type MetadataCommand =
   | { readonly type: 'remove-member'; readonly id: string };
 
 /** The outcome of applying one command: `ok` (maybe a repeat of an earlier identical command) or a typed refusal. */
-export type MetadataResult =
+export type ClusterResult =
   | { readonly ok: true; readonly repeated: boolean }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 /** The member every shard is assigned to while Shoal runs in one process. */
 export const LOCAL_MEMBER: Member = Object.freeze({ id: 'local', address: 'in-process' });
 
-const OK: MetadataResult = Object.freeze({ ok: true, repeated: false });
-const REPEATED: MetadataResult = Object.freeze({ ok: true, repeated: true });
+const OK: ClusterResult = Object.freeze({ ok: true, repeated: false });
+const REPEATED: ClusterResult = Object.freeze({ ok: true, repeated: true });
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** The state of a cluster that has applied nothing. */
-export function emptyMetadata(): MetadataState {
+export function emptyClusterState(): ClusterState {
   return { version: 1, initialized: false, members: [], collections: [], shards: {}, counters: zeroCounters() };
 }
 
 /** Encodes a command as Raft entry data. */
-export function encodeCommand(command: MetadataCommand): Uint8Array {
+export function encodeCommand(command: ClusterCommand): Uint8Array {
   return encoder.encode(JSON.stringify(command));
 }
 
 /** Decodes entry data; null when it is not a command (a leader's empty no-op entry, or garbage). */
-export function decodeCommand(data: Uint8Array): MetadataCommand | null {
+export function decodeCommand(data: Uint8Array): ClusterCommand | null {
   if (data.length === 0) return null;
   try {
     const value: unknown = JSON.parse(decoder.decode(data));
     return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
-      ? (value as MetadataCommand)
+      ? (value as ClusterCommand)
       : null;
   } catch {
     return null;
@@ -123,23 +124,23 @@ export function initialAssignments(shards: number, member: string): ShardAssignm
 }
 
 /** One replica's copy of the metadata. Mutated only by `apply` and `restore`. */
-export class MetadataStore {
-  private state: MetadataState;
+export class ClusterStore {
+  private state: ClusterState;
 
-  constructor(state: MetadataState = emptyMetadata()) {
+  constructor(state: ClusterState = emptyClusterState()) {
     this.state = state;
   }
 
   /** Rebuilds a store from a snapshot image (`snapshot()`); an empty image is the empty state. */
-  static restore(image: Uint8Array): MetadataStore {
-    if (image.length === 0) return new MetadataStore();
-    const state = JSON.parse(decoder.decode(image)) as MetadataState;
+  static restore(image: Uint8Array): ClusterStore {
+    if (image.length === 0) return new ClusterStore();
+    const state = JSON.parse(decoder.decode(image)) as ClusterState;
     if (state.version !== 1) throw new Error(`metadata snapshot version ${String(state.version)} is not supported`);
-    return new MetadataStore(state);
+    return new ClusterStore(state);
   }
 
   /** The applied state (immutable: `apply` replaces it). */
-  current(): MetadataState {
+  current(): ClusterState {
     return this.state;
   }
 
@@ -149,7 +150,7 @@ export class MetadataStore {
   }
 
   /** Applies entry data; non-command data (a leader's no-op) changes nothing. */
-  applyData(data: Uint8Array): MetadataResult | null {
+  applyData(data: Uint8Array): ClusterResult | null {
     const command = decodeCommand(data);
     return command === null ? null : this.apply(command);
   }
@@ -157,7 +158,7 @@ export class MetadataStore {
   /**
    * Applies one command in log order. Never throws: a command that cannot apply answers a refusal and changes nothing.
    */
-  apply(command: MetadataCommand): MetadataResult {
+  apply(command: ClusterCommand): ClusterResult {
     const applied = applyCommand(this.state, command);
     if ('ok' in applied) return applied;
     this.state = applied;
@@ -181,12 +182,12 @@ export class MetadataStore {
 }
 
 /** One command of the log, by its type. */
-type CommandOf<Type extends MetadataCommand['type']> = Extract<MetadataCommand, { readonly type: Type }>;
+type CommandOf<Type extends ClusterCommand['type']> = Extract<ClusterCommand, { readonly type: Type }>;
 
 /** What a command does: the next state (answered `ok`), or a result that leaves the state as it was. */
-type Applied = MetadataState | MetadataResult;
+type Applied = ClusterState | ClusterResult;
 
-function applyCommand(state: MetadataState, command: MetadataCommand): Applied {
+function applyCommand(state: ClusterState, command: ClusterCommand): Applied {
   switch (command.type) {
     case 'bootstrap':
       return bootstrap(state, command);
@@ -208,7 +209,7 @@ function applyCommand(state: MetadataState, command: MetadataCommand): Applied {
   }
 }
 
-function bootstrap(state: MetadataState, command: CommandOf<'bootstrap'>): Applied {
+function bootstrap(state: ClusterState, command: CommandOf<'bootstrap'>): Applied {
   if (state.initialized) return REPEATED;
   const shards: Record<string, ShardAssignment[]> = {};
   const leader = command.members[0]?.id ?? LOCAL_MEMBER.id;
@@ -218,7 +219,7 @@ function bootstrap(state: MetadataState, command: CommandOf<'bootstrap'>): Appli
   return { ...state, initialized: true, members, collections, shards, counters: command.counters };
 }
 
-function createCollection(state: MetadataState, command: CommandOf<'create-collection'>): Applied {
+function createCollection(state: ClusterState, command: CommandOf<'create-collection'>): Applied {
   const existing = state.collections.find((entry) => entry.name === command.entry.name);
   if (existing !== undefined) {
     if (existing.id === command.entry.id) return REPEATED;
@@ -233,13 +234,13 @@ function createCollection(state: MetadataState, command: CommandOf<'create-colle
   };
 }
 
-function dropCollection(state: MetadataState, command: CommandOf<'drop-collection'>): Applied {
+function dropCollection(state: ClusterState, command: CommandOf<'drop-collection'>): Applied {
   if (!state.collections.some((entry) => entry.id === command.id)) return REPEATED;
   const { [command.id]: _dropped, ...shards } = state.shards;
   return { ...state, collections: state.collections.filter((entry) => entry.id !== command.id), shards };
 }
 
-function assignShard(state: MetadataState, command: CommandOf<'assign-shard' | 'set-shard-leader'>): Applied {
+function assignShard(state: ClusterState, command: CommandOf<'assign-shard' | 'set-shard-leader'>): Applied {
   const assignments = state.shards[command.collectionId];
   const current = assignments?.[command.shard];
   if (assignments === undefined || current === undefined) {
@@ -257,7 +258,7 @@ function assignShard(state: MetadataState, command: CommandOf<'assign-shard' | '
   return { ...state, shards: { ...state.shards, [command.collectionId]: next } };
 }
 
-function setPlacement(state: MetadataState, command: CommandOf<'set-placement'>): Applied {
+function setPlacement(state: ClusterState, command: CommandOf<'set-placement'>): Applied {
   if (!state.collections.some((entry) => entry.id === command.collectionId)) {
     return refuse('COLLECTION_NOT_FOUND', `no collection ${command.collectionId}`);
   }
@@ -266,12 +267,12 @@ function setPlacement(state: MetadataState, command: CommandOf<'set-placement'>)
   return { ...state, collections: state.collections.map(place) };
 }
 
-function addMember(state: MetadataState, command: CommandOf<'add-member'>): Applied {
+function addMember(state: ClusterState, command: CommandOf<'add-member'>): Applied {
   if (state.members.some((member) => member.id === command.member.id)) return REPEATED;
   return { ...state, members: [...state.members, command.member] };
 }
 
-function removeMember(state: MetadataState, command: CommandOf<'remove-member'>): Applied {
+function removeMember(state: ClusterState, command: CommandOf<'remove-member'>): Applied {
   if (!state.members.some((member) => member.id === command.id)) return REPEATED;
   const hosts = (assignments: readonly ShardAssignment[]): boolean =>
     assignments.some((assignment) => assignment.replicas.includes(command.id));
@@ -282,7 +283,7 @@ function removeMember(state: MetadataState, command: CommandOf<'remove-member'>)
   return { ...state, members: state.members.filter((member) => member.id !== command.id) };
 }
 
-function refuse(code: ErrorCode, message: string): MetadataResult {
+function refuse(code: ErrorCode, message: string): ClusterResult {
   return { ok: false, code, message };
 }
 

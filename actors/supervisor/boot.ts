@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { ActorContext, SystemDescription } from '../../runtime/actor.js';
 import { ShoalError, toShoalError } from '../../runtime/errors.js';
 import { LOCAL_MEMBER } from '../../cluster/metadata.js';
-import type { MetadataState } from '../../cluster/metadata.js';
+import type { ClusterState } from '../../cluster/metadata.js';
 import { readCatalogue } from '../../storage/catalogue.js';
 import type { CollectionEntry } from '../../storage/collection-entry.js';
 import { compareWithMetadata, discoverStorage, missingFolderError, missingRoots } from '../../storage/discovery.js';
@@ -53,7 +53,7 @@ async function openMetadata(
   args: SupervisorArgs,
   ctx: ActorContext,
   running: ReadonlySet<string>,
-): Promise<MetadataState> {
+): Promise<ClusterState> {
   await startMetadataReplicas(state, args, ctx, running);
   const cataloguePath = join(args.dataDir, 'catalogue.json');
   const deadline = ctx.clock.now() + BOOT_METADATA_MS;

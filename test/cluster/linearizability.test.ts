@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { checkLinearizable } from './linearizability.js';
 import type { CheckResult, Model, Operation } from './linearizability.js';
 import { applyMetadata, metadataModel } from './metadata-map-model.js';
-import type { MetadataInput, MetadataOutput, MetadataState } from './metadata-map-model.js';
+import type { MetadataInput, MetadataOutput, ClusterState } from './metadata-map-model.js';
 
 type RegisterInput = { readonly kind: 'write'; readonly value: number } | { readonly kind: 'read' };
 type RegisterOutput = 'ok' | number | null;
@@ -290,7 +290,7 @@ function alternative(input: MetadataInput, output: MetadataOutput): MetadataOutp
 /** Tries every order of every subset that keeps all known operations; exponential, for tiny histories only. */
 function bruteForce(history: readonly Operation<MetadataInput, MetadataOutput>[]): boolean {
   const model = metadataModel(false);
-  const search = (remaining: readonly number[], state: MetadataState): boolean => {
+  const search = (remaining: readonly number[], state: ClusterState): boolean => {
     if (remaining.every((index) => (history[index] as Operation<MetadataInput, MetadataOutput>).return === Infinity))
       return true;
     return remaining.some((index) => {
@@ -323,7 +323,7 @@ function expectValidOrder(
 ): void {
   const model = metadataModel(false);
   let state = model.init();
-  const byName = new Map<string, MetadataState>();
+  const byName = new Map<string, ClusterState>();
   for (const index of order) {
     const operation = history[index] as Operation<MetadataInput, MetadataOutput>;
     // A violation's prefix covers one partition only, so replay it against that name's own state.

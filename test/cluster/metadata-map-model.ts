@@ -18,7 +18,7 @@ export type MetadataInput =
 export type MetadataOutput = 'ok' | 'exists' | 'not-found' | number | null;
 
 /** The model state: name → id, never mutated (each step builds a new map). */
-export type MetadataState = ReadonlyMap<string, number>;
+export type ClusterState = ReadonlyMap<string, number>;
 
 /** Applies `input` to `map` in place and returns the answer; the replicas' state machine. */
 export function applyMetadata(map: Map<string, number>, input: MetadataInput): MetadataOutput {
@@ -39,9 +39,9 @@ export function applyMetadata(map: Map<string, number>, input: MetadataInput): M
 
 /** The answer `input` gets in `state` and the state after it, without mutating `state`. */
 function stepMetadata(
-  state: MetadataState,
+  state: ClusterState,
   input: MetadataInput,
-): { readonly output: MetadataOutput; readonly state: MetadataState } {
+): { readonly output: MetadataOutput; readonly state: ClusterState } {
   if (input.kind === 'read') return { output: state.get(input.name) ?? null, state };
   const next = new Map(state);
   const output = applyMetadata(next, input);
@@ -54,7 +54,7 @@ export function describeMetadata(input: MetadataInput, output: MetadataOutput | 
   return `${head} -> ${output === undefined ? '?' : String(output)}`;
 }
 
-function keyOf(state: MetadataState): string {
+function keyOf(state: ClusterState): string {
   return [...state]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, id]) => `${name}=${id}`)
@@ -62,8 +62,8 @@ function keyOf(state: MetadataState): string {
 }
 
 /** The metadata map as a checker model; `partitioned` (default true) checks each name on its own. */
-export function metadataModel(partitioned = true): Model<MetadataState, MetadataInput, MetadataOutput> {
-  const model: Model<MetadataState, MetadataInput, MetadataOutput> = {
+export function metadataModel(partitioned = true): Model<ClusterState, MetadataInput, MetadataOutput> {
+  const model: Model<ClusterState, MetadataInput, MetadataOutput> = {
     init: () => new Map(),
     step: (state, input, output) => {
       const result = stepMetadata(state, input);

@@ -1,8 +1,8 @@
 // The metadata state machine: every command's effect, refusals that change nothing, idempotent retries, epochs that
 // rise on every assignment change, snapshot round trips, and replicas that apply the same log reaching the same state.
 import { describe, expect, it } from 'vitest';
-import { LOCAL_MEMBER, MetadataStore, decodeCommand, encodeCommand } from '../../cluster/metadata.js';
-import type { MetadataCommand } from '../../cluster/metadata.js';
+import { LOCAL_MEMBER, ClusterStore, decodeCommand, encodeCommand } from '../../cluster/metadata.js';
+import type { ClusterCommand } from '../../cluster/metadata.js';
 import type { CollectionEntry } from '../../storage/collection-entry.js';
 import { uniformPlacement, zeroCounters } from '../../storage/placement.js';
 
@@ -12,8 +12,8 @@ function entry(name: string, id = `${name}-0000000a`, shards = 2): CollectionEnt
   return { id, name, dimension: 4, metric: 'cosine', shards, syncMode: 'batch', placement: PLACEMENT };
 }
 
-function bootstrapped(): MetadataStore {
-  const store = new MetadataStore();
+function bootstrapped(): ClusterStore {
+  const store = new ClusterStore();
   expect(
     store.apply({ type: 'bootstrap', members: [LOCAL_MEMBER], collections: [], counters: zeroCounters() }),
   ).toEqual({ ok: true, repeated: false });
@@ -22,7 +22,7 @@ function bootstrapped(): MetadataStore {
 
 describe('metadata state machine', () => {
   it('bootstraps once, importing a catalogue with initial shard assignments', () => {
-    const store = new MetadataStore();
+    const store = new ClusterStore();
     expect(store.current().initialized).toBe(false);
     const counters = { ...zeroCounters(), wal: 1 };
     store.apply({ type: 'bootstrap', members: [LOCAL_MEMBER], collections: [entry('a')], counters });
@@ -160,7 +160,7 @@ describe('metadata state machine', () => {
     expect(store.applyData(new Uint8Array(0))).toBeNull();
     expect(store.applyData(new TextEncoder().encode('{not json'))).toBeNull();
     expect(store.applyData(new TextEncoder().encode('[1,2]'))).toBeNull();
-    expect(store.applyData(encodeCommand({ type: 'no-such-command' } as unknown as MetadataCommand))).toMatchObject({
+    expect(store.applyData(encodeCommand({ type: 'no-such-command' } as unknown as ClusterCommand))).toMatchObject({
       ok: false,
       code: 'INVALID_ARGUMENT',
     });
@@ -168,7 +168,7 @@ describe('metadata state machine', () => {
   });
 
   it('round-trips commands and snapshots; replicas fed the same log agree', () => {
-    const log: MetadataCommand[] = [
+    const log: ClusterCommand[] = [
       { type: 'bootstrap', members: [LOCAL_MEMBER], collections: [entry('a')], counters: zeroCounters() },
       { type: 'create-collection', entry: entry('b', 'b-0000000b'), counters: { ...zeroCounters(), wal: 2 } },
       { type: 'add-member', member: { id: 'm2', address: 'host-2' } },
@@ -176,14 +176,14 @@ describe('metadata state machine', () => {
       { type: 'drop-collection', id: 'a-0000000a' },
       { type: 'create-collection', entry: entry('b', 'b-0000000c'), counters: zeroCounters() },
     ];
-    const first = new MetadataStore();
-    const second = new MetadataStore();
-    const results = log.map((command) => first.apply(decodeCommand(encodeCommand(command)) as MetadataCommand));
+    const first = new ClusterStore();
+    const second = new ClusterStore();
+    const results = log.map((command) => first.apply(decodeCommand(encodeCommand(command)) as ClusterCommand));
     for (const command of log) second.applyData(encodeCommand(command));
     expect(results.map((result) => result.ok)).toEqual([true, true, true, true, true, false]);
     expect(second.current()).toEqual(first.current());
-    const restored = MetadataStore.restore(first.snapshot());
+    const restored = ClusterStore.restore(first.snapshot());
     expect(restored.current()).toEqual(first.current());
-    expect(MetadataStore.restore(new Uint8Array(0)).current().initialized).toBe(false);
+    expect(ClusterStore.restore(new Uint8Array(0)).current().initialized).toBe(false);
   });
 });
