@@ -121,6 +121,15 @@ describe('the packed package', () => {
     expect(files.length).toBeGreaterThan(0);
   }, 90_000);
 
+  it('installs the shoal command, which runs compiled (stats of the quick start\'s data directory)', async () => {
+    const bin = join(project.path, 'node_modules', '.bin', 'shoal');
+    const help = await run(bin, ['help'], { cwd: project.path, timeout: 30_000 });
+    expect(help.stdout).toContain('usage: shoal <command>');
+    const stats = await run(bin, ['stats', '--data-dir', './data'], { cwd: project.path, timeout: 60_000 });
+    const names = (JSON.parse(stats.stdout) as { collections: { name: string }[] }).collections.map((c) => c.name);
+    expect(names.sort()).toEqual(['docs', 'lc']);
+  }, 90_000);
+
   it('gives TypeScript the types of every entry through the exports map', async () => {
     const config = {
       compilerOptions: {
