@@ -28,6 +28,7 @@ const OPTIONS = {
   collection: { type: 'string' },
   metric: { type: 'string' },
   format: { type: 'string' },
+  'max-workers': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -108,6 +109,17 @@ async function runExport(line: CommandLine): Promise<void> {
 `);
 }
 
+/** `--max-workers N`: at most N worker threads (actors share them beyond it); Shoal's default when absent. */
+function maxWorkersOf(options: Parsed): { maxWorkers?: number } {
+  const value = options['max-workers'];
+  if (value === undefined) return {};
+  const count = Number(value);
+  if (!/^[0-9]+$/.test(value) || count < 1 || count > 1024) {
+    throw new UsageError(`--max-workers must be 1 to 1024, got ${value}`);
+  }
+  return { maxWorkers: count };
+}
+
 /** The data directory: `--data-dir`, by default `./data` (as `npm start` uses). */
 function dataDirOf(options: Parsed): string {
   const value = options['data-dir'];
@@ -143,7 +155,7 @@ async function serve(options: Parsed): Promise<void> {
   const dataDir = dataDirOf(options);
   const port = portOf(options.port);
   const apiKey = options['api-key'] ?? process.env['SHOAL_API_KEY'];
-  const db = await Shoal.open({ dataDir });
+  const db = await Shoal.open({ dataDir, ...maxWorkersOf(options) });
   const server = await startServer(db, {
     host: options.host ?? '127.0.0.1',
     port,
@@ -162,7 +174,7 @@ async function serve(options: Parsed): Promise<void> {
 }
 
 async function withDatabase<T>(options: Parsed, work: (db: Shoal) => Promise<T>): Promise<T> {
-  const db = await Shoal.open({ dataDir: dataDirOf(options) });
+  const db = await Shoal.open({ dataDir: dataDirOf(options), ...maxWorkersOf(options) });
   try {
     return await work(db);
   } finally {

@@ -17,7 +17,8 @@ export const USAGE = `usage: shoal <command> [options]
             writes every record of the collection to FILE (Parquet unless FILE ends in .jsonl,
             .ndjson or .json, or --format says otherwise)
   help                                        prints this
-Every command works on the database in --data-dir DIR, by default ./data.`;
+Every command works on the database in --data-dir DIR, by default ./data, and takes
+--max-workers N to cap its worker threads (actors share them beyond N).`;
 
 /** A bad command line: the usage follows, exit code 2. */
 export class UsageError extends Error {}

@@ -22,8 +22,11 @@ interface Expected {
   readonly metadata: Metadata | null;
 }
 
+/** Runs the CLI; a command that opens a database gets few threads (starting each under tsx costs ~0.25 s). */
 function shoal(args: readonly string[]): Promise<ChildExit> {
-  return runToExit(['--import', 'tsx', 'actors/cli/main.ts', ...args], {
+  const [command, ...rest] = args;
+  const threads = args.includes('--data-dir') ? ['--max-workers', '2'] : [];
+  return runToExit(['--import', 'tsx', 'actors/cli/main.ts', ...(command ? [command] : []), ...threads, ...rest], {
     cwd: REPOSITORY_ROOT,
     watchdogMs: CLI_TIMEOUT_MS,
   });
@@ -123,7 +126,7 @@ describe('shoal import and export', () => {
     expect(written).toHaveLength(COUNT);
     expect(Object.keys(written[0] ?? {}).sort()).toEqual(['id', 'metadata', 'vector']);
 
-    const original = await Shoal.open({ dataDir: first });
+    const original = await Shoal.open({ dataDir: first, maxWorkers: 2 });
     try {
       expect(
         (await original.listCollections()).map(({ name, dimension, metric }) => ({ name, dimension, metric })),
@@ -132,7 +135,7 @@ describe('shoal import and export', () => {
     } finally {
       await original.close();
     }
-    const copy = await Shoal.open({ dataDir: second });
+    const copy = await Shoal.open({ dataDir: second, maxWorkers: 2 });
     try {
       const metrics = (await copy.listCollections()).map(({ name, metric }) => `${name}:${metric}`).sort();
       expect(metrics).toEqual(['fromJsonl:cosine', 'fromParquet:cosine']);
@@ -166,7 +169,7 @@ describe('shoal import and export', () => {
     const dataDir = path('foreign');
     const imported = await shoal(['import', '--data-dir', dataDir, '--collection', 'foreign', path('foreign.parquet')]);
     expect(imported.code, imported.stderr).toBe(0);
-    const db = await Shoal.open({ dataDir });
+    const db = await Shoal.open({ dataDir, maxWorkers: 2 });
     try {
       const expected = vectors.map((vector, i) => ({
         id: String(1000 + i),
@@ -203,7 +206,7 @@ describe('shoal import and export', () => {
       expectCleanFailure(outcome, 1);
       expect(outcome.stderr).toMatch(reason);
       expect(outcome.stderr).toContain('the 200 records before line 201 were imported, none from it on');
-      const db = await Shoal.open({ dataDir });
+      const db = await Shoal.open({ dataDir, maxWorkers: 2 });
       try {
         expectSameRecords(await allRecords(db, 'partial'), source.expected.slice(0, 200));
       } finally {
