@@ -18,7 +18,7 @@ import { VectorStore } from '@langchain/core/vectorstores';
 import type { MaxMarginalRelevanceSearchOptions } from '@langchain/core/vectorstores';
 import { ShoalError, invalidArgument } from '../../runtime/errors.js';
 import type { Shoal } from '../client/shoal.js';
-import { orWhenMissing } from './missing-collection.js';
+import { collectionExists, createCollectionIfMissing, orWhenMissing } from './missing-collection.js';
 import type { Filter, Metadata, Metric, RecordResult } from '../public-api.js';
 
 /** How a store reaches its collection. */
@@ -195,29 +195,18 @@ export class ShoalVectorStore extends VectorStore {
     return store;
   }
 
-  private async exists(): Promise<boolean> {
-    const collections = await this.client.listCollections();
-    return collections.some((collection) => collection.name === this.collectionName);
+  private exists(): Promise<boolean> {
+    return collectionExists(this.client, this.collectionName);
   }
 
   /** Creates the collection with the embeddings' dimension when it is missing; once per store. */
   private ensureCollection(dimension: number): Promise<void> {
-    this.ensured ??= this.createIfMissing(dimension).catch((error: unknown) => {
+    const shape = { name: this.collectionName, metric: this.metric, shards: this.shards };
+    this.ensured ??= createCollectionIfMissing(this.client, shape, dimension).catch((error: unknown) => {
       this.ensured = null;
       throw error;
     });
     return this.ensured;
-  }
-
-  private async createIfMissing(dimension: number): Promise<void> {
-    if (await this.exists()) return;
-    const shards = this.shards === undefined ? {} : { shards: this.shards };
-    await this.client
-      .createCollection({ name: this.collectionName, dimension, metric: this.metric, ...shards })
-      .catch(async (error: unknown) => {
-        // Another store may have created it meanwhile.
-        if (!(await this.exists())) throw error;
-      });
   }
 
   private recordMetadata(document: DocumentInterface): Metadata {

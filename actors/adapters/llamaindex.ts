@@ -22,7 +22,7 @@ import type {
 } from '@llamaindex/core/vector-store';
 import { invalidArgument } from '../../runtime/errors.js';
 import type { Shoal } from '../client/shoal.js';
-import { orWhenMissing } from './missing-collection.js';
+import { createCollectionIfMissing, orWhenMissing } from './missing-collection.js';
 import type { Filter, Metric } from '../public-api.js';
 
 /** How a store reaches its collection. */
@@ -91,25 +91,14 @@ export class ShoalVectorStore extends BaseVectorStore<Shoal> {
     };
   }
 
-  /** Creates the collection with the embeddings' dimension when it is missing; once per store. */
+  /** Creates the collection with the nodes' dimension when it is missing; once per store. */
   private ensureCollection(dimension: number): Promise<void> {
-    this.ensured ??= this.createIfMissing(dimension).catch((error: unknown) => {
+    const shape = { name: this.collectionName, metric: this.metric, shards: this.shards };
+    this.ensured ??= createCollectionIfMissing(this.shoal, shape, dimension).catch((error: unknown) => {
       this.ensured = null;
       throw error;
     });
     return this.ensured;
-  }
-
-  private async createIfMissing(dimension: number): Promise<void> {
-    const exists = async (): Promise<boolean> =>
-      (await this.shoal.listCollections()).some((collection) => collection.name === this.collectionName);
-    if (await exists()) return;
-    const shards = this.shards === undefined ? {} : { shards: this.shards };
-    await this.shoal
-      .createCollection({ name: this.collectionName, dimension, metric: this.metric, ...shards })
-      .catch(async (error: unknown) => {
-        if (!(await exists())) throw error;
-      });
   }
 }
 
