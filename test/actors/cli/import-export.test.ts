@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Field, Float64, Int64, List, Struct, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { Table as WasmTable, writeParquet } from 'parquet-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runCli } from '../../../actors/cli/command.js';
 import { Shoal } from '../../../index.js';
 import type { Metadata, ScrollRecord } from '../../../index.js';
 import { REPOSITORY_ROOT } from '../../architecture/source-tree.js';
@@ -237,8 +238,30 @@ describe('shoal command line', () => {
     [['export', '--bogus', 'a.parquet'], /Unknown option '--bogus'/],
     [['stats', '--data-dir', 'd', 'extra'], /unexpected argument extra/],
     [['frobnicate'], /unknown command frobnicate/],
+  ])('refuses %j with the usage and exit code 2 (in this process)', async (args, reason) => {
+    const written: string[] = [];
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      expect(await runCli(args)).toBe(2);
+      expect(stdout).not.toHaveBeenCalled();
+    } finally {
+      stderr.mockRestore();
+      stdout.mockRestore();
+    }
+    expect(written.join('')).toMatch(reason);
+    expect(written.join('')).toContain('usage: shoal <command> [options]');
+  });
+
+  it.each([
+    [['import', '--data-dir', 'd', '--collection', 'c'], /import: FILE is required/],
+    [['export', '--bogus', 'a.parquet'], /Unknown option '--bogus'/],
+    [['frobnicate'], /unknown command frobnicate/],
   ])(
-    'refuses %j with the usage and exit code 2',
+    'refuses %j as a process: the usage on stderr, nothing on stdout, exit code 2, no stack trace',
     async (args, reason) => {
       const outcome = await shoal(args);
       expectCleanFailure(outcome, 2);
