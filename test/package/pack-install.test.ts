@@ -121,7 +121,7 @@ describe('the packed package', () => {
     expect(files.length).toBeGreaterThan(0);
   }, 90_000);
 
-  it('installs the shoal command, which runs compiled (stats of the quick start\'s data directory)', async () => {
+  it("installs the shoal command, which runs compiled (stats of the quick start's data directory)", async () => {
     const bin = join(project.path, 'node_modules', '.bin', 'shoal');
     const help = await run(bin, ['help'], { cwd: project.path, timeout: 30_000 });
     expect(help.stdout).toContain('usage: shoal <command>');
