@@ -212,7 +212,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** Runs one command line; resolves with the exit code (2 for a bad command line, 1 for a failure), having printed why. */
+/** Runs one command line; resolves with the exit code (2: a bad command line, 1: a failure), having said why. */
 export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     return await main(argv);
