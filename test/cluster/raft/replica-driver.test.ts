@@ -1,9 +1,7 @@
 // Proves the replica driver's serving logic one behaviour at a time: each test replays a transcript from
 // replica-driver-testdata/ (events and the exact actions the drivers return) through a small harness that plays the
 // caller; REWRITE=1 regenerates the files for review.
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describeTranscripts } from '../../fixtures/transcripts.js';
 import { runDriverTranscript } from './replica-driver-harness.js';
 
 /**
@@ -24,20 +22,9 @@ const TRANSCRIPTS: readonly (readonly [behaviour: string, file: string])[] = [
   ['snapshotEntries applied entries trigger a snapshot; no Ready is taken meanwhile', 'compaction-trigger.txt'],
 ];
 
-const TESTDATA = fileURLToPath(new URL('./replica-driver-testdata/', import.meta.url));
-
-describe('replica driver transcripts', () => {
-  it('runs every transcript in replica-driver-testdata/', () => {
-    expect(readdirSync(TESTDATA).sort()).toEqual(TRANSCRIPTS.map(([, file]) => file).sort());
-  });
-
-  for (const [behaviour, file] of TRANSCRIPTS) {
-    it(behaviour, () => {
-      const path = `${TESTDATA}${file}`;
-      const expected = readFileSync(path, 'utf8');
-      const actual = runDriverTranscript(expected);
-      if (process.env['REWRITE'] === '1') writeFileSync(path, actual);
-      expect(actual).toBe(expected);
-    });
-  }
-});
+describeTranscripts(
+  'replica driver transcripts',
+  new URL('./replica-driver-testdata/', import.meta.url),
+  TRANSCRIPTS,
+  runDriverTranscript,
+);

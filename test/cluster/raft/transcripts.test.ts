@@ -1,8 +1,6 @@
 // Proves the Raft core's behaviours one by one: each test replays a transcript from testdata/ (commands and the exact
 // expected Ready batches, messages and states) through the harness; REWRITE=1 regenerates the files for review.
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describeTranscripts } from '../../fixtures/transcripts.js';
 import { runTranscript } from './harness.js';
 
 const TRANSCRIPTS: readonly (readonly [behaviour: string, file: string])[] = [
@@ -30,20 +28,4 @@ const TRANSCRIPTS: readonly (readonly [behaviour: string, file: string])[] = [
   ['restart restores term, vote, log and commit exactly', 'restart-restores-state.txt'],
 ];
 
-const TESTDATA = fileURLToPath(new URL('./testdata/', import.meta.url));
-
-describe('raft transcripts', () => {
-  it('runs every transcript in testdata/', () => {
-    expect(readdirSync(TESTDATA).sort()).toEqual(TRANSCRIPTS.map(([, file]) => file).sort());
-  });
-
-  for (const [behaviour, file] of TRANSCRIPTS) {
-    it(behaviour, () => {
-      const path = `${TESTDATA}${file}`;
-      const expected = readFileSync(path, 'utf8');
-      const actual = runTranscript(expected);
-      if (process.env['REWRITE'] === '1') writeFileSync(path, actual);
-      expect(actual).toBe(expected);
-    });
-  }
-});
+describeTranscripts('raft transcripts', new URL('./testdata/', import.meta.url), TRANSCRIPTS, runTranscript);

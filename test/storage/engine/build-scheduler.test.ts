@@ -1,9 +1,7 @@
 // Proves the build scheduler's rules one by one: each test replays a transcript from testdata/ (commands and the
 // exact actions they produce, carried out on a model of the tiers) through the harness; REWRITE=1 regenerates the
 // files for review.
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describeTranscripts } from '../../fixtures/transcripts.js';
 import { runTranscript } from './build-scheduler-harness.js';
 
 const TRANSCRIPTS: readonly (readonly [behaviour: string, file: string])[] = [
@@ -17,20 +15,4 @@ const TRANSCRIPTS: readonly (readonly [behaviour: string, file: string])[] = [
   ['stop fails the optimize callers and starts nothing more', 'stop.txt'],
 ];
 
-const TESTDATA = fileURLToPath(new URL('./testdata/', import.meta.url));
-
-describe('build scheduler transcripts', () => {
-  it('runs every transcript in testdata/', () => {
-    expect(readdirSync(TESTDATA).sort()).toEqual(TRANSCRIPTS.map(([, file]) => file).sort());
-  });
-
-  for (const [behaviour, file] of TRANSCRIPTS) {
-    it(behaviour, () => {
-      const path = `${TESTDATA}${file}`;
-      const expected = readFileSync(path, 'utf8');
-      const actual = runTranscript(expected);
-      if (process.env['REWRITE'] === '1') writeFileSync(path, actual);
-      expect(actual).toBe(expected);
-    });
-  }
-});
+describeTranscripts('build scheduler transcripts', new URL('./testdata/', import.meta.url), TRANSCRIPTS, runTranscript);
