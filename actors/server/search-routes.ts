@@ -9,6 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import { invalidArgument } from '../../runtime/errors.js';
 import { REQUEST_LIMITS } from '../../runtime/limits.js';
+import { norm, scoreOf } from '../../storage/distance.js';
 import type { Shoal } from '../client/shoal.js';
 import type { Metric, SearchHit } from '../public-api.js';
 import { shoalFilterOf } from './qdrant-filter.js';
@@ -152,7 +153,6 @@ function mmrOf(value: unknown): PlannedSearch['mmr'] {
 
 async function runSearch(context: ServerContext, collection: string, plan: PlannedSearch): Promise<ScoredPoint[]> {
   const { db, timeoutMs } = context;
-  const metric = await metricOfCollection(db, collection);
   const wanted = plan.offset + plan.limit + (plan.fromPoint === null ? 0 : 1);
   const k = Math.min(REQUEST_LIMITS.kMax, Math.max(wanted, plan.mmr?.candidates ?? 0));
   const found = await db.request({
@@ -165,12 +165,14 @@ async function runSearch(context: ServerContext, collection: string, plan: Plann
     ...(plan.ef === undefined ? {} : { ef: plan.ef }),
     timeoutMs,
   });
+  // Only a threshold (a minimum or a maximum) and MMR depend on the metric: other searches skip the lookup.
+  const metric = plan.threshold === undefined && plan.mmr === null ? null : await metricOfCollection(db, collection);
   let hits = found.hits.filter(
-    (hit) => hit.id !== plan.fromPoint && passesThreshold(metric, hit.score, plan.threshold),
+    (hit) => hit.id !== plan.fromPoint && (metric === null || passesThreshold(metric, hit.score, plan.threshold)),
   );
   const needVectors = plan.withVector || plan.mmr !== null;
   const vectors = needVectors ? await vectorsOf(db, collection, hits, timeoutMs) : new Map<string, Float32Array>();
-  if (plan.mmr !== null) hits = maximalMarginalRelevance(hits, vectors, plan, metric);
+  if (plan.mmr !== null && metric !== null) hits = maximalMarginalRelevance(hits, vectors, plan, metric);
   return hits.slice(plan.offset, plan.offset + plan.limit).map((hit) => ({
     id: pointIdOf(hit.id),
     version: 0,
@@ -234,21 +236,9 @@ function maximalMarginalRelevance(
   return picked;
 }
 
+/** The collection's similarity of two vectors (storage/distance.ts): Euclid's distance negated, higher is closer. */
 function similarity(metric: Metric, a: Float32Array, b: Float32Array | undefined): number {
   if (b === undefined) return 0;
-  let dot = 0;
-  let normA = 0;
-  let normB = 0;
-  let squared = 0;
-  for (let index = 0; index < a.length; index++) {
-    const x = a[index] as number;
-    const y = b[index] as number;
-    dot += x * y;
-    normA += x * x;
-    normB += y * y;
-    squared += (x - y) * (x - y);
-  }
-  if (metric === 'dot') return dot;
-  if (metric === 'l2') return -Math.sqrt(squared);
-  return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
+  const score = scoreOf(metric, a, norm(a, 0, a.length), b, 0, norm(b, 0, b.length), a.length);
+  return metric === 'l2' ? -score : score;
 }
